@@ -1,0 +1,130 @@
+/**
+ * Emits `checks.generated.ts`: one fast boolean check per named schema, straight-line code
+ * compiled from the same spec as the zod validators. The codec runs these on every envelope and
+ * falls back to zod only to explain a failure.
+ * @module
+ */
+import type { Schema, SpecModel } from "./spec_model.ts";
+import { refName } from "./spec_model.ts";
+import { type GeneratedFile, header, ident, lit, newSourceFile } from "./emit_util.ts";
+
+const FORMAT_CHECKS: Record<string, string> = {
+  "node": "isNodeString",
+  "identity": "isIdentityString",
+  "lime-uri": "isLimeUriString",
+  "media-type": "isMediaTypeString",
+  "date-time": "isDateTimeString",
+};
+
+class CheckCompiler {
+  readonly functions: { name: string; body: string[]; docs: string; exported: boolean }[] = [];
+  constructor(private readonly spec: SpecModel) {}
+
+  /** A boolean expression that checks `x` against `schema`; `o` is the enclosing object. */
+  expr(schema: Schema, x: string, where: string): string {
+    if (schema["x-lime-document"]) return `checkDocument(o[${lit(schema["x-lime-document"])}], ${x})`;
+    if (schema["x-lime-documents"]) {
+      return `Array.isArray(${x}) && checkDocuments(o[${lit(schema["x-lime-documents"])}], ${x})`;
+    }
+    if (schema["x-lime-authentication"]) {
+      return `checkAuthentication(o[${lit(schema["x-lime-authentication"])}], ${x})`;
+    }
+    if (schema.$ref) {
+      const name = refName(schema.$ref);
+      return name in this.spec.enums ? `${name}Values.has(${x} as string)` : `check${ident(name)}(${x})`;
+    }
+    if (schema.enum) return `(${schema.enum.map((e) => `${x} === ${lit(e)}`).join(" || ")})`;
+    switch (schema.type) {
+      case "string": {
+        const format = schema.format ? FORMAT_CHECKS[schema.format] : undefined;
+        return format ? `(typeof ${x} === "string" && ${format}(${x}))` : `typeof ${x} === "string"`;
+      }
+      case "integer":
+        return schema.minimum === undefined
+          ? `Number.isInteger(${x})`
+          : `(Number.isInteger(${x}) && (${x} as number) >= ${schema.minimum})`;
+      case "number":
+        return `typeof ${x} === "number"`;
+      case "boolean":
+        return `typeof ${x} === "boolean"`;
+      case "array":
+        return schema.items
+          ? `(Array.isArray(${x}) && (${x} as unknown[]).every((i) => ${this.expr(schema.items, "i", `${where}[]`)}))`
+          : `Array.isArray(${x})`;
+      case "object":
+        if (schema.properties) return `check${this.object(schema, `${where}`, false)}(${x})`;
+        return schema.additionalProperties && Object.keys(schema.additionalProperties).length
+          ? `isMapOf(${x}, (i) => ${this.expr(schema.additionalProperties, "i", `${where}{}`)})`
+          : `isPlainObject(${x})`;
+      default:
+        return "true";
+    }
+  }
+
+  /** Emits the check function of an object schema; returns its name suffix. */
+  object(schema: Schema, name: string, exported: boolean): string {
+    const fn = ident(name);
+    const body = [
+      "if (typeof v !== \"object\" || v === null || Array.isArray(v)) return false;",
+      "const o = v as Record<string, unknown>;",
+      "let x: unknown;",
+    ];
+    const required = new Set(schema.required ?? []);
+    for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+      const e = this.expr(prop, "x", `${name}_${key}`);
+      body.push(`x = o[${lit(key)}];`);
+      body.push(required.has(key) ? `if (x == null || !(${e})) return false;` : `if (x != null && !(${e})) return false;`);
+      const unless = prop["x-lime-required-unless"];
+      if (unless) body.push(`if (x == null && o[${lit(unless)}] == null) return false;`);
+    }
+    body.push("return true;");
+    this.functions.push({ name: fn, body, docs: schema.description ?? name, exported });
+    return fn;
+  }
+
+  named(name: string, schema: Schema): void {
+    if (name in this.spec.enums) return;
+    if (schema.type === "object" && schema.properties) {
+      this.object(schema, name, true);
+      return;
+    }
+    this.functions.push({ name: ident(name), body: [`return ${this.expr(schema, "v", name)};`], docs: schema.description ?? name, exported: true });
+  }
+}
+
+/** Emits the checks file. */
+export function emitChecks(spec: SpecModel): GeneratedFile {
+  const compiler = new CheckCompiler(spec);
+  for (const [name, schema] of spec.schemas) compiler.named(name, schema);
+  const sf = newSourceFile("checks.generated.ts");
+  sf.addImportDeclaration({
+    moduleSpecifier: "../formats.ts",
+    namedImports: Object.values(FORMAT_CHECKS).sort(),
+  });
+  sf.addImportDeclaration({
+    moduleSpecifier: "../document_check.ts",
+    namedImports: ["checkAuthentication", "checkDocument", "checkDocuments", "isMapOf", "isPlainObject"],
+  });
+  sf.addImportDeclaration({
+    moduleSpecifier: "./enums.generated.ts",
+    namedImports: Object.keys(spec.enums).map((n) => `${n}Values as ${n}List`).sort(),
+  });
+  for (const name of Object.keys(spec.enums)) {
+    sf.addStatements(`const ${name}Values: ReadonlySet<string> = new Set(${name}List);`);
+  }
+  for (const f of compiler.functions) {
+    sf.addFunction({
+      isExported: f.exported,
+      name: `check${f.name}`,
+      docs: [`Whether a value is a valid ${f.name}: ${f.docs}`],
+      parameters: [{ name: "v", type: "unknown" }],
+      returnType: "boolean",
+      statements: f.body.length === 1 ? f.body : f.body,
+    });
+  }
+  const files = ["envelopes.json", "authentication.json", "enums.json", "documents/*.json"];
+  // Unused helpers are fine: the set of imports depends on the spec.
+  const text = header("emit_checks.ts", files, "Fast validity checks of envelopes and documents.") +
+    "// deno-lint-ignore-file no-unused-vars\n" + sf.getFullText();
+  return { name: "checks.generated.ts", text };
+}

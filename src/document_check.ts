@@ -1,0 +1,68 @@
+/**
+ * Generic document checks called by the generated fast checks: a value typed by a sibling media
+ * type is checked against the registry, or by the generic rule for unregistered media types
+ * (JSON media type ⇒ a JSON object, anything else ⇒ a string; lime-protocol §2.6).
+ * @module
+ */
+import { AUTHENTICATION_TYPES, DOCUMENT_TYPES } from "./generated/registry.generated.ts";
+import type { AuthenticationEntry, DocumentEntry } from "./document_types.ts";
+import { isJsonMediaType } from "./media_type.ts";
+
+/** Whether a value is a JSON object (not null, not an array). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Whether a value is an object whose values are null or pass `check`. */
+export function isMapOf(value: unknown, check: (item: unknown) => boolean): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    const item = value[key];
+    if (item !== null && !check(item)) return false;
+  }
+  return true;
+}
+
+/** The registered document type of a media type (case-insensitive, parameters ignored). */
+export function lookupDocumentType(mediaType: string): DocumentEntry | undefined {
+  const exact = DOCUMENT_TYPES.get(mediaType);
+  if (exact) return exact;
+  const semicolon = mediaType.indexOf(";");
+  const bare = (semicolon >= 0 ? mediaType.slice(0, semicolon) : mediaType).trim().toLowerCase();
+  return DOCUMENT_TYPES.get(bare);
+}
+
+/** Whether `value` is a valid document of media type `type`. */
+export function checkDocument(type: unknown, value: unknown): boolean {
+  if (typeof type !== "string") return false;
+  const entry = lookupDocumentType(type);
+  if (entry) return entry.check(value);
+  return isJsonMediaType(type) ? isPlainObject(value) : typeof value === "string";
+}
+
+/** Whether every item is a valid document of media type `type`. */
+export function checkDocuments(type: unknown, items: unknown[]): boolean {
+  if (typeof type !== "string") return false;
+  for (let i = 0; i < items.length; i++) {
+    if (!checkDocument(type, items[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * The authentication entry for a session's scheme; without an outer scheme, the scheme repeated
+ * inside the object (as lime-js sends it) is used.
+ */
+export function lookupAuthentication(scheme: unknown, value: unknown): AuthenticationEntry | undefined {
+  if (typeof scheme === "string") return AUTHENTICATION_TYPES.get(scheme);
+  const inner = isPlainObject(value) ? value.scheme : undefined;
+  return typeof inner === "string" ? AUTHENTICATION_TYPES.get(inner) : undefined;
+}
+
+/** Whether `value` is a valid authentication object for `scheme`. */
+export function checkAuthentication(scheme: unknown, value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  const entry = lookupAuthentication(scheme, value);
+  // An unknown scheme is reported by the scheme field itself.
+  return entry ? entry.check(value) : true;
+}

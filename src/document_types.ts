@@ -1,0 +1,51 @@
+/**
+ * Shapes of the generated registry entries.
+ * @module
+ */
+import type { z } from "npm:zod@4.6.7";
+
+/** A fast validity check generated from the spec. */
+export type Check = (value: unknown) => boolean;
+
+/** A registered document type. */
+export interface DocumentEntry {
+  /** Type name in the spec (and in the generated TypeScript types). */
+  readonly name: string;
+  /** The media type, as spelled in the spec. */
+  readonly mediaType: string;
+  /** Whether the document travels as a JSON value (else as a JSON string). */
+  readonly json: boolean;
+  /** Fast check. */
+  readonly check: Check;
+  /** zod schema, for explaining failures. */
+  readonly schema: z.ZodType;
+}
+
+/** The authentication object of one scheme. */
+export interface AuthenticationEntry {
+  /** The scheme's wire name. */
+  readonly scheme: string;
+  /** Type name in the spec. */
+  readonly name: string;
+  /** Fast check. */
+  readonly check: Check;
+  /** zod schema, for explaining failures. */
+  readonly schema: z.ZodType;
+}
+
+/** One envelope kind. */
+export interface EnvelopeKindEntry {
+  /** `message`, `notification`, `command` or `session`. */
+  readonly kind: "message" | "notification" | "command" | "session";
+  /** The key whose presence tells the kind. */
+  readonly key: string;
+  /** Type name in the spec. */
+  readonly name: string;
+  /** Fast check. */
+  readonly check: Check;
+  /** zod schema, for explaining failures. */
+  readonly schema: z.ZodType;
+}
+
+/** Reason codes of an envelope's fields: when the value is invalid, and when it is missing. */
+export type FieldReasons = Readonly<Record<string, { readonly invalid: number; readonly empty: number }>>;

@@ -1,0 +1,48 @@
+/**
+ * Shapes of the generated session tables.
+ * @module
+ */
+import type { SessionState } from "./generated/enums.generated.ts";
+
+/** A side of a session. */
+export type SessionRole = "client" | "server";
+
+/** One state of the session machine. */
+export interface SessionStateInfo {
+  /** Which side sends session envelopes with this state. */
+  readonly sentBy: readonly SessionRole[];
+  /** Whether the session is over in this state. */
+  readonly final: boolean;
+  /** What the state means. */
+  readonly description: string;
+}
+
+/** One legal move. */
+export interface SessionMove {
+  /** The state before. */
+  readonly from: SessionState;
+  /** The state after (the state of the session envelope sent). */
+  readonly to: SessionState;
+  /** The side that sends it. */
+  readonly by: SessionRole;
+  /** The option that must be on for this move to be legal, when it is opt-in. */
+  readonly optIn?: string;
+  /** What the move means. */
+  readonly description: string;
+}
+
+/** States in which an envelope kind may be sent and received. */
+export interface EnvelopePermission {
+  /** States in which it may be sent. */
+  readonly send: readonly SessionState[];
+  /** States in which it may be received. */
+  readonly receive: readonly SessionState[];
+}
+
+/** A way a session fails, with its reason code. */
+export interface SessionFailure {
+  /** The reason code sent in the failed session. */
+  readonly code: number;
+  /** When it applies. */
+  readonly description: string;
+}
