@@ -22,7 +22,9 @@ class CheckCompiler {
 
   /** A boolean expression that checks `x` against `schema`; `o` is the enclosing object. */
   expr(schema: Schema, x: string, where: string): string {
-    if (schema["x-lime-document"]) return `checkDocument(o[${lit(schema["x-lime-document"])}], ${x})`;
+    if (schema["x-lime-document"]) {
+      return `checkDocument(o[${lit(schema["x-lime-document"])}], ${x})`;
+    }
     if (schema["x-lime-documents"]) {
       return `Array.isArray(${x}) && checkDocuments(o[${lit(schema["x-lime-documents"])}], ${x})`;
     }
@@ -31,13 +33,17 @@ class CheckCompiler {
     }
     if (schema.$ref) {
       const name = refName(schema.$ref);
-      return name in this.spec.enums ? `${name}Values.has(${x} as string)` : `check${ident(name)}(${x})`;
+      return name in this.spec.enums
+        ? `${name}Values.has(${x} as string)`
+        : `check${ident(name)}(${x})`;
     }
     if (schema.enum) return `(${schema.enum.map((e) => `${x} === ${lit(e)}`).join(" || ")})`;
     switch (schema.type) {
       case "string": {
         const format = schema.format ? FORMAT_CHECKS[schema.format] : undefined;
-        return format ? `(typeof ${x} === "string" && ${format}(${x}))` : `typeof ${x} === "string"`;
+        return format
+          ? `(typeof ${x} === "string" && ${format}(${x}))`
+          : `typeof ${x} === "string"`;
       }
       case "integer":
         return schema.minimum === undefined
@@ -49,7 +55,9 @@ class CheckCompiler {
         return `typeof ${x} === "boolean"`;
       case "array":
         return schema.items
-          ? `(Array.isArray(${x}) && (${x} as unknown[]).every((i) => ${this.expr(schema.items, "i", `${where}[]`)}))`
+          ? `(Array.isArray(${x}) && (${x} as unknown[]).every((i) => ${
+            this.expr(schema.items, "i", `${where}[]`)
+          }))`
           : `Array.isArray(${x})`;
       case "object":
         if (schema.properties) return `check${this.object(schema, `${where}`, false)}(${x})`;
@@ -65,17 +73,23 @@ class CheckCompiler {
   object(schema: Schema, name: string, exported: boolean): string {
     const fn = ident(name);
     const body = [
-      "if (typeof v !== \"object\" || v === null || Array.isArray(v)) return false;",
-      "const o = v as Record<string, unknown>;",
-      "let x: unknown;",
+      'if (typeof v !== "object" || v === null || Array.isArray(v)) return false;',
     ];
+    if (Object.keys(schema.properties ?? {}).length) {
+      body.push("const o = v as Record<string, unknown>;");
+    }
     const required = new Set(schema.required ?? []);
     for (const [key, prop] of Object.entries(schema.properties ?? {})) {
       const e = this.expr(prop, "x", `${name}_${key}`);
-      body.push(`x = o[${lit(key)}];`);
-      body.push(required.has(key) ? `if (x == null || !(${e})) return false;` : `if (x != null && !(${e})) return false;`);
       const unless = prop["x-lime-required-unless"];
-      if (unless) body.push(`if (x == null && o[${lit(unless)}] == null) return false;`);
+      body.push([
+        `{\n  const x = o[${lit(key)}];`,
+        required.has(key)
+          ? `  if (x == null || !(${e})) return false;`
+          : `  if (x != null && !(${e})) return false;`,
+        ...(unless ? [`  if (x == null && o[${lit(unless)}] == null) return false;`] : []),
+        "}",
+      ].join("\n"));
     }
     body.push("return true;");
     this.functions.push({ name: fn, body, docs: schema.description ?? name, exported });
@@ -88,7 +102,12 @@ class CheckCompiler {
       this.object(schema, name, true);
       return;
     }
-    this.functions.push({ name: ident(name), body: [`return ${this.expr(schema, "v", name)};`], docs: schema.description ?? name, exported: true });
+    this.functions.push({
+      name: ident(name),
+      body: [`return ${this.expr(schema, "v", name)};`],
+      docs: schema.description ?? name,
+      exported: true,
+    });
   }
 }
 
@@ -103,7 +122,13 @@ export function emitChecks(spec: SpecModel): GeneratedFile {
   });
   sf.addImportDeclaration({
     moduleSpecifier: "../document_check.ts",
-    namedImports: ["checkAuthentication", "checkDocument", "checkDocuments", "isMapOf", "isPlainObject"],
+    namedImports: [
+      "checkAuthentication",
+      "checkDocument",
+      "checkDocuments",
+      "isMapOf",
+      "isPlainObject",
+    ],
   });
   sf.addImportDeclaration({
     moduleSpecifier: "./enums.generated.ts",

@@ -8,7 +8,10 @@ import type { SpecModel } from "./spec_model.ts";
 import { type GeneratedFile, header, lit, newSourceFile } from "./emit_util.ts";
 
 function pascal(value: string): string {
-  return value.replace(/(^|[-_ ])(\w)/g, (_, __, c: string) => c.toUpperCase()).replace(/^\w/, (c) => c.toUpperCase());
+  return value.replace(/(^|[-_ ])(\w)/g, (_, __, c: string) => c.toUpperCase()).replace(
+    /^\w/,
+    (c) => c.toUpperCase(),
+  );
 }
 
 /** Emits the enums file. */
@@ -16,14 +19,22 @@ export function emitEnums(spec: SpecModel): GeneratedFile {
   const sf = newSourceFile("enums.generated.ts");
   for (const [name, e] of Object.entries(spec.enums)) {
     const members = e.values.map((v) => {
-      const doc = v.obsolete ? `${v.description} @deprecated Obsolete; should not be sent.` : v.description;
+      const doc = v.obsolete
+        ? `${v.description} @deprecated Obsolete; should not be sent.`
+        : v.description;
       return `  /** ${doc} */\n  ${pascal(v.value)}: ${lit(v.value)},`;
     });
     sf.addVariableStatement({
       isExported: true,
       declarationKind: VariableDeclarationKind.Const,
       docs: [e.description],
-      declarations: [{ name, initializer: `Object.freeze({\n${members.join("\n")}\n} as const)` }],
+      declarations: [{
+        name,
+        type: `{ ${
+          e.values.map((v) => `readonly ${pascal(v.value)}: ${lit(v.value)}`).join("; ")
+        } }`,
+        initializer: `Object.freeze({\n${members.join("\n")}\n} as const)`,
+      }],
     });
     sf.addTypeAlias({
       isExported: true,

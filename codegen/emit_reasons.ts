@@ -15,6 +15,7 @@ export function emitReasons(spec: SpecModel): GeneratedFile {
     docs: ["LIME reason codes by constant name."],
     declarations: [{
       name: "ReasonCode",
+      type: `{ ${spec.reasons.map((r) => `readonly ${r.name}: ${r.code}`).join("; ")} }`,
       initializer: `Object.freeze({\n${
         spec.reasons.map((r) => `  /** ${r.description}. */\n  ${r.name}: ${r.code},`).join("\n")
       }\n} as const)`,
@@ -33,7 +34,12 @@ export function emitReasons(spec: SpecModel): GeneratedFile {
     properties: [
       { name: "code", type: "number", isReadonly: true, docs: ["The code."] },
       { name: "name", type: "string", isReadonly: true, docs: ["The constant name."] },
-      { name: "description", type: "string", isReadonly: true, docs: ["The standard description."] },
+      {
+        name: "description",
+        type: "string",
+        isReadonly: true,
+        docs: ["The standard description."],
+      },
     ],
   });
   sf.addVariableStatement({
@@ -44,7 +50,9 @@ export function emitReasons(spec: SpecModel): GeneratedFile {
       name: "REASONS",
       type: "readonly ReasonInfo[]",
       initializer: `Object.freeze([\n${
-        spec.reasons.map((r) => `  { code: ${r.code}, name: ${lit(r.name)}, description: ${lit(r.description)} },`)
+        spec.reasons.map((r) =>
+          `  { code: ${r.code}, name: ${lit(r.name)}, description: ${lit(r.description)} },`
+        )
           .join("\n")
       }\n])`,
     }],

@@ -22,35 +22,59 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
     moduleSpecifier: "../document_types.ts",
     namedImports: ["AuthenticationEntry", "DocumentEntry", "EnvelopeKindEntry", "FieldReasons"],
   });
-  sf.addImportDeclaration({ moduleSpecifier: "./checks.generated.ts", namedImports: sorted.map((n) => `check${ident(n)}`) });
-  sf.addImportDeclaration({ moduleSpecifier: "./validators.generated.ts", namedImports: sorted.map((n) => `${ident(n)}Schema`) });
+  sf.addImportDeclaration({
+    moduleSpecifier: "./checks.generated.ts",
+    namedImports: sorted.map((n) => `check${ident(n)}`),
+  });
+  sf.addImportDeclaration({
+    moduleSpecifier: "./validators.generated.ts",
+    namedImports: sorted.map((n) => `${ident(n)}Schema`),
+  });
 
   const docs = spec.documents.map((d) =>
-    `  [${lit(d.mediaType.toLowerCase())}, Object.freeze({ name: ${lit(d.name)}, mediaType: ${lit(d.mediaType)}, json: ${d.json}, check: check${ident(d.name)}, schema: ${ident(d.name)}Schema })],`
+    `  [${lit(d.mediaType.toLowerCase())}, Object.freeze({ name: ${lit(d.name)}, mediaType: ${
+      lit(d.mediaType)
+    }, json: ${d.json}, check: check${ident(d.name)}, schema: ${ident(d.name)}Schema })],`
   );
   sf.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["Registered document types by lowercase media type."],
-    declarations: [{ name: "DOCUMENT_TYPES", type: "ReadonlyMap<string, DocumentEntry>", initializer: `new Map<string, DocumentEntry>([\n${docs.join("\n")}\n])` }],
+    declarations: [{
+      name: "DOCUMENT_TYPES",
+      type: "ReadonlyMap<string, DocumentEntry>",
+      initializer: `new Map<string, DocumentEntry>([\n${docs.join("\n")}\n])`,
+    }],
   });
   const schemes = Object.entries(spec.schemes).map(([scheme, def]) =>
-    `  [${lit(scheme)}, Object.freeze({ scheme: ${lit(scheme)}, name: ${lit(def)}, check: check${ident(def)}, schema: ${ident(def)}Schema })],`
+    `  [${lit(scheme)}, Object.freeze({ scheme: ${lit(scheme)}, name: ${lit(def)}, check: check${
+      ident(def)
+    }, schema: ${ident(def)}Schema })],`
   );
   sf.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["The authentication object of each scheme."],
-    declarations: [{ name: "AUTHENTICATION_TYPES", type: "ReadonlyMap<string, AuthenticationEntry>", initializer: `new Map<string, AuthenticationEntry>([\n${schemes.join("\n")}\n])` }],
+    declarations: [{
+      name: "AUTHENTICATION_TYPES",
+      type: "ReadonlyMap<string, AuthenticationEntry>",
+      initializer: `new Map<string, AuthenticationEntry>([\n${schemes.join("\n")}\n])`,
+    }],
   });
   const kinds = spec.kinds.map((k) =>
-    `  Object.freeze({ kind: ${lit(k.kind)}, key: ${lit(k.key)}, name: ${lit(k.definition)}, check: check${ident(k.definition)}, schema: ${ident(k.definition)}Schema }),`
+    `  Object.freeze({ kind: ${lit(k.kind)}, key: ${lit(k.key)}, name: ${
+      lit(k.definition)
+    }, check: check${ident(k.definition)}, schema: ${ident(k.definition)}Schema }),`
   );
   sf.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["Envelope kinds in the order their keys are tested (lime-protocol §1.6)."],
-    declarations: [{ name: "ENVELOPE_KINDS", type: "readonly EnvelopeKindEntry[]", initializer: `Object.freeze([\n${kinds.join("\n")}\n])` }],
+    declarations: [{
+      name: "ENVELOPE_KINDS",
+      type: "readonly EnvelopeKindEntry[]",
+      initializer: `Object.freeze([\n${kinds.join("\n")}\n])`,
+    }],
   });
   const reasons = spec.kinds.map((k) => {
     const props = spec.schemas.get(k.definition)!.properties ?? {};
@@ -58,16 +82,28 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
       .filter(([, p]) => p["x-lime-reason"] !== undefined || p["x-lime-reason-empty"] !== undefined)
       .map(([key, p]) => {
         const invalid = p["x-lime-reason"] ?? 21;
-        return `${lit(key)}: { invalid: ${invalid}, empty: ${p["x-lime-reason-empty"] ?? invalid} }`;
+        return `${lit(key)}: { invalid: ${invalid}, empty: ${
+          p["x-lime-reason-empty"] ?? invalid
+        } }`;
       });
     return `  ${k.kind}: Object.freeze({ ${entries.join(", ")} }),`;
   });
   sf.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
-    docs: ["Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21."],
-    declarations: [{ name: "FIELD_REASONS", type: "Readonly<Record<string, FieldReasons>>", initializer: `Object.freeze({\n${reasons.join("\n")}\n})` }],
+    docs: [
+      "Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21.",
+    ],
+    declarations: [{
+      name: "FIELD_REASONS",
+      type: "Readonly<Record<string, FieldReasons>>",
+      initializer: `Object.freeze({\n${reasons.join("\n")}\n})`,
+    }],
   });
   const files = ["envelopes.json", "authentication.json", "documents/*.json"];
-  return { name: "registry.generated.ts", text: header("emit_registry.ts", files, "Document, authentication and envelope registries.") + sf.getFullText() };
+  return {
+    name: "registry.generated.ts",
+    text: header("emit_registry.ts", files, "Document, authentication and envelope registries.") +
+      sf.getFullText(),
+  };
 }

@@ -12,7 +12,11 @@ import { type GeneratedFile, header, lit, newSourceFile } from "./emit_util.ts";
 export function emitSession(spec: SpecModel): GeneratedFile {
   const s = spec.session;
   const sf = newSourceFile("session.generated.ts");
-  sf.addImportDeclaration({ isTypeOnly: true, moduleSpecifier: "./enums.generated.ts", namedImports: ["SessionState"] });
+  sf.addImportDeclaration({
+    isTypeOnly: true,
+    moduleSpecifier: "./enums.generated.ts",
+    namedImports: ["SessionState"],
+  });
   sf.addImportDeclaration({
     isTypeOnly: true,
     moduleSpecifier: "../session_types.ts",
@@ -32,7 +36,11 @@ export function emitSession(spec: SpecModel): GeneratedFile {
     "Every session state: who sends it, whether it ends the session.",
     `Object.freeze({\n${
       Object.entries(s.states).map(([k, v]) =>
-        `  ${lit(k)}: Object.freeze({ sentBy: Object.freeze(${lit(v.sentBy)}) as readonly ("client" | "server")[], final: ${v.final}, description: ${lit(v.description)} }),`
+        `  ${lit(k)}: Object.freeze({ sentBy: Object.freeze(${
+          lit(v.sentBy)
+        }) as readonly ("client" | "server")[], final: ${v.final}, description: ${
+          lit(v.description)
+        } }),`
       ).join("\n")
     }\n})`,
   );
@@ -42,17 +50,23 @@ export function emitSession(spec: SpecModel): GeneratedFile {
     "Every legal move: from a state, the side that sends a session envelope with the new state.",
     `Object.freeze([\n${
       s.moves.map((m) =>
-        `  Object.freeze({ from: ${lit(m.from)}, to: ${lit(m.to)}, by: ${lit(m.by)}${m.optIn ? `, optIn: ${lit(m.optIn)}` : ""}, description: ${lit(m.description)} }),`
+        `  Object.freeze({ from: ${lit(m.from)}, to: ${lit(m.to)}, by: ${lit(m.by)}${
+          m.optIn ? `, optIn: ${lit(m.optIn)}` : ""
+        }, description: ${lit(m.description)} }),`
       ).join("\n")
     }\n] as const)`,
   );
   add(
     "ENVELOPE_PERMISSIONS",
-    "Readonly<Record<\"message\" | \"notification\" | \"command\", EnvelopePermission>>",
+    'Readonly<Record<"message" | "notification" | "command", EnvelopePermission>>',
     "States in which messages, notifications and commands may be sent and received.",
     `Object.freeze({\n${
       Object.entries(s.envelopes).map(([k, v]) =>
-        `  ${k}: Object.freeze({ send: Object.freeze(${lit(v.send)}) as readonly SessionState[], receive: Object.freeze(${lit(v.receive)}) as readonly SessionState[] }),`
+        `  ${k}: Object.freeze({ send: Object.freeze(${
+          lit(v.send)
+        }) as readonly SessionState[], receive: Object.freeze(${
+          lit(v.receive)
+        }) as readonly SessionState[] }),`
       ).join("\n")
     }\n})`,
   );
@@ -61,9 +75,15 @@ export function emitSession(spec: SpecModel): GeneratedFile {
     `Readonly<Record<${Object.keys(s.failures).map(lit).join(" | ")}, SessionFailure>>`,
     "The reason code of each way a session can fail.",
     `Object.freeze({\n${
-      Object.entries(s.failures).map(([k, v]) => `  ${k}: Object.freeze({ code: ${v.code}, description: ${lit(v.description)} }),`)
+      Object.entries(s.failures).map(([k, v]) =>
+        `  ${k}: Object.freeze({ code: ${v.code}, description: ${lit(v.description)} }),`
+      )
         .join("\n")
     }\n})`,
   );
-  return { name: "session.generated.ts", text: header("emit_session.ts", ["session.json"], "Session state machine tables.") + sf.getFullText() };
+  return {
+    name: "session.generated.ts",
+    text: header("emit_session.ts", ["session.json"], "Session state machine tables.") +
+      sf.getFullText(),
+  };
 }

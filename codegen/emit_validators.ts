@@ -52,8 +52,10 @@ function objectSchema(schema: Schema, spec: SpecModel): string {
   for (const [key, prop] of Object.entries(schema.properties ?? {})) {
     const isRequired = required.has(key);
     if (prop["x-lime-document"]) {
-      fields.push(`${lit(key)}: z.unknown()`);
-      refines.push(`refineDocument(o, ctx, ${lit(key)}, ${lit(prop["x-lime-document"])}, ${isRequired});`);
+      fields.push(`${lit(key)}: z.unknown().optional()`);
+      refines.push(
+        `refineDocument(o, ctx, ${lit(key)}, ${lit(prop["x-lime-document"])}, ${isRequired});`,
+      );
       continue;
     }
     if (prop["x-lime-documents"]) {
@@ -62,12 +64,16 @@ function objectSchema(schema: Schema, spec: SpecModel): string {
       continue;
     }
     if (prop["x-lime-authentication"]) {
-      fields.push(`${lit(key)}: z.unknown()`);
-      refines.push(`refineAuthentication(o, ctx, ${lit(key)}, ${lit(prop["x-lime-authentication"])});`);
+      fields.push(`${lit(key)}: z.unknown().optional()`);
+      refines.push(
+        `refineAuthentication(o, ctx, ${lit(key)}, ${lit(prop["x-lime-authentication"])});`,
+      );
       continue;
     }
     if (prop["x-lime-required-unless"]) {
-      refines.push(`refineRequiredUnless(o, ctx, ${lit(key)}, ${lit(prop["x-lime-required-unless"])});`);
+      refines.push(
+        `refineRequiredUnless(o, ctx, ${lit(key)}, ${lit(prop["x-lime-required-unless"])});`,
+      );
     }
     fields.push(`${lit(key)}: ${zod(prop, spec)}${isRequired ? "" : ".nullish()"}`);
   }
@@ -86,18 +92,27 @@ export function emitValidators(spec: SpecModel): GeneratedFile {
   });
   sf.addImportDeclaration({
     moduleSpecifier: "../document_refine.ts",
-    namedImports: ["refineAuthentication", "refineDocument", "refineDocuments", "refineRequiredUnless"],
+    namedImports: [
+      "refineAuthentication",
+      "refineDocument",
+      "refineDocuments",
+      "refineRequiredUnless",
+    ],
   });
   for (const [name, schema] of spec.schemas) {
     sf.addVariableStatement({
       isExported: true,
       declarationKind: VariableDeclarationKind.Const,
       docs: [`zod schema of ${name}: ${schema.description ?? name}`],
-      declarations: [{ name: `${ident(name)}Schema`, type: "z.ZodType", initializer: zod(schema, spec) }],
+      declarations: [{
+        name: `${ident(name)}Schema`,
+        type: "z.ZodType",
+        initializer: zod(schema, spec),
+      }],
     });
   }
   const files = ["envelopes.json", "authentication.json", "enums.json", "documents/*.json"];
   const text = header("emit_validators.ts", files, "zod validators of envelopes and documents.") +
-    "// deno-lint-ignore-file no-unused-vars\n" + sf.getFullText();
+    sf.getFullText();
   return { name: "validators.generated.ts", text };
 }

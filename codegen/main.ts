@@ -28,7 +28,9 @@ export async function generate(specDir: string): Promise<GeneratedFile[]> {
     emitRegistry(spec),
     emitSession(spec),
   ];
-  return await Promise.all(files.map(async (f) => ({ name: f.name, text: await formatTs(f.text) })));
+  return await Promise.all(
+    files.map(async (f) => ({ name: f.name, text: await formatTs(f.text) })),
+  );
 }
 
 async function readOrNull(path: string): Promise<string | null> {
@@ -56,7 +58,11 @@ async function main(args: string[]): Promise<number> {
     if (current === file.text) continue;
     if (check) {
       stale++;
-      console.error(current === null ? `missing: ${path}` : `stale or edited: ${path}\n${diffLines(file.text, current)}`);
+      console.error(
+        current === null
+          ? `missing: ${path}`
+          : `stale or edited: ${path}\n${diffLines(file.text, current)}`,
+      );
     } else {
       await Deno.mkdir(outDir, { recursive: true });
       await Deno.writeTextFile(path, file.text);
@@ -73,7 +79,9 @@ async function main(args: string[]): Promise<number> {
   } catch { /* no output folder yet */ }
   if (check) {
     if (stale) {
-      console.error(`${stale} generated file(s) differ from what ${specDir}/ produces; run \`deno task codegen\`.`);
+      console.error(
+        `${stale} generated file(s) differ from what ${specDir}/ produces; run \`deno task codegen\`.`,
+      );
       return 1;
     }
     console.log(`${outDir}/ is up to date with ${specDir}/ (${files.length} files).`);

@@ -116,7 +116,9 @@ export async function loadSpec(dir: string): Promise<SpecModel> {
   const envelopes = await readJson<{ kinds: KindSpec[]; definitions: Record<string, Schema> }>(
     `${dir}/envelopes.json`,
   );
-  const auth = await readJson<{ schemes: Record<string, string>; definitions: Record<string, Schema> }>(
+  const auth = await readJson<
+    { schemes: Record<string, string>; definitions: Record<string, Schema> }
+  >(
     `${dir}/authentication.json`,
   );
   const session = await readJson<SessionSpec>(`${dir}/session.json`);
@@ -131,7 +133,11 @@ export async function loadSpec(dir: string): Promise<SpecModel> {
     origin.set(name, file);
   };
   for (const [name, e] of Object.entries(enums)) {
-    add(name, { type: "string", enum: e.values.map((v) => v.value), description: e.description }, "enums.json");
+    add(
+      name,
+      { type: "string", enum: e.values.map((v) => v.value), description: e.description },
+      "enums.json",
+    );
   }
   for (const [name, s] of Object.entries(envelopes.definitions)) add(name, s, "envelopes.json");
   for (const [name, s] of Object.entries(auth.definitions)) add(name, s, "authentication.json");
@@ -147,9 +153,15 @@ export async function loadSpec(dir: string): Promise<SpecModel> {
       definitions?: Record<string, Schema>;
       documents: { name: string; mediaType: string; description: string; schema: Schema }[];
     }>(`${dir}/documents/${file}`);
-    for (const [name, s] of Object.entries(content.definitions ?? {})) add(name, s, `documents/${file}`);
+    for (const [name, s] of Object.entries(content.definitions ?? {})) {
+      add(name, s, `documents/${file}`);
+    }
     for (const doc of content.documents) {
-      add(doc.name, { ...doc.schema, description: doc.schema.description ?? doc.description }, `documents/${file}`);
+      add(
+        doc.name,
+        { ...doc.schema, description: doc.schema.description ?? doc.description },
+        `documents/${file}`,
+      );
       documents.push({
         name: doc.name,
         mediaType: doc.mediaType,
@@ -172,17 +184,23 @@ export async function loadSpec(dir: string): Promise<SpecModel> {
   for (const doc of documents) {
     const shape = resolveShape(flat.get(doc.name)!, flat);
     if (doc.json && shape.type !== "object") {
-      throw new Error(`Document ${doc.name} (${doc.mediaType}) is JSON, so its schema must be an object`);
+      throw new Error(
+        `Document ${doc.name} (${doc.mediaType}) is JSON, so its schema must be an object`,
+      );
     }
     if (!doc.json && shape.type !== "string") {
-      throw new Error(`Document ${doc.name} (${doc.mediaType}) is not JSON, so its schema must be a string`);
+      throw new Error(
+        `Document ${doc.name} (${doc.mediaType}) is not JSON, so its schema must be a string`,
+      );
     }
   }
   for (const [scheme, def] of Object.entries(auth.schemes)) {
     if (!flat.has(def)) throw new Error(`Scheme ${scheme} names unknown definition ${def}`);
   }
   for (const kind of envelopes.kinds) {
-    if (!flat.has(kind.definition)) throw new Error(`Kind ${kind.kind} names unknown ${kind.definition}`);
+    if (!flat.has(kind.definition)) {
+      throw new Error(`Kind ${kind.kind} names unknown ${kind.definition}`);
+    }
   }
   checkSession(session);
 
@@ -241,7 +259,9 @@ function flatten(schema: Schema, raw: Map<string, Schema>, where: string): Schem
     }
   }
   if (out.items) out.items = flatten(out.items, raw, `${where}[]`);
-  if (out.additionalProperties) out.additionalProperties = flatten(out.additionalProperties, raw, where);
+  if (out.additionalProperties) {
+    out.additionalProperties = flatten(out.additionalProperties, raw, where);
+  }
   return out;
 }
 
@@ -271,13 +291,17 @@ function dependencyOrder(flat: Map<string, Schema>): Map<string, Schema> {
 
 function checkSession(session: SessionSpec): void {
   const states = new Set(Object.keys(session.states));
-  if (!states.has(session.initial)) throw new Error(`session.json: unknown initial ${session.initial}`);
+  if (!states.has(session.initial)) {
+    throw new Error(`session.json: unknown initial ${session.initial}`);
+  }
   for (const m of session.moves) {
     if (!states.has(m.from) || !states.has(m.to)) {
       throw new Error(`session.json: move ${m.from} → ${m.to} names an unknown state`);
     }
     if (!session.states[m.to].sentBy.includes(m.by)) {
-      throw new Error(`session.json: ${m.by} never sends ${m.to}, so it cannot make ${m.from} → ${m.to}`);
+      throw new Error(
+        `session.json: ${m.by} never sends ${m.to}, so it cannot make ${m.from} → ${m.to}`,
+      );
     }
   }
   for (const [kind, p] of Object.entries(session.envelopes)) {

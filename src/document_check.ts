@@ -53,7 +53,10 @@ export function checkDocuments(type: unknown, items: unknown[]): boolean {
  * The authentication entry for a session's scheme; without an outer scheme, the scheme repeated
  * inside the object (as lime-js sends it) is used.
  */
-export function lookupAuthentication(scheme: unknown, value: unknown): AuthenticationEntry | undefined {
+export function lookupAuthentication(
+  scheme: unknown,
+  value: unknown,
+): AuthenticationEntry | undefined {
   if (typeof scheme === "string") return AUTHENTICATION_TYPES.get(scheme);
   const inner = isPlainObject(value) ? value.scheme : undefined;
   return typeof inner === "string" ? AUTHENTICATION_TYPES.get(inner) : undefined;

@@ -4,6 +4,7 @@
  * @module
  */
 import type { z } from "npm:zod@4.6.7";
+import type { SchemaValidator } from "./document_types.ts";
 import { isPlainObject, lookupAuthentication, lookupDocumentType } from "./document_check.ts";
 import { isJsonMediaType } from "./media_type.ts";
 
@@ -14,7 +15,7 @@ function issue(ctx: Ctx, path: Path, message: string): void {
   ctx.addIssue({ code: "custom", path, message });
 }
 
-function explainSchema(schema: z.ZodType, value: unknown, ctx: Ctx, path: Path): void {
+function explainSchema(schema: SchemaValidator, value: unknown, ctx: Ctx, path: Path): void {
   const result = schema.safeParse(value);
   if (result.success) return;
   for (const i of result.error.issues) issue(ctx, [...path, ...(i.path as Path)], i.message);
@@ -24,7 +25,9 @@ function explainDocument(type: string, value: unknown, ctx: Ctx, path: Path): vo
   const entry = lookupDocumentType(type);
   if (entry) return explainSchema(entry.schema, value, ctx, path);
   if (isJsonMediaType(type)) {
-    if (!isPlainObject(value)) issue(ctx, path, `Expected a JSON object for the JSON media type "${type}"`);
+    if (!isPlainObject(value)) {
+      issue(ctx, path, `Expected a JSON object for the JSON media type "${type}"`);
+    }
   } else if (typeof value !== "string") {
     issue(ctx, path, `Expected a string for the non-JSON media type "${type}"`);
   }
@@ -44,21 +47,35 @@ export function refineDocument(
     return;
   }
   const type = o[typeKey];
-  if (typeof type !== "string") return issue(ctx, [typeKey], `Required: ${typeKey} (the media type of ${key})`);
+  if (typeof type !== "string") {
+    return issue(ctx, [typeKey], `Required: ${typeKey} (the media type of ${key})`);
+  }
   explainDocument(type, value, ctx, [key]);
 }
 
 /** Refines `o[key]`, an array of documents whose media type is `o[typeKey]`. */
-export function refineDocuments(o: Record<string, unknown>, ctx: Ctx, key: string, typeKey: string): void {
+export function refineDocuments(
+  o: Record<string, unknown>,
+  ctx: Ctx,
+  key: string,
+  typeKey: string,
+): void {
   const items = o[key];
   if (!Array.isArray(items)) return;
   const type = o[typeKey];
-  if (typeof type !== "string") return issue(ctx, [typeKey], `Required: ${typeKey} (the media type of ${key})`);
+  if (typeof type !== "string") {
+    return issue(ctx, [typeKey], `Required: ${typeKey} (the media type of ${key})`);
+  }
   items.forEach((item, i) => explainDocument(type, item, ctx, [key, i]));
 }
 
 /** Refines `o[key]`, an authentication object shaped by the scheme `o[schemeKey]`. */
-export function refineAuthentication(o: Record<string, unknown>, ctx: Ctx, key: string, schemeKey: string): void {
+export function refineAuthentication(
+  o: Record<string, unknown>,
+  ctx: Ctx,
+  key: string,
+  schemeKey: string,
+): void {
   const value = o[key];
   if (value == null) return;
   if (!isPlainObject(value)) return issue(ctx, [key], "Expected an object");
@@ -67,6 +84,13 @@ export function refineAuthentication(o: Record<string, unknown>, ctx: Ctx, key: 
 }
 
 /** Refines `o[key]`, required unless `o[other]` is present. */
-export function refineRequiredUnless(o: Record<string, unknown>, ctx: Ctx, key: string, other: string): void {
-  if (o[key] == null && o[other] == null) issue(ctx, [key], `Required: ${key} (when ${other} is absent)`);
+export function refineRequiredUnless(
+  o: Record<string, unknown>,
+  ctx: Ctx,
+  key: string,
+  other: string,
+): void {
+  if (o[key] == null && o[other] == null) {
+    issue(ctx, [key], `Required: ${key} (when ${other} is absent)`);
+  }
 }

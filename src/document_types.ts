@@ -2,7 +2,22 @@
  * Shapes of the generated registry entries.
  * @module
  */
-import type { z } from "npm:zod@4.6.7";
+
+/** One problem found by a {@link SchemaValidator}. */
+export interface SchemaIssue {
+  /** Where, from the validated value. */
+  readonly path: readonly PropertyKey[];
+  /** What. */
+  readonly message: string;
+}
+
+/** The part of a generated zod schema that the runtime uses to explain failures. */
+export interface SchemaValidator {
+  /** Validates without throwing. */
+  safeParse(value: unknown):
+    | { readonly success: true }
+    | { readonly success: false; readonly error: { readonly issues: readonly SchemaIssue[] } };
+}
 
 /** A fast validity check generated from the spec. */
 export type Check = (value: unknown) => boolean;
@@ -18,7 +33,7 @@ export interface DocumentEntry {
   /** Fast check. */
   readonly check: Check;
   /** zod schema, for explaining failures. */
-  readonly schema: z.ZodType;
+  readonly schema: SchemaValidator;
 }
 
 /** The authentication object of one scheme. */
@@ -30,7 +45,7 @@ export interface AuthenticationEntry {
   /** Fast check. */
   readonly check: Check;
   /** zod schema, for explaining failures. */
-  readonly schema: z.ZodType;
+  readonly schema: SchemaValidator;
 }
 
 /** One envelope kind. */
@@ -44,8 +59,10 @@ export interface EnvelopeKindEntry {
   /** Fast check. */
   readonly check: Check;
   /** zod schema, for explaining failures. */
-  readonly schema: z.ZodType;
+  readonly schema: SchemaValidator;
 }
 
 /** Reason codes of an envelope's fields: when the value is invalid, and when it is missing. */
-export type FieldReasons = Readonly<Record<string, { readonly invalid: number; readonly empty: number }>>;
+export type FieldReasons = Readonly<
+  Record<string, { readonly invalid: number; readonly empty: number }>
+>;

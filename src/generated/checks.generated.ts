@@ -44,83 +44,196 @@ export function checkGender(v: unknown): boolean {
 export function checkAccount(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["identity"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["address"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["city"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["email"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["phoneNumber"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["photoUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["cellPhoneNumber"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["gender"];
-  if (x != null && !(checkGender(x))) return false;
-  x = o["timeZoneName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["offset"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["culture"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["extras"];
-  if (x != null && !(isMapOf(x, (i) => typeof i === "string"))) return false;
-  x = o["source"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["firstName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["lastName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["birthDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["taxDocument"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["creationDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["tenantId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["isGroupEnabled"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["whatsAppBsuid"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppWaId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppUserName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppParentId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["fullName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["isTemporary"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["password"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["oldPassword"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["accessKey"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["inboxSize"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
-  x = o["allowAnonymousSender"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["allowUnknownSender"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["storeMessageContent"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["encryptMessageContent"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["alternativeAccount"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["publishToDirectory"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["allowGuestSender"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["timezone"];
-  if (x != null && !(Number.isInteger(x))) return false;
+  {
+    const x = o["identity"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["address"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["city"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["email"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["phoneNumber"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["photoUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["cellPhoneNumber"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["gender"];
+    if (x != null && !(checkGender(x))) return false;
+  }
+
+  {
+    const x = o["timeZoneName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["offset"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["culture"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["extras"];
+    if (x != null && !(isMapOf(x, (i) => typeof i === "string"))) return false;
+  }
+
+  {
+    const x = o["source"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["firstName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["lastName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["birthDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["taxDocument"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["creationDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["tenantId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["isGroupEnabled"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["whatsAppBsuid"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppWaId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppUserName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppParentId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["fullName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["isTemporary"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["password"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["oldPassword"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["accessKey"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["inboxSize"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
+  {
+    const x = o["allowAnonymousSender"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["allowUnknownSender"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["storeMessageContent"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["encryptMessageContent"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["alternativeAccount"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["publishToDirectory"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["allowGuestSender"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["timezone"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
   return true;
 }
 
@@ -128,21 +241,41 @@ export function checkAccount(v: unknown): boolean {
 export function checkCheckoutCustomer(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["identity"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["phone"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["name"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["surname"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["email"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["documentType"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["document"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["identity"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["phone"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["name"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["surname"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["email"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["documentType"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["document"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -150,13 +283,21 @@ export function checkCheckoutCustomer(v: unknown): boolean {
 export function checkCheckoutProduct(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["description"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["price"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["quantity"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  {
+    const x = o["description"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["price"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["quantity"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
   return true;
 }
 
@@ -164,19 +305,33 @@ export function checkCheckoutProduct(v: unknown): boolean {
 export function checkBuilderCheckout(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["customer"];
-  if (x != null && !(checkCheckoutCustomer(x))) return false;
-  x = o["products"];
-  if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkCheckoutProduct(i)))) {
-    return false;
+  {
+    const x = o["customer"];
+    if (x != null && !(checkCheckoutCustomer(x))) return false;
   }
-  x = o["currency"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["channel"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["source"];
-  if (x != null && !(typeof x === "string")) return false;
+
+  {
+    const x = o["products"];
+    if (
+      x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkCheckoutProduct(i)))
+    ) return false;
+  }
+
+  {
+    const x = o["currency"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["channel"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["source"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -184,19 +339,24 @@ export function checkBuilderCheckout(v: unknown): boolean {
 export function checkCapability(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["contentTypes"];
-  if (
-    x != null &&
-    !(Array.isArray(x) &&
-      (x as unknown[]).every((i) => (typeof i === "string" && isMediaTypeString(i))))
-  ) return false;
-  x = o["resourceTypes"];
-  if (
-    x != null &&
-    !(Array.isArray(x) &&
-      (x as unknown[]).every((i) => (typeof i === "string" && isMediaTypeString(i))))
-  ) return false;
+  {
+    const x = o["contentTypes"];
+    if (
+      x != null &&
+      !(Array.isArray(x) &&
+        (x as unknown[]).every((i) => (typeof i === "string" && isMediaTypeString(i))))
+    ) return false;
+  }
+
+  {
+    const x = o["resourceTypes"];
+    if (
+      x != null &&
+      !(Array.isArray(x) &&
+        (x as unknown[]).every((i) => (typeof i === "string" && isMediaTypeString(i))))
+    ) return false;
+  }
+
   return true;
 }
 
@@ -204,14 +364,19 @@ export function checkCapability(v: unknown): boolean {
 export function checkChatState(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["state"];
-  if (
-    x != null &&
-    !(x === "starting" || x === "composing" || x === "paused" || x === "deleting" || x === "gone")
-  ) return false;
-  x = o["interval"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  {
+    const x = o["state"];
+    if (
+      x != null &&
+      !(x === "starting" || x === "composing" || x === "paused" || x === "deleting" || x === "gone")
+    ) return false;
+  }
+
+  {
+    const x = o["interval"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
   return true;
 }
 
@@ -219,15 +384,26 @@ export function checkChatState(v: unknown): boolean {
 export function checkClickTrackingMetadata(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["correlationId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["ipAddress"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["userAgent"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["cluster"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["correlationId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["ipAddress"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["userAgent"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["cluster"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -235,37 +411,81 @@ export function checkClickTrackingMetadata(v: unknown): boolean {
 export function checkClickTracking(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["from"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["to"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["fromIdentity"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["toIdentity"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["fromDomain"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["toDomain"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["storageDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["contentMediaType"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["contentHash"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["content"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["contentLength"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
-  x = o["sequentialId"];
-  if (x != null && !(Number.isInteger(x))) return false;
-  x = o["internalId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["metadata"];
-  if (x != null && !(checkClickTrackingMetadata(x))) return false;
+  {
+    const x = o["id"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["from"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["to"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["fromIdentity"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["toIdentity"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["fromDomain"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["toDomain"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["storageDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["contentMediaType"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["contentHash"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["content"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["contentLength"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
+  {
+    const x = o["sequentialId"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["internalId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["metadata"];
+    if (x != null && !(checkClickTrackingMetadata(x))) return false;
+  }
+
   return true;
 }
 
@@ -278,11 +498,16 @@ export function checkMetadata(v: unknown): boolean {
 export function checkReason(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["code"];
-  if (x == null || !(Number.isInteger(x))) return false;
-  x = o["description"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["code"];
+    if (x == null || !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["description"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -290,30 +515,62 @@ export function checkReason(v: unknown): boolean {
 export function checkCommand(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["from"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["to"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["pp"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["metadata"];
-  if (x != null && !(checkMetadata(x))) return false;
-  x = o["method"];
-  if (x == null || !(CommandMethodValues.has(x as string))) return false;
-  x = o["uri"];
-  if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
-  if (x == null && o["status"] == null) return false;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["resource"];
-  if (x != null && !(checkDocument(o["type"], x))) return false;
-  x = o["status"];
-  if (x != null && !(CommandStatusValues.has(x as string))) return false;
-  x = o["reason"];
-  if (x != null && !(checkReason(x))) return false;
+  {
+    const x = o["id"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["from"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["to"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["pp"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["metadata"];
+    if (x != null && !(checkMetadata(x))) return false;
+  }
+
+  {
+    const x = o["method"];
+    if (x == null || !(CommandMethodValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["uri"];
+    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
+    if (x == null && o["status"] == null) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["resource"];
+    if (x != null && !(checkDocument(o["type"], x))) return false;
+  }
+
+  {
+    const x = o["status"];
+    if (x != null && !(CommandStatusValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["reason"];
+    if (x != null && !(checkReason(x))) return false;
+  }
+
   return true;
 }
 
@@ -326,73 +583,171 @@ export function checkCommandDocument(v: unknown): boolean {
 export function checkContact(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["identity"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["address"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["city"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["email"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["phoneNumber"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["photoUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["cellPhoneNumber"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["gender"];
-  if (x != null && !(checkGender(x))) return false;
-  x = o["timeZoneName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["offset"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["culture"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["extras"];
-  if (x != null && !(isMapOf(x, (i) => typeof i === "string"))) return false;
-  x = o["source"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["firstName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["lastName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["birthDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["taxDocument"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["creationDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["tenantId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["isGroupEnabled"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["whatsAppBsuid"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppWaId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppUserName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppParentId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["name"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["isPending"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["sharePresence"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["shareAccountInfo"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["priority"];
-  if (x != null && !(Number.isInteger(x))) return false;
-  x = o["group"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["lastMessageDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["lastUpdateDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["subscriptionStatus"];
-  if (x != null && !(x === "subscribed" || x === "not-subscribed")) return false;
+  {
+    const x = o["identity"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["address"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["city"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["email"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["phoneNumber"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["photoUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["cellPhoneNumber"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["gender"];
+    if (x != null && !(checkGender(x))) return false;
+  }
+
+  {
+    const x = o["timeZoneName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["offset"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["culture"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["extras"];
+    if (x != null && !(isMapOf(x, (i) => typeof i === "string"))) return false;
+  }
+
+  {
+    const x = o["source"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["firstName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["lastName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["birthDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["taxDocument"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["creationDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["tenantId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["isGroupEnabled"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["whatsAppBsuid"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppWaId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppUserName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppParentId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["name"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["isPending"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["sharePresence"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["shareAccountInfo"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["priority"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["group"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["lastMessageDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["lastUpdateDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["subscriptionStatus"];
+    if (x != null && !(x === "subscribed" || x === "not-subscribed")) return false;
+  }
+
   return true;
 }
 
@@ -400,55 +755,126 @@ export function checkContact(v: unknown): boolean {
 export function checkContactDocument(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["identity"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["address"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["city"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["email"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["phoneNumber"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["photoUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["cellPhoneNumber"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["gender"];
-  if (x != null && !(checkGender(x))) return false;
-  x = o["timeZoneName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["offset"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["culture"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["extras"];
-  if (x != null && !(isMapOf(x, (i) => typeof i === "string"))) return false;
-  x = o["source"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["firstName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["lastName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["birthDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["taxDocument"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["creationDate"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["tenantId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["isGroupEnabled"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["whatsAppBsuid"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppWaId"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppUserName"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["whatsAppParentId"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["identity"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["address"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["city"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["email"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["phoneNumber"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["photoUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["cellPhoneNumber"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["gender"];
+    if (x != null && !(checkGender(x))) return false;
+  }
+
+  {
+    const x = o["timeZoneName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["offset"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["culture"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["extras"];
+    if (x != null && !(isMapOf(x, (i) => typeof i === "string"))) return false;
+  }
+
+  {
+    const x = o["source"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["firstName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["lastName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["birthDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["taxDocument"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["creationDate"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["tenantId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["isGroupEnabled"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["whatsAppBsuid"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppWaId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppUserName"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["whatsAppParentId"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -456,11 +882,16 @@ export function checkContactDocument(v: unknown): boolean {
 export function checkCopyAndPasteButton(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["value"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["value"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -468,15 +899,26 @@ export function checkCopyAndPasteButton(v: unknown): boolean {
 export function checkCopyAndPaste(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["header"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["body"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["footer"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["button"];
-  if (x != null && !(checkCopyAndPasteButton(x))) return false;
+  {
+    const x = o["header"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["body"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["footer"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["button"];
+    if (x != null && !(checkCopyAndPasteButton(x))) return false;
+  }
+
   return true;
 }
 
@@ -484,13 +926,21 @@ export function checkCopyAndPaste(v: unknown): boolean {
 export function checkDelegationCommand(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["method"];
-  if (x != null && !(CommandMethodValues.has(x as string))) return false;
-  x = o["uri"];
-  if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
-  x = o["status"];
-  if (x != null && !(CommandStatusValues.has(x as string))) return false;
+  {
+    const x = o["method"];
+    if (x != null && !(CommandMethodValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["uri"];
+    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
+  }
+
+  {
+    const x = o["status"];
+    if (x != null && !(CommandStatusValues.has(x as string))) return false;
+  }
+
   return true;
 }
 
@@ -498,9 +948,11 @@ export function checkDelegationCommand(v: unknown): boolean {
 export function checkDelegationMessage(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
   return true;
 }
 
@@ -508,9 +960,11 @@ export function checkDelegationMessage(v: unknown): boolean {
 export function checkDelegationNotification(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["event"];
-  if (x != null && !(NotificationEventValues.has(x as string))) return false;
+  {
+    const x = o["event"];
+    if (x != null && !(NotificationEventValues.has(x as string))) return false;
+  }
+
   return true;
 }
 
@@ -518,38 +972,50 @@ export function checkDelegationNotification(v: unknown): boolean {
 export function checkDelegation(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["target"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["envelopeTypes"];
-  if (
-    x != null &&
-    !(Array.isArray(x) &&
-      (x as unknown[]).every((
-        i,
-      ) => (i === "message" || i === "notification" || i === "command" || i === "session")))
-  ) return false;
-  x = o["messages"];
-  if (
-    x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDelegationMessage(i)))
-  ) return false;
-  x = o["notifications"];
-  if (
-    x != null &&
-    !(Array.isArray(x) && (x as unknown[]).every((i) => checkDelegationNotification(i)))
-  ) return false;
-  x = o["commands"];
-  if (
-    x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDelegationCommand(i)))
-  ) return false;
+  {
+    const x = o["target"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["envelopeTypes"];
+    if (
+      x != null &&
+      !(Array.isArray(x) &&
+        (x as unknown[]).every((
+          i,
+        ) => (i === "message" || i === "notification" || i === "command" || i === "session")))
+    ) return false;
+  }
+
+  {
+    const x = o["messages"];
+    if (
+      x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDelegationMessage(i)))
+    ) return false;
+  }
+
+  {
+    const x = o["notifications"];
+    if (
+      x != null &&
+      !(Array.isArray(x) && (x as unknown[]).every((i) => checkDelegationNotification(i)))
+    ) return false;
+  }
+
+  {
+    const x = o["commands"];
+    if (
+      x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDelegationCommand(i)))
+    ) return false;
+  }
+
   return true;
 }
 
 /** Whether a value is a valid DeletedContent: Marks a message whose content was deleted; has no properties. */
 export function checkDeletedContent(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  let x: unknown;
   return true;
 }
 
@@ -557,13 +1023,21 @@ export function checkDeletedContent(v: unknown): boolean {
 export function checkDocumentCollection(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["itemType"];
-  if (x == null || !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["total"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
-  x = o["items"];
-  if (x != null && !(Array.isArray(x) && checkDocuments(o["itemType"], x))) return false;
+  {
+    const x = o["itemType"];
+    if (x == null || !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["total"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
+  {
+    const x = o["items"];
+    if (x != null && !(Array.isArray(x) && checkDocuments(o["itemType"], x))) return false;
+  }
+
   return true;
 }
 
@@ -571,11 +1045,16 @@ export function checkDocumentCollection(v: unknown): boolean {
 export function checkDocumentContainer(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["type"];
-  if (x == null || !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["value"];
-  if (x == null || !(checkDocument(o["type"], x))) return false;
+  {
+    const x = o["type"];
+    if (x == null || !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["value"];
+    if (x == null || !(checkDocument(o["type"], x))) return false;
+  }
+
   return true;
 }
 
@@ -583,13 +1062,21 @@ export function checkDocumentContainer(v: unknown): boolean {
 export function checkDocumentSelectOption(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["order"];
-  if (x != null && !(Number.isInteger(x))) return false;
-  x = o["label"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["value"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
+  {
+    const x = o["order"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["label"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["value"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
   return true;
 }
 
@@ -602,15 +1089,24 @@ export function checkSelectScope(v: unknown): boolean {
 export function checkDocumentSelect(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["scope"];
-  if (x != null && !(checkSelectScope(x))) return false;
-  x = o["header"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["options"];
-  if (
-    x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDocumentSelectOption(i)))
-  ) return false;
+  {
+    const x = o["scope"];
+    if (x != null && !(checkSelectScope(x))) return false;
+  }
+
+  {
+    const x = o["header"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["options"];
+    if (
+      x != null &&
+      !(Array.isArray(x) && (x as unknown[]).every((i) => checkDocumentSelectOption(i)))
+    ) return false;
+  }
+
   return true;
 }
 
@@ -618,13 +1114,15 @@ export function checkDocumentSelect(v: unknown): boolean {
 export function checkEmoji(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["values"];
-  if (
-    x != null &&
-    !(Array.isArray(x) &&
-      (x as unknown[]).every((i) => (Number.isInteger(i) && (i as number) >= 0)))
-  ) return false;
+  {
+    const x = o["values"];
+    if (
+      x != null &&
+      !(Array.isArray(x) &&
+        (x as unknown[]).every((i) => (Number.isInteger(i) && (i as number) >= 0)))
+    ) return false;
+  }
+
   return true;
 }
 
@@ -632,17 +1130,31 @@ export function checkEmoji(v: unknown): boolean {
 export function checkEnvelopeBase(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["from"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["to"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["pp"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["metadata"];
-  if (x != null && !(checkMetadata(x))) return false;
+  {
+    const x = o["id"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["from"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["to"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["pp"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["metadata"];
+    if (x != null && !(checkMetadata(x))) return false;
+  }
+
   return true;
 }
 
@@ -650,11 +1162,16 @@ export function checkEnvelopeBase(v: unknown): boolean {
 export function checkExternal(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["content"];
-  if (x != null && !(checkDocument(o["type"], x))) return false;
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["content"];
+    if (x != null && !(checkDocument(o["type"], x))) return false;
+  }
+
   return true;
 }
 
@@ -662,11 +1179,16 @@ export function checkExternal(v: unknown): boolean {
 export function checkExternalAuthentication(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["token"];
-  if (x == null || !(typeof x === "string")) return false;
-  x = o["issuer"];
-  if (x == null || !(typeof x === "string")) return false;
+  {
+    const x = o["token"];
+    if (x == null || !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["issuer"];
+    if (x == null || !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -674,23 +1196,46 @@ export function checkExternalAuthentication(v: unknown): boolean {
 export function checkGroup(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["identity"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["name"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["description"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["type"];
-  if (x != null && !(x === "temporary" || x === "private" || x === "public")) return false;
-  x = o["photoUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["creator"];
-  if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  x = o["created"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["members"];
-  if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
+  {
+    const x = o["identity"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["name"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["description"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x != null && !(x === "temporary" || x === "private" || x === "public")) return false;
+  }
+
+  {
+    const x = o["photoUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["creator"];
+    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
+  }
+
+  {
+    const x = o["created"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["members"];
+    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
+  }
+
   return true;
 }
 
@@ -698,21 +1243,24 @@ export function checkGroup(v: unknown): boolean {
 export function checkGroupMember(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["address"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["role"];
-  if (x != null && !(x === "member" || x === "listener" || x === "moderator" || x === "owner")) {
-    return false;
+  {
+    const x = o["address"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
   }
+
+  {
+    const x = o["role"];
+    if (x != null && !(x === "member" || x === "listener" || x === "moderator" || x === "owner")) {
+      return false;
+    }
+  }
+
   return true;
 }
 
 /** Whether a value is a valid GuestAuthentication: No credentials. */
 export function checkGuestAuthentication(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  let x: unknown;
   return true;
 }
 
@@ -725,17 +1273,29 @@ export function checkIdentityDocument(v: unknown): boolean {
 export function checkInputValidation(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["rule"];
-  if (
-    x == null || !(x === "text" || x === "number" || x === "date" || x === "regex" || x === "type")
-  ) return false;
-  x = o["regex"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["error"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["rule"];
+    if (
+      x == null ||
+      !(x === "text" || x === "number" || x === "date" || x === "regex" || x === "type")
+    ) return false;
+  }
+
+  {
+    const x = o["regex"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["error"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -743,11 +1303,16 @@ export function checkInputValidation(v: unknown): boolean {
 export function checkInput(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["label"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["validation"];
-  if (x != null && !(checkInputValidation(x))) return false;
+  {
+    const x = o["label"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["validation"];
+    if (x != null && !(checkInputValidation(x))) return false;
+  }
+
   return true;
 }
 
@@ -755,25 +1320,51 @@ export function checkInput(v: unknown): boolean {
 export function checkInvoiceItem(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["description"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["imageUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["imageType"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["complement"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["quantity"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["unit"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["currency"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["taxes"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["total"];
-  if (x != null && !(typeof x === "number")) return false;
+  {
+    const x = o["description"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["imageUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["imageType"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["complement"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["quantity"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["unit"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["currency"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["taxes"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["total"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
   return true;
 }
 
@@ -781,11 +1372,16 @@ export function checkInvoiceItem(v: unknown): boolean {
 export function checkPaymentMethod(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["name"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["account"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["name"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["account"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -793,29 +1389,55 @@ export function checkPaymentMethod(v: unknown): boolean {
 export function checkInvoice(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["title"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["created"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["dueTo"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["methods"];
-  if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkPaymentMethod(i)))) {
-    return false;
+  {
+    const x = o["title"];
+    if (x != null && !(typeof x === "string")) return false;
   }
-  x = o["currency"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["taxes"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["total"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["items"];
-  if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
-    return false;
+
+  {
+    const x = o["created"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
-  x = o["billTo"];
-  if (x != null && !(checkContact(x))) return false;
+
+  {
+    const x = o["dueTo"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["methods"];
+    if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkPaymentMethod(i)))) {
+      return false;
+    }
+  }
+
+  {
+    const x = o["currency"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["taxes"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["total"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["items"];
+    if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
+      return false;
+    }
+  }
+
+  {
+    const x = o["billTo"];
+    if (x != null && !(checkContact(x))) return false;
+  }
+
   return true;
 }
 
@@ -823,13 +1445,21 @@ export function checkInvoice(v: unknown): boolean {
 export function checkInvoiceStatus(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["status"];
-  if (x != null && !(x === "completed" || x === "cancelled" || x === "refunded")) return false;
-  x = o["date"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["code"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["status"];
+    if (x != null && !(x === "completed" || x === "cancelled" || x === "refunded")) return false;
+  }
+
+  {
+    const x = o["date"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["code"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -847,9 +1477,11 @@ export function checkJsonDocument(v: unknown): boolean {
 export function checkKeyAuthentication(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["key"];
-  if (x == null || !(typeof x === "string")) return false;
+  {
+    const x = o["key"];
+    if (x == null || !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -857,19 +1489,36 @@ export function checkKeyAuthentication(v: unknown): boolean {
 export function checkLink(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["uri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["previewUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["previewType"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["title"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["authorizationRealm"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["uri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["previewUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["previewType"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["title"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["authorizationRealm"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -877,13 +1526,18 @@ export function checkLink(v: unknown): boolean {
 export function checkList(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["header"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["items"];
-  if (
-    x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDocumentContainer(i)))
-  ) return false;
+  {
+    const x = o["header"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["items"];
+    if (
+      x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkDocumentContainer(i)))
+    ) return false;
+  }
+
   return true;
 }
 
@@ -891,21 +1545,41 @@ export function checkList(v: unknown): boolean {
 export function checkLocation(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["latitude"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["longitude"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["altitude"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["course"];
-  if (x != null && !(Number.isInteger(x))) return false;
-  x = o["speed"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["accuracy"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["latitude"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["longitude"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["altitude"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["course"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["speed"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["accuracy"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -913,25 +1587,51 @@ export function checkLocation(v: unknown): boolean {
 export function checkMediaLink(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["uri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["previewUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["previewType"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["title"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["authorizationRealm"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["size"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
-  x = o["aspectRatio"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["uri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["previewUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["previewType"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["title"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["authorizationRealm"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["size"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
+  {
+    const x = o["aspectRatio"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -939,21 +1639,41 @@ export function checkMediaLink(v: unknown): boolean {
 export function checkMessage(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["from"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["to"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["pp"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["metadata"];
-  if (x != null && !(checkMetadata(x))) return false;
-  x = o["type"];
-  if (x == null || !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["content"];
-  if (x == null || !(checkDocument(o["type"], x))) return false;
+  {
+    const x = o["id"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["from"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["to"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["pp"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["metadata"];
+    if (x != null && !(checkMetadata(x))) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x == null || !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["content"];
+    if (x == null || !(checkDocument(o["type"], x))) return false;
+  }
+
   return true;
 }
 
@@ -971,15 +1691,26 @@ export function checkMessageDocument(v: unknown): boolean {
 export function checkMessageReference(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["value"];
-  if (x != null && !(checkDocument(o["type"], x))) return false;
-  x = o["direction"];
-  if (x != null && !(checkMessageDirection(x))) return false;
+  {
+    const x = o["id"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["value"];
+    if (x != null && !(checkDocument(o["type"], x))) return false;
+  }
+
+  {
+    const x = o["direction"];
+    if (x != null && !(checkMessageDirection(x))) return false;
+  }
+
   return true;
 }
 
@@ -992,21 +1723,41 @@ export function checkNodeDocument(v: unknown): boolean {
 export function checkNotification(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x == null || !(typeof x === "string")) return false;
-  x = o["from"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["to"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["pp"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["metadata"];
-  if (x != null && !(checkMetadata(x))) return false;
-  x = o["event"];
-  if (x == null || !(NotificationEventValues.has(x as string))) return false;
-  x = o["reason"];
-  if (x != null && !(checkReason(x))) return false;
+  {
+    const x = o["id"];
+    if (x == null || !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["from"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["to"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["pp"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["metadata"];
+    if (x != null && !(checkMetadata(x))) return false;
+  }
+
+  {
+    const x = o["event"];
+    if (x == null || !(NotificationEventValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["reason"];
+    if (x != null && !(checkReason(x))) return false;
+  }
+
   return true;
 }
 
@@ -1019,17 +1770,31 @@ export function checkNotificationDocument(v: unknown): boolean {
 export function checkPaymentAddress(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["street"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["city"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["postalCode"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["state"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["country"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["street"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["city"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["postalCode"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["state"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["country"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -1037,33 +1802,54 @@ export function checkPaymentAddress(v: unknown): boolean {
 export function checkPaymentReceipt(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["method"];
-  if (x != null && !(checkPaymentMethod(x))) return false;
-  x = o["code"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["paidOn"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["currency"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["taxes"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["address"];
-  if (x != null && !(checkPaymentAddress(x))) return false;
-  x = o["total"];
-  if (x != null && !(typeof x === "number")) return false;
-  x = o["items"];
-  if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
-    return false;
+  {
+    const x = o["method"];
+    if (x != null && !(checkPaymentMethod(x))) return false;
   }
+
+  {
+    const x = o["code"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["paidOn"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["currency"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["taxes"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["address"];
+    if (x != null && !(checkPaymentAddress(x))) return false;
+  }
+
+  {
+    const x = o["total"];
+    if (x != null && !(typeof x === "number")) return false;
+  }
+
+  {
+    const x = o["items"];
+    if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
+      return false;
+    }
+  }
+
   return true;
 }
 
 /** Whether a value is a valid Ping: Ping resource; has no properties. */
 export function checkPing(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  let x: unknown;
   return true;
 }
 
@@ -1071,9 +1857,11 @@ export function checkPing(v: unknown): boolean {
 export function checkPlainAuthentication(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["password"];
-  if (x == null || !(typeof x === "string")) return false;
+  {
+    const x = o["password"];
+    if (x == null || !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
@@ -1086,36 +1874,66 @@ export function checkPlainText(v: unknown): boolean {
 export function checkPresence(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["status"];
-  if (
-    x != null &&
-    !(x === "unavailable" || x === "available" || x === "busy" || x === "away" || x === "invisible")
-  ) return false;
-  x = o["message"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["routingRule"];
-  if (
-    x != null &&
-    !(x === "instance" || x === "identity" || x === "identityByPriority" || x === "promiscuous" ||
-      x === "domain" || x === "rootDomain")
-  ) return false;
-  x = o["lastSeen"];
-  if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  x = o["priority"];
-  if (x != null && !(Number.isInteger(x))) return false;
-  x = o["filterByDistance"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["roundRobin"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["echo"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["promiscuous"];
-  if (x != null && !(typeof x === "boolean")) return false;
-  x = o["instances"];
-  if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => typeof i === "string"))) {
-    return false;
+  {
+    const x = o["status"];
+    if (
+      x != null &&
+      !(x === "unavailable" || x === "available" || x === "busy" || x === "away" ||
+        x === "invisible")
+    ) return false;
   }
+
+  {
+    const x = o["message"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["routingRule"];
+    if (
+      x != null &&
+      !(x === "instance" || x === "identity" || x === "identityByPriority" || x === "promiscuous" ||
+        x === "domain" || x === "rootDomain")
+    ) return false;
+  }
+
+  {
+    const x = o["lastSeen"];
+    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
+  }
+
+  {
+    const x = o["priority"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["filterByDistance"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["roundRobin"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["echo"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["promiscuous"];
+    if (x != null && !(typeof x === "boolean")) return false;
+  }
+
+  {
+    const x = o["instances"];
+    if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => typeof i === "string"))) {
+      return false;
+    }
+  }
+
   return true;
 }
 
@@ -1123,13 +1941,21 @@ export function checkPresence(v: unknown): boolean {
 export function checkQuota(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["threshold"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
-  x = o["throughput"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
-  x = o["maxEnvelopeSize"];
-  if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  {
+    const x = o["threshold"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
+  {
+    const x = o["throughput"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
+  {
+    const x = o["maxEnvelopeSize"];
+    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+  }
+
   return true;
 }
 
@@ -1137,11 +1963,16 @@ export function checkQuota(v: unknown): boolean {
 export function checkReaction(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["emoji"];
-  if (x != null && !(checkEmoji(x))) return false;
-  x = o["inReactionTo"];
-  if (x != null && !(checkMessageReference(x))) return false;
+  {
+    const x = o["emoji"];
+    if (x != null && !(checkEmoji(x))) return false;
+  }
+
+  {
+    const x = o["inReactionTo"];
+    if (x != null && !(checkMessageReference(x))) return false;
+  }
+
   return true;
 }
 
@@ -1149,12 +1980,14 @@ export function checkReaction(v: unknown): boolean {
 export function checkReceipt(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["events"];
-  if (
-    x != null &&
-    !(Array.isArray(x) && (x as unknown[]).every((i) => NotificationEventValues.has(i as string)))
-  ) return false;
+  {
+    const x = o["events"];
+    if (
+      x != null &&
+      !(Array.isArray(x) && (x as unknown[]).every((i) => NotificationEventValues.has(i as string)))
+    ) return false;
+  }
+
   return true;
 }
 
@@ -1162,11 +1995,16 @@ export function checkReceipt(v: unknown): boolean {
 export function checkRedirect(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["address"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["context"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
+  {
+    const x = o["address"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["context"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
   return true;
 }
 
@@ -1174,11 +2012,16 @@ export function checkRedirect(v: unknown): boolean {
 export function checkReply(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["replied"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["inReplyTo"];
-  if (x != null && !(checkMessageReference(x))) return false;
+  {
+    const x = o["replied"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["inReplyTo"];
+    if (x != null && !(checkMessageReference(x))) return false;
+  }
+
   return true;
 }
 
@@ -1186,15 +2029,26 @@ export function checkReply(v: unknown): boolean {
 export function checkSelectOption(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["order"];
-  if (x != null && !(Number.isInteger(x))) return false;
-  x = o["text"];
-  if (x == null || !(typeof x === "string")) return false;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["value"];
-  if (x != null && !(checkDocument(o["type"], x))) return false;
+  {
+    const x = o["order"];
+    if (x != null && !(Number.isInteger(x))) return false;
+  }
+
+  {
+    const x = o["text"];
+    if (x == null || !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["value"];
+    if (x != null && !(checkDocument(o["type"], x))) return false;
+  }
+
   return true;
 }
 
@@ -1202,15 +2056,23 @@ export function checkSelectOption(v: unknown): boolean {
 export function checkSelect(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["scope"];
-  if (x != null && !(checkSelectScope(x))) return false;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["options"];
-  if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkSelectOption(i)))) {
-    return false;
+  {
+    const x = o["scope"];
+    if (x != null && !(checkSelectScope(x))) return false;
   }
+
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["options"];
+    if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkSelectOption(i)))) {
+      return false;
+    }
+  }
+
   return true;
 }
 
@@ -1218,11 +2080,16 @@ export function checkSelect(v: unknown): boolean {
 export function checkSensitive(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["type"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["value"];
-  if (x != null && !(checkDocument(o["type"], x))) return false;
+  {
+    const x = o["type"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["value"];
+    if (x != null && !(checkDocument(o["type"], x))) return false;
+  }
+
   return true;
 }
 
@@ -1230,47 +2097,87 @@ export function checkSensitive(v: unknown): boolean {
 export function checkSession(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["id"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["from"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["to"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["pp"];
-  if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  x = o["metadata"];
-  if (x != null && !(checkMetadata(x))) return false;
-  x = o["state"];
-  if (x == null || !(SessionStateValues.has(x as string))) return false;
-  x = o["encryptionOptions"];
-  if (
-    x != null &&
-    !(Array.isArray(x) && (x as unknown[]).every((i) => SessionEncryptionValues.has(i as string)))
-  ) return false;
-  x = o["encryption"];
-  if (x != null && !(SessionEncryptionValues.has(x as string))) return false;
-  x = o["compressionOptions"];
-  if (
-    x != null &&
-    !(Array.isArray(x) && (x as unknown[]).every((i) =>
-      SessionCompressionValues.has(i as string)
-    ))
-  ) return false;
-  x = o["compression"];
-  if (x != null && !(SessionCompressionValues.has(x as string))) return false;
-  x = o["schemeOptions"];
-  if (
-    x != null && !(Array.isArray(x) && (x as unknown[]).every((i) =>
-      AuthenticationSchemeValues.has(i as string)
-    ))
-  ) return false;
-  x = o["scheme"];
-  if (x != null && !(AuthenticationSchemeValues.has(x as string))) return false;
-  x = o["authentication"];
-  if (x != null && !(checkAuthentication(o["scheme"], x))) return false;
-  x = o["reason"];
-  if (x != null && !(checkReason(x))) return false;
+  {
+    const x = o["id"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["from"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["to"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["pp"];
+    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+  }
+
+  {
+    const x = o["metadata"];
+    if (x != null && !(checkMetadata(x))) return false;
+  }
+
+  {
+    const x = o["state"];
+    if (x == null || !(SessionStateValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["encryptionOptions"];
+    if (
+      x != null &&
+      !(Array.isArray(x) && (x as unknown[]).every((i) => SessionEncryptionValues.has(i as string)))
+    ) return false;
+  }
+
+  {
+    const x = o["encryption"];
+    if (x != null && !(SessionEncryptionValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["compressionOptions"];
+    if (
+      x != null &&
+      !(Array.isArray(x) &&
+        (x as unknown[]).every((i) => SessionCompressionValues.has(i as string)))
+    ) return false;
+  }
+
+  {
+    const x = o["compression"];
+    if (x != null && !(SessionCompressionValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["schemeOptions"];
+    if (
+      x != null &&
+      !(Array.isArray(x) &&
+        (x as unknown[]).every((i) => AuthenticationSchemeValues.has(i as string)))
+    ) return false;
+  }
+
+  {
+    const x = o["scheme"];
+    if (x != null && !(AuthenticationSchemeValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["authentication"];
+    if (x != null && !(checkAuthentication(o["scheme"], x))) return false;
+  }
+
+  {
+    const x = o["reason"];
+    if (x != null && !(checkReason(x))) return false;
+  }
+
   return true;
 }
 
@@ -1278,19 +2185,22 @@ export function checkSession(v: unknown): boolean {
 export function checkSsmlText(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["ssml"];
-  if (x != null && !(typeof x === "string")) return false;
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["ssml"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
   return true;
 }
 
 /** Whether a value is a valid TransportAuthentication: Credentials are the transport's (TLS client certificate). */
 export function checkTransportAuthentication(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  let x: unknown;
   return true;
 }
 
@@ -1298,17 +2208,31 @@ export function checkTransportAuthentication(v: unknown): boolean {
 export function checkTuple(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["item1"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["item2"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["item3"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["item4"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
-  x = o["item5"];
-  if (x != null && !(checkDocumentContainer(x))) return false;
+  {
+    const x = o["item1"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["item2"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["item3"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["item4"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
+  {
+    const x = o["item5"];
+    if (x != null && !(checkDocumentContainer(x))) return false;
+  }
+
   return true;
 }
 
@@ -1316,22 +2240,42 @@ export function checkTuple(v: unknown): boolean {
 export function checkWebLink(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  let x: unknown;
-  x = o["uri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["previewUri"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["previewType"];
-  if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
-  x = o["title"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["text"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["authorizationRealm"];
-  if (x != null && !(typeof x === "string")) return false;
-  x = o["target"];
-  if (x != null && !(x === "blank" || x === "self" || x === "selfCompact" || x === "selfTall")) {
-    return false;
+  {
+    const x = o["uri"];
+    if (x != null && !(typeof x === "string")) return false;
   }
+
+  {
+    const x = o["previewUri"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["previewType"];
+    if (x != null && !(typeof x === "string" && isMediaTypeString(x))) return false;
+  }
+
+  {
+    const x = o["title"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["text"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["authorizationRealm"];
+    if (x != null && !(typeof x === "string")) return false;
+  }
+
+  {
+    const x = o["target"];
+    if (x != null && !(x === "blank" || x === "self" || x === "selfCompact" || x === "selfTall")) {
+      return false;
+    }
+  }
+
   return true;
 }

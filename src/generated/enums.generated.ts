@@ -2,7 +2,15 @@
 // DO NOT EDIT: edit the spec, then run `deno task codegen`.
 /** LIME wire enumerations. @module */
 /** State of a LIME session. Only the server changes it; the client requests moves. */
-export const SessionState = Object.freeze(
+export const SessionState: {
+  readonly New: "new";
+  readonly Negotiating: "negotiating";
+  readonly Authenticating: "authenticating";
+  readonly Established: "established";
+  readonly Finishing: "finishing";
+  readonly Finished: "finished";
+  readonly Failed: "failed";
+} = Object.freeze(
   {
     /** First envelope of a session, sent by the client without an id. */
     New: "new",
@@ -42,7 +50,16 @@ export const SessionStateValues: readonly SessionState[] = Object.freeze([
   "failed",
 ]);
 /** Event a notification reports about a message. */
-export const NotificationEvent = Object.freeze(
+export const NotificationEvent: {
+  readonly Accepted: "accepted";
+  readonly Validated: "validated";
+  readonly Authorized: "authorized";
+  readonly Dispatched: "dispatched";
+  readonly Received: "received";
+  readonly Consumed: "consumed";
+  readonly Failed: "failed";
+  readonly Deleted: "deleted";
+} = Object.freeze(
   {
     /** Received and accepted by an intermediate node (server). */
     Accepted: "accepted",
@@ -86,7 +103,15 @@ export const NotificationEventValues: readonly NotificationEvent[] = Object.free
   "deleted",
 ]);
 /** Method of a command. */
-export const CommandMethod = Object.freeze(
+export const CommandMethod: {
+  readonly Get: "get";
+  readonly Set: "set";
+  readonly Delete: "delete";
+  readonly Subscribe: "subscribe";
+  readonly Unsubscribe: "unsubscribe";
+  readonly Observe: "observe";
+  readonly Merge: "merge";
+} = Object.freeze(
   {
     /** Read a resource. */
     Get: "get",
@@ -126,14 +151,15 @@ export const CommandMethodValues: readonly CommandMethod[] = Object.freeze([
   "merge",
 ]);
 /** Status of a command response. A request has no status (internally pending). */
-export const CommandStatus = Object.freeze(
-  {
-    /** The command was processed. */
-    Success: "success",
-    /** The command failed; reason says why. */
-    Failure: "failure",
-  } as const,
-);
+export const CommandStatus: { readonly Success: "success"; readonly Failure: "failure" } = Object
+  .freeze(
+    {
+      /** The command was processed. */
+      Success: "success",
+      /** The command failed; reason says why. */
+      Failure: "failure",
+    } as const,
+  );
 
 /** Status of a command response. A request has no status (internally pending). Wire values: `success`, `failure`. */
 export type CommandStatus = "success" | "failure";
@@ -141,7 +167,7 @@ export type CommandStatus = "success" | "failure";
 /** Every wire value of {@link CommandStatus}, in spec order. */
 export const CommandStatusValues: readonly CommandStatus[] = Object.freeze(["success", "failure"]);
 /** Compression of the transport, negotiated in the session. */
-export const SessionCompression = Object.freeze(
+export const SessionCompression: { readonly None: "none"; readonly Gzip: "gzip" } = Object.freeze(
   {
     /** No compression. */
     None: "none",
@@ -159,7 +185,7 @@ export const SessionCompressionValues: readonly SessionCompression[] = Object.fr
   "gzip",
 ]);
 /** Encryption of the transport, negotiated in the session. */
-export const SessionEncryption = Object.freeze(
+export const SessionEncryption: { readonly None: "none"; readonly Tls: "tls" } = Object.freeze(
   {
     /** No encryption. */
     None: "none",
@@ -174,7 +200,13 @@ export type SessionEncryption = "none" | "tls";
 /** Every wire value of {@link SessionEncryption}, in spec order. */
 export const SessionEncryptionValues: readonly SessionEncryption[] = Object.freeze(["none", "tls"]);
 /** Authentication scheme of a session. */
-export const AuthenticationScheme = Object.freeze(
+export const AuthenticationScheme: {
+  readonly Guest: "guest";
+  readonly Plain: "plain";
+  readonly Key: "key";
+  readonly Transport: "transport";
+  readonly External: "external";
+} = Object.freeze(
   {
     /** No credentials; the server gives a temporary identity. */
     Guest: "guest",
@@ -201,7 +233,12 @@ export const AuthenticationSchemeValues: readonly AuthenticationScheme[] = Objec
   "external",
 ]);
 /** Role of an authenticated identity in its domain (result of server authentication; not on the wire). */
-export const DomainRole = Object.freeze(
+export const DomainRole: {
+  readonly Unknown: "unknown";
+  readonly Member: "member";
+  readonly Authority: "authority";
+  readonly RootAuthority: "rootAuthority";
+} = Object.freeze(
   {
     /** Not authenticated. */
     Unknown: "unknown",

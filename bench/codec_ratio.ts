@@ -1,0 +1,193 @@
+/**
+ * Codec throughput as ratios to the JSON built-ins, printed as a Markdown table.
+ *
+ * `deno run bench/codec_ratio.ts [--round-ms=1000] [--rounds=7] [--warmup-ms=1500]`
+ *
+ * For each pair (decode text, decode bytes, encode) the script warms both functions up, then runs
+ * alternating baseline/codec rounds of at least `--round-ms` each over the whole corpus of
+ * `corpus.ts` and reports the median throughput of the rounds. The ratio is codec ÷ baseline of
+ * those medians (the median of the per-round ratios is printed too, as a check on drift). Targets
+ * (lime issue): decode with validation ≥ 0.6× `JSON.parse` of the same bytes, encode ≥ 0.8×
+ * `JSON.stringify`. The exit code is 0 whatever the result: this is a report.
+ * @module
+ */
+import { parseEnvelope, serializeEnvelope } from "../src/codec.ts";
+import { CORPUS } from "./corpus.ts";
+
+const { texts, bytes, objects, totalBytes } = CORPUS;
+const utf8 = new TextDecoder();
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+const ROUND_MS = option("round-ms", 1000);
+const ROUNDS = option("rounds", 7);
+const WARMUP_MS = option("warmup-ms", 1500);
+
+/** One pass over the whole corpus; returns something derived from every result. */
+type Pass = () => number;
+
+interface Pair {
+  path: string;
+  baselineName: string;
+  baseline: Pass;
+  codecName: string;
+  codec: Pass;
+  target: number;
+}
+
+const pairs: Pair[] = [
+  {
+    path: "decode (text)",
+    baselineName: "JSON.parse(text)",
+    baseline: () => {
+      let s = 0;
+      for (let i = 0; i < texts.length; i++) {
+        s ^= (JSON.parse(texts[i]) as { id?: string }).id?.length ?? 0;
+      }
+      return s;
+    },
+    codecName: "parseEnvelope(text)",
+    codec: () => {
+      let s = 0;
+      for (let i = 0; i < texts.length; i++) s ^= parseEnvelope(texts[i]).id?.length ?? 0;
+      return s;
+    },
+    target: 0.6,
+  },
+  {
+    path: "decode (bytes)",
+    baselineName: "JSON.parse(TextDecoder.decode(bytes))",
+    baseline: () => {
+      let s = 0;
+      for (let i = 0; i < bytes.length; i++) {
+        s ^= (JSON.parse(utf8.decode(bytes[i])) as { id?: string }).id?.length ?? 0;
+      }
+      return s;
+    },
+    codecName: "parseEnvelope(bytes)",
+    codec: () => {
+      let s = 0;
+      for (let i = 0; i < bytes.length; i++) s ^= parseEnvelope(bytes[i]).id?.length ?? 0;
+      return s;
+    },
+    target: 0.6,
+  },
+  {
+    path: "encode",
+    baselineName: "JSON.stringify(object)",
+    baseline: () => {
+      let s = 0;
+      for (let i = 0; i < objects.length; i++) s ^= JSON.stringify(objects[i]).length;
+      return s;
+    },
+    codecName: "serializeEnvelope(object)",
+    codec: () => {
+      let s = 0;
+      for (let i = 0; i < objects.length; i++) s ^= serializeEnvelope(objects[i]).length;
+      return s;
+    },
+    target: 0.8,
+  },
+];
+
+let sink = 0;
+
+/** Runs `pass` for at least `ms` milliseconds; returns corpus passes per second. */
+function round(pass: Pass, ms: number): number {
+  let passes = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    sink ^= pass();
+    passes++;
+    elapsed = performance.now() - start;
+  } while (elapsed < ms);
+  return passes / (elapsed / 1000);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+interface Row {
+  pair: Pair;
+  baseline: number;
+  codec: number;
+  ratio: number;
+  roundRatio: number;
+}
+
+const envelopes = texts.length;
+const megabytes = totalBytes / 1e6;
+console.log(
+  `Corpus: ${envelopes} envelopes, ${fmt(totalBytes)} bytes of UTF-8 JSON ` +
+    `(${
+      fmt(totalBytes / envelopes)
+    } B average). ${ROUNDS} alternating rounds of ≥ ${ROUND_MS} ms ` +
+    `per side after ${WARMUP_MS} ms of warm-up; Deno ${Deno.version.deno}, V8 ${Deno.version.v8}.`,
+);
+
+const rows: Row[] = [];
+for (const pair of pairs) {
+  round(pair.baseline, WARMUP_MS / 2);
+  round(pair.codec, WARMUP_MS / 2);
+  const base: number[] = [];
+  const codec: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate which side goes first, so slow drift (thermal, GC heap growth) hits both alike.
+    let b: number, c: number;
+    if (r % 2 === 0) {
+      b = round(pair.baseline, ROUND_MS);
+      c = round(pair.codec, ROUND_MS);
+    } else {
+      c = round(pair.codec, ROUND_MS);
+      b = round(pair.baseline, ROUND_MS);
+    }
+    base.push(b);
+    codec.push(c);
+    ratios.push(c / b);
+  }
+  const b = median(base), c = median(codec);
+  rows.push({ pair, baseline: b, codec: c, ratio: c / b, roundRatio: median(ratios) });
+  console.error(
+    `  ${pair.path}: done (round ratios ${ratios.map((x) => x.toFixed(2)).join(", ")})`,
+  );
+}
+
+console.log();
+console.log("ops/s = envelopes per second; MB/s = corpus UTF-8 bytes (10^6) per second.");
+console.log();
+console.log(
+  "| path | baseline | codec | baseline ops/s | codec ops/s | baseline MB/s | codec MB/s | ratio | " +
+    "ratio (median of rounds) | target | met? |",
+);
+console.log("|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|");
+for (const row of rows) {
+  const met = row.ratio >= row.pair.target;
+  console.log(
+    `| ${row.pair.path} | \`${row.pair.baselineName}\` | \`${row.pair.codecName}\` | ` +
+      `${fmt(row.baseline * envelopes)} | ${fmt(row.codec * envelopes)} | ` +
+      `${fmt(row.baseline * megabytes, 1)} | ${fmt(row.codec * megabytes, 1)} | ` +
+      `${row.ratio.toFixed(2)}× | ${row.roundRatio.toFixed(2)}× | ≥ ${row.pair.target}× | ` +
+      `${met ? "yes" : "**NO**"} |`,
+  );
+}
+console.log();
+for (const row of rows) {
+  const met = row.ratio >= row.pair.target;
+  console.log(
+    `${met ? "MET    " : "NOT MET"} ${row.pair.path}: ${row.ratio.toFixed(2)}× ` +
+      `(target ≥ ${row.pair.target}×)`,
+  );
+}
+if (sink === 0.5) console.log(sink); // never true; keeps the results observable

@@ -1,0 +1,126 @@
+/**
+ * The envelope codec: bytes or text → validated, typed envelope, and envelope → compact JSON.
+ *
+ * Decoding runs the fast checks generated from the spec; only when one fails does the zod
+ * validator run, to say where and why, with the reason code the spec gives that field.
+ * @module
+ */
+import { ENVELOPE_KINDS, FIELD_REASONS } from "./generated/registry.generated.ts";
+import { ReasonCode } from "./generated/reasons.generated.ts";
+import type { EnvelopeKindEntry } from "./document_types.ts";
+import type { Envelope } from "./envelope.ts";
+import { type JsonPath, ValidationError, type ValidationIssue } from "./errors.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes one envelope from JSON text or UTF-8 bytes, validating it and its documents against the
+ * spec. Explicit `null` envelope fields are accepted and removed; unknown keys are kept and ignored.
+ * @throws {ValidationError} with a reason code (21–27) and the JSON path of the problem.
+ */
+export function parseEnvelope(input: string | Uint8Array): Envelope {
+  let text: string;
+  if (typeof input === "string") {
+    text = input;
+  } else {
+    try {
+      text = utf8.decode(input);
+    } catch {
+      throw new ValidationError(
+        ReasonCode.VALIDATION_ERROR,
+        "Invalid envelope: the bytes are not valid UTF-8",
+      );
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(
+      ReasonCode.VALIDATION_ERROR,
+      `Invalid envelope: not JSON (${(error as Error).message})`,
+    );
+  }
+  const envelope = validateEnvelope(value);
+  return text.includes("null") ? stripNulls(envelope) : envelope;
+}
+
+/**
+ * Validates an already-parsed JSON value as an envelope and returns it typed.
+ * @throws {ValidationError} like {@link parseEnvelope}.
+ */
+export function validateEnvelope(value: unknown): Envelope {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const what = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
+    throw new ValidationError(
+      ReasonCode.VALIDATION_ERROR,
+      `Invalid envelope: expected a JSON object, got ${what}`,
+    );
+  }
+  for (let i = 0; i < ENVELOPE_KINDS.length; i++) {
+    const kind = ENVELOPE_KINDS[i];
+    if (kind.key in value) {
+      if (kind.check(value)) return value as Envelope;
+      throw explain(kind, value as Record<string, unknown>);
+    }
+  }
+  throw new ValidationError(
+    ReasonCode.VALIDATION_ERROR,
+    `Invalid envelope: none of the keys ${
+      ENVELOPE_KINDS.map((k) => `"${k.key}"`).join(", ")
+    } tells its kind`,
+  );
+}
+
+function explain(kind: EnvelopeKindEntry, value: Record<string, unknown>): ValidationError {
+  const result = kind.schema.safeParse(value);
+  if (result.success) {
+    // The fast check and the zod validator come from the same spec; a disagreement is a bug.
+    return new ValidationError(ReasonCode.VALIDATION_ERROR, `Invalid ${kind.kind}`);
+  }
+  const issues: ValidationIssue[] = result.error.issues.map((i) => ({
+    path: i.path as (string | number)[],
+    message: i.message,
+  }));
+  const first = issues[0];
+  const field = first.path[0];
+  const reasons = typeof field === "string" ? FIELD_REASONS[kind.kind][field] : undefined;
+  const code = reasons
+    ? (value[field as string] == null ? reasons.empty : reasons.invalid)
+    : ReasonCode.VALIDATION_ERROR;
+  const where = first.path.length ? ` at ${formatPath(first.path)}` : "";
+  return new ValidationError(
+    code,
+    `Invalid ${kind.kind}${where}: ${first.message}`,
+    first.path,
+    issues,
+  );
+}
+
+/** `content.options[0].text` style. */
+export function formatPath(path: JsonPath): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`).join("");
+}
+
+/** Removes top-level keys whose value is null; documents keep their nulls (they are data). */
+function stripNulls(envelope: Envelope): Envelope {
+  const object = envelope as unknown as Record<string, unknown>;
+  for (const key in object) {
+    if (object[key] === null) delete object[key];
+  }
+  return envelope;
+}
+
+/**
+ * Encodes an envelope as compact JSON, leaving out null and undefined envelope fields (and null
+ * metadata values; nulls inside documents are data and stay). It does not validate: call
+ * {@link validateEnvelope} first for envelopes built from untrusted data.
+ */
+export function serializeEnvelope(envelope: Envelope): string {
+  const text = JSON.stringify(envelope);
+  if (!text.includes("null")) return text;
+  const metadata = envelope.metadata;
+  return JSON.stringify(envelope, function (this: unknown, _key: string, value: unknown) {
+    return value === null && (this === envelope || this === metadata) ? undefined : value;
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The session state machine as a pure function over the generated tables
+ * (`src/generated/session.generated.ts`): given a side, its current state and an envelope it is
+ * about to send or has received, it says whether that is legal and what the state becomes, or
+ * which reason the session fails with. Channels run the effects; this module only decides.
+ * @module
+ */
+import type { SessionState } from "./generated/enums.generated.ts";
+import {
+  ENVELOPE_PERMISSIONS,
+  SESSION_FAILURES,
+  SESSION_MOVES,
+  SESSION_STATES,
+} from "./generated/session.generated.ts";
+import type { Reason } from "./errors.ts";
+import type { SessionRole } from "./session_types.ts";
+
+/** What a side does with an envelope. */
+export type SessionDirection = "send" | "receive";
+
+/** An envelope as the machine sees it: its kind, and its state for a session envelope. */
+export type SessionInput =
+  | { readonly kind: "message" | "notification" | "command" }
+  | { readonly kind: "session"; readonly state: SessionState };
+
+/** Options that make opt-in moves legal. */
+export interface SessionMachineOptions {
+  /** Allow the server to go from `new` or `negotiating` straight to `established`. */
+  establishWithoutAuthentication?: boolean;
+}
+
+/** The machine's answer. */
+export type SessionDecision =
+  | { readonly allowed: true; readonly state: SessionState }
+  | { readonly allowed: false; readonly state: SessionState; readonly reason: Reason };
+
+const other = (role: SessionRole): SessionRole => role === "client" ? "server" : "client";
+
+/**
+ * Decides whether `role`, in `state`, may `direction` the `input` envelope; when allowed, the
+ * returned state is the side's state afterwards (unchanged for non-session envelopes).
+ */
+export function decideSession(
+  role: SessionRole,
+  state: SessionState,
+  direction: SessionDirection,
+  input: SessionInput,
+  options: SessionMachineOptions = {},
+): SessionDecision {
+  if (input.kind !== "session") {
+    const allowedStates = ENVELOPE_PERMISSIONS[input.kind][direction];
+    if (allowedStates.includes(state)) return { allowed: true, state };
+    const f = SESSION_FAILURES.envelopeOutOfState;
+    return {
+      allowed: false,
+      state,
+      reason: {
+        code: f.code,
+        description: `Cannot ${direction} a ${input.kind}: session state is "${state}"`,
+      },
+    };
+  }
+  const sender = direction === "send" ? role : other(role);
+  const move = SESSION_MOVES.find((m) =>
+    m.from === state && m.to === input.state && m.by === sender &&
+    (m.optIn === undefined || (options as Record<string, unknown>)[m.optIn] === true)
+  );
+  if (move) return { allowed: true, state: move.to };
+  const f = SESSION_FAILURES.forbiddenMove;
+  const verb = direction === "send" ? "send" : "receive";
+  return {
+    allowed: false,
+    state,
+    reason: {
+      code: f.code,
+      description:
+        `Cannot ${verb} a "${input.state}" session envelope (sent by the ${sender}): session state is "${state}"`,
+    },
+  };
+}
+
+/** Whether the session is over in `state`. */
+export function isFinalSessionState(state: SessionState): boolean {
+  return SESSION_STATES[state].final;
+}
