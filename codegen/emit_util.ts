@@ -29,8 +29,21 @@ export function header(generator: string, specFiles: string[], what: string): st
   ].join("\n");
 }
 
-/** Formats TypeScript text with `deno fmt` (line width 100, like the repository). */
+/**
+ * Formats TypeScript text with `deno fmt` (line width 100, like the repository), repeated until
+ * stable: one pass is not always a fixed point, and `deno fmt --check` must accept the output.
+ */
 export async function formatTs(text: string): Promise<string> {
+  let current = text;
+  for (let i = 0; i < 4; i++) {
+    const next = await formatOnce(current);
+    if (next === current) return next;
+    current = next;
+  }
+  throw new Error("deno fmt did not reach a fixed point on generated code");
+}
+
+async function formatOnce(text: string): Promise<string> {
   const command = new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--ext=ts", "--line-width=100", "-"],
     stdin: "piped",
