@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { ROOT, runDeno, withTempDir } from "./test_utils.ts";
+
+Deno.test("mod.ts imports by file:// URL from a folder with no deno.json and decodes an envelope", async () => {
+  await withTempDir(async (dir) => {
+    const script = `
+import { parseEnvelope, serializeEnvelope, Message, isMessage, Node } from "file://${ROOT}/mod.ts";
+const e = parseEnvelope('{"id":"1","from":"alice@localhost/home","type":"application/vnd.lime.chatstate+json","content":{"state":"composing"}}');
+if (!isMessage(e)) throw new Error("not a message");
+console.log(Node.parse(e.from!).name, JSON.stringify(e.content), serializeEnvelope(new Message("text/plain", "hi")));
+`;
+    await Deno.writeTextFile(`${dir}/main.ts`, script);
+    const { code, stdout, stderr } = await runDeno(["run", "--allow-read", `${dir}/main.ts`], dir);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim(), 'alice {"state":"composing"} {"type":"text/plain","content":"hi"}');
+  });
+});
+
+Deno.test("src/ imports only full specifiers and never the codegen tools", async () => {
+  const offenders: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (path.endsWith(".ts")) {
+        const text = await Deno.readTextFile(path);
+        for (const [, spec] of text.matchAll(/from\s+"([^"]+)"/g)) {
+          if (
+            /ts-morph|quicktype/.test(spec) ||
+            !/^(\.{1,2}\/|npm:[^@]+@\d+\.\d+\.\d+|node:)/.test(spec)
+          ) {
+            offenders.push(`${path}: ${spec}`);
+          }
+        }
+      }
+    }
+  };
+  await walk(`${ROOT}/src`);
+  assert.deepEqual(offenders, []);
+});
