@@ -47,10 +47,10 @@ class CheckCompiler {
       }
       case "integer":
         return schema.minimum === undefined
-          ? `Number.isInteger(${x})`
-          : `(Number.isInteger(${x}) && (${x} as number) >= ${schema.minimum})`;
+          ? `Number.isSafeInteger(${x})`
+          : `(Number.isSafeInteger(${x}) && (${x} as number) >= ${schema.minimum})`;
       case "number":
-        return `typeof ${x} === "number"`;
+        return `Number.isFinite(${x})`;
       case "boolean":
         return `typeof ${x} === "boolean"`;
       case "array":
@@ -88,6 +88,9 @@ class CheckCompiler {
           ? `  if (x == null || !(${e})) return false;`
           : `  if (x != null && !(${e})) return false;`,
         ...(unless ? [`  if (x == null && o[${lit(unless)}] == null) return false;`] : []),
+        ...Object.entries(prop["x-lime-required-when"] ?? {}).map(([k, v]) =>
+          `  if (x == null && o[${lit(k)}] === ${lit(v)}) return false;`
+        ),
         "}",
       ].join("\n"));
     }

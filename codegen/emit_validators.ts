@@ -70,6 +70,9 @@ function objectSchema(schema: Schema, spec: SpecModel): string {
       );
       continue;
     }
+    for (const [k, v] of Object.entries(prop["x-lime-required-when"] ?? {})) {
+      refines.push(`refineRequiredWhen(o, ctx, ${lit(key)}, ${lit(k)}, ${lit(v)});`);
+    }
     if (prop["x-lime-required-unless"]) {
       refines.push(
         `refineRequiredUnless(o, ctx, ${lit(key)}, ${lit(prop["x-lime-required-unless"])});`,
@@ -97,6 +100,7 @@ export function emitValidators(spec: SpecModel): GeneratedFile {
       "refineDocument",
       "refineDocuments",
       "refineRequiredUnless",
+      "refineRequiredWhen",
     ],
   });
   for (const [name, schema] of spec.schemas) {

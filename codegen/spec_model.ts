@@ -21,6 +21,7 @@ export interface Schema {
   "x-lime-documents"?: string;
   "x-lime-authentication"?: string;
   "x-lime-required-unless"?: string;
+  "x-lime-required-when"?: Record<string, string>;
   "x-lime-reason"?: number;
   "x-lime-reason-empty"?: number;
 }

@@ -41,7 +41,19 @@ export function parseEnvelope(input: string | Uint8Array): Envelope {
       `Invalid envelope: not JSON (${(error as Error).message})`,
     );
   }
-  const envelope = validateEnvelope(value);
+  let envelope: Envelope;
+  try {
+    envelope = validateEnvelope(value);
+  } catch (error) {
+    // Documents nested thousands deep (containers in containers) exhaust the stack.
+    if (error instanceof RangeError) {
+      throw new ValidationError(
+        ReasonCode.VALIDATION_ERROR,
+        "Invalid envelope: documents are nested too deeply",
+      );
+    }
+    throw error;
+  }
   return text.includes("null") ? stripNulls(envelope) : envelope;
 }
 

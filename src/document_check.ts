@@ -62,9 +62,13 @@ export function lookupAuthentication(
   return typeof inner === "string" ? AUTHENTICATION_TYPES.get(inner) : undefined;
 }
 
-/** Whether `value` is a valid authentication object for `scheme`. */
+/**
+ * Whether `value` is a valid authentication object for `scheme`. A scheme is required, outside
+ * the object or (lime-js style) inside it.
+ */
 export function checkAuthentication(scheme: unknown, value: unknown): boolean {
   if (!isPlainObject(value)) return false;
+  if (scheme == null && value.scheme == null) return false;
   const entry = lookupAuthentication(scheme, value);
   // An unknown scheme is reported by the scheme field itself.
   return entry ? entry.check(value) : true;

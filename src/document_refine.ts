@@ -5,7 +5,12 @@
  */
 import type { z } from "npm:zod@4.6.7";
 import type { SchemaValidator } from "./document_types.ts";
-import { isPlainObject, lookupAuthentication, lookupDocumentType } from "./document_check.ts";
+import {
+  checkDocument,
+  isPlainObject,
+  lookupAuthentication,
+  lookupDocumentType,
+} from "./document_check.ts";
 import { isJsonMediaType } from "./media_type.ts";
 
 type Ctx = z.RefinementCtx;
@@ -66,7 +71,9 @@ export function refineDocuments(
   if (typeof type !== "string") {
     return issue(ctx, [typeKey], `Required: ${typeKey} (the media type of ${key})`);
   }
-  items.forEach((item, i) => explainDocument(type, item, ctx, [key, i]));
+  // Explain only the first bad item: a huge collection of bad items must not cost a zod run each.
+  const bad = items.findIndex((item) => !checkDocument(type, item));
+  if (bad >= 0) explainDocument(type, items[bad], ctx, [key, bad]);
 }
 
 /** Refines `o[key]`, an authentication object shaped by the scheme `o[schemeKey]`. */
@@ -79,6 +86,10 @@ export function refineAuthentication(
   const value = o[key];
   if (value == null) return;
   if (!isPlainObject(value)) return issue(ctx, [key], "Expected an object");
+  const scheme = o[schemeKey] ?? value.scheme;
+  if (scheme == null) {
+    return issue(ctx, [schemeKey], `Required: ${schemeKey} (the scheme of ${key})`);
+  }
   const entry = lookupAuthentication(o[schemeKey], value);
   if (entry) explainSchema(entry.schema, value, ctx, [key]);
 }
@@ -92,5 +103,18 @@ export function refineRequiredUnless(
 ): void {
   if (o[key] == null && o[other] == null) {
     issue(ctx, [key], `Required: ${key} (when ${other} is absent)`);
+  }
+}
+
+/** Refines `o[key]`, required when `o[other]` equals `value`. */
+export function refineRequiredWhen(
+  o: Record<string, unknown>,
+  ctx: Ctx,
+  key: string,
+  other: string,
+  value: string,
+): void {
+  if (o[key] == null && o[other] === value) {
+    issue(ctx, [key], `Required: ${key} (when ${other} is "${value}")`);
   }
 }

@@ -91,7 +91,7 @@ export function checkAccount(v: unknown): boolean {
 
   {
     const x = o["offset"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -191,7 +191,7 @@ export function checkAccount(v: unknown): boolean {
 
   {
     const x = o["inboxSize"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   {
@@ -231,7 +231,7 @@ export function checkAccount(v: unknown): boolean {
 
   {
     const x = o["timezone"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   return true;
@@ -290,12 +290,12 @@ export function checkCheckoutProduct(v: unknown): boolean {
 
   {
     const x = o["price"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["quantity"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   return true;
@@ -374,7 +374,7 @@ export function checkChatState(v: unknown): boolean {
 
   {
     const x = o["interval"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   return true;
@@ -468,12 +468,12 @@ export function checkClickTracking(v: unknown): boolean {
 
   {
     const x = o["contentLength"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   {
     const x = o["sequentialId"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   {
@@ -500,7 +500,7 @@ export function checkReason(v: unknown): boolean {
   const o = v as Record<string, unknown>;
   {
     const x = o["code"];
-    if (x == null || !(Number.isInteger(x))) return false;
+    if (x == null || !(Number.isSafeInteger(x))) return false;
   }
 
   {
@@ -630,7 +630,7 @@ export function checkContact(v: unknown): boolean {
 
   {
     const x = o["offset"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -725,7 +725,7 @@ export function checkContact(v: unknown): boolean {
 
   {
     const x = o["priority"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   {
@@ -802,7 +802,7 @@ export function checkContactDocument(v: unknown): boolean {
 
   {
     const x = o["offset"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -1030,7 +1030,7 @@ export function checkDocumentCollection(v: unknown): boolean {
 
   {
     const x = o["total"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   {
@@ -1064,7 +1064,7 @@ export function checkDocumentSelectOption(v: unknown): boolean {
   const o = v as Record<string, unknown>;
   {
     const x = o["order"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   {
@@ -1119,7 +1119,7 @@ export function checkEmoji(v: unknown): boolean {
     if (
       x != null &&
       !(Array.isArray(x) &&
-        (x as unknown[]).every((i) => (Number.isInteger(i) && (i as number) >= 0)))
+        (x as unknown[]).every((i) => (Number.isSafeInteger(i) && (i as number) >= 0)))
     ) return false;
   }
 
@@ -1342,12 +1342,12 @@ export function checkInvoiceItem(v: unknown): boolean {
 
   {
     const x = o["quantity"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["unit"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -1357,12 +1357,12 @@ export function checkInvoiceItem(v: unknown): boolean {
 
   {
     const x = o["taxes"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["total"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   return true;
@@ -1418,12 +1418,12 @@ export function checkInvoice(v: unknown): boolean {
 
   {
     const x = o["taxes"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["total"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -1547,32 +1547,32 @@ export function checkLocation(v: unknown): boolean {
   const o = v as Record<string, unknown>;
   {
     const x = o["latitude"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["longitude"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["altitude"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["course"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   {
     const x = o["speed"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
     const x = o["accuracy"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -1624,7 +1624,7 @@ export function checkMediaLink(v: unknown): boolean {
 
   {
     const x = o["size"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   {
@@ -1824,7 +1824,7 @@ export function checkPaymentReceipt(v: unknown): boolean {
 
   {
     const x = o["taxes"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -1834,7 +1834,7 @@ export function checkPaymentReceipt(v: unknown): boolean {
 
   {
     const x = o["total"];
-    if (x != null && !(typeof x === "number")) return false;
+    if (x != null && !(Number.isFinite(x))) return false;
   }
 
   {
@@ -1904,7 +1904,7 @@ export function checkPresence(v: unknown): boolean {
 
   {
     const x = o["priority"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   {
@@ -1943,17 +1943,17 @@ export function checkQuota(v: unknown): boolean {
   const o = v as Record<string, unknown>;
   {
     const x = o["threshold"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   {
     const x = o["throughput"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   {
     const x = o["maxEnvelopeSize"];
-    if (x != null && !(Number.isInteger(x) && (x as number) >= 0)) return false;
+    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
   return true;
@@ -2031,7 +2031,7 @@ export function checkSelectOption(v: unknown): boolean {
   const o = v as Record<string, unknown>;
   {
     const x = o["order"];
-    if (x != null && !(Number.isInteger(x))) return false;
+    if (x != null && !(Number.isSafeInteger(x))) return false;
   }
 
   {
@@ -2176,6 +2176,7 @@ export function checkSession(v: unknown): boolean {
   {
     const x = o["reason"];
     if (x != null && !(checkReason(x))) return false;
+    if (x == null && o["state"] === "failed") return false;
   }
 
   return true;

@@ -14,6 +14,7 @@ import {
   refineDocument,
   refineDocuments,
   refineRequiredUnless,
+  refineRequiredWhen,
 } from "../document_refine.ts";
 
 /** zod schema of Gender: Gender of a person. */
@@ -663,6 +664,7 @@ export const SessionSchema: z.ZodType = z.looseObject({
   "reason": ReasonSchema.nullish(),
 }).superRefine((o, ctx) => {
   refineAuthentication(o, ctx, "authentication", "scheme");
+  refineRequiredWhen(o, ctx, "reason", "state", "failed");
 });
 /** zod schema of SsmlText: A text together with its version for speech synthesis. */
 export const SsmlTextSchema: z.ZodType = z.looseObject({
