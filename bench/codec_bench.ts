@@ -4,8 +4,9 @@
  * Run with `deno bench -A bench/codec_bench.ts`. Every iteration processes the whole corpus (1,000
  * envelopes); each group has a `JSON` baseline, so `deno bench` prints the codec's ratio to it.
  * Targets (lime issue): decode with validation ≥ 0.6× `JSON.parse`, encode ≥ 0.8×
- * `JSON.stringify`. `bench/codec_ratio.ts` measures the same pairs with its own loop and prints
- * the ratios as a table.
+ * `JSON.stringify`. `deno bench` runs the cases one after the other, so on a shared or throttled
+ * machine its ratios drift with the machine's speed; `bench/codec_ratio.ts` measures the same
+ * pairs interleaved in short slices and prints the ratios as a table.
  * @module
  */
 import { parseEnvelope, serializeEnvelope } from "../src/codec.ts";

@@ -76,6 +76,19 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
       initializer: `Object.freeze([\n${kinds.join("\n")}\n])`,
     }],
   });
+  sf.addFunction({
+    isExported: true,
+    name: "envelopeKindOf",
+    docs: [
+      "The kind of an envelope object, by the first kind key it has (null values count); undefined if none.",
+    ],
+    parameters: [{ name: "value", type: "object" }],
+    returnType: "EnvelopeKindEntry | undefined",
+    statements: [
+      ...spec.kinds.map((k, i) => `if (${lit(k.key)} in value) return ENVELOPE_KINDS[${i}];`),
+      "return undefined;",
+    ],
+  });
   const reasons = spec.kinds.map((k) => {
     const props = spec.schemas.get(k.definition)!.properties ?? {};
     const entries = Object.entries(props)

@@ -7,6 +7,7 @@
 import { AUTHENTICATION_TYPES, DOCUMENT_TYPES } from "./generated/registry.generated.ts";
 import type { AuthenticationEntry, DocumentEntry } from "./document_types.ts";
 import { isJsonMediaType } from "./media_type.ts";
+import { isMediaTypeString } from "./formats.ts";
 
 /** Whether a value is a JSON object (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -23,9 +24,43 @@ export function isMapOf(value: unknown, check: (item: unknown) => boolean): bool
   return true;
 }
 
+/** Whether a value is an object whose values are null or strings (metadata, extras). */
+export function isStringMap(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const item = object[key];
+    if (item !== null && typeof item !== "string") return false;
+  }
+  return true;
+}
+
+// The registered media types bucketed by length: `===` against a few constants is cheaper than
+// hashing a fresh string from JSON.parse for a Map lookup. Built on first use (import cycle).
+let byLength: (readonly [string, DocumentEntry])[][] | undefined;
+
+function exactDocumentType(mediaType: string): DocumentEntry | undefined {
+  if (byLength === undefined) {
+    byLength = [];
+    for (const [key, entry] of DOCUMENT_TYPES) (byLength[key.length] ??= []).push([key, entry]);
+  }
+  const bucket = byLength[mediaType.length];
+  if (bucket !== undefined) {
+    for (let i = 0; i < bucket.length; i++) {
+      if (bucket[i][0] === mediaType) return bucket[i][1];
+    }
+  }
+  return undefined;
+}
+
+/** Whether `v` is a media type; a registered one, spelled as registered, needs no regex. */
+export function isMediaTypeFast(v: string): boolean {
+  return exactDocumentType(v) !== undefined || isMediaTypeString(v);
+}
+
 /** The registered document type of a media type (case-insensitive, parameters ignored). */
 export function lookupDocumentType(mediaType: string): DocumentEntry | undefined {
-  const exact = DOCUMENT_TYPES.get(mediaType);
+  const exact = exactDocumentType(mediaType);
   if (exact) return exact;
   const semicolon = mediaType.indexOf(";");
   const bare = (semicolon >= 0 ? mediaType.slice(0, semicolon) : mediaType).trim().toLowerCase();

@@ -607,6 +607,16 @@ export const ENVELOPE_KINDS: readonly EnvelopeKindEntry[] = Object.freeze([
     schema: SessionSchema,
   }),
 ]);
+
+/** The kind of an envelope object, by the first kind key it has (null values count); undefined if none. */
+export function envelopeKindOf(value: object): EnvelopeKindEntry | undefined {
+  if ("content" in value) return ENVELOPE_KINDS[0];
+  if ("event" in value) return ENVELOPE_KINDS[1];
+  if ("method" in value) return ENVELOPE_KINDS[2];
+  if ("state" in value) return ENVELOPE_KINDS[3];
+  return undefined;
+}
+
 /** Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21. */
 export const FIELD_REASONS: Readonly<Record<string, FieldReasons>> = Object.freeze({
   message: Object.freeze({
