@@ -14,6 +14,7 @@ import { emitChecks } from "./emit_checks.ts";
 import { emitValidators } from "./emit_validators.ts";
 import { emitRegistry } from "./emit_registry.ts";
 import { emitSession } from "./emit_session.ts";
+import { emitFormats } from "./emit_formats.ts";
 import { diffLines } from "./diff.ts";
 
 /** Generates every file for the spec in `specDir`, formatted. */
@@ -27,6 +28,7 @@ export async function generate(specDir: string): Promise<GeneratedFile[]> {
     emitValidators(spec),
     emitRegistry(spec),
     emitSession(spec),
+    emitFormats(spec),
   ];
   return await Promise.all(
     files.map(async (f) => ({ name: f.name, text: await formatTs(f.text) })),

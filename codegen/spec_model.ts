@@ -72,6 +72,21 @@ export interface SessionSpec {
   failures: Record<string, { code: number; description: string }>;
 }
 
+/** One pattern of `formats.json`, with its fragments expanded. */
+export interface PatternSpec {
+  description: string;
+  source: string;
+  expanded: string;
+  valid: string[];
+  invalid: string[];
+}
+
+/** The value formats: patterns and which pattern checks each schema `format`. */
+export interface FormatsSpec {
+  patterns: Record<string, PatternSpec>;
+  formats: Record<string, string>;
+}
+
 /** The whole spec, resolved. */
 export interface SpecModel {
   dir: string;
@@ -80,6 +95,7 @@ export interface SpecModel {
   kinds: KindSpec[];
   schemes: Record<string, string>;
   session: SessionSpec;
+  formats: FormatsSpec;
   documents: DocumentSpec[];
   /** Every named object/array/string schema, flattened, in dependency order. */
   schemas: Map<string, Schema>;
@@ -123,6 +139,17 @@ export async function loadSpec(dir: string): Promise<SpecModel> {
     `${dir}/authentication.json`,
   );
   const session = await readJson<SessionSpec>(`${dir}/session.json`);
+  const formats = loadFormats(
+    await readJson<
+      {
+        fragments: Record<string, string>;
+        patterns: Record<string, PatternSpec>;
+        formats: Record<string, string>;
+      }
+    >(
+      `${dir}/formats.json`,
+    ),
+  );
 
   const raw = new Map<string, Schema>();
   const origin = new Map<string, string>();
@@ -212,6 +239,7 @@ export async function loadSpec(dir: string): Promise<SpecModel> {
     kinds: envelopes.kinds,
     schemes: auth.schemes,
     session,
+    formats,
     documents,
     schemas: dependencyOrder(flat),
     origin,
@@ -310,4 +338,49 @@ function checkSession(session: SessionSpec): void {
       if (!states.has(s)) throw new Error(`session.json: ${kind} names unknown state ${s}`);
     }
   }
+}
+
+/**
+ * Expands `{{NAME}}` fragments, compiles every pattern and checks it against its own examples, so
+ * a grammar change that breaks a documented example fails at codegen time.
+ */
+function loadFormats(raw: {
+  fragments: Record<string, string>;
+  patterns: Record<string, PatternSpec>;
+  formats: Record<string, string>;
+}): FormatsSpec {
+  const expand = (source: string, depth = 0): string => {
+    if (depth > 8) throw new Error(`formats.json: fragments nest too deeply in ${source}`);
+    return source.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+      if (!(name in raw.fragments)) throw new Error(`formats.json: unknown fragment {{${name}}}`);
+      return expand(raw.fragments[name], depth + 1);
+    });
+  };
+  const patterns: Record<string, PatternSpec> = {};
+  for (const [name, p] of Object.entries(raw.patterns)) {
+    const expanded = expand(p.source);
+    let regex: RegExp;
+    try {
+      regex = new RegExp(expanded);
+    } catch (error) {
+      throw new Error(`formats.json: ${name} does not compile: ${(error as Error).message}`);
+    }
+    for (const v of p.valid) {
+      if (!regex.test(v)) {
+        throw new Error(`formats.json: ${name} rejects its valid example ${JSON.stringify(v)}`);
+      }
+    }
+    for (const v of p.invalid) {
+      if (regex.test(v)) {
+        throw new Error(`formats.json: ${name} accepts its invalid example ${JSON.stringify(v)}`);
+      }
+    }
+    patterns[name] = { ...p, expanded };
+  }
+  for (const [format, name] of Object.entries(raw.formats)) {
+    if (!(name in patterns)) {
+      throw new Error(`formats.json: format ${format} names unknown pattern ${name}`);
+    }
+  }
+  return { patterns, formats: raw.formats };
 }

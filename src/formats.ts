@@ -1,6 +1,6 @@
 /**
- * The string grammar of the LIME value types (node, identity, media type, LIME URI, date-time)
- * and fast predicates for it.
+ * Fast predicates for the string grammar of the LIME value types (node, identity, media type,
+ * LIME URI, date-time), whose regular expressions are declared in `spec/formats.json`.
  *
  * The predicates run on the codec's hot path (generated validation code calls them for every
  * `format` of the spec), so each is a single test of a precompiled regular expression with no
@@ -12,88 +12,25 @@
  */
 // deno-lint-ignore-file no-control-regex -- rejecting control characters is the point here.
 
-// Characters refused everywhere in nodes, identities and media types: every whitespace character
-// (`\s` covers the Unicode spaces and line separators too) and the C0/C1 control characters.
-
-/**
- * One name or domain of a node or identity: no `@`, `/`, whitespace or control character.
- * Internal: shared by {@linkcode Node} and {@linkcode Identity}.
- */
-export const NODE_PART_PATTERN: RegExp = /^[^@/\s\x00-\x1f\x7f-\x9f]+$/;
-
-/**
- * A node instance: anything but whitespace and control characters (may be empty, may contain
- * `/` and `@`). Internal: shared by {@linkcode Node}.
- */
-export const INSTANCE_PATTERN: RegExp = /^[^\s\x00-\x1f\x7f-\x9f]*$/;
-
-/**
- * A whole node string `[name][@domain][/instance]` with a name or a domain. Groups: 1 name (may
- * be empty), 2 domain, 3 instance (everything after the first `/`, possibly empty).
- * Internal: shared by {@linkcode Node} and {@linkcode Identity}.
- */
-export const NODE_PATTERN: RegExp =
-  /^(?!\/|$)([^@/\s\x00-\x1f\x7f-\x9f]*)(?:@([^@/\s\x00-\x1f\x7f-\x9f]+))?(?:\/([^\s\x00-\x1f\x7f-\x9f]*))?$/;
-
-/**
- * One type or subtype of a media type: no `/`, `+`, `;`, whitespace or control character.
- * Internal: shared by {@linkcode MediaType}.
- */
-export const MEDIA_TYPE_PART_PATTERN: RegExp = /^[^/+;\s\x00-\x1f\x7f-\x9f]+$/;
-
-/**
- * A media type suffix: like a type but may contain `+` (everything after the first `+`).
- * Internal: shared by {@linkcode MediaType}.
- */
-export const MEDIA_TYPE_SUFFIX_PATTERN: RegExp = /^[^/;\s\x00-\x1f\x7f-\x9f]+$/;
-
-/**
- * A whole media type `type/subtype[+suffix][ *;parameters]`. Groups: 1 type, 2 subtype,
- * 3 suffix. Parameters (after spaces and `;`) are matched and dropped; they may hold anything
- * but control characters. Internal: shared by {@linkcode MediaType}.
- */
-export const MEDIA_TYPE_PATTERN: RegExp =
-  /^([^/+;\s\x00-\x1f\x7f-\x9f]+)\/([^/+;\s\x00-\x1f\x7f-\x9f]+)(?:\+([^/;\s\x00-\x1f\x7f-\x9f]+))?(?: *;[^\x00-\x1f\x7f-\x9f]*)?$/;
-
-/**
- * A media type whose subtype is `json` or whose suffix is `json` (ASCII case-insensitive).
- * Internal: used by `isJsonMediaType`.
- */
-export const JSON_MEDIA_TYPE_PATTERN: RegExp =
-  /^[^/+;\s\x00-\x1f\x7f-\x9f]+\/(?:[jJ][sS][oO][nN](?:\+[^/;\s\x00-\x1f\x7f-\x9f]+)?|[^/+;\s\x00-\x1f\x7f-\x9f]+\+[jJ][sS][oO][nN])(?: *;[^\x00-\x1f\x7f-\x9f]*)?$/;
-
-// LIME URI building blocks (RFC 3986 with IRI characters): characters never allowed raw are
-// whitespace, controls, `"<>\^`{|}` and a `%` that does not start a `%XX` escape.
-const URI_BAD = '\\s\\x00-\\x1f\\x7f-\\x9f"<>\\\\^`{|}%';
-const PCT = "%[0-9A-Fa-f]{2}";
-const AUTHORITY_CHAR = `(?:[^${URI_BAD}/?#@:\\[\\]]|${PCT})`;
-const PATH_CHAR = `(?:[^${URI_BAD}?#\\[\\]]|${PCT})`;
-const FIRST_SEGMENT_CHAR = `(?:[^${URI_BAD}?#\\[\\]:/]|${PCT})`;
-const QUERY_CHAR = `(?:[^${URI_BAD}#]|${PCT})`;
-
-/**
- * A LIME URI: either absolute `lime://[name@]domain[/path][?query][#fragment]` (scheme
- * case-insensitive, no port, no IP literal) or a relative reference (a path that does not start
- * with `//` and whose first segment has no `:`, with optional query and fragment). Groups:
- * 1 owner name, 2 owner domain, 3 absolute path, 4 relative path, 5 query, 6 fragment.
- * Internal: shared by {@linkcode LimeUri}.
- */
-export const LIME_URI_PATTERN: RegExp = new RegExp(
-  `^(?!$)(?:[lL][iI][mM][eE]://(?:(${AUTHORITY_CHAR}+)@)?(${AUTHORITY_CHAR}+)(/${PATH_CHAR}*)?` +
-    `|(/(?!/)${PATH_CHAR}*|${FIRST_SEGMENT_CHAR}+(?:/${PATH_CHAR}*)?)?)` +
-    `(?:\\?(${QUERY_CHAR}*))?(?:#(${QUERY_CHAR}*))?$`,
-);
-
-/**
- * The path of a valid LIME URI is `/ping` (ASCII case-insensitive, trailing `/` ignored).
- * Only meaningful on strings that match {@linkcode LIME_URI_PATTERN}. Internal.
- */
-export const PING_URI_PATTERN: RegExp =
-  /^(?:[lL][iI][mM][eE]:\/\/[^/?#]+)?\/[pP][iI][nN][gG](?:\/*$|[?#])/;
-
-/** ISO-8601 shape accepted for `date-time` (date, optional time, optional offset). */
-const DATE_TIME_PATTERN =
-  /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
+// The patterns are declared in spec/formats.json and generated; they are re-exported here for the
+// value classes, which parse with the very same expressions.
+import {
+  DATE_TIME_PATTERN,
+  LIME_URI_PATTERN,
+  MEDIA_TYPE_PATTERN,
+  NODE_PATTERN,
+} from "./generated/formats.generated.ts";
+export {
+  INSTANCE_PATTERN,
+  JSON_MEDIA_TYPE_PATTERN,
+  LIME_URI_PATTERN,
+  MEDIA_TYPE_PART_PATTERN,
+  MEDIA_TYPE_PATTERN,
+  MEDIA_TYPE_SUFFIX_PATTERN,
+  NODE_PART_PATTERN,
+  NODE_PATTERN,
+  PING_URI_PATTERN,
+} from "./generated/formats.generated.ts";
 
 /**
  * Whether `v` is a valid node string (`name@domain/instance`, `name@domain`, `@domain`, `name`,

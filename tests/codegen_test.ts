@@ -17,6 +17,7 @@ const EMITTERS = [
   "validators.generated.ts",
   "registry.generated.ts",
   "session.generated.ts",
+  "formats.generated.ts",
 ];
 
 for (const name of EMITTERS) {
@@ -162,3 +163,14 @@ async function patchJson(path: string, edit: (json: any) => void): Promise<void>
   edit(json);
   await Deno.writeTextFile(path, JSON.stringify(json));
 }
+
+Deno.test("codegen refuses a format pattern that rejects its own valid example", async () => {
+  const dir = await specWith((d) =>
+    patchJson(`${d}/formats.json`, (j) => j.patterns.NODE_PATTERN.valid.push("a b@c"))
+  );
+  try {
+    await assert.rejects(loadSpec(dir), /NODE_PATTERN rejects its valid example "a b@c"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
