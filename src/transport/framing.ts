@@ -1,0 +1,171 @@
+/**
+ * Splits a byte stream of concatenated JSON objects into one frame per object, the way
+ * lime-csharp's JsonBuffer does (lime-protocol §5.1): brace counting that skips strings and
+ * escapes, on bytes, so UTF-8 characters split across chunks need no care. Whitespace between
+ * objects is skipped; anything else there is an error. The size and nesting depth of an object
+ * are capped, and the bytes kept for an incomplete object never exceed the size cap plus one
+ * chunk.
+ * @module
+ */
+import { TransportError } from "./errors.ts";
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENVELOPE_SIZE } from "./transport.ts";
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** Options of the framer. */
+export interface FramerOptions {
+  /** Largest object, in bytes. Default 8 MiB. */
+  maxEnvelopeSize?: number;
+  /** Deepest nesting of objects and arrays. Default 64. */
+  maxDepth?: number;
+}
+
+/** Incremental splitter of concatenated JSON objects. */
+export class EnvelopeFramer {
+  readonly #maxSize: number;
+  readonly #maxDepth: number;
+  // Bytes of the incomplete object from earlier chunks.
+  #parts: Uint8Array[] = [];
+  #partsLength = 0;
+  #braces = 0; // open objects: the frame ends when this returns to 0
+  #nesting = 0; // open objects and arrays: capped by maxDepth
+  #inString = false;
+  #escaped = false;
+
+  /** Creates a framer. */
+  constructor(options: FramerOptions = {}) {
+    this.#maxSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE;
+    this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  }
+
+  /** Bytes held for an incomplete object. */
+  get buffered(): number {
+    return this.#partsLength;
+  }
+
+  /** Whether an object has started and not ended. */
+  get inObject(): boolean {
+    return this.#braces > 0;
+  }
+
+  /**
+   * Scans a chunk; calls `onFrame` with every complete object, in order. A frame may alias
+   * `chunk`: use it before the next `push`. Throws a `framing` TransportError on bytes other
+   * than whitespace between objects, on an object over the size cap or nested too deeply; the
+   * framer is then unusable.
+   */
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    const length = chunk.length;
+    let start = this.#braces > 0 ? 0 : -1;
+    let i = 0;
+    while (i < length) {
+      if (this.#inString) {
+        if (this.#escaped) {
+          this.#escaped = false;
+          i++;
+          continue;
+        }
+        const quote = chunk.indexOf(QUOTE, i);
+        if (quote === -1) {
+          // The string goes on in the next chunk; an odd run of trailing backslashes escapes
+          // the first byte of that chunk.
+          let run = 0;
+          for (let j = length - 1; j >= i && chunk[j] === BACKSLASH; j--) run++;
+          this.#escaped = run % 2 === 1;
+          i = length;
+          break;
+        }
+        let run = 0;
+        for (let j = quote - 1; j >= i && chunk[j] === BACKSLASH; j--) run++;
+        i = quote + 1;
+        if (run % 2 === 0) this.#inString = false;
+        continue;
+      }
+      const byte = chunk[i];
+      if (this.#braces === 0) {
+        if (byte === OPEN_BRACE) {
+          start = i;
+          this.#braces = 1;
+          this.#nesting = 1;
+        } else if (!isWhitespace(byte)) {
+          throw new TransportError(
+            "framing",
+            `Unexpected byte 0x${
+              byte.toString(16).padStart(2, "0")
+            } between envelopes (expected "{")`,
+          );
+        }
+        i++;
+        continue;
+      }
+      switch (byte) {
+        case QUOTE:
+          this.#inString = true;
+          break;
+        case OPEN_BRACE:
+        case OPEN_BRACKET:
+          if (byte === OPEN_BRACE) this.#braces++;
+          if (++this.#nesting > this.#maxDepth) {
+            throw new TransportError(
+              "framing",
+              `The envelope is nested deeper than ${this.#maxDepth} levels`,
+            );
+          }
+          break;
+        case CLOSE_BRACKET:
+          this.#nesting--;
+          break;
+        case CLOSE_BRACE:
+          this.#nesting--;
+          if (--this.#braces === 0) {
+            const size = this.#partsLength + i + 1 - start;
+            if (size > this.#maxSize) throw this.#tooLarge(size);
+            onFrame(
+              this.#parts.length
+                ? this.#concat(chunk.subarray(start, i + 1))
+                : chunk.subarray(start, i + 1),
+            );
+            start = -1;
+          }
+          break;
+      }
+      i++;
+    }
+    if (this.#braces > 0) {
+      const size = this.#partsLength + length - start;
+      if (size > this.#maxSize) throw this.#tooLarge(size);
+      const rest = chunk.slice(start);
+      this.#parts.push(rest);
+      this.#partsLength += rest.length;
+    }
+  }
+
+  #concat(last: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.#partsLength + last.length);
+    let offset = 0;
+    for (const part of this.#parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    out.set(last, offset);
+    this.#parts = [];
+    this.#partsLength = 0;
+    return out;
+  }
+
+  #tooLarge(size: number): TransportError {
+    return new TransportError(
+      "framing",
+      `The incoming envelope is larger than the maximum of ${this.#maxSize} bytes (${size} bytes so far)`,
+    );
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * An in-memory transport pair for unit tests: what one side sends, the other receives, through
+ * the same serialize → parse path as a real connection, with backpressure (a sender waits while
+ * the receiver's buffer is full) and close propagation.
+ * @module
+ */
+import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
+import { TransportError } from "./errors.ts";
+import type { SignalOptions, TransportOptions } from "./transport.ts";
+import { TransportBase } from "./transport_base.ts";
+
+/** Options of a memory pair. */
+export interface MemoryTransportOptions extends TransportOptions {
+  /**
+   * Compression modes each side claims to support (default `["none"]`). Switching only records
+   * the mode: nothing is compressed. For negotiation tests.
+   */
+  compression?: readonly SessionCompression[];
+  /** Encryption modes each side claims to support (default `["none"]`); like `compression`. */
+  encryption?: readonly SessionEncryption[];
+}
+
+let pairs = 0;
+
+/** One side of an in-memory connection. */
+export class MemoryTransport extends TransportBase {
+  #peer: MemoryTransport | undefined;
+  #gate: Promise<void> | undefined;
+  #openGate: (() => void) | undefined;
+  readonly #name: string;
+  readonly #compressions: readonly SessionCompression[];
+  readonly #encryptions: readonly SessionEncryption[];
+
+  private constructor(name: string, options: MemoryTransportOptions) {
+    super(options, true);
+    this.#name = name;
+    this.#compressions = options.compression ?? ["none"];
+    this.#encryptions = options.encryption ?? ["none"];
+  }
+
+  /** A connected pair: `[client, server]`. */
+  static pair(options: MemoryTransportOptions = {}): [MemoryTransport, MemoryTransport] {
+    const id = ++pairs;
+    const client = new MemoryTransport(`memory:${id}:client`, options);
+    const server = new MemoryTransport(`memory:${id}:server`, options);
+    client.#peer = server;
+    server.#peer = client;
+    return [client, server];
+  }
+
+  protected openConnection(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected async writeEnvelope(text: string): Promise<void> {
+    const peer = this.#peer;
+    if (!peer || peer.isClosing) throw new TransportError("closed", "Cannot send: the peer closed");
+    while (peer.#gate) await peer.#gate;
+    // Deliver on a later turn, like a socket would.
+    await Promise.resolve();
+    peer.receiveFrame(text);
+  }
+
+  protected closeConnection(): Promise<void> {
+    const peer = this.#peer;
+    this.#peer = undefined;
+    this.#openGate?.();
+    if (peer) queueMicrotask(() => peer.remoteClosed());
+    return Promise.resolve();
+  }
+
+  protected override pauseReading(): void {
+    this.#gate ??= new Promise((resolve) => this.#openGate = resolve);
+  }
+
+  protected override resumeReading(): void {
+    const open = this.#openGate;
+    this.#gate = undefined;
+    this.#openGate = undefined;
+    open?.();
+  }
+
+  override get localEndpoint(): string {
+    return this.#name;
+  }
+
+  override get remoteEndpoint(): string | undefined {
+    return this.#peer ? this.#peer.#name : undefined;
+  }
+
+  override supportedCompression(): readonly SessionCompression[] {
+    return this.#compressions;
+  }
+
+  override supportedEncryption(): readonly SessionEncryption[] {
+    return this.#encryptions;
+  }
+
+  override setCompression(
+    compression: SessionCompression,
+    _options?: SignalOptions,
+  ): Promise<void> {
+    if (!this.#compressions.includes(compression)) return super.setCompression(compression);
+    this.compression = compression;
+    return Promise.resolve();
+  }
+
+  override setEncryption(encryption: SessionEncryption, _options?: SignalOptions): Promise<void> {
+    if (!this.#encryptions.includes(encryption)) return super.setEncryption(encryption);
+    this.encryption = encryption;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The transport interface: typed envelopes in and out over some connection (TCP, WebSocket,
+ * memory). Channels get a transport passed in; nothing looks one up globally.
+ * @module
+ */
+import type { Envelope } from "../envelope.ts";
+import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
+import type { TransportCloseInfo } from "./errors.ts";
+
+/** An option bag for calls that can wait. */
+export interface SignalOptions {
+  /** Aborts the wait; the call rejects with a TransportError of code `aborted`. */
+  signal?: AbortSignal;
+}
+
+/** The certificate the TLS peer presented. */
+export interface PeerCertificate {
+  /** Subject common names (CN). */
+  readonly commonNames: readonly string[];
+  /** Subject alternative DNS names. */
+  readonly dnsNames: readonly string[];
+  /** The subject, as a one-line string. */
+  readonly subject: string;
+  /** The issuer, as a one-line string. */
+  readonly issuer: string;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string;
+  /** Whether the chain was verified against the configured certificate authorities. */
+  readonly verified: boolean;
+}
+
+/** Limits and policies every transport shares. */
+export interface TransportOptions {
+  /** Largest envelope in either direction, in UTF-8 bytes. Default 8 MiB (8,388,608). */
+  maxEnvelopeSize?: number;
+  /** Deepest JSON nesting accepted in an incoming envelope. Default 64. */
+  maxDepth?: number;
+  /**
+   * Envelopes kept for a consumer that is not reading before the transport stops reading from the
+   * connection (backpressure). Default 64.
+   */
+  receiveBufferSize?: number;
+  /**
+   * What to do with an incoming envelope that is well-formed JSON but not valid LIME: `close`
+   * (default) closes the transport with an `invalid-envelope` error whose cause is the
+   * ValidationError; `skip` drops it. Called with the error either way.
+   */
+  onInvalidEnvelope?: (error: Error) => "close" | "skip";
+}
+
+/** Default maximum envelope size: 8 MiB, like lime-csharp's JsonBuffer. */
+export const DEFAULT_MAX_ENVELOPE_SIZE = 8 * 1024 * 1024;
+/** Default maximum JSON nesting depth. */
+export const DEFAULT_MAX_DEPTH = 64;
+/** Default receive buffer, in envelopes. */
+export const DEFAULT_RECEIVE_BUFFER_SIZE = 64;
+
+/**
+ * A connection that carries LIME envelopes.
+ *
+ * Receive either with `for await (const envelope of transport)` or with `onEnvelope(handler)`.
+ * Envelopes that arrive before any consumer attaches are kept (up to `receiveBufferSize`, then
+ * reading pauses), so nothing is lost to a late consumer.
+ */
+export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
+  /** Connects a client transport; server-side transports are open already. */
+  open(uri?: string | URL, options?: SignalOptions): Promise<void>;
+  /** Closes the connection; pending sends reject with a `closed` TransportError. */
+  close(options?: SignalOptions): Promise<void>;
+  /**
+   * Sends one envelope. Rejects with a `too-large` TransportError (and stays usable) when the
+   * envelope is over the maximum size, with `closed` when the transport is closed.
+   */
+  send(envelope: Envelope, options?: SignalOptions): Promise<void>;
+  /** Calls `handler` for every received envelope; returns a function that removes it. */
+  onEnvelope(handler: (envelope: Envelope) => void): () => void;
+  /** Resolves once, when the transport is closed, with who closed it and why. */
+  readonly closed: Promise<TransportCloseInfo>;
+  /** Whether envelopes can be sent and received now. */
+  readonly isConnected: boolean;
+  /** Compression modes this transport can switch to. */
+  supportedCompression(): readonly SessionCompression[];
+  /** Encryption modes this transport can switch to. */
+  supportedEncryption(): readonly SessionEncryption[];
+  /** Current compression. */
+  readonly compression: SessionCompression;
+  /** Current encryption. */
+  readonly encryption: SessionEncryption;
+  /** Switches compression (right after the negotiation confirmation). */
+  setCompression(compression: SessionCompression, options?: SignalOptions): Promise<void>;
+  /** Switches encryption, e.g. starts TLS (right after the negotiation confirmation). */
+  setEncryption(encryption: SessionEncryption, options?: SignalOptions): Promise<void>;
+  /** This side's address (`host:port`), when known. */
+  readonly localEndpoint: string | undefined;
+  /** The peer's address (`host:port`), when known. */
+  readonly remoteEndpoint: string | undefined;
+  /** The peer's TLS certificate, when TLS is on and the peer presented one. */
+  readonly peerCertificate: PeerCertificate | undefined;
+}
+
+/** Accepts connections and yields a server-side {@link Transport} for each. */
+export interface TransportListener extends AsyncIterable<Transport>, AsyncDisposable {
+  /** Starts listening. */
+  listen(options?: SignalOptions): Promise<void>;
+  /** The address it listens on (`host:port`, with the real port when 0 was asked). */
+  readonly address: string | undefined;
+  /** The transports it made that are still open. */
+  readonly transports: ReadonlySet<Transport>;
+  /** Stops accepting; with `closeTransports`, also closes every transport it made. */
+  close(options?: { closeTransports?: boolean }): Promise<void>;
+}

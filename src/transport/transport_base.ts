@@ -1,0 +1,351 @@
+/**
+ * What every transport shares: the receive queue with backpressure, the iterator and callback
+ * consumers, serialized and size-checked sends, the `closed` promise. Concrete transports only
+ * move bytes or text: they implement `openConnection`, `writeEnvelope` and `closeConnection`, and
+ * report what arrives with `receiveFrame`, `remoteClosed` and `fail`.
+ * @module
+ */
+import { parseEnvelope, serializeEnvelope } from "../codec.ts";
+import type { Envelope } from "../envelope.ts";
+import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
+import { ValidationError } from "../errors.ts";
+import { type TransportCloseInfo, TransportError } from "./errors.ts";
+import {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_ENVELOPE_SIZE,
+  DEFAULT_RECEIVE_BUFFER_SIZE,
+  type PeerCertificate,
+  type SignalOptions,
+  type Transport,
+  type TransportOptions,
+} from "./transport.ts";
+
+type State = "new" | "opening" | "open" | "closing" | "closed";
+
+const encoder = new TextEncoder();
+
+/** Throws a TransportError `aborted` when the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) {
+    throw new TransportError("aborted", `${what} was aborted`, { cause: signal.reason });
+  }
+}
+
+/** Base class of the transports. */
+export abstract class TransportBase implements Transport {
+  /** Largest envelope, in UTF-8 bytes. */
+  readonly maxEnvelopeSize: number;
+  /** Deepest JSON nesting accepted. */
+  readonly maxDepth: number;
+  readonly #receiveBufferSize: number;
+  readonly #onInvalidEnvelope: TransportOptions["onInvalidEnvelope"];
+
+  #state: State = "new";
+  #queue: Envelope[] = [];
+  #waiter:
+    | { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void }
+    | undefined;
+  #iterating = false;
+  #paused = false;
+  readonly #handlers = new Set<(envelope: Envelope) => void>();
+  #writeChain: Promise<void> = Promise.resolve();
+  #closeInfo: TransportCloseInfo | undefined;
+  #resolveClosed!: (info: TransportCloseInfo) => void;
+
+  /** Resolves once, when the transport is closed. */
+  readonly closed: Promise<TransportCloseInfo> = new Promise((resolve) =>
+    this.#resolveClosed = resolve
+  );
+
+  /** Current compression. */
+  compression: SessionCompression = "none";
+  /** Current encryption. */
+  encryption: SessionEncryption = "none";
+
+  /** Creates the base with the shared options. */
+  constructor(options: TransportOptions = {}, open = false) {
+    this.maxEnvelopeSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#receiveBufferSize = options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE;
+    this.#onInvalidEnvelope = options.onInvalidEnvelope;
+    if (open) this.#state = "open";
+  }
+
+  // ---------------------------------------------------------------- what subclasses implement
+
+  /** Connects (client transports). */
+  protected abstract openConnection(
+    uri: URL | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void>;
+  /** Writes one serialized envelope; `bytes` is its UTF-8 encoding, made lazily. */
+  protected abstract writeEnvelope(text: string, bytes: () => Uint8Array): Promise<void>;
+  /** Releases the connection; nothing may be delivered afterwards. */
+  protected abstract closeConnection(): Promise<void>;
+  /** Stops reading from the connection (backpressure); reading resumes with `resumeReading`. */
+  protected pauseReading(): void {}
+  /** Resumes reading after `pauseReading`. */
+  protected resumeReading(): void {}
+
+  /** Local address. */
+  get localEndpoint(): string | undefined {
+    return undefined;
+  }
+  /** Peer address. */
+  get remoteEndpoint(): string | undefined {
+    return undefined;
+  }
+  /** Peer TLS certificate. */
+  get peerCertificate(): PeerCertificate | undefined {
+    return undefined;
+  }
+  /** Compression modes available. */
+  supportedCompression(): readonly SessionCompression[] {
+    return ["none"];
+  }
+  /** Encryption modes available. */
+  supportedEncryption(): readonly SessionEncryption[] {
+    return [this.encryption];
+  }
+  /** Switches compression; the base supports only staying as it is. */
+  setCompression(compression: SessionCompression, _options?: SignalOptions): Promise<void> {
+    if (compression === this.compression) return Promise.resolve();
+    return Promise.reject(
+      new TransportError("unsupported", `Compression "${compression}" is not supported`),
+    );
+  }
+  /** Switches encryption; the base supports only staying as it is. */
+  setEncryption(encryption: SessionEncryption, _options?: SignalOptions): Promise<void> {
+    if (encryption === this.encryption) return Promise.resolve();
+    return Promise.reject(
+      new TransportError("unsupported", `Encryption "${encryption}" is not supported`),
+    );
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Whether envelopes can flow now. */
+  get isConnected(): boolean {
+    return this.#state === "open";
+  }
+
+  /** Connects. */
+  async open(uri?: string | URL, options: SignalOptions = {}): Promise<void> {
+    if (this.#state !== "new") {
+      throw new TransportError("io", `Cannot open: the transport is ${this.#state}`);
+    }
+    throwIfAborted(options.signal, "Opening the transport");
+    this.#state = "opening";
+    try {
+      await this.openConnection(uri === undefined ? undefined : new URL(uri), options.signal);
+    } catch (error) {
+      this.#state = "closed";
+      const failure = error instanceof TransportError
+        ? error
+        : new TransportError("io", `Cannot open ${uri}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      this.#finish({ by: "error", error: failure });
+      throw failure;
+    }
+    if ((this.#state as State) === "opening") this.#state = "open";
+  }
+
+  /** Sends one envelope (serialized, size-checked, written in order). */
+  send(envelope: Envelope, options: SignalOptions = {}): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new TransportError(
+          this.#state === "new" ? "not-open" : "closed",
+          `Cannot send: the transport is ${this.#state}`,
+        ),
+      );
+    }
+    if (options.signal?.aborted) {
+      return Promise.reject(new TransportError("aborted", "Sending was aborted"));
+    }
+    const text = serializeEnvelope(envelope);
+    let bytes: Uint8Array | undefined;
+    const getBytes = () => bytes ??= encoder.encode(text);
+    // A UTF-8 byte is at most 3 per UTF-16 unit: skip encoding when the text cannot be too large.
+    if (text.length * 3 > this.maxEnvelopeSize && getBytes().length > this.maxEnvelopeSize) {
+      return Promise.reject(
+        new TransportError(
+          "too-large",
+          `Cannot send: the envelope is ${getBytes().length} bytes, over the maximum of ${this.maxEnvelopeSize}`,
+        ),
+      );
+    }
+    const write = this.#writeChain.then(() => {
+      if (this.#state !== "open") {
+        throw new TransportError("closed", "Cannot send: the transport closed");
+      }
+      return this.writeEnvelope(text, getBytes);
+    });
+    this.#writeChain = write.catch(() => {});
+    return write.catch((error) => {
+      if (error instanceof TransportError) throw error;
+      const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
+        cause: error,
+      });
+      this.fail(failure);
+      throw failure;
+    });
+  }
+
+  /** Closes the transport. */
+  async close(_options: SignalOptions = {}): Promise<void> {
+    if (this.#state === "closed" || this.#state === "closing") {
+      await this.closed;
+      return;
+    }
+    this.#state = "closing";
+    try {
+      await this.closeConnection();
+    } finally {
+      this.#state = "closed";
+      this.#finish({ by: "local" });
+    }
+  }
+
+  /** `await using` closes the transport. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Adds a receive callback; returns its remover. */
+  onEnvelope(handler: (envelope: Envelope) => void): () => void {
+    this.#handlers.add(handler);
+    // Hand over what arrived before anyone listened (unless an iterator is taking it).
+    if (!this.#iterating) {
+      const queued = this.#queue;
+      this.#queue = [];
+      for (const envelope of queued) this.#callHandlers(envelope);
+      this.#updateBackpressure();
+    }
+    return () => this.#handlers.delete(handler);
+  }
+
+  /** Iterates over received envelopes until the transport closes (throws if it failed). */
+  [Symbol.asyncIterator](): AsyncIterator<Envelope> {
+    if (this.#iterating) throw new TransportError("io", "The transport already has an iterator");
+    this.#iterating = true;
+    return {
+      next: () => {
+        const envelope = this.#queue.shift();
+        if (envelope !== undefined) {
+          this.#updateBackpressure();
+          return Promise.resolve({ value: envelope, done: false });
+        }
+        if (this.#closeInfo) {
+          this.#iterating = false;
+          return this.#closeInfo.error
+            ? Promise.reject(this.#closeInfo.error)
+            : Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+      },
+      return: () => {
+        this.#iterating = false;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- for subclasses
+
+  /** Parses one framed envelope and delivers it (or applies the invalid-envelope policy). */
+  protected receiveFrame(frame: Uint8Array | string): void {
+    if (this.#state !== "open" && this.#state !== "opening") return;
+    let envelope: Envelope;
+    try {
+      envelope = parseEnvelope(frame);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const policy = this.#onInvalidEnvelope?.(error) ?? "close";
+      if (policy === "skip") return;
+      this.fail(
+        new TransportError("invalid-envelope", `Received an invalid envelope: ${error.message}`, {
+          cause: error,
+        }),
+      );
+      return;
+    }
+    this.deliver(envelope);
+  }
+
+  /** Delivers one received envelope. */
+  protected deliver(envelope: Envelope): void {
+    if (this.#state === "closed") return;
+    if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter.resolve({ value: envelope, done: false });
+      if (this.#handlers.size) this.#callHandlers(envelope);
+      return;
+    }
+    if (this.#handlers.size) this.#callHandlers(envelope);
+    if (this.#iterating || this.#handlers.size === 0) {
+      this.#queue.push(envelope);
+      this.#updateBackpressure();
+    }
+  }
+
+  /** The peer closed the connection. */
+  protected remoteClosed(): void {
+    if (this.#state === "closed" || this.#state === "closing") return;
+    this.#state = "closed";
+    this.closeConnection().catch(() => {});
+    this.#finish({ by: "remote" });
+  }
+
+  /** A failure closes the transport. */
+  protected fail(error: TransportError): void {
+    if (this.#state === "closed" || this.#state === "closing") return;
+    this.#state = "closed";
+    this.closeConnection().catch(() => {});
+    this.#finish({ by: "error", error });
+  }
+
+  /** Whether the transport is closing or closed (subclasses stop reading then). */
+  protected get isClosing(): boolean {
+    return this.#state === "closing" || this.#state === "closed";
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #callHandlers(envelope: Envelope): void {
+    for (const handler of this.#handlers) {
+      try {
+        handler(envelope);
+      } catch (error) {
+        // A consumer's bug must not break the connection for everyone else.
+        console.error("LIME transport: an onEnvelope handler threw", error);
+      }
+    }
+  }
+
+  #updateBackpressure(): void {
+    const full = this.#queue.length >= this.#receiveBufferSize;
+    if (full && !this.#paused) {
+      this.#paused = true;
+      this.pauseReading();
+    } else if (!full && this.#paused && this.#queue.length <= this.#receiveBufferSize / 2) {
+      this.#paused = false;
+      this.resumeReading();
+    }
+  }
+
+  #finish(info: TransportCloseInfo): void {
+    if (this.#closeInfo) return;
+    this.#closeInfo = info;
+    if (this.#waiter && this.#queue.length === 0) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      this.#iterating = false;
+      if (info.error) waiter.reject(info.error);
+      else waiter.resolve({ value: undefined, done: true });
+    }
+    this.#resolveClosed(info);
+  }
+}
