@@ -1,0 +1,125 @@
+/**
+ * Correlation of command requests with their responses: a map from id to the waiting caller,
+ * whose entry and timer are removed on every exit path (response, timeout, abort, close).
+ * @module
+ */
+import type { Command } from "../envelope.ts";
+import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
+import { ChannelError } from "./errors.ts";
+
+interface Entry {
+  resolve: (response: Command) => void;
+  reject: (error: unknown) => void;
+  timer: TimerHandle | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Options of one wait. */
+export interface WaitOptions {
+  /** Milliseconds to wait; no timeout when undefined or 0. */
+  timeout?: number;
+  /** Aborts the wait. */
+  signal?: AbortSignal;
+}
+
+/** The requests waiting for a response. */
+export class PendingCommands {
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: Clock;
+
+  /** Creates an empty table. */
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
+  }
+
+  /** How many requests wait. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Whether a request with this id waits. */
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  /**
+   * Registers a request id and returns the promise of its response. Throws a `duplicate-id`
+   * ChannelError at once when the id already waits.
+   */
+  wait(id: string, options: WaitOptions = {}): Promise<Command> {
+    if (this.#entries.has(id)) {
+      throw new ChannelError(
+        "duplicate-id",
+        `The command id "${id}" is already waiting for a response`,
+      );
+    }
+    if (options.signal?.aborted) {
+      return Promise.reject(
+        new ChannelError("aborted", `The command "${id}" was aborted`, {
+          cause: options.signal.reason,
+        }),
+      );
+    }
+    return new Promise<Command>((resolve, reject) => {
+      const entry: Entry = {
+        resolve,
+        reject,
+        timer: undefined,
+        signal: options.signal,
+        onAbort: undefined,
+      };
+      if (options.timeout) {
+        entry.timer = this.#clock.setTimeout(() => {
+          entry.timer = undefined;
+          this.#settle(
+            id,
+            new ChannelError(
+              "timeout",
+              `The command "${id}" timed out after ${options.timeout} ms`,
+            ),
+          );
+        }, options.timeout);
+      }
+      if (options.signal) {
+        entry.onAbort = () =>
+          this.#settle(
+            id,
+            new ChannelError("aborted", `The command "${id}" was aborted`, {
+              cause: options.signal!.reason,
+            }),
+          );
+        options.signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.#entries.set(id, entry);
+    });
+  }
+
+  /** Completes the request answered by `response`; false when nothing waits for its id. */
+  resolve(response: Command): boolean {
+    const id = response.id;
+    if (id === undefined || !this.#entries.has(id)) return false;
+    this.#settle(id, undefined, response);
+    return true;
+  }
+
+  /** Gives up on one request (its send failed). */
+  reject(id: string, error: unknown): void {
+    this.#settle(id, error);
+  }
+
+  /** Rejects every waiting request (the channel closed). */
+  rejectAll(error: unknown): void {
+    for (const id of [...this.#entries.keys()]) this.#settle(id, error);
+  }
+
+  #settle(id: string, error: unknown, response?: Command): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#entries.delete(id);
+    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+    if (response) entry.resolve(response);
+    else entry.reject(error);
+  }
+}
