@@ -2,8 +2,9 @@
  * Throwaway certificates for TLS tests, made with `openssl` in a temporary folder that is removed
  * as soon as the PEM strings are read. Two certificate authorities: `ca` issues the server leaf
  * (`localhost`, SAN DNS:localhost + IP:127.0.0.1) and the client leaf (CN `alice@localhost`, SAN
- * DNS:alice.localhost); `otherCa` issues a second client leaf, for "unknown issuer" cases. Made
- * once per process (EC P-256 keys, valid two days).
+ * DNS:alice.localhost) and an intermediate CA that issues a third client leaf (CN
+ * `bob@localhost`, its PEM followed by the intermediate's); `otherCa` issues a second client leaf,
+ * for "unknown issuer" cases. Made once per process (EC P-256 keys, valid two days).
  * @module
  */
 
@@ -27,6 +28,8 @@ export interface TlsFixture {
   client: CertAndKey;
   /** Client leaf issued by `otherCa`: CN `mallory@localhost`. */
   otherClient: CertAndKey;
+  /** Client leaf issued by an intermediate CA under `ca`; `cert` holds leaf + intermediate. */
+  chainClient: CertAndKey;
 }
 
 let cached: Promise<TlsFixture> | undefined;
@@ -37,7 +40,12 @@ export function tlsFixture(): Promise<TlsFixture> {
 }
 
 async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   if (!out.success) {
     throw new Error(
@@ -76,7 +84,17 @@ async function makeLeaf(
   subject: string,
   extensions: string,
 ): Promise<CertAndKey> {
-  await openssl(dir, "req", ...KEY_ARGS, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+  await openssl(
+    dir,
+    "req",
+    ...KEY_ARGS,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    subject,
+  );
   await Deno.writeTextFile(`${dir}/${name}.ext`, extensions);
   await openssl(
     dir,
@@ -129,7 +147,22 @@ async function makeFixture(): Promise<TlsFixture> {
       "/CN=mallory@localhost",
       `${leaf}extendedKeyUsage=clientAuth\n`,
     );
+    const intermediate = await makeLeaf(
+      dir,
+      "intermediate",
+      "ca",
+      "/CN=LIME Intermediate CA",
+      "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    );
+    const chainLeaf = await makeLeaf(
+      dir,
+      "chain_client",
+      "intermediate",
+      "/CN=bob@localhost",
+      `${leaf}extendedKeyUsage=clientAuth\n`,
+    );
     return {
+      chainClient: { cert: chainLeaf.cert + intermediate.cert, key: chainLeaf.key },
       ca: await Deno.readTextFile(`${dir}/ca.crt`),
       otherCa: await Deno.readTextFile(`${dir}/other_ca.crt`),
       server,

@@ -59,11 +59,13 @@ export class EnvelopeFramer {
 
   /**
    * Scans a chunk; calls `onFrame` with every complete object, in order. A frame may alias
-   * `chunk`: use it before the next `push`. Throws a `framing` TransportError on bytes other
-   * than whitespace between objects, on an object over the size cap or nested too deeply; the
-   * framer is then unusable.
+   * `chunk`: use it before the next `push`. When `onFrame` returns `false` the scan stops right
+   * after that object (the bytes after it are not looked at; a TLS or gzip switch starts there).
+   * Returns how many bytes of `chunk` were consumed: `chunk.length` unless stopped. Throws a
+   * `framing` TransportError on bytes other than whitespace between objects, on an object over
+   * the size cap or nested too deeply; the framer is then unusable.
    */
-  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => unknown): number {
     const length = chunk.length;
     let start = this.#braces > 0 ? 0 : -1;
     let i = 0;
@@ -129,12 +131,13 @@ export class EnvelopeFramer {
           if (--this.#braces === 0) {
             const size = this.#partsLength + i + 1 - start;
             if (size > this.#maxSize) throw this.#tooLarge(size);
-            onFrame(
+            const more = onFrame(
               this.#parts.length
                 ? this.#concat(chunk.subarray(start, i + 1))
                 : chunk.subarray(start, i + 1),
             );
             start = -1;
+            if (more === false) return i + 1;
           }
           break;
       }
@@ -147,6 +150,7 @@ export class EnvelopeFramer {
       this.#parts.push(rest);
       this.#partsLength += rest.length;
     }
+    return length;
   }
 
   #concat(last: Uint8Array): Uint8Array {
