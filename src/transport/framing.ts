@@ -65,7 +65,11 @@ export class EnvelopeFramer {
    * `framing` TransportError on bytes other than whitespace between objects, on an object over
    * the size cap or nested too deeply; the framer is then unusable.
    */
-  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => unknown): number {
+  push(input: Uint8Array, onFrame: (frame: Uint8Array) => unknown): number {
+    // A node Buffer's indexOf is a slow polyfill in Deno: scan a plain Uint8Array view of it.
+    const chunk = input.constructor === Uint8Array
+      ? input
+      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     const length = chunk.length;
     let start = this.#braces > 0 ? 0 : -1;
     let i = 0;

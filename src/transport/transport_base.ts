@@ -23,6 +23,7 @@ import {
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
 const encoder = new TextEncoder();
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Throws a TransportError `aborted` when the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -49,6 +50,7 @@ export abstract class TransportBase implements Transport {
   #paused = false;
   readonly #handlers = new Set<(envelope: Envelope) => void>();
   #writeChain: Promise<void> = Promise.resolve();
+  #queuedWrites = 0;
   #closeInfo: TransportCloseInfo | undefined;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
@@ -82,6 +84,15 @@ export abstract class TransportBase implements Transport {
   protected abstract writeEnvelope(text: string, bytes: () => Uint8Array): Promise<void>;
   /** Releases the connection; nothing may be delivered afterwards. */
   protected abstract closeConnection(): Promise<void>;
+  /**
+   * Writes a serialized envelope synchronously when the connection can take it right now (called
+   * only when no other write is queued). Returns `null` when written with room to spare, a promise
+   * of the drain when written into a full buffer, `undefined` when it cannot write now (the
+   * envelope then goes through {@link writeEnvelope}, in order). The default never writes now.
+   */
+  protected writeEnvelopeNow(_text: string): Promise<void> | null | undefined {
+    return undefined;
+  }
   /** Stops reading from the connection (backpressure); reading resumes with `resumeReading`. */
   protected pauseReading(): void {}
   /** Resumes reading after `pauseReading`. */
@@ -176,21 +187,39 @@ export abstract class TransportBase implements Transport {
         ),
       );
     }
+    // Fast path: nothing queued ahead, and the connection takes the bytes right now.
+    if (this.#queuedWrites === 0) {
+      const drained = this.writeEnvelopeNow(text);
+      if (drained === null) return RESOLVED;
+      if (drained !== undefined) {
+        // Taken, but the connection's buffer is full: later sends queue behind the drain.
+        this.#queuedWrites++;
+        const waiting = drained.finally(() => this.#queuedWrites--);
+        this.#writeChain = waiting.catch(() => {});
+        return waiting.catch((error) => this.#sendFailure(error));
+      }
+    }
+    this.#queuedWrites++;
     const write = this.#writeChain.then(() => {
       if (this.#state !== "open") {
         throw new TransportError("closed", "Cannot send: the transport closed");
       }
       return this.writeEnvelope(text, getBytes);
-    });
+    }).finally(() => this.#queuedWrites--);
     this.#writeChain = write.catch(() => {});
-    return write.catch((error) => {
-      if (error instanceof TransportError) throw error;
-      const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
-        cause: error,
-      });
-      this.fail(failure);
-      throw failure;
+    return write.catch((error) => this.#sendFailure(error));
+  }
+
+  #sendFailure(error: unknown): never {
+    if (error instanceof TransportError) throw error;
+    if (this.#state === "closing" || this.#state === "closed") {
+      throw new TransportError("closed", "Cannot send: the transport closed", { cause: error });
+    }
+    const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
+      cause: error,
     });
+    this.fail(failure);
+    throw failure;
   }
 
   /** Closes the transport. */

@@ -1,0 +1,398 @@
+/**
+ * The TCP transport: `net.tcp://host:port` (default port 55321), envelopes written back to back
+ * as UTF-8 JSON and split by brace counting (lime-protocol §5.1), on `node:net` sockets.
+ *
+ * **TLS and gzip switch in-session** (§4.4, §5.2): right after the negotiation confirmation, the
+ * server writes the confirmation in clear and the client reads it; then both start TLS on the
+ * same socket (server side with `tls.TLSSocket`, client side with `tls.connect({ socket })`) and,
+ * when negotiated, one gzip stream per direction inside TLS (bytes → gzip → TLS → TCP; wire
+ * format in `tcp_gzip.ts`). The transport recognises the confirmation itself (the server when
+ * sending it, the client when receiving it) and from that moment reads nothing more from the
+ * socket and holds back further sends, until `setCompression`/`setEncryption` have switched.
+ * The first of those calls applies everything the confirmation announced (TLS, then gzip).
+ * Called without a confirmation (tests, other flows), each call switches at once; a peer must
+ * then not send across the boundary before this side switched.
+ *
+ * A client always offers TLS (`supportedEncryption()` is `["none", "tls"]`), checking the server
+ * certificate against `tls.caCerts`, or the default root store when none are given. A server
+ * offers TLS when it has a certificate; it asks for a client certificate and reports it in
+ * `peerCertificate`, `verified` when its chain leads to one of `tls.caCerts`.
+ * @module
+ */
+import type net from "node:net";
+import type { X509Certificate } from "node:crypto";
+import { serializeEnvelope } from "../codec.ts";
+import type { Envelope } from "../envelope.ts";
+import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
+import { TransportError } from "./errors.ts";
+import { EnvelopeFramer } from "./framing.ts";
+import { parseAuthorities } from "./tcp_certificate.ts";
+import { connectSocket, TcpConnection, type TlsRole } from "./tcp_connection.ts";
+import { parseTcpUri } from "./tcp_io.ts";
+import {
+  checkCertificateAndKey,
+  type TcpClientTlsOptions,
+  type TcpServerTlsOptions,
+} from "./tcp_tls.ts";
+import {
+  confirmedModes,
+  type ConnectionModes,
+  sameModes,
+  SwitchPoint,
+  switchProblem,
+} from "./tcp_upgrade.ts";
+import type { PeerCertificate, SignalOptions } from "./transport.ts";
+import { TransportBase } from "./transport_base.ts";
+import {
+  DEFAULT_TCP_PORT,
+  type TcpServerTransportOptions,
+  type TcpTransportOptions,
+} from "./tcp_options.ts";
+
+export {
+  DEFAULT_TCP_PORT,
+  type TcpClientTlsOptions,
+  type TcpServerTlsOptions,
+  type TcpServerTransportOptions,
+  type TcpTransportOptions,
+} from "./tcp_options.ts";
+
+let accepting: { socket: net.Socket; options: TcpServerTransportOptions } | undefined;
+
+/** A LIME connection over TCP, optionally with TLS and gzip. */
+export class TcpTransport extends TransportBase {
+  readonly #server: boolean;
+  readonly #clientTls: TcpClientTlsOptions;
+  readonly #serverTls: TcpServerTlsOptions | undefined;
+  readonly #authorities: X509Certificate[];
+  readonly #compressions: readonly SessionCompression[];
+  readonly #framer: EnvelopeFramer;
+  #host = "";
+  #connection: TcpConnection | undefined;
+  /** Bytes that arrived after the negotiation confirmation, before the switch. */
+  #stash: Uint8Array | undefined;
+  readonly #switch = new SwitchPoint();
+  #ending = false;
+  #released: Promise<void> | undefined;
+
+  /** A client transport; connect it with `open("net.tcp://host:port")`. */
+  constructor(options: TcpTransportOptions = {}) {
+    const accepted = accepting;
+    accepting = undefined;
+    super(options, accepted !== undefined);
+    this.#server = accepted !== undefined;
+    this.#clientTls = options.tls ?? {};
+    this.#serverTls = accepted?.options.tls;
+    this.#authorities = parseAuthorities(accepted ? this.#serverTls?.caCerts : undefined);
+    if (!accepted && this.#clientTls.cert !== undefined) {
+      checkCertificateAndKey("Client TLS options", this.#clientTls.cert, this.#clientTls.key ?? "");
+    }
+    this.#compressions = options.compression ?? ["none", "gzip"];
+    this.#framer = new EnvelopeFramer({
+      maxEnvelopeSize: this.maxEnvelopeSize,
+      maxDepth: this.maxDepth,
+    });
+    if (accepted) this.#attach(accepted.socket);
+  }
+
+  /**
+   * Wraps a socket accepted by a server (what `TcpTransportListener` does): the transport is
+   * open at once and owns the socket.
+   */
+  static accept(socket: net.Socket, options: TcpServerTransportOptions = {}): TcpTransport {
+    accepting = { socket, options };
+    try {
+      return new TcpTransport(options as TcpTransportOptions);
+    } finally {
+      accepting = undefined;
+    }
+  }
+
+  /** Connects to the URI's host and port (default `net.tcp://127.0.0.1:55321`). */
+  protected async openConnection(uri: URL | undefined, signal?: AbortSignal): Promise<void> {
+    const { host, port } = parseTcpUri(uri ?? new URL(`net.tcp://127.0.0.1:${DEFAULT_TCP_PORT}`));
+    this.#host = host;
+    this.#attach(await connectSocket(host, port ?? DEFAULT_TCP_PORT, signal));
+  }
+
+  #attach(socket: net.Socket): void {
+    this.#connection = new TcpConnection(socket, {
+      data: this.#onData,
+      end: this.#onEnd,
+      error: (error) => this.fail(error),
+    });
+    this.#connection.start();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  #onData = (chunk: Uint8Array): void => {
+    if (this.#ending || this.isClosing) return;
+    let used: number;
+    try {
+      used = this.#framer.push(chunk, (frame) => {
+        this.receiveFrame(frame);
+        return this.#switch.target === undefined && !this.#ending;
+      });
+    } catch (error) {
+      this.fail(
+        error instanceof TransportError
+          ? error
+          : new TransportError("io", `Cannot read: ${(error as Error).message}`, { cause: error }),
+      );
+      return;
+    }
+    // The rest belongs after the switch (e.g. gzip bytes right after the confirmation).
+    if (used < chunk.length && this.#switch.target) this.#stash = chunk.slice(used);
+  };
+
+  #onEnd = (): void => {
+    if (this.#ending || this.isClosing) return;
+    if (this.#framer.inObject) {
+      this.fail(
+        new TransportError(
+          "io",
+          `The connection closed in the middle of an envelope (${this.#framer.buffered} bytes received)`,
+        ),
+      );
+    } else {
+      this.remoteClosed();
+    }
+  };
+
+  /** Stops taking bytes from the connection (the receive queue is full). */
+  protected override pauseReading(): void {
+    this.#connection?.pause();
+  }
+
+  /** Takes bytes again. */
+  protected override resumeReading(): void {
+    this.#connection?.resume();
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** Writes one envelope, after a pending switch; resolves when the kernel has the bytes. */
+  /** Writes at once when no switch is pending (see TransportBase). */
+  protected override writeEnvelopeNow(text: string): Promise<void> | null | undefined {
+    if (this.#switch.target !== undefined || this.#ending || !this.#connection) return undefined;
+    return this.#connection.writeNow(text);
+  }
+
+  protected async writeEnvelope(text: string, bytes: () => Uint8Array): Promise<void> {
+    await this.#switch.beforeWrite();
+    if (this.#ending || this.isClosing) throw closedError();
+    try {
+      // Around a TLS or gzip switch every write is acknowledged; otherwise writes coalesce.
+      await this.#connection!.write(bytes(), this.#switch.target !== undefined);
+    } catch (error) {
+      if (this.#ending || this.isClosing) throw closedError();
+      throw error;
+    }
+    this.#switch.afterWrite(text);
+  }
+
+  // ---------------------------------------------------------------- switching
+
+  /** Sends one envelope; a server's negotiation confirmation also marks the switch point. */
+  override send(envelope: Envelope, options: SignalOptions = {}): Promise<void> {
+    if (this.#server && !this.#switch.target && this.isConnected && !options.signal?.aborted) {
+      const target = confirmedModes(envelope, this);
+      if (target && this.#canSwitch(target)) this.#hold(target, serializeEnvelope(envelope));
+    }
+    return super.send(envelope, options);
+  }
+
+  /** Delivers one received envelope; a client's received confirmation marks the switch point. */
+  protected override deliver(envelope: Envelope): void {
+    if (!this.#server && !this.#switch.target) {
+      const target = confirmedModes(envelope, this);
+      if (target && this.#canSwitch(target)) this.#hold(target);
+    }
+    super.deliver(envelope);
+  }
+
+  #canSwitch(target: ConnectionModes): boolean {
+    return !sameModes(target, this) &&
+      !switchProblem(this, target, this.supportedCompression(), this.supportedEncryption());
+  }
+
+  /** Stops reading (and, without a confirmation still to write, sending) until the switch. */
+  #hold(target: ConnectionModes, confirmation?: string): void {
+    this.#switch.hold(target, confirmation);
+    this.#connection!.stop();
+  }
+
+  /**
+   * Switches compression. After a negotiation confirmation this applies everything it announced
+   * (TLS first when both). `gzip` cannot be turned off again.
+   */
+  override setCompression(
+    compression: SessionCompression,
+    options: SignalOptions = {},
+  ): Promise<void> {
+    return this.#switchTo({ compression }, options.signal);
+  }
+
+  /**
+   * Switches encryption: `tls` runs the TLS handshake on the open socket (rejects with `tls`
+   * when it fails, and the transport closes). After a negotiation confirmation this applies
+   * everything it announced. TLS cannot be turned off again.
+   */
+  override setEncryption(
+    encryption: SessionEncryption,
+    options: SignalOptions = {},
+  ): Promise<void> {
+    return this.#switchTo({ encryption }, options.signal);
+  }
+
+  #switchTo(change: Partial<ConnectionModes>, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#ending || this.isClosing || !this.#connection) {
+      return Promise.reject(closedError(this.#connection ? "closed" : "not open"));
+    }
+    const current = { compression: this.compression, encryption: this.encryption };
+    const target = { ...(this.#switch.target ?? current), ...change };
+    const problem = switchProblem(
+      current,
+      target,
+      this.supportedCompression(),
+      this.supportedEncryption(),
+    );
+    if (problem) return Promise.reject(problem);
+    if (!this.#switch.target) {
+      if (sameModes(target, current)) return Promise.resolve();
+      this.#hold(target);
+    } else {
+      this.#switch.retarget(change);
+    }
+    return this.#switch.run(() => this.#advance(signal));
+  }
+
+  /** Applies the pending switch: TLS first, then gzip inside it; then reading resumes. */
+  async #advance(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#switch.target) return; // an earlier call applied it
+    await this.#switch.confirmed();
+    await this.#connection!.idle();
+    const target = this.#switch.target;
+    if (!target || this.#ending || this.isClosing) throw closedError();
+    const connection = this.#connection!;
+    if (this.#framer.inObject) {
+      throw this.#failWith(
+        new TransportError(
+          "framing",
+          `${this.#framer.buffered} bytes of an incomplete envelope arrived before the switch`,
+        ),
+      );
+    }
+    if (target.encryption === "tls" && !connection.secure) {
+      if (this.#stash?.length) {
+        throw this.#failWith(
+          new TransportError(
+            "tls",
+            `${this.#stash.length} bytes arrived after the negotiation confirmation, before the TLS handshake`,
+          ),
+        );
+      }
+      try {
+        await connection.startTls(this.#tlsRole(), signal);
+      } catch (error) {
+        throw this.#failWith(
+          error instanceof TransportError ? error : new TransportError(
+            "tls",
+            `Cannot start TLS: ${(error as Error).message}`,
+            { cause: error },
+          ),
+        );
+      }
+      this.encryption = "tls";
+    }
+    if (target.compression === "gzip" && !connection.compressed) {
+      connection.startGzip();
+      this.compression = "gzip";
+    }
+    this.#switch.release();
+    const stash = this.#stash;
+    this.#stash = undefined;
+    connection.start(stash);
+  }
+
+  #tlsRole(): TlsRole {
+    return this.#server
+      ? { server: true, options: this.#serverTls!, authorities: this.#authorities }
+      : { server: false, options: this.#clientTls, host: this.#host };
+  }
+
+  #failWith(error: TransportError): TransportError {
+    this.fail(error);
+    return error;
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /** Closes the connection (gracefully: gzip trailer, TLS close_notify, FIN). */
+  override async close(options: SignalOptions = {}): Promise<void> {
+    // A remote close or a failure is being torn down: wait for it rather than claim it.
+    if (this.#ending && !this.isClosing) await this.closed;
+    else await super.close(options);
+  }
+
+  /** Releases the connection (once); resolves when the sockets have closed. */
+  protected closeConnection(): Promise<void> {
+    return this.#released ??= this.#teardown();
+  }
+
+  /** The peer closed: `closed` resolves once the sockets are released. */
+  protected override remoteClosed(): void {
+    if (this.#ending || this.isClosing) return;
+    this.closeConnection().catch(() => {}).then(() => super.remoteClosed());
+  }
+
+  /** A failure closes the transport; `closed` resolves once the sockets are released. */
+  protected override fail(error: TransportError): void {
+    if (this.#ending || this.isClosing) return;
+    this.closeConnection().catch(() => {}).then(() => super.fail(error));
+  }
+
+  async #teardown(): Promise<void> {
+    this.#ending = true;
+    this.#switch.release();
+    await this.#connection?.close();
+  }
+
+  // ---------------------------------------------------------------- properties
+
+  /** This side's `host:port`. */
+  override get localEndpoint(): string | undefined {
+    return this.#connection?.localEndpoint;
+  }
+
+  /** The peer's `host:port`. */
+  override get remoteEndpoint(): string | undefined {
+    return this.#connection?.remoteEndpoint;
+  }
+
+  /**
+   * The peer's certificate once TLS is on: on a server the client certificate (when sent), on a
+   * client the server certificate (always `verified`: the handshake checked it).
+   */
+  override get peerCertificate(): PeerCertificate | undefined {
+    return this.#connection?.peerCertificate;
+  }
+
+  /** The compression modes offered (option `compression`). */
+  override supportedCompression(): readonly SessionCompression[] {
+    return this.#compressions;
+  }
+
+  /** `["none", "tls"]` on a client and on a server with a certificate, else `["none"]`. */
+  override supportedEncryption(): readonly SessionEncryption[] {
+    return !this.#server || this.#serverTls ? ["none", "tls"] : ["none"];
+  }
+}
+
+function closedError(state = "closed"): TransportError {
+  return new TransportError(
+    state === "closed" ? "closed" : "not-open",
+    `Cannot continue: the transport is ${state}`,
+  );
+}

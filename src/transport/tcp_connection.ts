@@ -1,0 +1,291 @@
+/**
+ * The byte-stream stack under a TCP transport: the `node:net` socket, the TLS socket started on
+ * it in-session, and the gzip streams inside TLS. It moves application bytes and reports what
+ * happens; the transport decides when to switch and frames the bytes.
+ * @module
+ */
+import net from "node:net";
+import type tls from "node:tls";
+import type { X509Certificate } from "node:crypto";
+import { TransportError } from "./errors.ts";
+import { peerCertificateOf } from "./tcp_certificate.ts";
+import { GunzipReader, GzipWriter } from "./tcp_gzip.ts";
+import {
+  atMost,
+  END_TIMEOUT_MS,
+  formatEndpoint,
+  shutdown,
+  whenClosed,
+  whenDrained,
+  writeAcknowledged,
+  writeBuffered,
+} from "./tcp_io.ts";
+import {
+  handshake,
+  startClientTls,
+  startServerTls,
+  type TcpClientTlsOptions,
+  type TcpServerTlsOptions,
+} from "./tcp_tls.ts";
+import type { PeerCertificate } from "./transport.ts";
+
+/** What a {@link TcpConnection} reports. */
+export interface ConnectionEvents {
+  /** Application bytes (decrypted, decompressed). Valid only during the call. */
+  data(chunk: Uint8Array): void;
+  /** The peer ended the connection; every byte before the end was passed to `data`. */
+  end(): void;
+  /** The connection failed. */
+  error(error: TransportError): void;
+}
+
+/** How this side starts TLS. */
+export type TlsRole =
+  | { server: true; options: TcpServerTlsOptions; authorities: readonly X509Certificate[] }
+  | { server: false; options: TcpClientTlsOptions; host: string };
+
+/** Connects to `host:port`; rejects with `io` (or `aborted`), leaving no socket behind. */
+export async function connectSocket(
+  host: string,
+  port: number,
+  signal?: AbortSignal,
+): Promise<net.Socket> {
+  const socket = net.connect({ host, port });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        socket.off("connect", onConnect);
+        socket.off("error", onError);
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onConnect = () => done();
+      const onError = (error: Error) =>
+        done(
+          new TransportError("io", `Cannot connect to ${host}:${port}: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      const onAbort = () =>
+        done(new TransportError("aborted", "Opening the transport was aborted"));
+      if (signal?.aborted) return onAbort();
+      socket.once("connect", onConnect);
+      socket.once("error", onError);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  } catch (error) {
+    socket.destroy();
+    await whenClosed(socket);
+    throw error;
+  }
+  return socket;
+}
+
+/** A socket, optionally with TLS and gzip on it. */
+export class TcpConnection {
+  /** This side's `host:port`. */
+  readonly localEndpoint: string | undefined;
+  /** The peer's `host:port`. */
+  readonly remoteEndpoint: string | undefined;
+  /** The peer's certificate once TLS is on (when it sent one). */
+  peerCertificate: PeerCertificate | undefined;
+
+  readonly #events: ConnectionEvents;
+  readonly #raw: net.Socket;
+  #secure: tls.TLSSocket | undefined;
+  readonly #closes: Promise<void>[] = [];
+  #gzip: GzipWriter | undefined;
+  #gunzip: GunzipReader | undefined;
+  #inFlight: PromiseWithResolvers<void> | undefined;
+  #reading = false;
+  #paused = false;
+  #handshaking = false;
+  #closing = false;
+
+  /** Takes over a connected socket; call {@link start} to read. */
+  constructor(socket: net.Socket, events: ConnectionEvents) {
+    this.#raw = socket;
+    this.#events = events;
+    socket.setNoDelay(true);
+    this.#closes.push(whenClosed(socket));
+    this.localEndpoint = formatEndpoint(socket.localAddress, socket.localPort);
+    this.remoteEndpoint = formatEndpoint(socket.remoteAddress, socket.remotePort);
+    socket.on("error", (error) => this.#failed(error, "io"));
+    socket.on("close", this.#onClose);
+  }
+
+  /** Whether TLS is on. */
+  get secure(): boolean {
+    return this.#secure !== undefined;
+  }
+
+  /** Whether gzip is on. */
+  get compressed(): boolean {
+    return this.#gzip !== undefined;
+  }
+
+  get #top(): net.Socket {
+    return this.#secure ?? this.#raw;
+  }
+
+  /** Starts reading from the current top of the stack; `pending` bytes are read first. */
+  start(pending?: Uint8Array): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    const top = this.#top;
+    top.on("end", this.#onEnd);
+    if (this.#gzip) {
+      this.#gunzip = new GunzipReader(
+        top,
+        pending,
+        this.#events.data,
+        this.#events.end,
+        (error) =>
+          this.#events.error(
+            new TransportError("framing", `Cannot decompress: ${error.message}`, { cause: error }),
+          ),
+      );
+      if (this.#paused) this.#gunzip.pause();
+      return;
+    }
+    if (pending?.length) this.#events.data(pending);
+    top.on("data", this.#events.data);
+    if (!this.#paused) top.resume();
+  }
+
+  /**
+   * Stops reading and detaches the reader, so that nothing more is taken from the socket (the
+   * next bytes may be a TLS handshake). Not possible once gzip is on.
+   */
+  stop(): void {
+    if (!this.#reading || this.#gunzip) return;
+    this.#reading = false;
+    const top = this.#top;
+    top.pause();
+    top.off("data", this.#events.data);
+    top.off("end", this.#onEnd);
+  }
+
+  /** Stops handing out bytes for now (backpressure). */
+  pause(): void {
+    this.#paused = true;
+    if (!this.#reading) return;
+    if (this.#gunzip) this.#gunzip.pause();
+    else this.#top.pause();
+  }
+
+  /** Resumes after {@link pause}. */
+  resume(): void {
+    this.#paused = false;
+    if (!this.#reading) return;
+    if (this.#gunzip) this.#gunzip.resume();
+    else this.#top.resume();
+  }
+
+  /**
+   * Writes application bytes. With `acknowledged` it resolves when they were handed to the
+   * kernel (used around a TLS or gzip switch); otherwise as soon as the stream buffered them,
+   * waiting only while the buffer is over its high-water mark. Rejects with `closed` when the
+   * connection closes first.
+   */
+  write(bytes: Uint8Array, acknowledged = false): Promise<void> {
+    if (this.#closing) return Promise.reject(closedError());
+    const write = Promise.withResolvers<void>();
+    this.#inFlight = write;
+    (this.#gzip
+      ? this.#gzip.write(bytes, acknowledged)
+      : acknowledged
+      ? writeAcknowledged(this.#top, bytes)
+      : writeBuffered(this.#top, bytes))
+      .then(write.resolve, write.reject);
+    return write.promise.finally(() => {
+      if (this.#inFlight === write) this.#inFlight = undefined;
+    });
+  }
+
+  /**
+   * Writes `text` synchronously when nothing is in flight: `null` when the stream took it with
+   * room to spare, a promise of the drain when its buffer is now full, `undefined` when it cannot
+   * write now.
+   */
+  writeNow(text: string): Promise<void> | null | undefined {
+    if (this.#closing || this.#inFlight) return undefined;
+    if (this.#gzip) return this.#gzip.writeNow(text);
+    return this.#top.write(text) ? null : whenDrained(this.#top);
+  }
+
+  /** Resolves once no write is in flight. */
+  async idle(): Promise<void> {
+    await this.#inFlight?.promise.catch(() => {});
+  }
+
+  /**
+   * Runs the TLS handshake on the socket (reading must be stopped). Rejects with `tls` or
+   * `aborted`; the connection is then unusable.
+   */
+  async startTls(role: TlsRole, signal?: AbortSignal): Promise<void> {
+    const secure = role.server
+      ? startServerTls(this.#raw, role.options)
+      : startClientTls(this.#raw, role.options, role.host);
+    this.#secure = secure;
+    this.#closes.push(whenClosed(secure));
+    secure.on("error", (error) => this.#failed(error, "tls"));
+    this.#raw.off("close", this.#onClose);
+    secure.on("close", this.#onClose);
+    this.#handshaking = true;
+    try {
+      await handshake(secure, role.server, signal);
+    } finally {
+      this.#handshaking = false;
+    }
+    this.peerCertificate = role.server
+      ? peerCertificateOf(secure, role.authorities)
+      : peerCertificateOf(secure, [], true);
+  }
+
+  /** Starts gzip in both directions, inside TLS when it is on (reading must be stopped). */
+  startGzip(): void {
+    this.#gzip = new GzipWriter(this.#top);
+  }
+
+  /**
+   * Releases everything: finishes the gzip stream and ends the socket gracefully (TLS
+   * close_notify, FIN), or abruptly when a write or the TLS handshake is under way (the write
+   * rejects with `closed`); then waits until the sockets have closed.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const abrupt = this.#inFlight !== undefined || this.#handshaking;
+    this.#inFlight?.reject(closedError());
+    const top = this.#top;
+    top.off("data", this.#events.data);
+    top.off("end", this.#onEnd);
+    this.#gunzip?.destroy();
+    if (this.#gzip && !abrupt) await atMost(this.#gzip.finish(), END_TIMEOUT_MS);
+    this.#gzip?.destroy();
+    await shutdown(top, abrupt);
+    if (!this.#raw.destroyed) this.#raw.destroy();
+    await Promise.all(this.#closes);
+  }
+
+  #onEnd = (): void => {
+    if (this.#gunzip) this.#gunzip.sourceEnded();
+    else this.#events.end();
+  };
+
+  // A close without an end: the peer vanished (an error, when there was one, came first).
+  #onClose = (): void => {
+    if (!this.#closing && !this.#handshaking) this.#events.end();
+  };
+
+  #failed(error: Error, code: "io" | "tls"): void {
+    if (this.#closing || this.#handshaking) return;
+    const what = code === "tls" ? "TLS error" : "Connection error";
+    this.#events.error(new TransportError(code, `${what}: ${error.message}`, { cause: error }));
+  }
+}
+
+function closedError(): TransportError {
+  return new TransportError("closed", "Cannot send: the transport closed");
+}

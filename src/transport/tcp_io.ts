@@ -1,0 +1,113 @@
+/**
+ * Small stream helpers for the TCP transport: acknowledged writes, close tracking, graceful
+ * socket shutdown, endpoint formatting.
+ * @module
+ */
+import type { Socket } from "node:net";
+import type { Writable } from "node:stream";
+import { TransportError } from "./errors.ts";
+
+/** How long a graceful end (FIN, TLS close_notify) may take before the socket is destroyed. */
+export const END_TIMEOUT_MS = 2000;
+
+/**
+ * Writes `bytes` and resolves when the stream has handed them on (for a socket: to the kernel),
+ * which is when the write callback runs. Rejects with the write error.
+ */
+export function writeAcknowledged(stream: Writable, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(bytes, (error) => error ? reject(error) : resolve());
+  });
+}
+
+/**
+ * Writes `bytes` into the stream's buffer and resolves at once, or, when the buffer is over its
+ * high-water mark, once it drained (rejecting if the stream closes or fails first). Consecutive
+ * writes coalesce in the stream's buffer instead of costing one kernel write each.
+ */
+export function writeBuffered(stream: Writable, bytes: Uint8Array | string): Promise<void> {
+  if (stream.write(bytes)) return Promise.resolve();
+  return whenDrained(stream);
+}
+
+/** Resolves when a stream over its high-water mark drained; rejects if it closes or fails first. */
+export function whenDrained(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      stream.off("drain", onDrain);
+      stream.off("close", onClose);
+      stream.off("error", done);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new Error("The stream closed while waiting to drain"));
+    stream.once("drain", onDrain);
+    stream.once("close", onClose);
+    stream.once("error", done);
+  });
+}
+
+/** A promise that resolves when `socket` emits `close` (at once if it already has). */
+export function whenClosed(socket: Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+/**
+ * Ends a socket gracefully (pending bytes, then TLS close_notify and FIN) and destroys it once
+ * that is flushed, or at once when `abrupt` or when it cannot be flushed within
+ * {@link END_TIMEOUT_MS}. Resolves when the socket has closed.
+ */
+export async function shutdown(socket: Socket, abrupt: boolean): Promise<void> {
+  const closed = whenClosed(socket);
+  if (socket.destroyed) return closed;
+  // Bytes still buffered (say, a `finished` envelope) are flushed by end(); a peer that does not
+  // read them within END_TIMEOUT_MS gets the socket destroyed.
+  if (abrupt || !socket.writable) {
+    socket.destroy();
+    return closed;
+  }
+  const timer = setTimeout(() => socket.destroy(), END_TIMEOUT_MS);
+  try {
+    socket.end(() => socket.destroy());
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits for `promise`, but at most `ms`; the timer never outlives the call. */
+export async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `host:port`, with IPv6 addresses in brackets; undefined when either part is unknown. */
+export function formatEndpoint(
+  address: string | undefined,
+  port: number | undefined,
+): string | undefined {
+  if (address === undefined || port === undefined) return undefined;
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Host and port of a `net.tcp://host:port` URI (IPv6 without brackets; port undefined when the
+ * URI has none). Throws an `unsupported` TransportError for another scheme or a missing host.
+ */
+export function parseTcpUri(uri: URL): { host: string; port: number | undefined } {
+  if (uri.protocol !== "net.tcp:") {
+    throw new TransportError(
+      "unsupported",
+      `Unsupported URI scheme "${uri.protocol}" (expected net.tcp:)`,
+    );
+  }
+  const host = uri.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (!host) throw new TransportError("unsupported", `The URI ${uri} has no host`);
+  return { host, port: uri.port ? Number(uri.port) : undefined };
+}

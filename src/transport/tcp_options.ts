@@ -1,0 +1,28 @@
+/**
+ * Options of the TCP transport and its port.
+ * @module
+ */
+import type { SessionCompression } from "../generated/enums.generated.ts";
+import type { TcpClientTlsOptions, TcpServerTlsOptions } from "./tcp_tls.ts";
+import type { TransportOptions } from "./transport.ts";
+
+export type { TcpClientTlsOptions, TcpServerTlsOptions } from "./tcp_tls.ts";
+
+/** The LIME TCP port. */
+export const DEFAULT_TCP_PORT = 55321;
+
+/** Options of a client TCP transport. */
+export interface TcpTransportOptions extends TransportOptions {
+  /** TLS settings for the in-session upgrade (server verification, client certificate). */
+  tls?: TcpClientTlsOptions;
+  /** Compression modes offered. Default `["none", "gzip"]`. */
+  compression?: readonly SessionCompression[];
+}
+
+/** Options of a server-side TCP transport (see `TcpTransport.accept`). */
+export interface TcpServerTransportOptions extends TransportOptions {
+  /** Certificate and key: without them the transport offers no TLS. */
+  tls?: TcpServerTlsOptions;
+  /** Compression modes offered. Default `["none", "gzip"]`. */
+  compression?: readonly SessionCompression[];
+}

@@ -1,0 +1,136 @@
+/**
+ * TLS for the TCP transport: the in-session upgrade of an open `node:net` socket (client and
+ * server side, lime-protocol §5.2) and the TLS options of both sides.
+ * @module
+ */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import net from "node:net";
+import tls from "node:tls";
+import { TransportError } from "./errors.ts";
+
+/** TLS settings of a client transport. */
+export interface TcpClientTlsOptions {
+  /**
+   * Certificate authorities (PEM) trusted for the server certificate. They replace the default
+   * root store (Deno's bundled roots, or the system store with `DENO_TLS_CA_STORE=system`).
+   */
+  caCerts?: string[];
+  /**
+   * The name the server certificate must carry (and the SNI). Default: the host of the URI; when
+   * that is an IP address, the certificate must list it as an IP subject alternative name.
+   */
+  serverName?: string;
+  /** Client certificate (PEM) to present, for the `transport` authentication scheme. */
+  cert?: string;
+  /** Private key (PEM) of `cert`. */
+  key?: string;
+}
+
+/** TLS settings of a server-side transport (and of the listener that makes them). */
+export interface TcpServerTlsOptions {
+  /** Server certificate (PEM), optionally followed by its intermediates. */
+  cert: string;
+  /** Private key (PEM) of `cert`. */
+  key: string;
+  /**
+   * Certificate authorities (PEM) that client certificates are checked against. A client
+   * certificate from another issuer is still accepted by the handshake; its `verified` is false.
+   */
+  caCerts?: string[];
+  /** Ask the client for a certificate (it may send none). Default true, as lime-csharp does. */
+  requestClientCertificate?: boolean;
+}
+
+/**
+ * Checks a certificate and its key up front (both parse, the key belongs to the certificate), so
+ * that a bad configuration fails where it is given rather than at the first TLS handshake.
+ * Throws a TypeError naming `what`.
+ */
+export function checkCertificateAndKey(what: string, cert: string, key: string): void {
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+  } catch (error) {
+    throw new TypeError(
+      `${what}: cannot read the certificate or key: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (!matches) throw new TypeError(`${what}: the key does not belong to the certificate`);
+}
+
+/**
+ * Starts the client side of TLS on `socket`, which must be paused with no reader attached. The
+ * returned socket carries the application bytes once {@link handshake} resolves.
+ */
+export function startClientTls(
+  socket: net.Socket,
+  options: TcpClientTlsOptions,
+  host: string,
+): tls.TLSSocket {
+  const connect: tls.ConnectionOptions = {
+    socket,
+    ca: options.caCerts,
+    cert: options.cert,
+    key: options.key,
+  };
+  // SNI must not be an IP address; the identity check then uses `host`.
+  if (options.serverName !== undefined) connect.servername = options.serverName;
+  else if (net.isIP(host)) connect.host = host;
+  else connect.servername = host;
+  return tls.connect(connect);
+}
+
+/** Starts the server side of TLS on `socket` (paused, no reader attached). */
+export function startServerTls(socket: net.Socket, options: TcpServerTlsOptions): tls.TLSSocket {
+  return new tls.TLSSocket(socket, {
+    isServer: true,
+    cert: options.cert,
+    key: options.key,
+    ca: options.caCerts,
+    requestCert: options.requestClientCertificate ?? true,
+    // A client certificate is optional; when one comes, the transport checks its chain itself.
+    rejectUnauthorized: false,
+  });
+}
+
+/**
+ * Resolves when the TLS handshake of `socket` (the `server` or client side) completes; rejects with a `tls` TransportError
+ * when it fails or the connection closes first, with `aborted` when `signal` aborts (the socket
+ * is then destroyed). Leaves no listeners behind.
+ */
+export function handshake(
+  socket: tls.TLSSocket,
+  server: boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  const event = server ? "secure" : "secureConnect";
+  return new Promise((resolve, reject) => {
+    const done = (error?: TransportError) => {
+      socket.off(event, onSecure);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onSecure = () => done();
+    const onError = (error: Error) =>
+      done(new TransportError("tls", `TLS handshake failed: ${error.message}`, { cause: error }));
+    const onClose = () =>
+      done(new TransportError("tls", "TLS handshake failed: the connection closed"));
+    const onAbort = () => {
+      done(
+        new TransportError("aborted", "The TLS handshake was aborted", { cause: signal?.reason }),
+      );
+      socket.destroy();
+    };
+    if (signal?.aborted) return onAbort();
+    socket.once(event, onSecure);
+    socket.once("error", onError);
+    socket.once("close", onClose);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

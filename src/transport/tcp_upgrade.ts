@@ -1,0 +1,155 @@
+/**
+ * When and to what the TCP transport switches compression and encryption: recognising the
+ * negotiation confirmation (the point after which TLS and gzip apply, lime-protocol §4.4) and
+ * checking that a switch is possible.
+ * @module
+ */
+import { type Envelope, isSession } from "../envelope.ts";
+import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
+import { TransportError } from "./errors.ts";
+
+/** Compression and encryption of a connection. */
+export interface ConnectionModes {
+  /** Compression. */
+  compression: SessionCompression;
+  /** Encryption. */
+  encryption: SessionEncryption;
+}
+
+/**
+ * The modes a negotiation confirmation switches to (a `negotiating` session carrying the chosen
+ * `compression`/`encryption` and no option lists), or undefined for any other envelope. The
+ * server sends the confirmation and the client receives it; the client's own choice has the same
+ * shape, which is why the role decides which direction is looked at.
+ */
+export function confirmedModes(
+  envelope: Envelope,
+  current: ConnectionModes,
+): ConnectionModes | undefined {
+  if (!isSession(envelope) || envelope.state !== "negotiating") return undefined;
+  if (envelope.compressionOptions !== undefined || envelope.encryptionOptions !== undefined) {
+    return undefined;
+  }
+  if (envelope.compression === undefined && envelope.encryption === undefined) return undefined;
+  return {
+    compression: envelope.compression ?? current.compression,
+    encryption: envelope.encryption ?? current.encryption,
+  };
+}
+
+/**
+ * Why the connection cannot go from `current` to `target`, as an `unsupported` TransportError,
+ * or undefined when it can. gzip runs inside TLS, so TLS cannot start once gzip is on; neither
+ * can be turned off.
+ */
+export function switchProblem(
+  current: ConnectionModes,
+  target: ConnectionModes,
+  compressions: readonly SessionCompression[],
+  encryptions: readonly SessionEncryption[],
+): TransportError | undefined {
+  if (!compressions.includes(target.compression)) {
+    return new TransportError(
+      "unsupported",
+      `Compression "${target.compression}" is not supported`,
+    );
+  }
+  if (!encryptions.includes(target.encryption)) {
+    return new TransportError(
+      "unsupported",
+      `Encryption "${target.encryption}" is not supported${
+        target.encryption === "tls" ? " (no TLS certificate configured)" : ""
+      }`,
+    );
+  }
+  if (current.encryption === "tls" && target.encryption !== "tls") {
+    return new TransportError("unsupported", "TLS cannot be turned off once started");
+  }
+  if (current.compression === "gzip" && target.compression !== "gzip") {
+    return new TransportError("unsupported", "gzip cannot be turned off once started");
+  }
+  if (current.compression === "gzip" && target.encryption !== current.encryption) {
+    return new TransportError(
+      "unsupported",
+      "TLS cannot start after gzip: gzip runs inside TLS, so both switch together after the negotiation confirmation or TLS first",
+    );
+  }
+  return undefined;
+}
+
+/** Whether two mode pairs are equal. */
+export function sameModes(a: ConnectionModes, b: ConnectionModes): boolean {
+  return a.compression === b.compression && a.encryption === b.encryption;
+}
+
+/**
+ * The pending switch of a TCP transport: the modes it goes to, the confirmation still to be
+ * written, and the gate that holds later sends back until the switch is done.
+ */
+export class SwitchPoint {
+  #target: ConnectionModes | undefined;
+  #confirmation: string | undefined;
+  #written: PromiseWithResolvers<void> | undefined;
+  #gate: PromiseWithResolvers<void> | undefined;
+  #steps: Promise<void> = Promise.resolve();
+
+  /** The modes being switched to, while a switch is pending. */
+  get target(): ConnectionModes | undefined {
+    return this.#target;
+  }
+
+  /**
+   * Marks the switch point. `confirmation` is the text of the confirmation this side is about
+   * to send (server): sends are held once it is written. Without it, they are held at once.
+   */
+  hold(target: ConnectionModes, confirmation?: string): void {
+    this.#target = { compression: target.compression, encryption: target.encryption };
+    this.#confirmation = confirmation;
+    this.#written = Promise.withResolvers();
+    if (confirmation === undefined) {
+      this.#written.resolve();
+      this.#gate ??= Promise.withResolvers();
+    }
+  }
+
+  /** Changes the pending target. */
+  retarget(change: Partial<ConnectionModes>): void {
+    if (this.#target) Object.assign(this.#target, change);
+  }
+
+  /** Waits while sends are held. */
+  async beforeWrite(): Promise<void> {
+    while (this.#gate) await this.#gate.promise;
+  }
+
+  /** After each write: once the confirmation is out, later sends are held. */
+  afterWrite(text: string): void {
+    if (this.#confirmation === undefined || this.#confirmation !== text) return;
+    this.#confirmation = undefined;
+    this.#gate ??= Promise.withResolvers();
+    this.#written?.resolve();
+  }
+
+  /** Resolves once the confirmation is written (at once without one). */
+  confirmed(): Promise<void> {
+    return this.#written?.promise ?? Promise.resolve();
+  }
+
+  /** Runs `step` once the earlier steps have settled. */
+  run(step: () => Promise<void>): Promise<void> {
+    const run = this.#steps.then(step);
+    this.#steps = run.catch(() => {});
+    return run;
+  }
+
+  /** The switch is done, or abandoned because the transport closes: sends flow again. */
+  release(): void {
+    this.#target = undefined;
+    this.#confirmation = undefined;
+    this.#written?.resolve();
+    this.#written = undefined;
+    const gate = this.#gate;
+    this.#gate = undefined;
+    gate?.resolve();
+  }
+}
