@@ -21,78 +21,27 @@
  * @module
  */
 
-export { formatPath, parseEnvelope, serializeEnvelope, validateEnvelope } from "./src/codec.ts";
-export {
-  Command,
-  type CommandInit,
-  type Envelope,
-  EnvelopeBase,
-  type EnvelopeInit,
-  type EnvelopeKind,
-  envelopeKind,
-  isCommand,
-  isMessage,
-  isNotification,
-  isResponse,
-  isSession,
-  Message,
-  type Metadata,
-  type NodeLike,
-  Notification,
-  Session,
-  type SessionInit,
-} from "./src/envelope.ts";
-export {
-  type JsonPath,
-  LimeError,
-  type Reason,
-  ValidationError,
-  type ValidationIssue,
-} from "./src/errors.ts";
-export { Identity } from "./src/identity.ts";
-export { Node } from "./src/node.ts";
-export { isJsonMediaType, MediaType } from "./src/media_type.ts";
-export { isPingUri, LimeUri } from "./src/lime_uri.ts";
-export { newId } from "./src/ids.ts";
-export { checkDocument, lookupDocumentType } from "./src/document_check.ts";
+export * from "./web.ts";
+export { DEFAULT_TCP_PORT, TcpTransport } from "./src/transport/tcp.ts";
 export type {
-  AuthenticationEntry,
-  Check,
-  DocumentEntry,
-  EnvelopeKindEntry,
-  FieldReasons,
-  SchemaIssue,
-  SchemaValidator,
-} from "./src/document_types.ts";
+  TcpClientTlsOptions,
+  TcpServerTlsOptions,
+  TcpServerTransportOptions,
+  TcpTransportOptions,
+} from "./src/transport/tcp_options.ts";
 export {
-  decideSession,
-  isFinalSessionState,
-  type SessionDecision,
-  type SessionDirection,
-  type SessionInput,
-  type SessionMachineOptions,
-} from "./src/session_machine.ts";
-export type {
-  EnvelopePermission,
-  SessionFailure,
-  SessionMove,
-  SessionRole,
-  SessionStateInfo,
-} from "./src/session_types.ts";
-export * from "./src/generated/enums.generated.ts";
-export * from "./src/generated/reasons.generated.ts";
+  TcpTransportListener,
+  type TcpTransportListenerOptions,
+} from "./src/transport/tcp_listener.ts";
 export {
-  AUTHENTICATION_TYPES,
-  DOCUMENT_TYPES,
-  ENVELOPE_KINDS,
-  FIELD_REASONS,
-} from "./src/generated/registry.generated.ts";
+  DEFAULT_ACCEPT_BACKLOG,
+  DEFAULT_WEBSOCKET_PORT,
+  type WebSocketListenerOptions,
+  WebSocketTransportListener,
+} from "./src/transport/websocket_server.ts";
 export {
-  ENVELOPE_PERMISSIONS,
-  INITIAL_SESSION_STATE,
-  SESSION_FAILURES,
-  SESSION_MOVES,
-  SESSION_STATES,
-} from "./src/generated/session.generated.ts";
-/** Generated types of every envelope shape, authentication object and document type. */
-export type * as DocumentTypes from "./src/generated/types.generated.ts";
+  type LimeUpgrade,
+  type LimeUpgradeOptions,
+  limeUpgradeProblem,
+  upgradeLimeWebSocket,
+} from "./src/transport/websocket_upgrade.ts";

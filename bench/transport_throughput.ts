@@ -87,6 +87,36 @@ async function runRawStream(connect: () => Promise<[net.Socket, net.Socket]>): P
   return ms;
 }
 
+/**
+ * The floor for any JSON envelope protocol on the same socket: `JSON.stringify` + one write per
+ * envelope (newline-delimited) on the client, newline split + `JSON.parse` on the server; no
+ * validation, no LIME framing.
+ */
+async function runRawJson(): Promise<number> {
+  const [client, server] = await rawTcpPair();
+  let got = 0;
+  let rest = "";
+  const decoder = new TextDecoder();
+  const done = new Promise<void>((resolve) => {
+    server.on("data", (chunk: Uint8Array) => {
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        JSON.parse(line);
+        if (++got === COUNT) resolve();
+      }
+    });
+  });
+  const start = performance.now();
+  for (const e of envelopes) {
+    if (!client.write(JSON.stringify(e) + "\n")) await new Promise((r) => client.once("drain", r));
+  }
+  await done;
+  const ms = performance.now() - start;
+  await Promise.all([closeSocket(client), closeSocket(server)]);
+  return ms;
+}
+
 function closeSocket(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve();
@@ -199,6 +229,12 @@ async function limeTcp(mode: { tls?: typeof secure; gzip?: boolean }): Promise<n
 }
 
 const cases: Case[] = [
+  {
+    name: "TCP",
+    raw: "node:net + JSON.stringify/JSON.parse per envelope",
+    runRaw: runRawJson,
+    runLime: () => limeTcp({}),
+  },
   {
     name: "TCP",
     raw: "node:net socket",

@@ -38,3 +38,21 @@ Deno.test("src/ imports only full specifiers and never the codegen tools", async
   await walk(`${ROOT}/src`);
   assert.deepEqual(offenders, []);
 });
+
+Deno.test("web.ts loads nothing Deno- or node-specific, so it runs in a browser", async () => {
+  const { code, stdout, stderr } = await runDeno(["info", "--json", `${ROOT}/web.ts`]);
+  assert.equal(code, 0, stderr);
+  const graph = JSON.parse(stdout) as { modules: { specifier: string }[] };
+  const offenders: string[] = [];
+  for (const { specifier } of graph.modules) {
+    if (specifier.startsWith("node:")) offenders.push(specifier);
+    if (specifier.startsWith("file://")) {
+      const text = await Deno.readTextFile(new URL(specifier));
+      // Code (not comments) calling Deno APIs.
+      const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+      if (/\bDeno\./.test(code)) offenders.push(`${specifier} uses Deno.*`);
+    }
+  }
+  assert.deepEqual(offenders, []);
+  assert.ok(graph.modules.some((m) => m.specifier.endsWith("/src/transport/websocket.ts")));
+});

@@ -48,10 +48,12 @@ export class MemoryTransport extends TransportBase {
     return [client, server];
   }
 
+  /** Nothing to connect: a pair is born connected. */
   protected openConnection(): Promise<void> {
     return Promise.resolve();
   }
 
+  /** Hands the envelope text to the peer, waiting while its buffer is full. */
   protected async writeEnvelope(text: string): Promise<void> {
     const peer = this.#peer;
     if (!peer || peer.isClosing) throw new TransportError("closed", "Cannot send: the peer closed");
@@ -61,6 +63,7 @@ export class MemoryTransport extends TransportBase {
     peer.receiveFrame(text);
   }
 
+  /** Detaches from the peer, which then sees a remote close. */
   protected closeConnection(): Promise<void> {
     const peer = this.#peer;
     this.#peer = undefined;
@@ -69,10 +72,12 @@ export class MemoryTransport extends TransportBase {
     return Promise.resolve();
   }
 
+  /** Makes the peer's sends wait (backpressure). */
   protected override pauseReading(): void {
     this.#gate ??= new Promise((resolve) => this.#openGate = resolve);
   }
 
+  /** Lets the peer's sends through again. */
   protected override resumeReading(): void {
     const open = this.#openGate;
     this.#gate = undefined;
@@ -80,22 +85,27 @@ export class MemoryTransport extends TransportBase {
     open?.();
   }
 
+  /** This side's name (`memory:<pair>:client|server`). */
   override get localEndpoint(): string {
     return this.#name;
   }
 
+  /** The peer's name, while connected. */
   override get remoteEndpoint(): string | undefined {
     return this.#peer ? this.#peer.#name : undefined;
   }
 
+  /** The compression modes the pair was configured with. */
   override supportedCompression(): readonly SessionCompression[] {
     return this.#compressions;
   }
 
+  /** The encryption modes the pair was configured with. */
   override supportedEncryption(): readonly SessionEncryption[] {
     return this.#encryptions;
   }
 
+  /** Records the compression mode (nothing is compressed). */
   override setCompression(
     compression: SessionCompression,
     _options?: SignalOptions,
@@ -105,6 +115,7 @@ export class MemoryTransport extends TransportBase {
     return Promise.resolve();
   }
 
+  /** Records the encryption mode (nothing is encrypted). */
   override setEncryption(encryption: SessionEncryption, _options?: SignalOptions): Promise<void> {
     if (!this.#encryptions.includes(encryption)) return super.setEncryption(encryption);
     this.encryption = encryption;

@@ -179,6 +179,7 @@ export class TcpTransport extends TransportBase {
     return this.#connection.writeNow(text);
   }
 
+  /** Writes one envelope in order, after any pending TLS or gzip switch. */
   protected async writeEnvelope(text: string, bytes: () => Uint8Array): Promise<void> {
     await this.#switch.beforeWrite();
     if (this.#ending || this.isClosing) throw closedError();

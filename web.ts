@@ -1,0 +1,120 @@
+/**
+ * The browser-safe part of the LIME module: codec, value types, envelopes, generated tables,
+ * session machine, and the transports that run on Web APIs only (WebSocket client, memory).
+ * `mod.ts` adds the TCP transport (`node:net`/`node:tls`) and the Deno server-side pieces.
+ *
+ * @example Connect over WebSocket from a browser
+ * ```ts ignore
+ * import { Session, WebSocketTransport } from "./web.ts";
+ *
+ * const transport = new WebSocketTransport();
+ * await transport.open("wss://example.org:443");
+ * await transport.send(new Session("new"));
+ * for await (const envelope of transport) console.log(envelope);
+ * ```
+ * @module
+ */
+
+export { formatPath, parseEnvelope, serializeEnvelope, validateEnvelope } from "./src/codec.ts";
+export {
+  Command,
+  type CommandInit,
+  type Envelope,
+  EnvelopeBase,
+  type EnvelopeInit,
+  type EnvelopeKind,
+  envelopeKind,
+  isCommand,
+  isMessage,
+  isNotification,
+  isResponse,
+  isSession,
+  Message,
+  type Metadata,
+  type NodeLike,
+  Notification,
+  Session,
+  type SessionInit,
+} from "./src/envelope.ts";
+export {
+  type JsonPath,
+  LimeError,
+  type Reason,
+  ValidationError,
+  type ValidationIssue,
+} from "./src/errors.ts";
+export { Identity } from "./src/identity.ts";
+export { Node } from "./src/node.ts";
+export { isJsonMediaType, MediaType } from "./src/media_type.ts";
+export { isPingUri, LimeUri } from "./src/lime_uri.ts";
+export { newId } from "./src/ids.ts";
+export { checkDocument, lookupDocumentType } from "./src/document_check.ts";
+export type {
+  AuthenticationEntry,
+  Check,
+  DocumentEntry,
+  EnvelopeKindEntry,
+  FieldReasons,
+  SchemaIssue,
+  SchemaValidator,
+} from "./src/document_types.ts";
+export {
+  decideSession,
+  isFinalSessionState,
+  type SessionDecision,
+  type SessionDirection,
+  type SessionInput,
+  type SessionMachineOptions,
+} from "./src/session_machine.ts";
+export type {
+  EnvelopePermission,
+  SessionFailure,
+  SessionMove,
+  SessionRole,
+  SessionStateInfo,
+} from "./src/session_types.ts";
+export * from "./src/generated/enums.generated.ts";
+export * from "./src/generated/reasons.generated.ts";
+export {
+  AUTHENTICATION_TYPES,
+  DOCUMENT_TYPES,
+  ENVELOPE_KINDS,
+  FIELD_REASONS,
+} from "./src/generated/registry.generated.ts";
+export {
+  ENVELOPE_PERMISSIONS,
+  INITIAL_SESSION_STATE,
+  SESSION_FAILURES,
+  SESSION_MOVES,
+  SESSION_STATES,
+} from "./src/generated/session.generated.ts";
+/** Generated types of every envelope shape, authentication object and document type. */
+export type * as DocumentTypes from "./src/generated/types.generated.ts";
+export {
+  type TransportCloseInfo,
+  TransportError,
+  type TransportErrorCode,
+} from "./src/transport/errors.ts";
+export {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_ENVELOPE_SIZE,
+  DEFAULT_RECEIVE_BUFFER_SIZE,
+  type PeerCertificate,
+  type SignalOptions,
+  type Transport,
+  type TransportListener,
+  type TransportOptions,
+} from "./src/transport/transport.ts";
+export { throwIfAborted, TransportBase } from "./src/transport/transport_base.ts";
+export { EnvelopeFramer, type FramerOptions } from "./src/transport/framing.ts";
+export { MemoryTransport, type MemoryTransportOptions } from "./src/transport/memory.ts";
+export {
+  DEFAULT_WEBSOCKET_CLOSE_TIMEOUT,
+  DEFAULT_WEBSOCKET_HIGH_WATER_MARK,
+  LIME_SUBPROTOCOL,
+  WEBSOCKET_ERROR_CLOSE_CODE,
+  type WebSocketSocketOptions,
+  WebSocketTransport,
+  type WebSocketTransportOptions,
+} from "./src/transport/websocket.ts";
+export { type Clock, ManualClock, systemClock, type TimerHandle } from "./src/clock.ts";
