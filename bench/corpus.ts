@@ -13,6 +13,7 @@
 import { parseEnvelope, serializeEnvelope } from "../src/codec.ts";
 import type { Envelope } from "../src/envelope.ts";
 import { ENVELOPE_KINDS } from "../src/generated/registry.generated.ts";
+import { mulberry32 as prng } from "../tests/prng.ts";
 
 /** The corpus: each envelope as JSON text, as UTF-8 bytes, and as the plain object it parses to. */
 export interface Corpus {
@@ -29,18 +30,6 @@ export interface Corpus {
 }
 
 type Json = Record<string, unknown>;
-
-/** mulberry32: a small, fast, seedable PRNG (enough for test data). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = [
   "joao.silva",

@@ -10,6 +10,7 @@ import { Identity } from "../src/identity.ts";
 import { isPingUri, LimeUri } from "../src/lime_uri.ts";
 import { isJsonMediaType, MediaType } from "../src/media_type.ts";
 import { Node } from "../src/node.ts";
+import { mulberry32 } from "./prng.ts";
 
 Deno.test("isNodeString accepts node strings", () => {
   for (
@@ -111,17 +112,6 @@ Deno.test("format predicates are false for non-strings", () => {
 
 // ------------------------------------------------------------------------------------------------
 // Property-style agreement: predicate(s) ⇔ tryParse(s) !== undefined, on seeded random strings.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // deno-fmt-ignore
 const TOKENS = [
