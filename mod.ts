@@ -45,3 +45,9 @@ export {
   limeUpgradeProblem,
   upgradeLimeWebSocket,
 } from "./src/transport/websocket_upgrade.ts";
+export {
+  DEFAULT_LIME_TCP_PORT,
+  type LimeServerAddress,
+  resolveLimeServer,
+  type ResolveLimeServerOptions,
+} from "./src/channel/resolve_server.ts";
