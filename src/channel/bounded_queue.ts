@@ -1,0 +1,144 @@
+/**
+ * A bounded FIFO between a producer (the channel's receive loop) and a consumer (an iterator or
+ * `take` calls): `put` waits while the queue is full, which is how a slow consumer pushes back
+ * on the transport instead of growing memory.
+ * @module
+ */
+import { ChannelError } from "./errors.ts";
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A bounded async queue. */
+export class BoundedQueue<T> implements AsyncIterable<T> {
+  readonly #capacity: number;
+  readonly #items: T[] = [];
+  readonly #takers: Waiter<T>[] = [];
+  readonly #putters: { item: T; waiter: Waiter<void> }[] = [];
+  #closed: { error?: unknown } | undefined;
+
+  /** Creates a queue holding at most `capacity` items (at least 1). */
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`A queue capacity must be a positive integer, got ${capacity}`);
+    }
+    this.#capacity = capacity;
+  }
+
+  /** Items waiting to be taken. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** Whether the queue was closed. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /**
+   * Adds an item: resolves at once when a consumer waits or there is room, otherwise when room
+   * frees up. Rejects with a `closed` ChannelError once the queue is closed, or `aborted` through
+   * the signal (the item is then not added).
+   */
+  put(item: T, signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return Promise.reject(new ChannelError("closed", "The queue is closed"));
+    const taker = this.#takers.shift();
+    if (taker) {
+      taker.resolve(item);
+      return Promise.resolve();
+    }
+    if (this.#items.length < this.#capacity) {
+      this.#items.push(item);
+      return Promise.resolve();
+    }
+    if (signal?.aborted) {
+      return Promise.reject(new ChannelError("aborted", "Adding to the queue was aborted"));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const entry = { item, waiter: { resolve, reject } };
+      this.#putters.push(entry);
+      signal?.addEventListener("abort", () => {
+        const i = this.#putters.indexOf(entry);
+        if (i >= 0) {
+          this.#putters.splice(i, 1);
+          reject(
+            new ChannelError("aborted", "Adding to the queue was aborted", {
+              cause: signal.reason,
+            }),
+          );
+        }
+      }, { once: true });
+    });
+  }
+
+  /**
+   * Takes the next item, waiting for one. After close, the remaining items are still taken; then
+   * it rejects with the close error, or with a `closed` ChannelError.
+   */
+  take(signal?: AbortSignal): Promise<T> {
+    if (this.#items.length > 0) {
+      const item = this.#items.shift() as T;
+      this.#admitPutter();
+      return Promise.resolve(item);
+    }
+    if (this.#closed) {
+      return Promise.reject(
+        this.#closed.error ?? new ChannelError("closed", "The queue is closed"),
+      );
+    }
+    if (signal?.aborted) {
+      return Promise.reject(new ChannelError("aborted", "Taking from the queue was aborted"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.#takers.push(waiter);
+      signal?.addEventListener("abort", () => {
+        const i = this.#takers.indexOf(waiter);
+        if (i >= 0) {
+          this.#takers.splice(i, 1);
+          reject(
+            new ChannelError("aborted", "Taking from the queue was aborted", {
+              cause: signal.reason,
+            }),
+          );
+        }
+      }, { once: true });
+    });
+  }
+
+  /**
+   * Closes the queue: waiting producers reject with `closed`; consumers get what is left, then
+   * the end (iterators) or `error` (take).
+   */
+  close(error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = { error };
+    for (const { waiter } of this.#putters.splice(0)) {
+      waiter.reject(new ChannelError("closed", "The queue closed", { cause: error }));
+    }
+    for (const taker of this.#takers.splice(0)) {
+      taker.reject(error ?? new ChannelError("closed", "The queue is closed"));
+    }
+  }
+
+  /** Iterates until the queue is closed and drained; throws the close error if there was one. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.take();
+      } catch (error) {
+        if (this.#closed && this.#closed.error === undefined) return;
+        throw error;
+      }
+    }
+  }
+
+  #admitPutter(): void {
+    const next = this.#putters.shift();
+    if (!next) return;
+    this.#items.push(next.item);
+    next.waiter.resolve();
+  }
+}
