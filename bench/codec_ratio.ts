@@ -49,17 +49,20 @@ const stream = new TextEncoder().encode(texts.join("\n"));
 const streamChunks: Uint8Array[] = [];
 for (let i = 0; i < stream.length; i += 65536) streamChunks.push(stream.subarray(i, i + 65536));
 
+/** `JSON.parse` of every envelope text: the baseline of text decoding and of framing. */
+const parseEachText: Pass = () => {
+  let s = 0;
+  for (let i = 0; i < texts.length; i++) {
+    s ^= (JSON.parse(texts[i]) as { id?: string }).id?.length ?? 0;
+  }
+  return s;
+};
+
 const pairs: Pair[] = [
   {
     path: "decode (text)",
     baselineName: "JSON.parse(text)",
-    baseline: () => {
-      let s = 0;
-      for (let i = 0; i < texts.length; i++) {
-        s ^= (JSON.parse(texts[i]) as { id?: string }).id?.length ?? 0;
-      }
-      return s;
-    },
+    baseline: parseEachText,
     codecName: "parseEnvelope(text)",
     codec: () => {
       let s = 0;
@@ -105,13 +108,7 @@ const pairs: Pair[] = [
   {
     path: "framing (bytes → frames)",
     baselineName: "JSON.parse(text)",
-    baseline: () => {
-      let s = 0;
-      for (let i = 0; i < texts.length; i++) {
-        s ^= (JSON.parse(texts[i]) as { id?: string }).id?.length ?? 0;
-      }
-      return s;
-    },
+    baseline: parseEachText,
     codecName: "EnvelopeFramer.push(64 KiB chunks)",
     codec: () => {
       let s = 0;
