@@ -118,3 +118,48 @@ export {
   type WebSocketTransportOptions,
 } from "./src/transport/websocket.ts";
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "./src/clock.ts";
+export { Channel, type ChannelCloseInfo, type Handler } from "./src/channel/channel.ts";
+export type { ChannelModule } from "./src/channel/channel_module.ts";
+export {
+  CHANNEL_DEFAULTS,
+  type ChannelOptions,
+  type TimeoutOptions,
+  type WaitOptions,
+} from "./src/channel/channel_options.ts";
+export { ChannelError, type ChannelErrorCode } from "./src/channel/errors.ts";
+export {
+  type Authenticator,
+  ClientChannel,
+  type EstablishSessionOptions,
+  type OptionSelector,
+} from "./src/channel/client_channel.ts";
+export { ServerChannel, type ServerChannelOptions } from "./src/channel/server_channel.ts";
+export type {
+  AuthenticationContext,
+  AuthenticationResult,
+  EstablishmentResult,
+  NodeRegistration,
+  ServerAuthenticator,
+  ServerEstablishOptions,
+} from "./src/channel/server_establishment.ts";
+export {
+  CommandFailedError,
+  ResourceCommands,
+  type ResourceOptions,
+} from "./src/channel/resource_commands.ts";
+export {
+  type Credentials,
+  decodeBase64Text,
+  encodeBase64Text,
+} from "./src/channel/authentication/credentials.ts";
+export { guestCredentials } from "./src/channel/authentication/guest.ts";
+export { plainCredentials, readPlainPassword } from "./src/channel/authentication/plain.ts";
+export { keyCredentials, readKey } from "./src/channel/authentication/key.ts";
+export { externalCredentials, readExternal } from "./src/channel/authentication/external.ts";
+export {
+  certificateDomainRole,
+  transportCredentials,
+} from "./src/channel/authentication/transport.ts";
+export { PING_MEDIA_TYPE } from "./src/channel/modules/reply_ping.ts";
+export { BoundedQueue } from "./src/channel/bounded_queue.ts";
+export { type CommandWaitOptions, PendingCommands } from "./src/channel/pending_commands.ts";

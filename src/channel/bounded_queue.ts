@@ -37,6 +37,32 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     return this.#closed !== undefined;
   }
 
+  /** Adds an item only if that needs no wait; false when the queue is full or closed. */
+  tryPut(item: T): boolean {
+    if (this.#closed) return false;
+    const taker = this.#takers.shift();
+    if (taker) {
+      taker.resolve(item);
+      return true;
+    }
+    if (this.#items.length < this.#capacity) {
+      this.#items.push(item);
+      return true;
+    }
+    return false;
+  }
+
+  /** Removes and returns every item waiting (and admits waiting producers into the room). */
+  drain(): T[] {
+    const items = this.#items.splice(0);
+    while (this.#putters.length > 0) {
+      const next = this.#putters.shift()!;
+      items.push(next.item);
+      next.waiter.resolve();
+    }
+    return items;
+  }
+
   /**
    * Adds an item: resolves at once when a consumer waits or there is room, otherwise when room
    * frees up. Rejects with a `closed` ChannelError once the queue is closed, or `aborted` through

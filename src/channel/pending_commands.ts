@@ -16,7 +16,7 @@ interface Entry {
 }
 
 /** Options of one wait. */
-export interface WaitOptions {
+export interface CommandWaitOptions {
   /** Milliseconds to wait; no timeout when undefined or 0. */
   timeout?: number;
   /** Aborts the wait. */
@@ -47,7 +47,7 @@ export class PendingCommands {
    * Registers a request id and returns the promise of its response. Throws a `duplicate-id`
    * ChannelError at once when the id already waits.
    */
-  wait(id: string, options: WaitOptions = {}): Promise<Command> {
+  wait(id: string, options: CommandWaitOptions = {}): Promise<Command> {
     if (this.#entries.has(id)) {
       throw new ChannelError(
         "duplicate-id",

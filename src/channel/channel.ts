@@ -1,0 +1,527 @@
+/**
+ * The channel base shared by {@link ClientChannel} and {@link ServerChannel}: one receive loop over
+ * the transport that gates every envelope through the generated session state machine, runs the
+ * modules, completes pending commands and hands the rest to `on*` handlers or bounded per-kind
+ * buffers (iterators and `receive*` calls); and sends, gated the same way.
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import {
+  type Command,
+  type Envelope,
+  type EnvelopeKind,
+  envelopeKind,
+  isResponse,
+  type Message,
+  type Notification,
+  type Session,
+} from "../envelope.ts";
+import type { Reason } from "../errors.ts";
+import type { SessionState } from "../generated/enums.generated.ts";
+import { decideSession, isFinalSessionState } from "../session_machine.ts";
+import type { SessionRole } from "../session_types.ts";
+import type { Transport } from "../transport/transport.ts";
+import { BoundedQueue } from "./bounded_queue.ts";
+import type { ChannelModule } from "./channel_module.ts";
+import {
+  CHANNEL_DEFAULTS,
+  type ChannelOptions,
+  checkDuration,
+  type TimeoutOptions,
+  type WaitOptions,
+} from "./channel_options.ts";
+import { abortError } from "./deadline.ts";
+import { ChannelError } from "./errors.ts";
+import { PendingCommands } from "./pending_commands.ts";
+import { SendWatchdog } from "./send_watchdog.ts";
+import { builtInModules } from "./modules/built_in.ts";
+import { ResourceCommands } from "./resource_commands.ts";
+
+type TrafficKind = Exclude<EnvelopeKind, "session">;
+/** A receive handler; a returned promise is not awaited (its rejection is logged). */
+export type Handler<T> = (envelope: T) => unknown;
+
+/** How a channel ended. */
+export interface ChannelCloseInfo {
+  /** The session state at the end (`finished` or `failed` after a proper end). */
+  readonly state: SessionState;
+  /** The reason of a `failed` session. */
+  readonly reason?: Reason;
+  /** What broke the channel, when it did not end with `finished` or `failed`. */
+  readonly error?: Error;
+}
+
+/** A LIME channel over a transport; see {@link ClientChannel} and {@link ServerChannel}. */
+export abstract class Channel extends ResourceCommands implements AsyncDisposable {
+  /** The transport it runs on. */
+  readonly transport: Transport;
+  /** Which side this is. */
+  readonly role: SessionRole;
+  /** The session id (set by the server; learned by the client from the first reply). */
+  sessionId: string | undefined;
+  /** This side's node, once known. */
+  localNode: string | undefined;
+  /** The other side's node, once known. */
+  remoteNode: string | undefined;
+  /** The time source. */
+  protected readonly clock: Clock;
+  /** Resolved timeouts. */
+  protected readonly timeouts: {
+    command: number;
+    send: number;
+    consume: number;
+    close: number;
+    establishment: number;
+  };
+  /** When an envelope was last received (on the channel's clock). */
+  lastReceivedAt: number;
+
+  #state: SessionState = "new";
+  #closeInfo: ChannelCloseInfo | undefined;
+  #resolveClosed!: (info: ChannelCloseInfo) => void;
+  /** Resolves once, when the channel is closed, with how it ended. */
+  readonly closed: Promise<ChannelCloseInfo>;
+  readonly #pending: PendingCommands;
+  readonly #sessions: BoundedQueue<Session>;
+  readonly #queues: Record<TrafficKind, BoundedQueue<Envelope>>;
+  readonly #handlers: Record<TrafficKind | "session", Set<Handler<never>>> = {
+    message: new Set(),
+    notification: new Set(),
+    command: new Set(),
+    session: new Set(),
+  };
+  readonly #modules: ChannelModule[];
+  readonly #watchdog: SendWatchdog;
+  #failedReason: Reason | undefined;
+
+  /** Wraps an open transport; the receive loop starts at once. */
+  constructor(transport: Transport, role: SessionRole, options: ChannelOptions = {}) {
+    super();
+    for (
+      const key of [
+        "commandTimeout",
+        "sendTimeout",
+        "consumeTimeout",
+        "closeTimeout",
+        "establishmentTimeout",
+      ] as const
+    ) checkDuration(key, options[key]);
+    this.transport = transport;
+    this.role = role;
+    this.clock = options.clock ?? systemClock;
+    this.timeouts = {
+      command: options.commandTimeout ?? CHANNEL_DEFAULTS.commandTimeout,
+      send: options.sendTimeout ?? CHANNEL_DEFAULTS.sendTimeout,
+      consume: options.consumeTimeout ?? CHANNEL_DEFAULTS.consumeTimeout,
+      close: options.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout,
+      establishment: options.establishmentTimeout ?? CHANNEL_DEFAULTS.establishmentTimeout,
+    };
+    const size = options.receiveBufferSize ?? CHANNEL_DEFAULTS.receiveBufferSize;
+    this.#queues = {
+      message: new BoundedQueue(size),
+      notification: new BoundedQueue(size),
+      command: new BoundedQueue(size),
+    };
+    this.#sessions = new BoundedQueue(4);
+    this.#pending = new PendingCommands(this.clock);
+    this.#watchdog = new SendWatchdog(
+      this.clock,
+      this.timeouts.send,
+      (error) => this.#abort(error),
+    );
+    this.#modules = [...builtInModules(role, options), ...(options.modules ?? [])];
+    this.lastReceivedAt = this.clock.now();
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#receiveLoop();
+  }
+
+  /** The session state. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Whether messages, notifications and commands can be sent now. */
+  get isEstablished(): boolean {
+    return this.#state === "established" && this.transport.isConnected;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Sends a message; only in the `established` state. */
+  sendMessage(message: Message, options?: WaitOptions): Promise<void> {
+    return this.#sendTraffic("message", message, options);
+  }
+
+  /** Sends a notification; only in the `established` state. */
+  sendNotification(notification: Notification, options?: WaitOptions): Promise<void> {
+    return this.#sendTraffic("notification", notification, options);
+  }
+
+  /** Sends a command (a request, or a response to a received one); only when established. */
+  sendCommand(command: Command, options?: WaitOptions): Promise<void> {
+    return this.#sendTraffic("command", command, options);
+  }
+
+  /**
+   * Sends a command request and resolves with its response (any status), correlated by id.
+   * Rejects with a ChannelError: `duplicate-id` when a request with the same id still waits,
+   * `timeout` after `timeout` ms (default: the channel's `commandTimeout`), `aborted` through the
+   * signal, `closed` when the channel closes first; the entry and its timer are removed on every
+   * path.
+   */
+  processCommand(request: Command, options: TimeoutOptions = {}): Promise<Command> {
+    if (isResponse(request)) {
+      return Promise.reject(
+        new TypeError("processCommand takes a request (a command without status)"),
+      );
+    }
+    if (!request.id) {
+      return Promise.reject(new TypeError("processCommand needs a command with an id"));
+    }
+    let response: Promise<Command>;
+    try {
+      this.#gate("send", "command");
+      response = this.#pending.wait(request.id, {
+        timeout: options.timeout ?? this.timeouts.command,
+        signal: options.signal,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#sendTraffic("command", request, options).catch((error) =>
+      this.#pending.reject(request.id!, error)
+    );
+    return response;
+  }
+
+  /** Sends a session envelope, gated by the state machine; the state moves accordingly. */
+  protected async sendSession(session: Session, options?: WaitOptions): Promise<void> {
+    const decision = decideSession(this.role, this.#state, "send", {
+      kind: "session",
+      state: session.state,
+    }, this.machineOptions);
+    if (!decision.allowed) {
+      throw new ChannelError("invalid-state", decision.reason.description!);
+    }
+    this.#setState(decision.state);
+    await this.#write(session, options);
+  }
+
+  async #sendTraffic(kind: TrafficKind, envelope: Envelope, options?: WaitOptions): Promise<void> {
+    this.#gate("send", kind);
+    let out: Envelope | null = envelope;
+    for (const module of this.#modules) {
+      if (!module.onSending) continue;
+      out = module.onSending(out, this);
+      if (out === null) return;
+    }
+    await this.#write(out, options);
+  }
+
+  #gate(direction: "send", kind: TrafficKind): void {
+    const decision = decideSession(
+      this.role,
+      this.#state,
+      direction,
+      { kind },
+      this.machineOptions,
+    );
+    if (!decision.allowed) {
+      throw new ChannelError(
+        "invalid-state",
+        `Cannot send a ${kind}: session state is "${this.#state}"`,
+      );
+    }
+    if (!this.transport.isConnected || this.#closeInfo) {
+      throw new ChannelError("closed", `Cannot send a ${kind}: the channel is closed`);
+    }
+  }
+
+  #write(envelope: Envelope, options?: WaitOptions): Promise<void> {
+    const sent = this.transport.send(envelope, options);
+    return this.#watchdog.watch(sent);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** Calls `handler` for every received message (instead of buffering them); returns a remover. */
+  onMessage(handler: Handler<Message>): () => void {
+    return this.#addHandler("message", handler);
+  }
+
+  /** Calls `handler` for every received notification; returns a remover. */
+  onNotification(handler: Handler<Notification>): () => void {
+    return this.#addHandler("notification", handler);
+  }
+
+  /** Calls `handler` for every received command that is not a response to `processCommand`. */
+  onCommand(handler: Handler<Command>): () => void {
+    return this.#addHandler("command", handler);
+  }
+
+  /** Calls `handler` for every received session envelope; returns a remover. */
+  onSession(handler: Handler<Session>): () => void {
+    this.#handlers.session.add(handler as Handler<never>);
+    return () => this.#handlers.session.delete(handler as Handler<never>);
+  }
+
+  /** The next received message (when no `onMessage` handler takes them). */
+  receiveMessage(options?: WaitOptions): Promise<Message> {
+    return this.#take(this.#queues.message, options) as Promise<Message>;
+  }
+
+  /** The next received notification. */
+  receiveNotification(options?: WaitOptions): Promise<Notification> {
+    return this.#take(this.#queues.notification, options) as Promise<Notification>;
+  }
+
+  /** The next received command. */
+  receiveCommand(options?: WaitOptions): Promise<Command> {
+    return this.#take(this.#queues.command, options) as Promise<Command>;
+  }
+
+  /** Received messages until the session ends (throws if the channel broke). */
+  messages(options?: WaitOptions): AsyncIterable<Message> {
+    return this.#iterate(this.#queues.message, options) as AsyncIterable<Message>;
+  }
+
+  /** Received notifications until the session ends. */
+  notifications(options?: WaitOptions): AsyncIterable<Notification> {
+    return this.#iterate(this.#queues.notification, options) as AsyncIterable<Notification>;
+  }
+
+  /** Received commands (other than responses to `processCommand`) until the session ends. */
+  commands(options?: WaitOptions): AsyncIterable<Command> {
+    return this.#iterate(this.#queues.command, options) as AsyncIterable<Command>;
+  }
+
+  /** The next session envelope from the peer. */
+  protected receiveSession(options?: WaitOptions): Promise<Session> {
+    if (isFinalSessionState(this.#state) && this.#sessions.size === 0) {
+      return Promise.reject(
+        new ChannelError(
+          "invalid-state",
+          `Cannot receive a session: session state is "${this.#state}"`,
+        ),
+      );
+    }
+    return this.#take(this.#sessions, options);
+  }
+
+  #addHandler(kind: TrafficKind, handler: Handler<never>): () => void {
+    this.#handlers[kind].add(handler);
+    for (const envelope of this.#queues[kind].drain()) this.#call(handler, envelope);
+    return () => this.#handlers[kind].delete(handler);
+  }
+
+  async #take<T>(queue: BoundedQueue<T>, options?: WaitOptions): Promise<T> {
+    try {
+      return await queue.take(options?.signal);
+    } catch (error) {
+      if (options?.signal?.aborted) throw abortError(options.signal);
+      throw error;
+    }
+  }
+
+  async *#iterate<T>(queue: BoundedQueue<T>, options?: WaitOptions): AsyncIterable<T> {
+    for (;;) {
+      try {
+        yield await this.#take(queue, options);
+      } catch (error) {
+        if (queue.closed && queue.size === 0 && this.#closeInfo && !this.#closeInfo.error) return;
+        throw error;
+      }
+    }
+  }
+
+  async #receiveLoop(): Promise<void> {
+    let error: unknown;
+    try {
+      for await (const envelope of this.transport) {
+        this.lastReceivedAt = this.clock.now();
+        const waiting = this.#dispatch(envelope);
+        if (waiting) await waiting;
+        if (this.#closeInfo) break;
+      }
+    } catch (caught) {
+      error = caught;
+    }
+    const info = await this.transport.closed.catch(() => undefined);
+    this.#end(error ?? info?.error);
+  }
+
+  #dispatch(envelope: Envelope): Promise<void> | void {
+    const kind = envelopeKind(envelope);
+    if (kind === "session") return this.#receiveSessionEnvelope(envelope as Session);
+    const decision = decideSession(
+      this.role,
+      this.#state,
+      "receive",
+      { kind },
+      this.machineOptions,
+    );
+    if (!decision.allowed) return this.protocolViolation(decision.reason, envelope);
+    let out: Envelope | null = envelope;
+    for (const module of this.#modules) {
+      if (!module.onReceiving) continue;
+      out = module.onReceiving(out, this);
+      if (out === null) return;
+    }
+    if (kind === "command" && isResponse(out as Command) && this.#pending.resolve(out as Command)) {
+      return;
+    }
+    const handlers = this.#handlers[kind];
+    if (handlers.size > 0) {
+      for (const handler of handlers) this.#call(handler, out);
+      return;
+    }
+    const queue = this.#queues[kind];
+    if (queue.tryPut(out)) return;
+    return this.#putWaiting(kind, queue, out);
+  }
+
+  async #putWaiting(kind: TrafficKind, queue: BoundedQueue<Envelope>, envelope: Envelope) {
+    const controller = new AbortController();
+    const timeout = this.timeouts.consume;
+    const timer = timeout ? this.clock.setTimeout(() => controller.abort(), timeout) : undefined;
+    try {
+      await queue.put(envelope, controller.signal);
+    } catch (error) {
+      if (!controller.signal.aborted) return; // the queue closed: the channel is ending
+      this.#abort(
+        new ChannelError(
+          "timeout",
+          `The ${kind} consumer has not taken an envelope for ${timeout} ms`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    } finally {
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
+  }
+
+  #call(handler: Handler<never>, envelope: unknown): void {
+    try {
+      const result = handler(envelope as never);
+      if (result instanceof Promise) {
+        result.catch((error) => console.error("LIME channel: a handler rejected", error));
+      }
+    } catch (error) {
+      console.error("LIME channel: a handler threw", error);
+    }
+  }
+
+  #receiveSessionEnvelope(session: Session): Promise<void> | void {
+    const idProblem = this.checkSessionId(session);
+    if (idProblem) return this.protocolViolation(idProblem, session);
+    const decision = decideSession(this.role, this.#state, "receive", {
+      kind: "session",
+      state: session.state,
+    }, this.machineOptions);
+    if (!decision.allowed) return this.protocolViolation(decision.reason, session);
+    if (session.state === "failed") this.#failedReason = session.reason;
+    this.#setState(decision.state);
+    this.#sessions.tryPut(session);
+    for (const handler of this.#handlers.session) this.#call(handler, session);
+    return this.sessionReceived(session);
+  }
+
+  // ---------------------------------------------------------------- for subclasses
+
+  /** Options that make opt-in moves of the state machine legal. */
+  protected get machineOptions(): { establishWithoutAuthentication?: boolean } {
+    return {};
+  }
+
+  /** A problem with a received session envelope's id, or undefined when it is fine. */
+  protected abstract checkSessionId(session: Session): Reason | undefined;
+
+  /** Reacts to a received (legal) session envelope, after the state moved. */
+  protected abstract sessionReceived(session: Session): Promise<void> | void;
+
+  /** Reacts to an envelope the state does not allow (server: fails the session). */
+  protected abstract protocolViolation(reason: Reason, envelope: Envelope): Promise<void> | void;
+
+  /** Moves the state and tells the modules. */
+  #setState(state: SessionState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    for (const module of this.#modules) {
+      try {
+        module.onStateChanged?.(state, this);
+      } catch (error) {
+        console.error("LIME channel: a module failed on a state change", error);
+      }
+    }
+  }
+
+  /** Closes the transport because of `error` (the channel ends with it). */
+  #abort(error: Error): void {
+    if (this.#closeInfo) return;
+    this.#end(error);
+    this.transport.close().catch(() => {});
+  }
+
+  /**
+   * Closes the transport at once, without a session end; the channel ends with `error` (default:
+   * an `aborted` ChannelError) in {@link closed}.
+   */
+  abort(error: Error = new ChannelError("aborted", "The channel was aborted")): void {
+    this.#abort(error);
+  }
+
+  #end(error: unknown): void {
+    if (this.#closeInfo) return;
+    const state = this.#state;
+    const graceful = isFinalSessionState(state) && error === undefined;
+    const failure = graceful
+      ? undefined
+      : error instanceof Error
+      ? error
+      : new ChannelError("closed", `The transport closed in the session state "${state}"`);
+    const channelError = new ChannelError(
+      "closed",
+      graceful ? `The session is ${state}` : `The channel closed: ${failure!.message}`,
+      { cause: failure },
+    );
+    this.#closeInfo = {
+      state,
+      ...(this.#failedReason ? { reason: this.#failedReason } : {}),
+      ...(failure ? { error: failure } : {}),
+    };
+    this.#pending.rejectAll(channelError);
+    this.#watchdog.stop();
+    for (const queue of Object.values(this.#queues)) {
+      queue.close(graceful ? undefined : channelError);
+    }
+    this.#sessions.close(channelError);
+    for (const module of this.#modules) {
+      try {
+        module.onClosed?.(this);
+      } catch (caught) {
+        console.error("LIME channel: a module failed on close", caught);
+      }
+    }
+    this.#resolveClosed(this.#closeInfo);
+  }
+
+  /** Closes the transport without a session end (see `finish` on each side for the polite way). */
+  async close(): Promise<void> {
+    await this.transport.close();
+    await this.closed;
+  }
+
+  /** Ends the session politely (client: finishing → finished; server: finished), then closes. */
+  abstract finish(options?: TimeoutOptions): Promise<void>;
+
+  /** `await using` ends the session politely and closes the transport. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      if (this.#state === "established" && this.transport.isConnected) await this.finish();
+    } finally {
+      await this.close();
+    }
+  }
+}

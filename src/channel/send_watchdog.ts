@@ -1,0 +1,63 @@
+/**
+ * The send timeout without a timer per send: sends in flight are kept in insertion order with
+ * their start time, and one timer (armed only while something is in flight) checks the oldest.
+ * When it has waited longer than the timeout the channel is aborted with a `timeout` error.
+ * @module
+ */
+import type { Clock, TimerHandle } from "../clock.ts";
+import { ChannelError } from "./errors.ts";
+
+/** Watches sends in flight for a timeout. */
+export class SendWatchdog {
+  readonly #clock: Clock;
+  readonly #timeout: number;
+  readonly #onTimeout: (error: ChannelError) => void;
+  readonly #inFlight = new Map<number, number>();
+  #next = 0;
+  #timer: TimerHandle | undefined;
+  #stopped = false;
+
+  /** `timeout` 0 disables the watch. */
+  constructor(clock: Clock, timeout: number, onTimeout: (error: ChannelError) => void) {
+    this.#clock = clock;
+    this.#timeout = timeout;
+    this.#onTimeout = onTimeout;
+  }
+
+  /** Watches one send; returns a promise settling like it. */
+  watch(send: Promise<void>): Promise<void> {
+    if (!this.#timeout || this.#stopped) return send;
+    const token = this.#next++;
+    this.#inFlight.set(token, this.#clock.now());
+    this.#arm(this.#timeout);
+    return send.finally(() => this.#inFlight.delete(token));
+  }
+
+  /** Stops watching (the channel closed). */
+  stop(): void {
+    this.#stopped = true;
+    this.#inFlight.clear();
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(ms: number): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#clock.setTimeout(() => this.#check(), ms);
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    const oldest = this.#inFlight.values().next();
+    if (oldest.done || this.#stopped) return;
+    const waited = this.#clock.now() - oldest.value;
+    if (waited >= this.#timeout) {
+      this.stop();
+      this.#onTimeout(
+        new ChannelError("timeout", `A send waited for the transport for over ${this.#timeout} ms`),
+      );
+      return;
+    }
+    this.#arm(this.#timeout - waited);
+  }
+}

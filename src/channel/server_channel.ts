@@ -1,0 +1,207 @@
+/**
+ * The server side of a session (lime-protocol §4.3): primitives named after lime-csharp's
+ * ServerChannel, and `establishSession`, which runs the establishment algorithm with an
+ * authenticator and a registration callback and fails the session with the reason codes of §4.3
+ * (11, 12, 13, 15, 17).
+ * @module
+ */
+import { type Envelope, Session } from "../envelope.ts";
+import type { Reason } from "../errors.ts";
+import type {
+  AuthenticationScheme,
+  SessionCompression,
+  SessionEncryption,
+} from "../generated/enums.generated.ts";
+import { newId } from "../ids.ts";
+import { isFinalSessionState } from "../session_machine.ts";
+import type { Transport } from "../transport/transport.ts";
+import { Channel } from "./channel.ts";
+import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_options.ts";
+import {
+  type EstablishmentResult,
+  runServerEstablishment,
+  type ServerEstablishOptions,
+} from "./server_establishment.ts";
+
+/** Options of a server channel. */
+export interface ServerChannelOptions extends ChannelOptions {
+  /** The server's node, sent as `from` (`postmaster@example.org/server1`). Required. */
+  serverNode: string;
+  /** The session id. Default: a new UUID. */
+  sessionId?: string;
+  /**
+   * Allow `established` straight from `new` or `negotiating` (no authentication). Default false:
+   * lime-js, blip-sdk and lime-python wait for `authenticating` and hang otherwise (§12).
+   */
+  establishWithoutAuthentication?: boolean;
+}
+
+/** A server channel: one client session, from `new` to its end. */
+export class ServerChannel extends Channel {
+  readonly #establishWithoutAuthentication: boolean;
+  /** The server's node (`from` of everything the server sends). */
+  readonly serverNode: string;
+
+  /** Wraps a server-side transport. */
+  constructor(transport: Transport, options: ServerChannelOptions) {
+    super(transport, "server", options);
+    if (!options?.serverNode) throw new TypeError("A server channel needs options.serverNode");
+    this.serverNode = options.serverNode;
+    this.localNode = options.serverNode;
+    this.sessionId = options.sessionId ?? newId();
+    this.#establishWithoutAuthentication = options.establishWithoutAuthentication ?? false;
+  }
+
+  /** Lets the opt-in moves through the state machine when configured. */
+  protected override get machineOptions(): { establishWithoutAuthentication?: boolean } {
+    return { establishWithoutAuthentication: this.#establishWithoutAuthentication };
+  }
+
+  /** Resolves with the client's first session envelope (normally `new`). */
+  receiveNewSession(options?: WaitOptions): Promise<Session> {
+    return this.receiveSession(options);
+  }
+
+  /** Offers compression and encryption options; resolves with the client's choice. */
+  async negotiateSession(
+    compressionOptions: readonly SessionCompression[],
+    encryptionOptions: readonly SessionEncryption[],
+    options?: WaitOptions,
+  ): Promise<Session> {
+    if (compressionOptions.length === 0 || encryptionOptions.length === 0) {
+      throw new RangeError("Negotiation needs at least one compression and one encryption option");
+    }
+    await this.sendSession(
+      this.#session("negotiating", {
+        compressionOptions: [...compressionOptions],
+        encryptionOptions: [...encryptionOptions],
+      }),
+      options,
+    );
+    return await this.receiveSession(options);
+  }
+
+  /**
+   * Confirms the chosen options, then switches the transport to them (TLS handshake as the
+   * server, then gzip).
+   */
+  async sendNegotiatingSession(
+    compression: SessionCompression,
+    encryption: SessionEncryption,
+    options?: WaitOptions,
+  ): Promise<void> {
+    await this.sendSession(this.#session("negotiating", { compression, encryption }), options);
+    if (compression !== this.transport.compression) {
+      await this.transport.setCompression(compression, options);
+    }
+    if (encryption !== this.transport.encryption) {
+      await this.transport.setEncryption(encryption, options);
+    }
+  }
+
+  /** Offers authentication schemes; resolves with the client's credentials. */
+  async authenticateSession(
+    schemeOptions: readonly AuthenticationScheme[],
+    options?: WaitOptions,
+  ): Promise<Session> {
+    if (schemeOptions.length === 0) throw new RangeError("Offer at least one scheme");
+    await this.sendSession(
+      this.#session("authenticating", { schemeOptions: [...schemeOptions] }),
+      options,
+    );
+    return await this.receiveSession(options);
+  }
+
+  /** Sends round-trip authentication data; resolves with the client's next credentials. */
+  async sendAuthenticatingRoundTrip(
+    scheme: AuthenticationScheme,
+    roundTrip: Record<string, unknown>,
+    options?: WaitOptions,
+  ): Promise<Session> {
+    await this.sendSession(
+      this.#session("authenticating", { scheme, authentication: roundTrip }),
+      options,
+    );
+    return await this.receiveSession(options);
+  }
+
+  /** Establishes the session for `node` (always sent as `to`, which blip-sdk needs). */
+  async sendEstablishedSession(node: string, options?: WaitOptions): Promise<void> {
+    this.remoteNode = node;
+    await this.sendSession(this.#session("established", { to: node }), options);
+  }
+
+  /** Sends `finished` and closes the transport. */
+  async sendFinishedSession(options?: WaitOptions): Promise<void> {
+    try {
+      await this.sendSession(this.#session("finished", this.#to()), options);
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Sends `failed` with `reason` and closes the transport. */
+  async sendFailedSession(reason: Reason, options?: WaitOptions): Promise<void> {
+    try {
+      await this.sendSession(this.#session("failed", { ...this.#to(), reason }), options);
+    } finally {
+      await this.close();
+    }
+  }
+
+  /**
+   * Runs the establishment algorithm of §4.3; see {@link ServerEstablishOptions}. Resolves with
+   * the outcome (the node and role when established, the reason when failed); never rejects for
+   * what the client does: every failure is sent to the client as `failed` with its reason.
+   */
+  establishSession(options: ServerEstablishOptions = {}): Promise<EstablishmentResult> {
+    return runServerEstablishment(this, options, this.timeouts.establishment, this.clock);
+  }
+
+  /** Ends the session: sends `finished` (when not over yet) and closes the transport. */
+  async finish(options: TimeoutOptions = {}): Promise<void> {
+    if (isFinalSessionState(this.state) || !this.transport.isConnected) {
+      await this.close();
+      return;
+    }
+    await this.sendFinishedSession(options).catch(() => {});
+  }
+
+  /** After `new`, every session envelope must carry this session's id (reason 11). */
+  protected checkSessionId(session: Session): Reason | undefined {
+    if (session.state === "new") return undefined;
+    if (session.id === this.sessionId) return undefined;
+    return {
+      code: 11,
+      description: session.id
+        ? `Invalid session id "${session.id}"`
+        : `Invalid session id: a "${session.state}" session envelope needs the session id`,
+    };
+  }
+
+  /**
+   * Answers `finishing` with `finished`. (Not awaited: the receive loop must keep running for the
+   * close to complete; the state is `finished` at once, so nothing more is accepted.)
+   */
+  protected sessionReceived(session: Session): void {
+    if (session.state === "finishing") this.sendFinishedSession().catch(() => {});
+  }
+
+  /** The client broke the protocol: the session fails with the machine's reason. */
+  protected protocolViolation(reason: Reason, _envelope: Envelope): void {
+    if (isFinalSessionState(this.state)) return;
+    this.violation = reason;
+    this.sendFailedSession(reason).catch(() => {});
+  }
+
+  /** The reason of the last violation by the client, if any. */
+  violation: Reason | undefined;
+
+  #to(): { to?: string } {
+    return this.remoteNode ? { to: this.remoteNode } : {};
+  }
+
+  #session(state: Session["state"], init: ConstructorParameters<typeof Session>[1]): Session {
+    return new Session(state, { id: this.sessionId, from: this.serverNode, ...init });
+  }
+}
