@@ -1,0 +1,108 @@
+/**
+ * Where the server keeps accounts and rosters: an interface, and {@link KvAccountStore} on Deno KV
+ * (a file under a data folder, or `:memory:`). Accounts hold only salted hashes of passwords and
+ * keys, never the secrets.
+ * @module
+ */
+import type { Account, Contact } from "../generated/types.generated.ts";
+import type { PasswordHash } from "./password_hash.ts";
+
+/** An account as stored. */
+export interface StoredAccount {
+  /** `name@domain`. */
+  identity: string;
+  /** The account document, without `password`, `oldPassword` or `accessKey`. */
+  document: Account;
+  /** Hash of the password (`plain` scheme). */
+  passwordHash?: PasswordHash;
+  /** Hash of the access key (`key` scheme). */
+  keyHash?: PasswordHash;
+}
+
+/** Storage of accounts and contacts. */
+export interface AccountStore {
+  /** The account of an identity. */
+  getAccount(identity: string): Promise<StoredAccount | undefined>;
+  /** Creates an account; false when the identity has one already (atomic). */
+  createAccount(account: StoredAccount): Promise<boolean>;
+  /** Replaces an existing account. */
+  updateAccount(account: StoredAccount): Promise<void>;
+  /** The roster of `owner`. */
+  listContacts(owner: string): Promise<Contact[]>;
+  /** One contact of `owner`'s roster. */
+  getContact(owner: string, identity: string): Promise<Contact | undefined>;
+  /** Adds or replaces a contact (keyed by its `identity`). */
+  putContact(owner: string, contact: Contact & { identity: string }): Promise<void>;
+  /** Removes a contact; false when there was none. */
+  deleteContact(owner: string, identity: string): Promise<boolean>;
+  /** Releases the storage. */
+  close(): void;
+}
+
+const key = (identity: string) => identity.toLowerCase();
+
+/** The account store on Deno KV (needs `--unstable-kv`). */
+export class KvAccountStore implements AccountStore {
+  readonly #kv: Deno.Kv;
+
+  private constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Opens a store at `path` (a file; `:memory:` for a throwaway one). */
+  static async open(path: string): Promise<KvAccountStore> {
+    return new KvAccountStore(await Deno.openKv(path));
+  }
+
+  /** The account of an identity. */
+  async getAccount(identity: string): Promise<StoredAccount | undefined> {
+    return (await this.#kv.get<StoredAccount>(["account", key(identity)])).value ?? undefined;
+  }
+
+  /** Creates an account atomically. */
+  async createAccount(account: StoredAccount): Promise<boolean> {
+    const k = ["account", key(account.identity)];
+    const result = await this.#kv.atomic().check({ key: k, versionstamp: null }).set(k, account)
+      .commit();
+    return result.ok;
+  }
+
+  /** Replaces an account. */
+  async updateAccount(account: StoredAccount): Promise<void> {
+    await this.#kv.set(["account", key(account.identity)], account);
+  }
+
+  /** The roster of `owner`. */
+  async listContacts(owner: string): Promise<Contact[]> {
+    const contacts: Contact[] = [];
+    for await (const entry of this.#kv.list<Contact>({ prefix: ["contact", key(owner)] })) {
+      contacts.push(entry.value);
+    }
+    return contacts;
+  }
+
+  /** One contact. */
+  async getContact(owner: string, identity: string): Promise<Contact | undefined> {
+    return (await this.#kv.get<Contact>(["contact", key(owner), key(identity)])).value ??
+      undefined;
+  }
+
+  /** Adds or replaces a contact. */
+  async putContact(owner: string, contact: Contact & { identity: string }): Promise<void> {
+    await this.#kv.set(["contact", key(owner), key(contact.identity)], contact);
+  }
+
+  /** Removes a contact. */
+  async deleteContact(owner: string, identity: string): Promise<boolean> {
+    const k = ["contact", key(owner), key(identity)];
+    const existing = await this.#kv.get(k);
+    if (existing.versionstamp === null) return false;
+    await this.#kv.delete(k);
+    return true;
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#kv.close();
+  }
+}

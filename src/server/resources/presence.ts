@@ -1,0 +1,47 @@
+/**
+ * `/presence`: `get` returns the session's presence; `set`/`merge` change status, routing rule,
+ * priority and message. `domain` and `rootDomain` rules need a domain authority (reason 35).
+ * @module
+ */
+import type { Presence } from "../../generated/types.generated.ts";
+import { expectType, objectResource, ResourceFailure, type ResourceHandler } from "./resource.ts";
+
+/** The presence media type. */
+export const PRESENCE_TYPE = "application/vnd.lime.presence+json";
+
+/** The presence resource. */
+export const presenceResource: ResourceHandler = {
+  methods: ["get", "set", "merge"],
+  handle(request, { session }) {
+    if (request.method === "get") {
+      const p = session.presence;
+      const document: Presence = {
+        status: p.status,
+        routingRule: p.routingRule,
+        ...(p.priority ? { priority: p.priority } : {}),
+        ...(p.message !== undefined ? { message: p.message } : {}),
+      };
+      return { type: PRESENCE_TYPE, resource: document };
+    }
+    expectType(request, PRESENCE_TYPE);
+    const update = objectResource(request) as Presence;
+    const rule = update.routingRule;
+    if (
+      (rule === "domain" || rule === "rootDomain") &&
+      session.domainRole !== "authority" && session.domainRole !== "rootAuthority"
+    ) {
+      throw new ResourceFailure(35, `The routing rule "${rule}" needs a domain authority`);
+    }
+    const base = request.method === "set"
+      ? { status: "unavailable" as const, routingRule: "identity" as const, priority: 0 }
+      : session.presence;
+    session.presence = {
+      status: update.status ?? base.status,
+      routingRule: rule ?? base.routingRule,
+      priority: update.priority ?? base.priority,
+      ...(update.message !== undefined ? { message: update.message } : {}),
+      explicit: true,
+    };
+    return undefined;
+  },
+};

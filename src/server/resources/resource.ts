@@ -1,0 +1,92 @@
+/**
+ * The shape of a server resource handler, and the responses and failures every handler uses.
+ * @module
+ */
+import { Command } from "../../envelope.ts";
+import type { Reason } from "../../errors.ts";
+import type { CommandMethod } from "../../generated/enums.generated.ts";
+import type { ServerSession } from "../server_session.ts";
+
+/** What a handler needs besides the request. */
+export interface ResourceContext {
+  /** The requesting session. */
+  session: ServerSession;
+  /** The path below the resource root (`""` for the root, `alice@localhost` for `/contacts/alice@localhost`). */
+  subpath: string;
+}
+
+/** A failure a handler throws; the dispatcher turns it into a failure response. */
+export class ResourceFailure extends Error {
+  /** The reason sent back. */
+  readonly reason: Reason;
+
+  /** Creates a failure. */
+  constructor(code: number, description: string) {
+    super(description);
+    this.reason = { code, description };
+  }
+}
+
+/** What a successful handler returns: a resource with its type, or nothing. */
+export type ResourceResult = { type: string; resource: unknown } | undefined;
+
+/** Handles the methods of one resource root (`/presence`, `/contacts`, …). */
+export interface ResourceHandler {
+  /** Methods handled; others get reason 63. */
+  readonly methods: readonly CommandMethod[];
+  /** Whether sub-paths (`/contacts/{identity}`) exist. */
+  readonly hasSubpaths?: boolean;
+  /** Handles one request. */
+  handle(request: Command, context: ResourceContext): Promise<ResourceResult> | ResourceResult;
+}
+
+/** A success response to `request` for `session`. */
+export function successResponse(
+  request: Command,
+  session: ServerSession,
+  result: ResourceResult,
+  from?: string,
+): Command {
+  return new Command(request.method, undefined, {
+    id: request.id,
+    to: session.node,
+    ...(from ? { from } : {}),
+    status: "success",
+    ...(result ? { type: result.type, resource: result.resource } : {}),
+  });
+}
+
+/** A failure response to `request`. */
+export function failureResponse(
+  request: Command,
+  session: ServerSession,
+  reason: Reason,
+  from?: string,
+): Command {
+  return new Command(request.method, undefined, {
+    id: request.id,
+    to: session.node,
+    ...(from ? { from } : {}),
+    status: "failure",
+    reason,
+  });
+}
+
+/** The resource of a `set`/`merge` as an object, or a 64 failure. */
+export function objectResource(request: Command): Record<string, unknown> {
+  const resource = request.resource;
+  if (resource === null || typeof resource !== "object" || Array.isArray(resource)) {
+    throw new ResourceFailure(64, `A ${request.method} of ${request.uri} needs a resource object`);
+  }
+  return resource as Record<string, unknown>;
+}
+
+/** Checks the media type of a `set`/`merge` (reason 64 otherwise). */
+export function expectType(request: Command, type: string): void {
+  if (request.type?.toLowerCase() !== type) {
+    throw new ResourceFailure(
+      64,
+      `A ${request.method} of ${request.uri} needs type "${type}", got "${request.type ?? ""}"`,
+    );
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Dispatches command requests addressed to the server to its resources by the URI's first path
+ * segment: 62 for an unknown resource, 63 for a method the resource does not support, 66 for
+ * another identity's resources, the handler's own reason otherwise (61 for an unexpected error).
+ * @module
+ */
+import type { Command } from "../../envelope.ts";
+import { LimeUri } from "../../lime_uri.ts";
+import type { ServerEndpoint } from "../router.ts";
+import type { ServerSession } from "../server_session.ts";
+import {
+  failureResponse,
+  ResourceFailure,
+  type ResourceHandler,
+  successResponse,
+} from "./resource.ts";
+
+/** The server's resources by root (`ping`, `presence`, …). */
+export class ServerResources implements ServerEndpoint {
+  readonly #handlers: ReadonlyMap<string, ResourceHandler>;
+  readonly #domain: string;
+
+  /** Resources by root name; `domain` is the server's domain (its URIs are the server's own). */
+  constructor(handlers: Record<string, ResourceHandler>, domain: string) {
+    this.#handlers = new Map(Object.entries(handlers));
+    this.#domain = domain.toLowerCase();
+  }
+
+  /** Processes one request; always resolves with a response. */
+  async processCommand(session: ServerSession, request: Command): Promise<Command> {
+    try {
+      const { root, subpath } = this.#locate(session, request.uri);
+      const handler = this.#handlers.get(root);
+      if (!handler || (subpath && !handler.hasSubpaths)) {
+        throw new ResourceFailure(62, `There is no resource at "${request.uri}"`);
+      }
+      if (!handler.methods.includes(request.method)) {
+        throw new ResourceFailure(
+          63,
+          `The method "${request.method}" is not supported on "${request.uri}"`,
+        );
+      }
+      const result = await handler.handle(request, { session, subpath });
+      return successResponse(request, session, result);
+    } catch (error) {
+      const reason = error instanceof ResourceFailure ? error.reason : {
+        code: 61,
+        description: `The command could not be processed: ${(error as Error).message}`,
+      };
+      if (!(error instanceof ResourceFailure)) {
+        console.error("LIME server: a resource handler failed", error);
+      }
+      return failureResponse(request, session, reason);
+    }
+  }
+
+  #locate(session: ServerSession, uri: string | undefined): { root: string; subpath: string } {
+    const parsed = uri === undefined ? undefined : LimeUri.tryParse(uri);
+    if (!parsed) throw new ResourceFailure(62, `There is no resource at "${uri ?? ""}"`);
+    const owner = parsed.owner?.toString().toLowerCase();
+    if (owner && owner !== session.identityKey && owner !== this.#domain) {
+      const domain = owner.slice(owner.indexOf("@") + 1);
+      if (!owner.startsWith("postmaster@") || domain !== this.#domain) {
+        throw new ResourceFailure(66, `The resources of "${parsed.owner}" are not yours`);
+      }
+    }
+    const path = parsed.path.replace(/^\/+/, "");
+    const slash = path.indexOf("/");
+    return slash < 0
+      ? { root: path, subpath: "" }
+      : { root: path.slice(0, slash), subpath: path.slice(slash + 1) };
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Routing between established sessions (lime-protocol §7): stamps `from` with the sender's node
+ * (refusing another identity with reason 32), hands envelopes without a destination (or addressed
+ * to the server) to the server's resources, delivers `to` with an instance to that session and
+ * `to` with only an identity to its sessions by presence, and answers what cannot be delivered
+ * with a `failed` notification (messages) or a failure response (command requests): 42 for an
+ * unknown destination, 41 for a domain this server does not serve.
+ * @module
+ */
+import { Command, type Envelope, isCommand, isMessage, Notification } from "../envelope.ts";
+import type { Reason } from "../errors.ts";
+import type { NotificationEvent } from "../generated/enums.generated.ts";
+import type { ServerSession } from "./server_session.ts";
+import type { SessionRegistry } from "./session_registry.ts";
+
+/** Handles what is addressed to the server itself. */
+export interface ServerEndpoint {
+  /** A command request for the server; resolves with the response to send back. */
+  processCommand(session: ServerSession, request: Command): Promise<Command>;
+}
+
+/** Reasons the router answers with. */
+export const ROUTING_REASONS = {
+  unauthorizedSender: (claimed: string): Reason => ({
+    code: 32,
+    description: `The sender is not authorized to send as "${claimed}"`,
+  }),
+  notFound: (to: string): Reason => ({
+    code: 42,
+    description: `The destination "${to}" was not found`,
+  }),
+  otherDomain: (to: string): Reason => ({
+    code: 41,
+    description: `The destination "${to}" is in a domain this server does not route to`,
+  }),
+} as const;
+
+/** Routes envelopes between the sessions of one server. */
+export class Router {
+  readonly #registry: SessionRegistry;
+  readonly #domain: string;
+  readonly #serverIdentity: string;
+  readonly #endpoint: ServerEndpoint;
+
+  /** A router for `domain`, whose own identity is `serverIdentity` (`postmaster@domain`). */
+  constructor(
+    registry: SessionRegistry,
+    domain: string,
+    serverIdentity: string,
+    endpoint: ServerEndpoint,
+  ) {
+    this.#registry = registry;
+    this.#domain = domain.toLowerCase();
+    this.#serverIdentity = serverIdentity.toLowerCase();
+    this.#endpoint = endpoint;
+  }
+
+  /** Routes one envelope received from `sender`. */
+  route(sender: ServerSession, envelope: Envelope): void {
+    if (!this.#stamp(sender, envelope)) return;
+    const to = envelope.to;
+    if (to === undefined || this.#isServer(to)) {
+      this.#toServer(sender, envelope);
+      return;
+    }
+    const lower = to.toLowerCase();
+    const slash = lower.indexOf("/");
+    const identity = slash < 0 ? lower : lower.slice(0, slash);
+    const at = identity.indexOf("@");
+    const domain = at < 0 ? identity : identity.slice(at + 1);
+    if (domain !== this.#domain) {
+      this.refuse(sender, envelope, ROUTING_REASONS.otherDomain(to));
+      return;
+    }
+    if (slash >= 0 && slash < lower.length - 1) {
+      const target = this.#registry.byNode(lower);
+      if (target) this.#deliver(sender, envelope, [target]);
+      else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
+      return;
+    }
+    const targets = this.#identityTargets(identity);
+    if (targets.length > 0) this.#deliver(sender, envelope, targets);
+    else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
+  }
+
+  /**
+   * Answers an envelope that cannot be delivered: a message with an id gets a `failed`
+   * notification, a command request a failure response; anything else is dropped.
+   */
+  refuse(sender: ServerSession, envelope: Envelope, reason: Reason): void {
+    if (isMessage(envelope)) {
+      if (envelope.id) this.#notify(sender, envelope, "failed", reason);
+      return;
+    }
+    if (isCommand(envelope) && envelope.status === undefined && envelope.id) {
+      const response = new Command(envelope.method, undefined, {
+        id: envelope.id,
+        to: sender.node,
+        ...(envelope.to ? { from: envelope.to } : {}),
+        status: "failure",
+        reason,
+      });
+      sender.channel.sendCommand(response).catch(() => {});
+    }
+  }
+
+  /** Checks and stamps `from`; false (after refusing) when the sender claims someone else. */
+  #stamp(sender: ServerSession, envelope: Envelope): boolean {
+    const claimed = envelope.from;
+    if (claimed !== undefined && claimed !== sender.node) {
+      const lower = claimed.toLowerCase();
+      const slash = lower.indexOf("/");
+      const identity = slash < 0 ? lower : lower.slice(0, slash);
+      if (identity !== sender.identityKey) {
+        this.refuse(sender, envelope, ROUTING_REASONS.unauthorizedSender(claimed));
+        return false;
+      }
+    }
+    if (envelope.pp !== undefined) {
+      const lower = envelope.pp.toLowerCase();
+      const slash = lower.indexOf("/");
+      if ((slash < 0 ? lower : lower.slice(0, slash)) !== sender.identityKey) {
+        this.refuse(sender, envelope, ROUTING_REASONS.unauthorizedSender(envelope.pp));
+        return false;
+      }
+    }
+    envelope.from = sender.node;
+    return true;
+  }
+
+  #isServer(to: string): boolean {
+    const lower = to.toLowerCase();
+    const slash = lower.indexOf("/");
+    const identity = slash < 0 ? lower : lower.slice(0, slash);
+    return identity === this.#serverIdentity || identity === this.#domain;
+  }
+
+  #identityTargets(identity: string): ServerSession[] {
+    let best = -Infinity;
+    let byPriority = false;
+    const candidates: ServerSession[] = [];
+    for (const session of this.#registry.byIdentity(identity)) {
+      if (!session.receivesIdentityTraffic) continue;
+      candidates.push(session);
+      if (session.presence.routingRule === "identityByPriority") byPriority = true;
+      if (session.presence.priority > best) best = session.presence.priority;
+    }
+    return byPriority ? candidates.filter((s) => s.presence.priority === best) : candidates;
+  }
+
+  #deliver(sender: ServerSession, envelope: Envelope, targets: ServerSession[]): void {
+    const message = isMessage(envelope) && envelope.id ? envelope : undefined;
+    if (message && sender.receiptEvents.has("accepted")) this.#notify(sender, message, "accepted");
+    for (const target of targets) {
+      const sent = isMessage(envelope)
+        ? target.channel.sendMessage(envelope)
+        : isCommand(envelope)
+        ? target.channel.sendCommand(envelope)
+        : target.channel.sendNotification(envelope as Notification);
+      if (!message) {
+        sent.catch(() => {});
+        continue;
+      }
+      sent.then(
+        () => {
+          if (sender.receiptEvents.has("dispatched")) this.#notify(sender, message, "dispatched");
+        },
+        () => this.#notify(sender, message, "failed", ROUTING_REASONS.notFound(envelope.to!)),
+      );
+    }
+  }
+
+  #notify(
+    sender: ServerSession,
+    message: Envelope,
+    event: NotificationEvent,
+    reason?: Reason,
+  ): void {
+    const notification = new Notification(event, {
+      id: message.id!,
+      to: sender.node,
+      ...(message.to ? { from: message.to } : {}),
+      ...(reason ? { reason } : {}),
+    });
+    sender.channel.sendNotification(notification).catch(() => {});
+  }
+
+  #toServer(sender: ServerSession, envelope: Envelope): void {
+    if (!isCommand(envelope) || envelope.status !== undefined) return;
+    this.#endpoint.processCommand(sender, envelope).then(
+      (response) => sender.channel.sendCommand(response).catch(() => {}),
+      (error) =>
+        this.refuse(sender, envelope, {
+          code: 61,
+          description: `The command could not be processed: ${(error as Error).message}`,
+        }),
+    );
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The established sessions by node and by identity. A node that connects again with the same
+ * instance replaces the older session (the older one is told `failed` with reason 12 and
+ * closed): a client that lost its connection without `finishing` (blip-sdk reconnects by itself)
+ * would otherwise be locked out until the server noticed the dead socket.
+ * @module
+ */
+import type { ServerSession } from "./server_session.ts";
+
+/** Sessions by node and identity. */
+export class SessionRegistry {
+  readonly #byNode = new Map<string, ServerSession>();
+  readonly #byIdentity = new Map<string, Set<ServerSession>>();
+
+  /** Established sessions. */
+  get size(): number {
+    return this.#byNode.size;
+  }
+
+  /** Every session. */
+  values(): IterableIterator<ServerSession> {
+    return this.#byNode.values();
+  }
+
+  /** Registers a session; returns the one it replaces (same node), if any. */
+  add(session: ServerSession): ServerSession | undefined {
+    const replaced = this.#byNode.get(session.nodeKey);
+    if (replaced) this.remove(replaced);
+    this.#byNode.set(session.nodeKey, session);
+    let set = this.#byIdentity.get(session.identityKey);
+    if (!set) this.#byIdentity.set(session.identityKey, set = new Set());
+    set.add(session);
+    return replaced;
+  }
+
+  /** Unregisters a session (no-op when it was replaced already). */
+  remove(session: ServerSession): void {
+    if (this.#byNode.get(session.nodeKey) !== session) return;
+    this.#byNode.delete(session.nodeKey);
+    const set = this.#byIdentity.get(session.identityKey);
+    set?.delete(session);
+    if (set?.size === 0) this.#byIdentity.delete(session.identityKey);
+  }
+
+  /** The session of a node (`name@domain/instance`, any case). */
+  byNode(node: string): ServerSession | undefined {
+    return this.#byNode.get(node.toLowerCase());
+  }
+
+  /** The sessions of an identity (`name@domain`, any case). */
+  byIdentity(identity: string): ReadonlySet<ServerSession> {
+    return this.#byIdentity.get(identity.toLowerCase()) ?? EMPTY;
+  }
+}
+
+const EMPTY: ReadonlySet<ServerSession> = new Set();
