@@ -51,3 +51,23 @@ export {
   resolveLimeServer,
   type ResolveLimeServerOptions,
 } from "./src/channel/resolve_server.ts";
+export { LimeServer } from "./src/server/lime_server.ts";
+export {
+  type ExternalTokenVerifier,
+  type LimeServerOptions,
+  SERVER_DEFAULTS,
+} from "./src/server/server_options.ts";
+export {
+  type AccountStore,
+  KvAccountStore,
+  type StoredAccount,
+} from "./src/server/account_store.ts";
+export {
+  DEFAULT_PBKDF2_ITERATIONS,
+  hashPassword,
+  type PasswordHash,
+  verifyPassword,
+} from "./src/server/password_hash.ts";
+export { ServerSession, type SessionPresence } from "./src/server/server_session.ts";
+export { SessionRegistry } from "./src/server/session_registry.ts";
+export { Router, ROUTING_REASONS, type ServerEndpoint } from "./src/server/router.ts";

@@ -163,3 +163,13 @@ export {
 export { PING_MEDIA_TYPE } from "./src/channel/modules/reply_ping.ts";
 export { BoundedQueue } from "./src/channel/bounded_queue.ts";
 export { type CommandWaitOptions, PendingCommands } from "./src/channel/pending_commands.ts";
+export type {
+  Account,
+  Contact,
+  ContactSubscriptionStatus,
+  Gender,
+  Presence,
+  PresenceRoutingRule,
+  PresenceStatus,
+  Receipt,
+} from "./src/generated/types.generated.ts";
