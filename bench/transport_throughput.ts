@@ -3,15 +3,25 @@
  * ratio to a raw socket of the same kind moving the same bytes in the same run:
  *
  * - TCP, TCP+TLS, TCP+gzip (LIME transport) vs raw `node:net` / `node:tls` sockets writing the
- *   same serialized envelopes (the physical limit of that socket stack);
+ *   same serialized envelopes, pre-encoded, one write each (the physical limit of that stack);
+ * - TCP ceiling: the same raw socket doing only what any envelope-level transport must do,
+ *   `JSON.stringify` and a write per envelope, streaming UTF-8 decoding and `JSON.parse` per
+ *   envelope on the receiver (told the lengths: no framing cost), as a ratio to raw bytes; and
+ *   the LIME transport as a ratio to that ceiling;
  * - WebSocket (LIME transport) vs raw `WebSocket` text messages of the same envelopes;
  * - gzip: compression ratio of the same chat-like stream with a sync flush per envelope (the wire
  *   format), and its throughput cost against plain TCP.
  *
- * `deno run -A bench/transport_throughput.ts [--envelopes=20000] [--rounds=5]`
+ * Two modes. **One thread**: both ends on the main thread. **Split** (TCP rows): the receiving
+ * end of the raw baseline, the ceiling and the LIME transport runs in a Deno Worker
+ * (`transport_receiver.ts`), so sender and receiver use separate cores, like a client and a
+ * server in separate processes.
  *
- * Each round runs the raw baseline and the transport back to back (alternating which goes
- * first); the ratio is the median of the per-round ratios. Exit code 0: this is a report.
+ * `deno run -A bench/transport_throughput.ts [--envelopes=20000] [--rounds=5] [--split | --one-thread]`
+ * (both modes unless one is named).
+ *
+ * Each round runs every path of a group back to back (the order rotates each round); a ratio is
+ * the median of the per-round ratios. Exit code 0: this is a report.
  * @module
  */
 import net from "node:net";
@@ -25,6 +35,8 @@ import { WebSocketTransport } from "../src/transport/websocket.ts";
 import { WebSocketTransportListener } from "../src/transport/websocket_server.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { tlsFixture } from "../tests/tls_fixture.ts";
+import type { ReceiverReply, ReceiverRun } from "./transport_receiver.ts";
+import { parseKnownLengths } from "./json_ceiling.ts";
 
 function option(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -51,6 +63,7 @@ const envelopes = Array.from({ length: COUNT }, (_, i) =>
 const texts = envelopes.map(serializeEnvelope);
 const bytes = texts.map((t) => new TextEncoder().encode(t));
 const totalBytes = bytes.reduce((n, b) => n + b.length, 0);
+const textLengths = texts.map((t) => t.length);
 
 /** Sends every envelope from client to server; resolves with ms from first send to last receive. */
 async function runTransport(client: Transport, server: Transport): Promise<number> {
@@ -88,28 +101,19 @@ async function runRawStream(connect: () => Promise<[net.Socket, net.Socket]>): P
 }
 
 /**
- * The floor for any JSON envelope protocol on the same socket: `JSON.stringify` + one write per
- * envelope (newline-delimited) on the client, newline split + `JSON.parse` on the server; no
- * validation, no LIME framing.
+ * The ceiling for any envelope-level transport on the same socket: `JSON.stringify` and one write
+ * per envelope (as the raw baseline writes), and on the receiving end streaming UTF-8 decoding
+ * and one `JSON.parse` per envelope. No delimiter and no framing cost: the receiver is told each
+ * envelope's length in advance. No validation, no size or depth limits.
  */
 async function runRawJson(): Promise<number> {
   const [client, server] = await rawTcpPair();
-  let got = 0;
-  let rest = "";
-  const decoder = new TextDecoder();
-  const done = new Promise<void>((resolve) => {
-    server.on("data", (chunk: Uint8Array) => {
-      const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-      rest = lines.pop()!;
-      for (const line of lines) {
-        JSON.parse(line);
-        if (++got === COUNT) resolve();
-      }
-    });
-  });
+  const done = new Promise<void>((resolve) =>
+    server.on("data", parseKnownLengths(resolve, textLengths))
+  );
   const start = performance.now();
   for (const e of envelopes) {
-    if (!client.write(JSON.stringify(e) + "\n")) await new Promise((r) => client.once("drain", r));
+    if (!client.write(JSON.stringify(e))) await new Promise((r) => client.once("drain", r));
   }
   await done;
   const ms = performance.now() - start;
@@ -207,12 +211,84 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-interface Case {
-  name: string;
-  raw: string;
-  runRaw: () => Promise<number>;
-  runLime: () => Promise<number>;
+/** One receiving Worker for the split mode, spawned on first use. */
+let receiver: Worker | undefined;
+let replies: ((reply: ReceiverReply) => void)[] = [];
+
+function nextReply(): Promise<ReceiverReply> {
+  return new Promise((resolve) => replies.push(resolve));
+}
+
+/**
+ * Split mode: the receiving end runs in a Worker (another thread, so both cores work, as a client
+ * and a server in separate processes would); this thread sends. Ms from the first send until the
+ * worker reported that it received everything.
+ */
+async function runSplit(kind: ReceiverRun["kind"]): Promise<number> {
+  if (!receiver) {
+    receiver = new Worker(new URL("./transport_receiver.ts", import.meta.url), { type: "module" });
+    receiver.onmessage = (event: MessageEvent<ReceiverReply>) => {
+      const waiting = replies;
+      replies = [];
+      for (const resolve of waiting) resolve(event.data);
+    };
+  }
+  const listening = nextReply();
+  receiver.postMessage(
+    { kind, count: COUNT, totalBytes, lengths: textLengths } satisfies ReceiverRun,
+  );
+  const { port } = await listening as { port: number };
+  let done!: Promise<ReceiverReply>;
+  let ms: number;
+  if (kind === "lime") {
+    const client = new TcpTransport();
+    await client.open(`net.tcp://127.0.0.1:${port}`);
+    done = nextReply();
+    const start = performance.now();
+    await Promise.all(envelopes.map((e) => client.send(e)));
+    await done;
+    ms = performance.now() - start;
+    const released = nextReply();
+    await client.close();
+    await released;
+  } else {
+    const client = net.connect(port, "127.0.0.1");
+    await new Promise((r) => client.once("connect", r));
+    done = nextReply();
+    const start = performance.now();
+    if (kind === "bytes") {
+      for (const b of bytes) {
+        if (!client.write(b)) await new Promise((r) => client.once("drain", r));
+      }
+    } else {
+      for (const e of envelopes) {
+        if (!client.write(JSON.stringify(e))) {
+          await new Promise((r) => client.once("drain", r));
+        }
+      }
+    }
+    await done;
+    ms = performance.now() - start;
+    const released = nextReply();
+    await closeSocket(client);
+    await released;
+  }
+  return ms;
+}
+
+/** A measured path against a baseline; the ratio is baseline time / measured time. */
+interface Row {
+  mode: "one thread" | "split";
+  transport: string;
+  measured: string;
+  baseline: string;
   target?: number;
+}
+
+/** Paths measured together, round by round (the order rotates each round). */
+interface Group {
+  runners: Record<string, () => Promise<number>>;
+  rows: (Row & { measuredRunner: string; baselineRunner: string })[];
 }
 
 const fixture = await tlsFixture();
@@ -228,82 +304,148 @@ async function limeTcp(mode: { tls?: typeof secure; gzip?: boolean }): Promise<n
   }
 }
 
-const cases: Case[] = [
-  {
-    name: "TCP",
-    raw: "node:net + JSON.stringify/JSON.parse per envelope",
-    runRaw: runRawJson,
-    runLime: () => limeTcp({}),
-  },
-  {
-    name: "TCP",
-    raw: "node:net socket",
-    runRaw: () => runRawStream(() => rawTcpPair()),
-    runLime: () => limeTcp({}),
-    target: 0.5,
-  },
-  {
-    name: "TCP+TLS",
-    raw: "node:tls socket",
-    runRaw: () => runRawStream(() => rawTcpPair(secure)),
-    runLime: () => limeTcp({ tls: secure }),
-  },
-  {
-    name: "TCP+gzip",
-    raw: "node:net socket (uncompressed)",
-    runRaw: () => runRawStream(() => rawTcpPair()),
-    runLime: () => limeTcp({ gzip: true }),
-  },
-  {
-    name: "TCP+TLS+gzip",
-    raw: "node:tls socket (uncompressed)",
-    runRaw: () => runRawStream(() => rawTcpPair(secure)),
-    runLime: () => limeTcp({ tls: secure, gzip: true }),
-  },
-  {
-    name: "WebSocket",
-    raw: "WebSocket text messages",
-    runRaw: rawWebSocketRun,
-    runLime: webSocketTransportRun,
-  },
-];
+const RAW_BYTES = "`node:net` socket, bytes only";
+const RAW_JSON = "`node:net` + `JSON.stringify`/`JSON.parse` per envelope (ceiling)";
+const LIME_TCP = "LIME `TcpTransport`";
+
+function tcpGroup(mode: Row["mode"], runners: Group["runners"]): Group {
+  return {
+    runners,
+    rows: [
+      {
+        mode,
+        transport: "TCP",
+        measured: LIME_TCP,
+        baseline: RAW_BYTES,
+        measuredRunner: "lime",
+        baselineRunner: "bytes",
+        target: 0.5,
+      },
+      {
+        mode,
+        transport: "TCP (ceiling)",
+        measured: "`node:net` + `JSON.stringify`/`JSON.parse` per envelope",
+        baseline: RAW_BYTES,
+        measuredRunner: "json",
+        baselineRunner: "bytes",
+      },
+      {
+        mode,
+        transport: "TCP",
+        measured: LIME_TCP,
+        baseline: RAW_JSON,
+        measuredRunner: "lime",
+        baselineRunner: "json",
+      },
+    ],
+  };
+}
+
+function pairGroup(
+  transport: string,
+  baseline: string,
+  runRaw: () => Promise<number>,
+  runLime: () => Promise<number>,
+): Group {
+  return {
+    runners: { raw: runRaw, lime: runLime },
+    rows: [{
+      mode: "one thread",
+      transport,
+      measured: `LIME ${transport}`,
+      baseline,
+      measuredRunner: "lime",
+      baselineRunner: "raw",
+    }],
+  };
+}
+
+const only = Deno.args.includes("--split")
+  ? "split"
+  : Deno.args.includes("--one-thread")
+  ? "one thread"
+  : undefined;
+const groups: Group[] = [];
+if (only !== "split") {
+  groups.push(
+    tcpGroup("one thread", {
+      bytes: () => runRawStream(() => rawTcpPair()),
+      json: runRawJson,
+      lime: () => limeTcp({}),
+    }),
+    pairGroup(
+      "TCP+TLS",
+      "`node:tls` socket, bytes only",
+      () => runRawStream(() => rawTcpPair(secure)),
+      () => limeTcp({ tls: secure }),
+    ),
+    pairGroup(
+      "TCP+gzip",
+      "`node:net` socket, uncompressed bytes",
+      () => runRawStream(() => rawTcpPair()),
+      () => limeTcp({ gzip: true }),
+    ),
+    pairGroup(
+      "TCP+TLS+gzip",
+      "`node:tls` socket, uncompressed bytes",
+      () => runRawStream(() => rawTcpPair(secure)),
+      () => limeTcp({ tls: secure, gzip: true }),
+    ),
+    pairGroup("WebSocket", "`WebSocket` text messages", rawWebSocketRun, webSocketTransportRun),
+  );
+}
+if (only !== "one thread") {
+  groups.push(tcpGroup("split", {
+    bytes: () => runSplit("bytes"),
+    json: () => runSplit("json"),
+    lime: () => runSplit("lime"),
+  }));
+}
 
 console.log(
   `${COUNT} message envelopes of ${Math.round(totalBytes / COUNT)} B (${
     (totalBytes / 1e6).toFixed(1)
   } MB) per run, ` +
-    `client → server over 127.0.0.1, ${ROUNDS} rounds; Deno ${Deno.version.deno}.`,
+    `client → server over 127.0.0.1, ${ROUNDS} rounds; Deno ${Deno.version.deno}; ` +
+    `one thread: both ends on the main thread; split: the receiving end in a Worker.`,
 );
-const rows: string[] = [];
-for (const c of cases) {
-  // Warm-up of both paths.
-  await c.runRaw();
-  await c.runLime();
-  const ratios: number[] = [];
-  const raws: number[] = [];
-  const limes: number[] = [];
+const lines: string[] = [];
+const mb = totalBytes / 1e6;
+for (const group of groups) {
+  const names = Object.keys(group.runners);
+  // Warm-up of every path.
+  for (const name of names) await group.runners[name]();
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? [c.runLime, c.runRaw] : [c.runRaw, c.runLime];
-    const [first, second] = [await order[0](), await order[1]()];
-    const [raw, lime] = r % 2 ? [second, first] : [first, second];
-    raws.push(raw);
-    limes.push(lime);
-    ratios.push(raw / lime);
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(r + k) % names.length];
+      times[name].push(await group.runners[name]());
+    }
   }
-  const mb = totalBytes / 1e6;
-  const rawRate = mb / (median(raws) / 1000);
-  const limeRate = mb / (median(limes) / 1000);
-  const ratio = median(ratios);
-  console.error(`  ${c.name}: ratios ${ratios.map((x) => x.toFixed(2)).join(", ")}`);
-  rows.push(
-    `| ${c.name} | ${c.raw} | ${rawRate.toFixed(0)} | ${limeRate.toFixed(0)} | ${
-      Math.round((COUNT / median(limes)) * 1000).toLocaleString("en-US")
-    } | ` +
-      `${ratio.toFixed(2)}× | ${
-        c.target ? `≥ ${c.target}× ${ratio >= c.target ? "(met)" : "(**not met**)"}` : "–"
+  for (const row of group.rows) {
+    const base = times[row.baselineRunner];
+    const measured = times[row.measuredRunner];
+    const ratios = base.map((t, r) => t / measured[r]);
+    const ratio = median(ratios);
+    const baseRate = mb / (median(base) / 1000);
+    const rate = mb / (median(measured) / 1000);
+    console.error(
+      `  ${row.mode} ${row.transport} ${row.measured} / ${row.baseline}: ratios ${
+        ratios.map((x) => x.toFixed(2)).join(", ")
+      }`,
+    );
+    lines.push(
+      `| ${row.mode} | ${row.transport} | ${row.measured} | ${row.baseline} | ${
+        baseRate.toFixed(0)
+      } | ${rate.toFixed(0)} | ${
+        Math.round((COUNT / median(measured)) * 1000).toLocaleString("en-US")
+      } | ${ratio.toFixed(2)}× | ${
+        row.target ? `≥ ${row.target}× ${ratio >= row.target ? "(met)" : "(**not met**)"}` : "–"
       } |`,
-  );
+    );
+  }
 }
+receiver?.terminate();
 
 // gzip on the wire: the same stream, one sync flush per envelope, as the transport writes it.
 const gzip = zlib.createGzip();
@@ -316,11 +458,12 @@ for (const b of bytes) {
 await new Promise<void>((r) => gzip.end(() => r()));
 
 console.log();
+console.log();
 console.log(
-  "| transport | raw baseline | raw MB/s | LIME MB/s | LIME envelopes/s | ratio to raw | target |",
+  "| mode | transport | measured | baseline | baseline MB/s | measured MB/s | measured envelopes/s | ratio | target |",
 );
-console.log("|---|---|--:|--:|--:|--:|---|");
-for (const row of rows) console.log(row);
+console.log("|---|---|---|---|--:|--:|--:|--:|---|");
+for (const line of lines) console.log(line);
 console.log();
 console.log(
   `gzip wire size with a sync flush per envelope: ${compressed.toLocaleString("en-US")} of ${

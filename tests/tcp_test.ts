@@ -145,6 +145,22 @@ Deno.test("TcpTransport backpressure lets everything through once the consumer r
   await within(sending);
 });
 
+Deno.test("TcpTransport: thousands of sends in flight at once all resolve and arrive in order", async () => {
+  // Past the socket's high-water mark the sends queue and go out several per write (coalesced).
+  await using pair = await connectPair();
+  const count = 5000;
+  const sends = Array.from(
+    { length: count },
+    (_, i) => pair.client.send(text("é".repeat(500), String(i))),
+  );
+  for (let i = 0; i < count; i++) {
+    const envelope = await pair.fromClient() as Message;
+    assert.equal(envelope.id, String(i));
+    assert.equal(envelope.content, "é".repeat(500));
+  }
+  await within(Promise.all(sends));
+});
+
 Deno.test("TcpTransport refuses an oversize outgoing envelope with too-large and stays usable", async () => {
   await using pair = await connectPair({}, { maxEnvelopeSize: 1024 });
   await assert.rejects(pair.client.send(text("z".repeat(2000))), hasCode("too-large"));

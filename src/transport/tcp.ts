@@ -172,20 +172,27 @@ export class TcpTransport extends TransportBase {
 
   // ---------------------------------------------------------------- writing
 
-  /** Writes one envelope, after a pending switch; resolves when the kernel has the bytes. */
   /** Writes at once when no switch is pending (see TransportBase). */
   protected override writeEnvelopeNow(text: string): Promise<void> | null | undefined {
     if (this.#switch.target !== undefined || this.#ending || !this.#connection) return undefined;
     return this.#connection.writeNow(text);
   }
 
+  /**
+   * Plain TCP and TLS are byte streams: queued envelopes may go out in one write. With gzip each
+   * envelope gets its own sync flush (the wire format), so not then.
+   */
+  protected override get coalescesWrites(): boolean {
+    return this.compression === "none";
+  }
+
   /** Writes one envelope in order, after any pending TLS or gzip switch. */
-  protected async writeEnvelope(text: string, bytes: () => Uint8Array): Promise<void> {
+  protected async writeEnvelope(text: string): Promise<void> {
     await this.#switch.beforeWrite();
     if (this.#ending || this.isClosing) throw closedError();
     try {
       // Around a TLS or gzip switch every write is acknowledged; otherwise writes coalesce.
-      await this.#connection!.write(bytes(), this.#switch.target !== undefined);
+      await this.#connection!.write(text, this.#switch.target !== undefined);
     } catch (error) {
       if (this.#ending || this.isClosing) throw closedError();
       throw error;

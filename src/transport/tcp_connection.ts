@@ -189,7 +189,7 @@ export class TcpConnection {
    * waiting only while the buffer is over its high-water mark. Rejects with `closed` when the
    * connection closes first.
    */
-  write(bytes: Uint8Array, acknowledged = false): Promise<void> {
+  write(bytes: Uint8Array | string, acknowledged = false): Promise<void> {
     if (this.#closing) return Promise.reject(closedError());
     const write = Promise.withResolvers<void>();
     this.#inFlight = write;

@@ -53,7 +53,7 @@ export class GzipWriter {
    * bytes were handed to the target (for a socket: to the kernel); otherwise at once, unless the
    * compressor's input is over its high-water mark (then when it drained).
    */
-  async write(bytes: Uint8Array, acknowledged = false): Promise<void> {
+  async write(bytes: Uint8Array | string, acknowledged = false): Promise<void> {
     if (this.#error) throw this.#error;
     if (!acknowledged) {
       // Sync-flush every envelope (the wire format), without waiting for the compressor.

@@ -14,7 +14,7 @@ export const END_TIMEOUT_MS = 2000;
  * Writes `bytes` and resolves when the stream has handed them on (for a socket: to the kernel),
  * which is when the write callback runs. Rejects with the write error.
  */
-export function writeAcknowledged(stream: Writable, bytes: Uint8Array): Promise<void> {
+export function writeAcknowledged(stream: Writable, bytes: Uint8Array | string): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.write(bytes, (error) => error ? reject(error) : resolve());
   });

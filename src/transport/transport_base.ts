@@ -22,8 +22,17 @@ import {
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
+interface QueuedSend {
+  text: string;
+  bytes: () => Uint8Array;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Most UTF-16 units of queued envelopes written at once when a transport coalesces writes. */
+const COALESCE_LIMIT = 64 * 1024;
 
 /** Throws a TransportError `aborted` when the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -49,8 +58,12 @@ export abstract class TransportBase implements Transport {
   #iterating = false;
   #paused = false;
   readonly #handlers = new Set<(envelope: Envelope) => void>();
-  #writeChain: Promise<void> = Promise.resolve();
-  #queuedWrites = 0;
+  // Sends waiting for their turn, in order, written by one pump (no promise chain per send).
+  #sendQueue: (QueuedSend | undefined)[] = [];
+  #sendHead = 0;
+  #pumping = false;
+  // A drain the connection asked for (its buffer is over the high-water mark): later sends wait.
+  #drain: Promise<void> | undefined;
   #closeInfo: TransportCloseInfo | undefined;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
@@ -92,6 +105,15 @@ export abstract class TransportBase implements Transport {
    */
   protected writeEnvelopeNow(_text: string): Promise<void> | null | undefined {
     return undefined;
+  }
+  /**
+   * Whether {@link writeEnvelopeNow} may be given several queued envelopes at once (their texts
+   * concatenated, as they would follow each other on the wire anyway): one write instead of one
+   * per envelope. Only for byte-stream transports whose wire format does not depend on the write
+   * boundaries. Default false.
+   */
+  protected get coalescesWrites(): boolean {
+    return false;
   }
   /** Stops reading from the connection (backpressure); reading resumes with `resumeReading`. */
   protected pauseReading(): void {}
@@ -188,38 +210,116 @@ export abstract class TransportBase implements Transport {
       );
     }
     // Fast path: nothing queued ahead, and the connection takes the bytes right now.
-    if (this.#queuedWrites === 0) {
+    if (!this.#pumping && this.#drain === undefined) {
       const drained = this.writeEnvelopeNow(text);
       if (drained === null) return RESOLVED;
       if (drained !== undefined) {
         // Taken, but the connection's buffer is full: later sends queue behind the drain.
-        this.#queuedWrites++;
-        const waiting = drained.finally(() => this.#queuedWrites--);
-        this.#writeChain = waiting.catch(() => {});
-        return waiting.catch((error) => this.#sendFailure(error));
+        this.#waitForDrain(drained);
+        return drained.catch((error) => {
+          throw this.#sendError(error);
+        });
       }
     }
-    this.#queuedWrites++;
-    const write = this.#writeChain.then(() => {
-      if (this.#state !== "open") {
-        throw new TransportError("closed", "Cannot send: the transport closed");
-      }
-      return this.writeEnvelope(text, getBytes);
-    }).finally(() => this.#queuedWrites--);
-    this.#writeChain = write.catch(() => {});
-    return write.catch((error) => this.#sendFailure(error));
+    return new Promise((resolve, reject) => {
+      this.#sendQueue.push({ text, bytes: getBytes, resolve, reject });
+      this.#pump();
+    });
   }
 
-  #sendFailure(error: unknown): never {
-    if (error instanceof TransportError) throw error;
+  #waitForDrain(drained: Promise<void>): void {
+    const drain = drained.then(
+      () => {
+        if (this.#drain === drain) this.#drain = undefined;
+      },
+      () => {
+        if (this.#drain === drain) this.#drain = undefined;
+      },
+    );
+    this.#drain = drain;
+  }
+
+  /**
+   * Writes the queued sends in order: synchronously while the connection takes them (several
+   * queued envelopes in one write when the transport {@link coalescesWrites}), waiting for its
+   * drain when its buffer is full, through `writeEnvelope` when it cannot write now.
+   */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    const queue = this.#sendQueue;
+    try {
+      while (this.#sendHead < queue.length) {
+        if (this.#drain) {
+          await this.#drain;
+          continue;
+        }
+        if (this.#state !== "open") {
+          const send = queue[this.#sendHead]!;
+          queue[this.#sendHead++] = undefined;
+          send.reject(new TransportError("closed", "Cannot send: the transport closed"));
+          continue;
+        }
+        // The queued envelopes that go in one write: up to COALESCE_LIMIT UTF-16 units.
+        let end = this.#sendHead + 1;
+        if (this.coalescesWrites) {
+          let size = queue[this.#sendHead]!.text.length;
+          while (end < queue.length && (size += queue[end]!.text.length) <= COALESCE_LIMIT) end++;
+        }
+        const batch = queue.slice(this.#sendHead, end) as QueuedSend[];
+        let drained: Promise<void> | null | undefined;
+        try {
+          drained = this.writeEnvelopeNow(
+            batch.length === 1 ? batch[0].text : batch.map((send) => send.text).join(""),
+          );
+        } catch (error) {
+          drained = Promise.reject(error);
+        }
+        if (drained === undefined) {
+          // Cannot write now (a TLS or gzip switch is pending): one by one, in order.
+          const send = queue[this.#sendHead]!;
+          queue[this.#sendHead++] = undefined;
+          try {
+            await this.writeEnvelope(send.text, send.bytes);
+            send.resolve();
+          } catch (error) {
+            send.reject(this.#sendError(error));
+          }
+          continue;
+        }
+        queue.fill(undefined, this.#sendHead, end); // the texts can be collected once written
+        this.#sendHead = end;
+        if (drained === null) {
+          for (const send of batch) send.resolve();
+        } else {
+          this.#waitForDrain(drained);
+          drained.then(
+            () => batch.forEach((send) => send.resolve()),
+            (error) => {
+              const failure = this.#sendError(error);
+              for (const send of batch) send.reject(failure);
+            },
+          );
+        }
+      }
+    } finally {
+      queue.length = 0;
+      this.#sendHead = 0;
+      this.#pumping = false;
+    }
+  }
+
+  /** The error a failed send rejects with; an unexpected one fails the transport. */
+  #sendError(error: unknown): TransportError {
+    if (error instanceof TransportError) return error;
     if (this.#state === "closing" || this.#state === "closed") {
-      throw new TransportError("closed", "Cannot send: the transport closed", { cause: error });
+      return new TransportError("closed", "Cannot send: the transport closed", { cause: error });
     }
     const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
       cause: error,
     });
     this.fail(failure);
-    throw failure;
+    return failure;
   }
 
   /** Closes the transport. */
