@@ -128,7 +128,7 @@ export class Command<T = unknown> extends EnvelopeBase {
   /** A command; it gets a new UUID v4 id unless `init.id` is given. */
   constructor(method: CommandMethod, uri?: LimeUri | string, init?: CommandInit<T>) {
     super();
-    this.id = newId();
+    this.id = init?.id ?? newId();
     assignBase(this, init);
     this.method = method;
     if (uri !== undefined) this.uri = String(uri);

@@ -14,7 +14,11 @@ Deno.test("PendingCommands resolves the waiting request and removes its entry an
   assert.equal(table.resolve(response("1")), true);
   assert.equal((await waiting).status, "success");
   assert.equal(table.size, 0);
+  // Timeouts share one timer: it stays armed until its deadline, finds nothing due, and ends.
+  assert.equal(table.timerArmed, true);
+  clock.advance(1000);
   assert.equal(clock.pending, 0);
+  assert.equal(table.timerArmed, false);
   assert.equal(table.resolve(response("1")), false);
 });
 
@@ -52,6 +56,7 @@ Deno.test("PendingCommands aborts through the signal, removing entry, timer and 
   controller.abort(new Error("stop"));
   await assert.rejects(waiting, (e) => e instanceof ChannelError && e.code === "aborted");
   assert.equal(table.size, 0);
+  clock.advance(500); // the shared timer finds nothing due and is not re-armed
   assert.equal(clock.pending, 0);
   // An already-aborted signal rejects without registering.
   await assert.rejects(
@@ -83,4 +88,30 @@ Deno.test("ManualClock fires due timers in order, including ones scheduled while
   clock.advance(20);
   assert.deepEqual(fired, ["a", "b", "c"]);
   assert.equal(clock.now(), 20);
+});
+
+Deno.test("PendingCommands times out each request at its own deadline with one shared timer", async () => {
+  const clock = new ManualClock();
+  const table = new PendingCommands(clock);
+  const late = table.wait("late", { timeout: 300 });
+  const early = table.wait("early", { timeout: 100 });
+  const never = table.wait("never");
+  assert.equal(clock.pending, 1);
+  const outcomes: string[] = [];
+  late.catch((e) => outcomes.push(`late:${e.code}@${clock.now()}`));
+  early.catch((e) => outcomes.push(`early:${e.code}@${clock.now()}`));
+  clock.advance(99);
+  await Promise.resolve();
+  assert.deepEqual(outcomes, []);
+  clock.advance(1);
+  await Promise.resolve();
+  assert.deepEqual(outcomes, ["early:timeout@100"]);
+  assert.equal(table.size, 2);
+  clock.advance(200);
+  await Promise.resolve();
+  assert.deepEqual(outcomes, ["early:timeout@100", "late:timeout@300"]);
+  assert.equal(clock.pending, 0);
+  assert.equal(table.has("never"), true);
+  table.rejectAll(new Error("closed"));
+  await never.catch(() => {});
 });

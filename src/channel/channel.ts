@@ -93,6 +93,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   readonly #modules: ChannelModule[];
   readonly #watchdog: SendWatchdog;
   #failedReason: Reason | undefined;
+  /** Whether the receive loop waits for room in a full buffer (it reads nothing meanwhile). */
+  #waitingForRoom = false;
 
   /** Wraps an open transport; the receive loop starts at once. */
   constructor(transport: Transport, role: SessionRole, options: ChannelOptions = {}) {
@@ -203,19 +205,25 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     if (!decision.allowed) {
       throw new ChannelError("invalid-state", decision.reason.description!);
     }
+    if (session.state === "failed") this.#failedReason = session.reason;
     this.#setState(decision.state);
     await this.#write(session, options);
   }
 
-  async #sendTraffic(kind: TrafficKind, envelope: Envelope, options?: WaitOptions): Promise<void> {
-    this.#gate("send", kind);
+  // Not async: one promise per send on the hot path instead of two.
+  #sendTraffic(kind: TrafficKind, envelope: Envelope, options?: WaitOptions): Promise<void> {
     let out: Envelope | null = envelope;
-    for (const module of this.#modules) {
-      if (!module.onSending) continue;
-      out = module.onSending(out, this);
-      if (out === null) return;
+    try {
+      this.#gate("send", kind);
+      for (const module of this.#modules) {
+        if (!module.onSending) continue;
+        out = module.onSending(out, this);
+        if (out === null) return Promise.resolve();
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
-    await this.#write(out, options);
+    return this.#write(out, options);
   }
 
   #gate(direction: "send", kind: TrafficKind): void {
@@ -239,6 +247,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   #write(envelope: Envelope, options?: WaitOptions): Promise<void> {
     const sent = this.transport.send(envelope, options);
+    // A send the connection took at once needs no watching (and no timer).
+    if (this.transport.sendsWaiting === false) return sent;
     return this.#watchdog.watch(sent);
   }
 
@@ -384,6 +394,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     const controller = new AbortController();
     const timeout = this.timeouts.consume;
     const timer = timeout ? this.clock.setTimeout(() => controller.abort(), timeout) : undefined;
+    this.#waitingForRoom = true;
     try {
       await queue.put(envelope, controller.signal);
     } catch (error) {
@@ -398,6 +409,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
         ),
       );
     } finally {
+      this.#waitingForRoom = false;
       if (timer !== undefined) this.clock.clearTimeout(timer);
     }
   }
@@ -510,6 +522,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   /** Closes the transport without a session end (see `finish` on each side for the polite way). */
   async close(): Promise<void> {
     await this.transport.close();
+    // A receive loop waiting for room in a full buffer would never see the close: end it here.
+    if (this.#waitingForRoom) this.#end(undefined);
     await this.closed;
   }
 

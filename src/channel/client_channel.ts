@@ -49,6 +49,8 @@ export interface EstablishSessionOptions extends TimeoutOptions {
   encryption?: OptionSelector<SessionEncryption>;
 }
 
+const LENIENT = Object.freeze({ establishWithoutAuthentication: true });
+
 const UNKNOWN_FAILURE: Reason = {
   code: 1,
   description: "Could not establish the session for an unknown reason",
@@ -79,6 +81,15 @@ export class ClientChannel extends Channel {
   /** Wraps an open transport. */
   constructor(transport: Transport, options: ChannelOptions = {}) {
     super(transport, "client", options);
+  }
+
+  /**
+   * A client accepts the server's opt-in moves (`established` straight from `new` or
+   * `negotiating`), as lime-go and lime-java clients do: the server decides whether to skip
+   * authentication.
+   */
+  protected override get machineOptions(): { establishWithoutAuthentication?: boolean } {
+    return LENIENT;
   }
 
   /** Sends `{"state":"new"}` and resolves with the server's reply. */
@@ -205,9 +216,13 @@ export class ClientChannel extends Channel {
       const failure = limit.signal.aborted && limit.signal.reason instanceof Error
         ? limit.signal.reason
         : error;
-      this.abort(
-        failure instanceof Error ? failure : new ChannelError("protocol", String(failure)),
-      );
+      // A `failed` from the server is a proper end (closed without an error); anything else breaks.
+      if (this.state === "failed") await this.transport.close().catch(() => {});
+      else {
+        this.abort(
+          failure instanceof Error ? failure : new ChannelError("protocol", String(failure)),
+        );
+      }
       await this.closed;
       throw failure;
     }

@@ -1,6 +1,8 @@
 /**
  * Correlation of command requests with their responses: a map from id to the waiting caller,
- * whose entry and timer are removed on every exit path (response, timeout, abort, close).
+ * whose entry is removed on every exit path (response, timeout, abort, close). Timeouts share one
+ * timer armed for the earliest deadline (a timer per command cost a third of a command round
+ * trip); it is re-armed when it fires and cleared when the table is emptied by `rejectAll`.
  * @module
  */
 import type { Command } from "../envelope.ts";
@@ -10,7 +12,9 @@ import { ChannelError } from "./errors.ts";
 interface Entry {
   resolve: (response: Command) => void;
   reject: (error: unknown) => void;
-  timer: TimerHandle | undefined;
+  /** When it times out (on the clock), or Infinity. */
+  deadline: number;
+  timeout: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -27,6 +31,8 @@ export interface CommandWaitOptions {
 export class PendingCommands {
   readonly #entries = new Map<string, Entry>();
   readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
 
   /** Creates an empty table. */
   constructor(clock: Clock = systemClock) {
@@ -62,25 +68,15 @@ export class PendingCommands {
       );
     }
     return new Promise<Command>((resolve, reject) => {
+      const timeout = options.timeout ?? 0;
       const entry: Entry = {
         resolve,
         reject,
-        timer: undefined,
+        deadline: timeout ? this.#clock.now() + timeout : Infinity,
+        timeout,
         signal: options.signal,
         onAbort: undefined,
       };
-      if (options.timeout) {
-        entry.timer = this.#clock.setTimeout(() => {
-          entry.timer = undefined;
-          this.#settle(
-            id,
-            new ChannelError(
-              "timeout",
-              `The command "${id}" timed out after ${options.timeout} ms`,
-            ),
-          );
-        }, options.timeout);
-      }
       if (options.signal) {
         entry.onAbort = () =>
           this.#settle(
@@ -92,7 +88,42 @@ export class PendingCommands {
         options.signal.addEventListener("abort", entry.onAbort, { once: true });
       }
       this.#entries.set(id, entry);
+      if (entry.deadline < this.#timerAt) this.#arm(entry.deadline);
     });
+  }
+
+  /** Whether a timer is armed (it may outlive the entries until it fires or `rejectAll`). */
+  get timerArmed(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => this.#expire(), Math.max(0, at - this.#clock.now()));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /** Times out what is due, then re-arms for the earliest deadline left. */
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    let next = Infinity;
+    for (const [id, entry] of [...this.#entries]) {
+      if (entry.deadline <= now) {
+        this.#settle(
+          id,
+          new ChannelError("timeout", `The command "${id}" timed out after ${entry.timeout} ms`),
+        );
+      } else if (entry.deadline < next) next = entry.deadline;
+    }
+    if (next < Infinity && next < this.#timerAt) this.#arm(next);
   }
 
   /** Completes the request answered by `response`; false when nothing waits for its id. */
@@ -111,13 +142,13 @@ export class PendingCommands {
   /** Rejects every waiting request (the channel closed). */
   rejectAll(error: unknown): void {
     for (const id of [...this.#entries.keys()]) this.#settle(id, error);
+    this.#disarm();
   }
 
   #settle(id: string, error: unknown, response?: Command): void {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
-    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer);
     if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
     if (response) entry.resolve(response);
     else entry.reject(error);

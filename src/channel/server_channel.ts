@@ -127,8 +127,15 @@ export class ServerChannel extends Channel {
 
   /** Establishes the session for `node` (always sent as `to`, which blip-sdk needs). */
   async sendEstablishedSession(node: string, options?: WaitOptions): Promise<void> {
+    const previous = this.remoteNode;
     this.remoteNode = node;
-    await this.sendSession(this.#session("established", { to: node }), options);
+    try {
+      await this.sendSession(this.#session("established", { to: node }), options);
+    } catch (error) {
+      // Refused by the state machine: nobody was established (a later `failed` has no `to`).
+      if (this.state !== "established") this.remoteNode = previous;
+      throw error;
+    }
   }
 
   /** Sends `finished` and closes the transport. */

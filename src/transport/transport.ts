@@ -76,6 +76,11 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
   onEnvelope(handler: (envelope: Envelope) => void): () => void;
   /** Resolves once, when the transport is closed, with who closed it and why. */
   readonly closed: Promise<TransportCloseInfo>;
+  /**
+   * Whether sends are waiting for the connection (its buffer is full, or sends are queued behind
+   * it). Optional: channels use it to skip watching sends that completed at once.
+   */
+  readonly sendsWaiting?: boolean;
   /** Whether envelopes can be sent and received now. */
   readonly isConnected: boolean;
   /** Compression modes this transport can switch to. */

@@ -184,6 +184,11 @@ export abstract class TransportBase implements Transport {
     if ((this.#state as State) === "opening") this.#state = "open";
   }
 
+  /** Whether sends are waiting for the connection (a full buffer, or queued behind one). */
+  get sendsWaiting(): boolean {
+    return this.#pumping || this.#drain !== undefined;
+  }
+
   /** Sends one envelope (serialized, size-checked, written in order). */
   send(envelope: Envelope, options: SignalOptions = {}): Promise<void> {
     if (this.#state !== "open") {

@@ -58,7 +58,8 @@ export class ServerResources implements ServerEndpoint {
     const parsed = uri === undefined ? undefined : LimeUri.tryParse(uri);
     if (!parsed) throw new ResourceFailure(62, `There is no resource at "${uri ?? ""}"`);
     const owner = parsed.owner?.toString().toLowerCase();
-    if (owner && owner !== session.identityKey && owner !== this.#domain) {
+    // A domain-only owner (`lime://localhost/ping`) reads "@localhost": the server's own.
+    if (owner && owner !== session.identityKey && owner !== `@${this.#domain}`) {
       const domain = owner.slice(owner.indexOf("@") + 1);
       if (!owner.startsWith("postmaster@") || domain !== this.#domain) {
         throw new ResourceFailure(66, `The resources of "${parsed.owner}" are not yours`);

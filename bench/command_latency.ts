@@ -1,0 +1,281 @@
+/**
+ * Command round-trip latency over loopback TCP: a {@link ClientChannel} calling
+ * `processCommand(new Command("get", "/ping-like-resource"))` sequentially against a
+ * {@link ServerChannel} whose `onCommand` handler answers each request with a `success` response
+ * of the same id (session established as guest, no TLS, no gzip), compared with a raw `node:net`
+ * socket pair doing ping-pong of exactly the same bytes (the serialized request and response
+ * JSON texts): the client writes the request, the server reads until it has all of it and writes
+ * the response, the client waits until it has all of the response.
+ *
+ * `deno task bench:latency [--calls=5000] [--warmup=500] [--rounds=5]`
+ *
+ * Both ends of both cases run in this one process (one event loop). Each round runs the raw
+ * baseline and the channel back to back, alternating which goes first; every run makes `warmup`
+ * unrecorded calls, then `calls` recorded ones, each timed with `performance.now()`. The figures
+ * printed are the medians of the per-round figures (the ratios too). "CPU per call" is this
+ * process's user + system time over the recorded calls divided by their number: it covers both
+ * ends and the kernel's loopback work, and is far less sensitive than wall-clock latency to other
+ * processes competing for the cores. Exit code 0: this is a report.
+ * @module
+ */
+import net from "node:net";
+import process from "node:process";
+import { Command } from "../src/envelope.ts";
+import { serializeEnvelope } from "../src/codec.ts";
+import { ClientChannel } from "../src/channel/client_channel.ts";
+import { ServerChannel } from "../src/channel/server_channel.ts";
+import { TcpTransport } from "../src/transport/tcp.ts";
+import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+}
+const CALLS = option("calls", 5_000);
+const WARMUP = option("warmup", 500);
+const ROUNDS = option("rounds", 5);
+const TARGET = 2;
+
+const URI = "/ping-like-resource";
+const SERVER_NODE = "postmaster@localhost/server";
+
+/** The response the server sends for `request` (what the LIME server handler builds). */
+function responseTo(request: Command): Command {
+  return new Command(request.method, undefined, { id: request.id, status: "success" });
+}
+
+// The raw baseline's bytes: a request and its response as the channel writes them (UUID ids have
+// a fixed length, so every LIME request and response has exactly these sizes).
+const sampleRequest = new Command("get", URI);
+const requestText = serializeEnvelope(sampleRequest);
+const responseText = serializeEnvelope(responseTo(sampleRequest));
+const requestBytes = new TextEncoder().encode(requestText);
+const responseBytes = new TextEncoder().encode(responseText);
+
+/** Per-call latencies in ms, in call order. */
+type Samples = Float64Array;
+
+interface Pair {
+  /** Makes `count` sequential round trips; returns their latencies (ms). */
+  run(count: number): Promise<Samples>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- LIME channels
+
+async function limePair(): Promise<Pair> {
+  const listener = new TcpTransportListener({ hostname: "127.0.0.1", port: 0 });
+  await listener.listen();
+  const accepted = listener[Symbol.asyncIterator]().next();
+  const clientTransport = new TcpTransport();
+  await clientTransport.open(`net.tcp://${listener.address}`);
+  const serverTransport = (await accepted).value as TcpTransport;
+  const server = new ServerChannel(serverTransport, { serverNode: SERVER_NODE });
+  const client = new ClientChannel(clientTransport);
+  const [outcome] = await Promise.all([
+    server.establishSession({ compressionOptions: ["none"], encryptionOptions: ["none"] }),
+    client.establishSession({ identity: "bench@localhost" }),
+  ]);
+  if (!outcome.established) throw new Error(`Not established: ${outcome.reason.description}`);
+  server.onCommand((request) => server.sendCommand(responseTo(request)));
+  return {
+    async run(count) {
+      const samples = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        const response = await client.processCommand(new Command("get", URI));
+        samples[i] = performance.now() - start;
+        if (response.status !== "success") throw new Error(`Unexpected ${response.status}`);
+      }
+      return samples;
+    },
+    async close() {
+      await client.close();
+      await server.closed;
+      await listener.close({ closeTransports: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- raw node:net ping-pong
+
+async function rawPair(): Promise<Pair> {
+  const listening = net.createServer();
+  await new Promise<void>((r) => listening.listen(0, "127.0.0.1", r));
+  const port = (listening.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((r) => listening.once("connection", r));
+  const client = net.connect(port, "127.0.0.1");
+  await new Promise((r) => client.once("connect", r));
+  const server = await accepted;
+  listening.close();
+  // Like the TCP transport: no Nagle delay on either side.
+  client.setNoDelay(true);
+  server.setNoDelay(true);
+
+  let serverGot = 0;
+  server.on("data", (chunk: Uint8Array) => {
+    serverGot += chunk.length;
+    if (serverGot >= requestBytes.length) {
+      serverGot -= requestBytes.length;
+      server.write(responseBytes);
+    }
+  });
+  let clientGot = 0;
+  let answered: (() => void) | undefined;
+  client.on("data", (chunk: Uint8Array) => {
+    clientGot += chunk.length;
+    if (clientGot >= responseBytes.length) {
+      clientGot -= responseBytes.length;
+      const done = answered!;
+      answered = undefined;
+      done();
+    }
+  });
+  return {
+    async run(count) {
+      const samples = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        const response = new Promise<void>((r) => answered = r);
+        client.write(requestBytes);
+        await response;
+        samples[i] = performance.now() - start;
+      }
+      return samples;
+    },
+    async close() {
+      await Promise.all([closeSocket(client), closeSocket(server)]);
+    },
+  };
+}
+
+function closeSocket(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.once("close", () => resolve());
+    socket.destroy();
+  });
+}
+
+// ---------------------------------------------------------------- statistics
+
+interface Figures {
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  /** CPU time (user + system) of this process per call, in µs: both ends, less noisy. */
+  cpu: number;
+}
+
+/** Percentiles (nearest rank), mean and CPU per call, in µs. */
+function figures(samples: Samples, cpuMicros: number): Figures {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+  let sum = 0;
+  for (const s of sorted) sum += s;
+  return {
+    p50: at(0.5) * 1000,
+    p90: at(0.9) * 1000,
+    p99: at(0.99) * 1000,
+    mean: (sum / sorted.length) * 1000,
+    cpu: cpuMicros / sorted.length,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function medianFigures(rounds: Figures[]): Figures {
+  return {
+    p50: median(rounds.map((f) => f.p50)),
+    p90: median(rounds.map((f) => f.p90)),
+    p99: median(rounds.map((f) => f.p99)),
+    mean: median(rounds.map((f) => f.mean)),
+    cpu: median(rounds.map((f) => f.cpu)),
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+console.log(
+  `${CALLS} sequential command round trips per run after ${WARMUP} warm-up calls, ${ROUNDS} ` +
+    `rounds; request ${requestBytes.length} B, response ${responseBytes.length} B; both ends in ` +
+    `this process, 127.0.0.1; Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs.`,
+);
+const began = performance.now();
+const lime = await limePair();
+const raw = await rawPair();
+const limeRounds: Figures[] = [];
+const rawRounds: Figures[] = [];
+const p50Ratios: number[] = [];
+const p99Ratios: number[] = [];
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    const measure = async (pair: Pair) => {
+      await pair.run(WARMUP);
+      const before = process.cpuUsage();
+      const samples = await pair.run(CALLS);
+      const used = process.cpuUsage(before);
+      return figures(samples, used.user + used.system);
+    };
+    let rawFigures: Figures;
+    let limeFigures: Figures;
+    if (r % 2) {
+      limeFigures = await measure(lime);
+      rawFigures = await measure(raw);
+    } else {
+      rawFigures = await measure(raw);
+      limeFigures = await measure(lime);
+    }
+    limeRounds.push(limeFigures);
+    rawRounds.push(rawFigures);
+    p50Ratios.push(limeFigures.p50 / rawFigures.p50);
+    p99Ratios.push(limeFigures.p99 / rawFigures.p99);
+    console.error(
+      `  round ${r + 1} (${r % 2 ? "LIME" : "raw"} first): p50 LIME ${
+        limeFigures.p50.toFixed(1)
+      } µs, raw ${rawFigures.p50.toFixed(1)} µs, ratio ${p50Ratios[r].toFixed(2)}×; p99 ratio ${
+        p99Ratios[r].toFixed(2)
+      }×`,
+    );
+  }
+} finally {
+  await lime.close();
+  await raw.close();
+}
+
+const limeMedian = medianFigures(limeRounds);
+const rawMedian = medianFigures(rawRounds);
+const p50Ratio = median(p50Ratios);
+const p99Ratio = median(p99Ratios);
+const us = (v: number) => v.toFixed(1);
+const row = (name: string, f: Figures, p50: string, p99: string) =>
+  `| ${name} | ${us(f.p50)} | ${us(f.p90)} | ${us(f.p99)} | ${us(f.mean)} | ${
+    us(f.cpu)
+  } | ${p50} | ${p99} |`;
+
+console.log();
+console.log(
+  "| command round trip (µs) | p50 | p90 | p99 | mean | CPU per call | p50 ratio | p99 ratio |",
+);
+console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+console.log(row("raw `node:net` ping-pong, same bytes", rawMedian, "1×", "1×"));
+console.log(
+  row(
+    "LIME `processCommand` (TCP, guest, no TLS)",
+    limeMedian,
+    `${p50Ratio.toFixed(2)}× (target ≤ ${TARGET}×: ${p50Ratio <= TARGET ? "met" : "**not met**"})`,
+    `${p99Ratio.toFixed(2)}×`,
+  ),
+);
+console.log();
+console.log(
+  `Medians of ${ROUNDS} per-round figures (ratios: median of per-round ratios). CPU per call: ` +
+    `user + system time of this process (both ends) over the recorded calls. Total ${
+      ((performance.now() - began) / 1000).toFixed(1)
+    } s.`,
+);
