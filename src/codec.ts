@@ -85,6 +85,9 @@ export function validateEnvelope(value: unknown): Envelope {
     `Invalid envelope: none of the keys ${
       ENVELOPE_KINDS.map((k) => `"${k.key}"`).join(", ")
     } tells its kind`,
+    [],
+    [],
+    value as Record<string, unknown>,
   );
 }
 
@@ -92,7 +95,7 @@ function explain(kind: EnvelopeKindEntry, value: Record<string, unknown>): Valid
   const result = kind.schema.safeParse(value);
   if (result.success) {
     // The fast check and the zod validator come from the same spec; a disagreement is a bug.
-    return new ValidationError(ReasonCode.VALIDATION_ERROR, `Invalid ${kind.kind}`);
+    return new ValidationError(ReasonCode.VALIDATION_ERROR, `Invalid ${kind.kind}`, [], [], value);
   }
   const issues: ValidationIssue[] = result.error.issues.map((i) => ({
     path: i.path as (string | number)[],
@@ -110,6 +113,7 @@ function explain(kind: EnvelopeKindEntry, value: Record<string, unknown>): Valid
     `Invalid ${kind.kind}${where}: ${first.message}`,
     first.path,
     issues,
+    value,
   );
 }
 

@@ -60,10 +60,18 @@ export class ValidationError extends LimeError {
     description: string,
     path: JsonPath = [],
     issues: readonly ValidationIssue[] = [],
+    envelope?: Readonly<Record<string, unknown>>,
   ) {
     super({ code, description });
     this.name = "ValidationError";
     this.path = path;
     this.issues = issues;
+    if (envelope) this.envelope = envelope;
   }
+
+  /**
+   * The JSON object that failed validation, when the input was a JSON object: a receiver can
+   * still read its `id`, `method` or `state` to answer it with this error's reason.
+   */
+  readonly envelope?: Readonly<Record<string, unknown>>;
 }

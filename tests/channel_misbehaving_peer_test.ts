@@ -338,20 +338,19 @@ Deno.test(
     const [hostname, port] = listener.address!.split(":");
     try {
       const encode = (text: string) => new TextEncoder().encode(text);
-      const garbage: [Uint8Array, string][] = [
+      // Bytes that are not JSON at all end the connection without a word (a framing error);
+      // JSON that is not a valid envelope is answered with `failed` and its reason, then closed.
+      const garbage: [Uint8Array, "framing" | 21][] = [
         [new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, 0x0a]), "framing"],
-        [encode('{"state":"new",,}'), "invalid-envelope"],
-        [encode('{"state": nope}\n'), "invalid-envelope"],
+        [encode('{"state":"new",,}'), 21],
+        [encode('{"state": nope}\n'), 21],
       ];
-      for (const [i, [bytes, code]] of garbage.entries()) {
+      for (const [i, [bytes, expected]] of garbage.entries()) {
         const conn = await Deno.connect({ hostname, port: Number(port) });
+        let wire: string;
         try {
           await writeAll(conn, bytes);
-          // The server drops the connection without a word.
-          assert.equal(
-            await within(readUntil(conn, () => false), 2000, "the server hanging up"),
-            "",
-          );
+          wire = await within(readUntil(conn, () => false), 2000, "the server hanging up");
         } finally {
           conn.close();
         }
@@ -364,10 +363,22 @@ Deno.test(
         );
         const { outcome, info } = await within(sessions[i], 2000, "the session ending");
         assert.equal(outcome.established, false);
-        assert.equal(!outcome.established && outcome.reason.code, 11);
-        assert.equal(info.state, "new");
-        assert.ok(info.error instanceof TransportError, String(info.error));
-        assert.equal(info.error.code, code, info.error.message);
+        if (expected === "framing") {
+          assert.equal(wire, "");
+          assert.equal(!outcome.established && outcome.reason.code, 11);
+          assert.equal(info.state, "new");
+          assert.ok(info.error instanceof TransportError, String(info.error));
+          assert.equal(info.error.code, "framing", info.error.message);
+        } else {
+          const failed = JSON.parse(wire);
+          assert.equal(failed.state, "failed");
+          assert.equal(failed.from, SERVER_NODE);
+          assert.equal(failed.reason.code, expected);
+          assert.match(failed.reason.description, /not JSON/);
+          assert.equal(!outcome.established && outcome.reason.code, expected);
+          assert.equal(info.state, "failed");
+          assert.deepEqual(info.reason, failed.reason);
+        }
       }
 
       // A well-behaved client on the same listener still gets a session.

@@ -5,12 +5,14 @@
  * (11, 12, 13, 15, 17).
  * @module
  */
-import { type Envelope, Session } from "../envelope.ts";
-import type { Reason } from "../errors.ts";
-import type {
-  AuthenticationScheme,
-  SessionCompression,
-  SessionEncryption,
+import { Command, type Envelope, Notification, Session } from "../envelope.ts";
+import type { Reason, ValidationError } from "../errors.ts";
+import {
+  type AuthenticationScheme,
+  type CommandMethod,
+  CommandMethodValues,
+  type SessionCompression,
+  type SessionEncryption,
 } from "../generated/enums.generated.ts";
 import { newId } from "../ids.ts";
 import { isFinalSessionState } from "../session_machine.ts";
@@ -50,6 +52,50 @@ export class ServerChannel extends Channel {
     this.localNode = options.serverNode;
     this.sessionId = options.sessionId ?? newId();
     this.#establishWithoutAuthentication = options.establishWithoutAuthentication ?? false;
+    // Invalid input gets an answer with its reason instead of a silently dropped connection,
+    // unless the transport's owner chose a policy.
+    if ("invalidEnvelopePolicy" in transport && !transport.invalidEnvelopePolicy) {
+      transport.invalidEnvelopePolicy = (error) => {
+        this.#answerInvalid(error);
+        return "skip";
+      };
+    }
+  }
+
+  /**
+   * Answers an envelope that is JSON but not valid LIME with the error's reason (21–27): a
+   * command request with a failure response, a message with a `failed` notification (both when
+   * established and the envelope has an id); anything else fails the session.
+   */
+  #answerInvalid(error: ValidationError): void {
+    if (isFinalSessionState(this.state)) return;
+    const raw = error.envelope ?? {};
+    const id = typeof raw.id === "string" && raw.id !== "" ? raw.id : undefined;
+    const to = this.remoteNode ? { to: this.remoteNode } : {};
+    if (this.state === "established" && id) {
+      const method = raw.method;
+      if (
+        "method" in raw && raw.status === undefined && typeof method === "string" &&
+        (CommandMethodValues as readonly string[]).includes(method)
+      ) {
+        this.sendCommand(
+          new Command(method as CommandMethod, undefined, {
+            id,
+            ...to,
+            status: "failure",
+            reason: error.reason,
+          }),
+        ).catch(() => {});
+        return;
+      }
+      if ("content" in raw) {
+        this.sendNotification(new Notification("failed", { id, ...to, reason: error.reason }))
+          .catch(() => {});
+        return;
+      }
+    }
+    this.violation = error.reason;
+    this.sendFailedSession(error.reason).catch(() => {});
   }
 
   /** Lets the opt-in moves through the state machine when configured. */

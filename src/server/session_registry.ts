@@ -1,6 +1,6 @@
 /**
  * The established sessions by node and by identity. A node that connects again with the same
- * instance replaces the older session (the older one is told `failed` with reason 12 and
+ * instance replaces the older session (the older one is told `failed` with reason 11 and
  * closed): a client that lost its connection without `finishing` (blip-sdk reconnects by itself)
  * would otherwise be locked out until the server noticed the dead socket.
  * @module

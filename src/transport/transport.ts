@@ -5,6 +5,7 @@
  */
 import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
+import type { ValidationError } from "../errors.ts";
 import type { TransportCloseInfo } from "./errors.ts";
 
 /** An option bag for calls that can wait. */
@@ -45,7 +46,7 @@ export interface TransportOptions {
    * (default) closes the transport with an `invalid-envelope` error whose cause is the
    * ValidationError; `skip` drops it. Called with the error either way.
    */
-  onInvalidEnvelope?: (error: Error) => "close" | "skip";
+  onInvalidEnvelope?: (error: ValidationError) => "close" | "skip";
 }
 
 /** Default maximum envelope size: 8 MiB, like lime-csharp's JsonBuffer. */
@@ -76,6 +77,11 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
   onEnvelope(handler: (envelope: Envelope) => void): () => void;
   /** Resolves once, when the transport is closed, with who closed it and why. */
   readonly closed: Promise<TransportCloseInfo>;
+  /**
+   * Replaces the `onInvalidEnvelope` policy of the options (optional: a server channel installs
+   * one that answers the peer with the error's reason).
+   */
+  invalidEnvelopePolicy?: TransportOptions["onInvalidEnvelope"];
   /**
    * Whether sends are waiting for the connection (its buffer is full, or sends are queued behind
    * it). Optional: channels use it to skip watching sends that completed at once.

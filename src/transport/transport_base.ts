@@ -48,7 +48,11 @@ export abstract class TransportBase implements Transport {
   /** Deepest JSON nesting accepted. */
   readonly maxDepth: number;
   readonly #receiveBufferSize: number;
-  readonly #onInvalidEnvelope: TransportOptions["onInvalidEnvelope"];
+  /**
+   * What to do with a received envelope that is JSON but not valid LIME (see
+   * `TransportOptions.onInvalidEnvelope`); a channel may replace it to answer the peer.
+   */
+  invalidEnvelopePolicy: TransportOptions["onInvalidEnvelope"];
 
   #state: State = "new";
   #queue: Envelope[] = [];
@@ -82,7 +86,7 @@ export abstract class TransportBase implements Transport {
     this.maxEnvelopeSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#receiveBufferSize = options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE;
-    this.#onInvalidEnvelope = options.onInvalidEnvelope;
+    this.invalidEnvelopePolicy = options.onInvalidEnvelope;
     if (open) this.#state = "open";
   }
 
@@ -396,7 +400,7 @@ export abstract class TransportBase implements Transport {
       envelope = parseEnvelope(frame);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      const policy = this.#onInvalidEnvelope?.(error) ?? "close";
+      const policy = this.invalidEnvelopePolicy?.(error) ?? "close";
       if (policy === "skip") return;
       this.fail(
         new TransportError("invalid-envelope", `Received an invalid envelope: ${error.message}`, {

@@ -1,0 +1,256 @@
+/**
+ * LimeServer's life cycle on 127.0.0.1: `shutdown()` (established sessions get `finished`, one
+ * still establishing gets `failed`), accounts in a KvAccountStore file surviving a restart, and
+ * `deno task start` (src/server/main.ts) as a subprocess: it prints the bound addresses for port
+ * 0, serves a plain login and stops on SIGTERM with `finished` to its clients and exit code 0.
+ */
+import assert from "node:assert/strict";
+import {
+  ClientChannel,
+  encodeBase64Text,
+  KvAccountStore,
+  LimeServer,
+  type LimeServerOptions,
+  plainCredentials,
+  TcpTransport,
+  WebSocketTransport,
+} from "../mod.ts";
+import { within } from "./tcp_helpers.ts";
+
+const ACCOUNT = "application/vnd.lime.account+json";
+
+async function startServer(
+  store: KvAccountStore,
+  options: Partial<LimeServerOptions> = {},
+): Promise<LimeServer> {
+  const server = new LimeServer({
+    domain: "localhost",
+    tcp: { hostname: "127.0.0.1", port: 0 },
+    websocket: { hostname: "127.0.0.1", port: 0 },
+    passwordIterations: 1000,
+    ...options,
+    store,
+  });
+  await server.start();
+  return server;
+}
+
+async function connect(address: string, via: "tcp" | "ws"): Promise<ClientChannel> {
+  const transport = via === "tcp" ? new TcpTransport() : new WebSocketTransport();
+  await transport.open(via === "tcp" ? `net.tcp://${address}` : `ws://${address}/`);
+  return new ClientChannel(transport);
+}
+
+Deno.test("LimeServer.shutdown sends finished to every established session and failed to one still establishing", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  const server = await startServer(store);
+  const clients: ClientChannel[] = [];
+  try {
+    const alice = await connect(server.tcpAddress!, "tcp");
+    const bob = await connect(server.websocketAddress!, "ws");
+    const carol = await connect(server.tcpAddress!, "tcp");
+    clients.push(alice, bob, carol);
+    await within(alice.establishSession({ identity: "alice@localhost", instance: "a" }));
+    await within(bob.establishSession({ identity: "bob@localhost", instance: "b" }));
+    // Carol stops after the server's negotiation offer (TCP always offers gzip).
+    const offer = await within(carol.startNewSession());
+    assert.equal(offer.state, "negotiating");
+    assert.equal(carol.state, "negotiating");
+    assert.equal(server.registry.size, 2);
+
+    await within(server.shutdown());
+    assert.deepEqual(await within(alice.closed), { state: "finished" });
+    assert.deepEqual(await within(bob.closed), { state: "finished" });
+    assert.deepEqual(await within(carol.closed), {
+      state: "failed",
+      reason: { code: 11, description: "The server is being shut down" },
+    });
+    assert.equal(server.registry.size, 0);
+    // The listeners are gone.
+    const late = new TcpTransport();
+    await assert.rejects(late.open(`net.tcp://${server.tcpAddress}`));
+    await within(server.shutdown()); // twice is fine
+  } finally {
+    await server.shutdown();
+    await Promise.all(clients.map((client) => client.close()));
+    store.close();
+  }
+});
+
+Deno.test("KvAccountStore on a file keeps an account registered in-band across a server restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lime-server-test-" });
+  const path = `${dir}/lime.kv`;
+  try {
+    {
+      const store = await KvAccountStore.open(path);
+      const server = await startServer(store, { websocket: false });
+      const guest = await connect(server.tcpAddress!, "tcp");
+      try {
+        await within(guest.establishSession({ identity: "dave@localhost", instance: "setup" }));
+        await within(
+          guest.setResource("/account", ACCOUNT, {
+            fullName: "Dave",
+            password: encodeBase64Text("persist me"),
+          }),
+        );
+        await within(guest.finish());
+      } finally {
+        await guest.close();
+        await server.shutdown();
+        store.close();
+      }
+    }
+    const store = await KvAccountStore.open(path);
+    const server = await startServer(store, { tcp: false });
+    const dave = await connect(server.websocketAddress!, "ws");
+    const wrong = await connect(server.websocketAddress!, "ws");
+    try {
+      await within(
+        dave.establishSession({
+          identity: "dave@localhost",
+          instance: "phone",
+          credentials: plainCredentials("persist me"),
+        }),
+      );
+      assert.deepEqual(await within(dave.getResource("/account")), {
+        fullName: "Dave",
+        identity: "dave@localhost",
+      });
+      await assert.rejects(
+        within(
+          wrong.establishSession({
+            identity: "dave@localhost",
+            credentials: plainCredentials("forgotten"),
+          }),
+        ),
+        { code: 13 },
+      );
+      // Neither the database nor its journal files hold the password.
+      for await (const entry of Deno.readDir(dir)) {
+        const text = new TextDecoder("latin1").decode(await Deno.readFile(`${dir}/${entry.name}`));
+        assert.ok(!text.includes("persist me"), entry.name);
+        assert.ok(!text.includes(encodeBase64Text("persist me")), entry.name);
+      }
+    } finally {
+      await within(server.shutdown());
+      await Promise.all([dave.close(), wrong.close()]);
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Reads lines from a stream into an array, waking waiters on each line. */
+class LineReader {
+  readonly lines: string[] = [];
+  readonly done: Promise<void>;
+  #wake: () => void = () => {};
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = (async () => {
+      let buffer = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let newline;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          this.lines.push(buffer.slice(0, newline));
+          buffer = buffer.slice(newline + 1);
+        }
+        this.#wake();
+      }
+      if (buffer) this.lines.push(buffer);
+      this.#wake();
+    })();
+  }
+
+  /** Resolves with the first line matching `pattern`'s match, waiting for it. */
+  async find(pattern: RegExp, ended: () => boolean): Promise<RegExpExecArray> {
+    for (;;) {
+      for (const line of this.lines) {
+        const match = pattern.exec(line);
+        if (match) return match;
+      }
+      if (ended()) throw new Error(`no line matches ${pattern}: ${this.lines.join("\n")}`);
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+}
+
+Deno.test("deno task start prints the bound addresses for port 0, serves a plain login and exits 0 on SIGTERM after finishing its sessions", async () => {
+  const main = new URL("../src/server/main.ts", import.meta.url).pathname;
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `--config=${config}`,
+      main,
+      "--tcp=127.0.0.1:0",
+      "--ws=127.0.0.1:0",
+      "--data=:memory:",
+      "--account=alice@localhost:secret",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new LineReader(child.stdout);
+  const stderr = new LineReader(child.stderr);
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  let client: ClientChannel | undefined;
+  try {
+    const tcp = await within(
+      stdout.find(/TCP\s+net\.tcp:\/\/(127\.0\.0\.1:(\d+))/, () => exited),
+      5000,
+      "the TCP address line",
+    );
+    const ws = await within(
+      stdout.find(/WebSocket\s+ws:\/\/(127\.0\.0\.1:(\d+))/, () => exited),
+      5000,
+      "the WebSocket address line",
+    );
+    assert.notEqual(Number(tcp[2]), 0, "the real port is printed");
+    assert.notEqual(Number(ws[2]), 0, "the real port is printed");
+    assert.match(stdout.lines[0], /^LIME server postmaster@localhost\/server$/);
+
+    client = await connect(tcp[1], "tcp");
+    const established = await within(
+      client.establishSession({
+        identity: "alice@localhost",
+        instance: "cli",
+        credentials: plainCredentials("secret"),
+      }),
+      5000,
+      "logging in (600,000 PBKDF2 iterations)",
+    );
+    assert.equal(established.to, "alice@localhost/cli");
+    assert.equal(established.from, "postmaster@localhost/server");
+    assert.deepEqual(await within(client.getResource("/ping")), {});
+
+    const websocket = await connect(ws[1], "ws");
+    await assert.rejects(
+      within(
+        websocket.establishSession({
+          identity: "alice@localhost",
+          credentials: plainCredentials("wrong"),
+        }),
+      ),
+      { code: 13 },
+    );
+
+    child.kill("SIGTERM");
+    assert.deepEqual(await within(client.closed), { state: "finished" });
+    const result = await within(status, 5000, "the server process exit");
+    assert.equal(result.code, 0, stderr.lines.join("\n"));
+    assert.equal(result.success, true);
+    await within(Promise.all([stdout.done, stderr.done]));
+    assert.ok(stdout.lines.includes("shutting down…"), stdout.lines.join("\n"));
+  } finally {
+    if (!exited) child.kill("SIGKILL");
+    await status;
+    await Promise.all([stdout.done, stderr.done]);
+    await client?.close();
+  }
+});
