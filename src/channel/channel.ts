@@ -198,6 +198,15 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   /** Sends a session envelope, gated by the state machine; the state moves accordingly. */
   protected async sendSession(session: Session, options?: WaitOptions): Promise<void> {
+    this.recordSessionSend(session);
+    await this.#write(session, options);
+  }
+
+  /**
+   * Checks a session envelope about to be sent against the state machine and moves the state
+   * (throws an `invalid-state` ChannelError when the move is not allowed); the caller writes it.
+   */
+  protected recordSessionSend(session: Session): void {
     const decision = decideSession(this.role, this.#state, "send", {
       kind: "session",
       state: session.state,
@@ -207,7 +216,6 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     }
     if (session.state === "failed") this.#failedReason = session.reason;
     this.#setState(decision.state);
-    await this.#write(session, options);
   }
 
   // Not async: one promise per send on the hot path instead of two.

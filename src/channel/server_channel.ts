@@ -54,6 +54,18 @@ export class ServerChannel extends Channel {
     this.#establishWithoutAuthentication = options.establishWithoutAuthentication ?? false;
     // Invalid input gets an answer with its reason instead of a silently dropped connection,
     // unless the transport's owner chose a policy.
+    // Bytes that cannot be framed (not JSON, too deep, too large) end the connection; the client
+    // is told why first.
+    if ("lastWords" in transport && !transport.lastWords) {
+      transport.lastWords = (error) => {
+        if (isFinalSessionState(this.state)) return undefined;
+        const reason = { code: 21, description: `Invalid input: ${error.message}` };
+        const failed = this.#session("failed", { ...this.#to(), reason });
+        this.recordSessionSend(failed);
+        this.violation = reason;
+        return failed;
+      };
+    }
     if ("invalidEnvelopePolicy" in transport && !transport.invalidEnvelopePolicy) {
       transport.invalidEnvelopePolicy = (error) => {
         this.#answerInvalid(error);

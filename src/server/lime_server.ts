@@ -7,6 +7,7 @@
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
+import type { EstablishmentResult } from "../channel/server_establishment.ts";
 import type { Envelope } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock } from "../clock.ts";
@@ -26,11 +27,26 @@ import { serverAuthenticator } from "./server_authenticator.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
+import { Node } from "../node.ts";
+import { newId } from "../ids.ts";
+
+/** The node a candidate gets: the server's domain, instance `default` when it has none. */
+function defaultNode(candidate: string, domain: string): string | undefined {
+  const node = Node.tryParse(candidate);
+  if (!node) return undefined;
+  if (node.domain && node.domain.toLowerCase() !== domain) return undefined;
+  return new Node(node.name ?? newId(), node.domain ?? domain, node.instance || "default")
+    .toString();
+}
 
 const SHUTDOWN_REASON = { code: 11, description: "The server is being shut down" };
 const FULL_REASON = {
   code: 11,
   description: "The server has reached its maximum number of sessions",
+};
+const BUSY_REASON = {
+  code: 11,
+  description: "Too many connections are establishing a session; try again later",
 };
 const REPLACED_REASON = {
   code: 11,
@@ -54,6 +70,7 @@ export class LimeServer implements AsyncDisposable {
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
+  #establishing = 0;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -155,27 +172,44 @@ export class LimeServer implements AsyncDisposable {
     });
     this.#channels.add(channel);
     channel.closed.then(() => this.#channels.delete(channel));
-    if (
-      this.#stopping || this.#channels.size > (options.maxSessions ?? SERVER_DEFAULTS.maxSessions)
-    ) {
-      await channel.receiveNewSession().catch(() => {});
-      await channel.sendFailedSession(this.#stopping ? SHUTDOWN_REASON : FULL_REASON).catch(
-        () => {},
-      );
+    const refusal = this.#stopping
+      ? SHUTDOWN_REASON
+      : this.#channels.size > (options.maxSessions ?? SERVER_DEFAULTS.maxSessions)
+      ? FULL_REASON
+      : this.#establishing >= (options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing)
+      ? BUSY_REASON
+      : undefined;
+    if (refusal) {
+      // At once, without waiting for `new`: a refused peer must not hold a slot.
+      await channel.sendFailedSession(refusal).catch(() => {});
       return;
     }
     let scheme: AuthenticationScheme | undefined;
-    const result = await channel.establishSession({
-      schemeOptions: this.#schemes,
-      authenticator: serverAuthenticator({
-        domain: this.domain,
-        store: options.store,
-        guest: options.guest ?? true,
-        plainWithoutTls: options.plainWithoutTls ?? "loopback",
-        externalVerifier: options.externalVerifier,
-        onAuthenticated: (used) => scheme = used,
-      }),
-    });
+    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    this.#establishing++;
+    let result: EstablishmentResult;
+    try {
+      result = await channel.establishSession({
+        register: (candidate) => {
+          const node = defaultNode(candidate, this.domain);
+          if (!node) return undefined;
+          const sessions = this.registry.byIdentity(node.slice(0, node.indexOf("/")));
+          const replaces = this.registry.byNode(node) !== undefined;
+          return !replaces && perIdentity > 0 && sessions.size >= perIdentity ? undefined : node;
+        },
+        schemeOptions: this.#schemes,
+        authenticator: serverAuthenticator({
+          domain: this.domain,
+          store: options.store,
+          guest: options.guest ?? true,
+          plainWithoutTls: options.plainWithoutTls ?? "loopback",
+          externalVerifier: options.externalVerifier,
+          onAuthenticated: (used) => scheme = used,
+        }),
+      });
+    } finally {
+      this.#establishing--;
+    }
     if (!result.established) return;
     const session = new ServerSession(channel, result.node, result.domainRole, scheme === "guest");
     const replaced = this.registry.add(session);

@@ -40,6 +40,17 @@ export interface LimeServerOptions {
   plainWithoutTls?: "loopback" | "anywhere" | "nowhere";
   /** Most sessions at once (established or establishing). Default 20,000. */
   maxSessions?: number;
+  /**
+   * Most connections still establishing their session at once (slowloris guard); more are
+   * refused with `failed` at once. Default 1,000. Each has `channel.establishmentTimeout`
+   * (default 30 s) to finish.
+   */
+  maxEstablishing?: number;
+  /**
+   * Most sessions of one identity (`name@domain`) at once; another instance is refused with
+   * reason 12 (a reconnecting instance replaces its old session instead). Default 100; 0 = no cap.
+   */
+  maxSessionsPerIdentity?: number;
   /** Largest envelope, in bytes. Default 8 MiB. */
   maxEnvelopeSize?: number;
   /**
@@ -62,6 +73,8 @@ export const SERVER_DEFAULTS: Readonly<{
   websocketHostname: string;
   websocketPort: number;
   maxSessions: number;
+  maxEstablishing: number;
+  maxSessionsPerIdentity: number;
   rateLimit: number;
 }> = Object.freeze({
   domain: "localhost",
@@ -71,5 +84,7 @@ export const SERVER_DEFAULTS: Readonly<{
   websocketHostname: "127.0.0.1",
   websocketPort: 8080,
   maxSessions: 20_000,
+  maxEstablishing: 1_000,
+  maxSessionsPerIdentity: 100,
   rateLimit: 10_000,
 });

@@ -63,6 +63,12 @@ export class MemoryTransport extends TransportBase {
     peer.receiveFrame(text);
   }
 
+  /** Hands a last envelope to the peer at once (before an error close). */
+  protected override writeFinal(text: string): void {
+    const peer = this.#peer;
+    if (peer && !peer.isClosing) peer.receiveFrame(text);
+  }
+
   /** Detaches from the peer, which then sees a remote close. */
   protected closeConnection(): Promise<void> {
     const peer = this.#peer;

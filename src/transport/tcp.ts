@@ -358,6 +358,7 @@ export class TcpTransport extends TransportBase {
   /** A failure closes the transport; `closed` resolves once the sockets are released. */
   protected override fail(error: TransportError): void {
     if (this.#ending || this.isClosing) return;
+    this.sayLastWords(error);
     this.closeConnection().catch(() => {}).then(() => super.fail(error));
   }
 

@@ -6,7 +6,7 @@
 import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import type { ValidationError } from "../errors.ts";
-import type { TransportCloseInfo } from "./errors.ts";
+import type { TransportCloseInfo, TransportError } from "./errors.ts";
 
 /** An option bag for calls that can wait. */
 export interface SignalOptions {
@@ -82,6 +82,11 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
    * one that answers the peer with the error's reason).
    */
   invalidEnvelopePolicy?: TransportOptions["onInvalidEnvelope"];
+  /**
+   * The envelope to write when the incoming stream breaks the protocol, right before the
+   * transport closes (optional: a server channel sets it to a `failed` session with the reason).
+   */
+  lastWords?: ((error: TransportError) => Envelope | undefined) | undefined;
   /**
    * Whether sends are waiting for the connection (its buffer is full, or sends are queued behind
    * it). Optional: channels use it to skip watching sends that completed at once.

@@ -188,6 +188,32 @@ export abstract class TransportBase implements Transport {
     if ((this.#state as State) === "opening") this.#state = "open";
   }
 
+  /**
+   * Set by a server channel: when the incoming stream breaks the protocol (a `framing` or
+   * `invalid-envelope` failure), the envelope it returns (a `failed` session with the reason) is
+   * written right before the transport closes, so the peer learns why.
+   */
+  lastWords: ((error: TransportError) => Envelope | undefined) | undefined;
+
+  /** Writes the last words for `error`, when there are any and the connection takes them now. */
+  protected sayLastWords(error: TransportError): void {
+    const lastWords = this.lastWords;
+    this.lastWords = undefined;
+    if (!lastWords || (error.code !== "framing" && error.code !== "invalid-envelope")) return;
+    if (this.#state !== "open") return;
+    try {
+      const envelope = lastWords(error);
+      if (envelope) this.writeFinal(serializeEnvelope(envelope));
+    } catch {
+      // The connection is going anyway.
+    }
+  }
+
+  /** Writes one envelope synchronously if the connection can take it (last words). */
+  protected writeFinal(text: string): void {
+    this.writeEnvelopeNow(text);
+  }
+
   /** Whether sends are waiting for the connection (a full buffer, or queued behind one). */
   get sendsWaiting(): boolean {
     return this.#pumping || this.#drain !== undefined;
@@ -440,6 +466,7 @@ export abstract class TransportBase implements Transport {
   /** A failure closes the transport. */
   protected fail(error: TransportError): void {
     if (this.#state === "closed" || this.#state === "closing") return;
+    this.sayLastWords(error);
     this.#state = "closed";
     this.closeConnection().catch(() => {});
     this.#finish({ by: "error", error });

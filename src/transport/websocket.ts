@@ -197,6 +197,11 @@ export class WebSocketTransport extends TransportBase {
     }
   }
 
+  /** Sends a last text message when the socket is open (before an error close). */
+  protected override writeFinal(text: string): void {
+    if (this.#socket?.readyState === OPEN) this.#socket.send(text);
+  }
+
   /** Closes with 1000 (normal closure) and waits for the peer's close frame. */
   protected closeConnection(): Promise<void> {
     return this.#closeSocket(1000, "");
@@ -205,6 +210,7 @@ export class WebSocketTransport extends TransportBase {
   /** Closes the socket with an error code first; `closed` resolves once the socket has closed. */
   protected override fail(error: TransportError): void {
     if (this.isClosing || this.#failure) return;
+    this.sayLastWords(error);
     if (this.#socket === undefined || this.#socket.readyState === CLOSED) {
       super.fail(error);
       return;
