@@ -167,6 +167,8 @@ export class LimeServer implements AsyncDisposable {
     const options = this.#options;
     const channel = new ServerChannel(transport, {
       autoReplyPings: false,
+      remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
+      remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
       ...options.channel,
       serverNode: this.serverNode,
     });

@@ -60,7 +60,12 @@ export interface LimeServerOptions {
   rateLimit?: number;
   /** PBKDF2 iterations for new password and key hashes. Default 600,000. */
   passwordIterations?: number;
-  /** Options passed to every server channel (timeouts, clock, remote ping). */
+  /**
+   * Options passed to every server channel (timeouts, clock, remote ping). The server pings a
+   * session silent for `remotePingInterval` (default 30 s) and ends one silent for
+   * `remoteIdleTimeout` (default 60 s), releasing its node: a vanished client or a half-open
+   * connection is gone within a minute.
+   */
   channel?: ChannelOptions;
 }
 
@@ -76,6 +81,8 @@ export const SERVER_DEFAULTS: Readonly<{
   maxEstablishing: number;
   maxSessionsPerIdentity: number;
   rateLimit: number;
+  remotePingInterval: number;
+  remoteIdleTimeout: number;
 }> = Object.freeze({
   domain: "localhost",
   instance: "server",
@@ -87,4 +94,6 @@ export const SERVER_DEFAULTS: Readonly<{
   maxEstablishing: 1_000,
   maxSessionsPerIdentity: 100,
   rateLimit: 10_000,
+  remotePingInterval: 30_000,
+  remoteIdleTimeout: 60_000,
 });
