@@ -71,3 +71,8 @@ export {
 export { ServerSession, type SessionPresence } from "./src/server/server_session.ts";
 export { SessionRegistry } from "./src/server/session_registry.ts";
 export { Router, ROUTING_REASONS, type ServerEndpoint } from "./src/server/router.ts";
+export {
+  type DenoLimeClientOptions,
+  denoTransportFactory,
+  LimeClient,
+} from "./src/client/lime_client_deno.ts";

@@ -173,3 +173,20 @@ export type {
   PresenceStatus,
   Receipt,
 } from "./src/generated/types.generated.ts";
+export { LimeClient, webTransportFactory } from "./src/client/lime_client.ts";
+export {
+  KEEPALIVE_DEFAULTS,
+  type LimeClientOptions,
+  type LimeClientStatus,
+  type ReceivedMessage,
+  type TransportFactory,
+} from "./src/client/client_options.ts";
+export { LimeClientError, type LimeClientErrorCode } from "./src/client/client_errors.ts";
+export { BACKOFF_DEFAULTS, backoffDelay, type BackoffOptions } from "./src/client/backoff.ts";
+export {
+  type DeadLetter,
+  RESEND_DEFAULTS,
+  type ResendOptions,
+  ResendTracker,
+} from "./src/client/resend_tracker.ts";
+export { DedupeWindow } from "./src/client/dedupe_window.ts";
