@@ -14,6 +14,7 @@ import { BoundedQueue } from "../channel/bounded_queue.ts";
 import { ResourceCommands } from "../channel/resource_commands.ts";
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import type { Command, Envelope, Message, Notification } from "../envelope.ts";
+import { LimeError } from "../errors.ts";
 import { Node } from "../node.ts";
 import { WebSocketTransport } from "../transport/websocket.ts";
 import { BACKOFF_DEFAULTS, backoffDelay } from "./backoff.ts";
@@ -40,6 +41,12 @@ export async function webTransportFactory(
   const transport = new WebSocketTransport();
   await transport.open(uri, { signal });
   return transport;
+}
+
+/** Whether an establishment failure will fail the same way on every attempt. */
+function isPermanent(error: unknown): boolean {
+  if (error instanceof LimeError && !(error instanceof ChannelError)) return error.code === 13;
+  return error instanceof TypeError || error instanceof RangeError;
 }
 
 /** A client that stays connected. */
@@ -122,7 +129,8 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
   /** Every status change from now on, until the client closes. */
   statusChanges(): AsyncIterable<LimeClientStatus> {
     const queue = new BoundedQueue<LimeClientStatus>(1024);
-    queue.tryPut(this.#status);
+    // Before start() the loop's own first `connecting` comes next: do not yield it twice.
+    if (this.#running || this.#status.state === "closed") queue.tryPut(this.#status);
     this.#statusQueues.add(queue);
     if (this.#status.state === "closed") queue.close();
     return queue;
@@ -203,11 +211,19 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
     for (;;) {
       const left = timeout ? Math.max(1, deadline - this.#clock.now()) : 0;
       const channel = await this.#waitEstablished(options.signal, left);
-      this.#remember(request);
       try {
-        return await channel.processCommand(request, { timeout: left, signal: options.signal });
+        const response = await channel.processCommand(request, {
+          timeout: left,
+          signal: options.signal,
+        });
+        // Only what the server accepted is set again after a reconnection (a refused presence
+        // would fail every later establishment).
+        if (response.status === "success") this.#remember(request);
+        return response;
       } catch (error) {
-        const lost = error instanceof ChannelError && error.code === "closed";
+        // Lost: the channel closed, or the server ended the session (`finished`/`failed`) first.
+        const lost = error instanceof ChannelError &&
+          (error.code === "closed" || (error.code === "invalid-state" && !channel.isEstablished));
         if (!lost || this.#stop.signal.aborted) throw this.#closedOr(error);
         if (!idempotent) {
           throw new LimeClientError(
@@ -216,6 +232,9 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
             { cause: error },
           );
         }
+        // The loop swaps in a new session promise when the channel closes (it awaited
+        // `closed` first): waiting here keeps the retry from getting the dead channel again.
+        await channel.closed;
       }
     }
   }
@@ -264,6 +283,11 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
       } catch (error) {
         if (this.#stop.signal.aborted) break;
         this.#setStatus({ state: "disconnected", error: error as Error, reason: String(error) });
+        if (isPermanent(error)) {
+          // Retrying cannot help: refused credentials, or options the channel rejects.
+          failure = error as Error;
+          break;
+        }
       }
       attempt++;
       if (attempt > backoff.maxAttempts) {
@@ -312,6 +336,8 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
       if (this.#receipts) {
         await channel.setResource("/receipt", "application/vnd.lime.receipt+json", this.#receipts);
       }
+      // close() ran meanwhile (it saw no channel to finish): do not keep this one.
+      if (this.#stop.signal.aborted) throw this.#stop.signal.reason;
     } catch (error) {
       await channel.close().catch(() => {});
       throw error;

@@ -35,6 +35,9 @@ export const RESEND_DEFAULTS: Readonly<{
   limit: 10_000,
 });
 
+/** Most messages resent per window while connected. */
+export const MAX_RESENDS_PER_ROUND = 500;
+
 interface Entry {
   message: Message;
   sentAt: number;
@@ -116,6 +119,9 @@ export class ResendTracker {
     const dead: DeadLetter[] = [];
     for (const [id, entry] of this.#entries) {
       if (!all && now - entry.sentAt < this.#window * (entry.resends + 1)) continue;
+      // While connected, resend a bounded batch per window: when confirmations lag behind the
+      // window, resending the whole backlog every time would only add to the lag.
+      if (!all && resend.length >= MAX_RESENDS_PER_ROUND) break;
       if (entry.resends >= this.#maxResends) {
         this.#entries.delete(id);
         dead.push({ message: entry.message, reason: "max-resends" });
