@@ -18,6 +18,7 @@ import { newId } from "../ids.ts";
 import { isFinalSessionState } from "../session_machine.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Channel } from "./channel.ts";
+import { deadline } from "./deadline.ts";
 import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_options.ts";
 import {
   type EstablishmentResult,
@@ -223,13 +224,33 @@ export class ServerChannel extends Channel {
     return runServerEstablishment(this, options, this.timeouts.establishment, this.clock);
   }
 
-  /** Ends the session: sends `finished` (when not over yet) and closes the transport. */
-  async finish(options: TimeoutOptions = {}): Promise<void> {
+  /**
+   * Ends the session: sends `finished` (when not over yet) and closes the transport. With
+   * `linger`, first waits up to that many ms for the client to hang up (it does on `finished`):
+   * closing under a client that is still sending resets the connection, which can destroy
+   * `finished` on its way (TCP RST; a WebSocket error close on Deno).
+   */
+  async finish(options: TimeoutOptions & { linger?: number } = {}): Promise<void> {
     if (isFinalSessionState(this.state) || !this.transport.isConnected) {
       await this.close();
       return;
     }
-    await this.sendFinishedSession(options).catch(() => {});
+    if (!options.linger) {
+      await this.sendFinishedSession(options).catch(() => {});
+      return;
+    }
+    try {
+      await this.sendSession(this.#session("finished", this.#to()), options);
+      using limit = deadline(this.clock, options.linger, undefined, "Waiting for the hang-up");
+      await new Promise<unknown>((resolve) => {
+        this.closed.then(resolve);
+        limit.signal.addEventListener("abort", resolve, { once: true });
+      });
+    } catch {
+      // Closing anyway.
+    } finally {
+      await this.close();
+    }
   }
 
   /** After `new`, every session envelope must carry this session's id (reason 11). */

@@ -8,9 +8,10 @@
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult } from "../channel/server_establishment.ts";
-import type { Envelope } from "../envelope.ts";
+import type { Command, Envelope } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock } from "../clock.ts";
+import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
@@ -66,6 +67,7 @@ export class LimeServer implements AsyncDisposable {
   readonly #schemes: AuthenticationScheme[];
   readonly #channels = new Set<ServerChannelType>();
   readonly #serving = new Set<Promise<void>>();
+  readonly #handling = new Set<Promise<Command>>();
   #tcp: TcpTransportListener | undefined;
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
@@ -86,7 +88,16 @@ export class LimeServer implements AsyncDisposable {
       account: accountResource(options.store, iterations),
       contacts: contactsResource(options.store),
     }, this.domain);
-    this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, resources);
+    // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
+    const endpoint = {
+      processCommand: (session: ServerSession, request: Command) => {
+        const handling = resources.processCommand(session, request);
+        this.#handling.add(handling);
+        handling.finally(() => this.#handling.delete(handling)).catch(() => {});
+        return handling;
+      },
+    };
+    this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, endpoint);
     this.#schemes = [
       ...(options.guest ?? true ? ["guest" as const] : []),
       "plain",
@@ -130,6 +141,16 @@ export class LimeServer implements AsyncDisposable {
   /** Where the WebSocket listener listens (`host:port`). */
   get websocketAddress(): string | undefined {
     return this.#websocket?.address;
+  }
+
+  /** Connections being served: server channels not closed yet (established or not). */
+  get connectionCount(): number {
+    return this.#channels.size;
+  }
+
+  /** TCP connections the TCP listener accepted that are still open (0 without one). */
+  get tcpTransportCount(): number {
+    return this.#tcp?.transports.size ?? 0;
   }
 
   /**
@@ -237,9 +258,10 @@ export class LimeServer implements AsyncDisposable {
   }
 
   /**
-   * Stops: listeners stop accepting, established sessions get `finished`, establishing ones
-   * `failed` ("The server is being shut down"), and every transport is closed. The store is the
-   * caller's to close.
+   * Stops: listeners stop accepting, established sessions get `finished` (and up to
+   * `channel.closeTimeout` to hang up, so that one still sending does not lose it), establishing
+   * ones `failed` ("The server is being shut down"), every transport is closed, and requests to
+   * the server's resources still in the works complete. The store is the caller's to close.
    */
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
@@ -250,7 +272,9 @@ export class LimeServer implements AsyncDisposable {
     await Promise.all(
       [...this.#channels].map((channel) =>
         channel.state === "established"
-          ? channel.finish()
+          ? channel.finish({
+            linger: this.#options.channel?.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout,
+          })
           : channel.sendFailedSession(SHUTDOWN_REASON).catch(() => channel.close())
       ),
     );
@@ -260,6 +284,7 @@ export class LimeServer implements AsyncDisposable {
       this.#embedded?.close({ closeTransports: true }),
     ]);
     await Promise.all(this.#serving);
+    await Promise.allSettled([...this.#handling]);
   }
 
   /** `await using` shuts the server down. */
