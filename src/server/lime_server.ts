@@ -111,11 +111,15 @@ export class LimeServer implements AsyncDisposable {
   async start(): Promise<void> {
     const { tcp, websocket } = this.#options;
     const limits = { maxEnvelopeSize: this.#options.maxEnvelopeSize };
+    // A burst of connections lands in one turn before the accept loop takes them: let them all
+    // wait (maxSessions is enforced per connection, with a proper `failed`), none reset.
+    const queue = this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
     if (tcp !== false) {
       this.#tcp = new TcpTransportListener({
         hostname: tcp?.hostname ?? SERVER_DEFAULTS.tcpHostname,
         port: tcp?.port ?? SERVER_DEFAULTS.tcpPort,
         ...(tcp?.tls ? { tls: tcp.tls } : {}),
+        acceptQueueSize: queue,
         ...limits,
       });
       await this.#tcp.listen();
@@ -126,6 +130,7 @@ export class LimeServer implements AsyncDisposable {
         hostname: websocket?.hostname ?? SERVER_DEFAULTS.websocketHostname,
         port: websocket?.port ?? SERVER_DEFAULTS.websocketPort,
         ...(websocket?.cert && websocket.key ? { cert: websocket.cert, key: websocket.key } : {}),
+        backlog: queue,
         ...limits,
       });
       await this.#websocket.listen();
@@ -161,6 +166,7 @@ export class LimeServer implements AsyncDisposable {
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         maxEnvelopeSize: this.#options.maxEnvelopeSize,
+        backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
       });
       this.#acceptFrom(this.#embedded);
     }

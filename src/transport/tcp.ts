@@ -186,6 +186,19 @@ export class TcpTransport extends TransportBase {
     return this.compression === "none";
   }
 
+  /**
+   * Without gzip and outside a switch, the envelopes sent in one turn of the event loop go out in
+   * one write at its end (a write per envelope cost 40% of a server's time routing messages).
+   */
+  protected override get batchesSends(): boolean {
+    return this.compression === "none" && this.#switch.target === undefined && !this.#ending;
+  }
+
+  /** Writes the batch at the end of the turn. */
+  protected override scheduleFlush(flush: () => void): void {
+    setImmediate(flush);
+  }
+
   /** Writes one envelope in order, after any pending TLS or gzip switch. */
   protected async writeEnvelope(text: string): Promise<void> {
     await this.#switch.beforeWrite();
@@ -206,7 +219,10 @@ export class TcpTransport extends TransportBase {
   override send(envelope: Envelope, options: SignalOptions = {}): Promise<void> {
     if (this.#server && !this.#switch.target && this.isConnected && !options.signal?.aborted) {
       const target = confirmedModes(envelope, this);
-      if (target && this.#canSwitch(target)) this.#hold(target, serializeEnvelope(envelope));
+      if (target && this.#canSwitch(target)) {
+        this.flushSends(); // what was sent before the confirmation goes out before it
+        this.#hold(target, serializeEnvelope(envelope));
+      }
     }
     return super.send(envelope, options);
   }

@@ -31,6 +31,7 @@ interface QueuedSend {
 
 const encoder = new TextEncoder();
 const RESOLVED: Promise<void> = Promise.resolve();
+const noop = () => {};
 /** Most UTF-16 units of queued envelopes written at once when a transport coalesces writes. */
 const COALESCE_LIMIT = 64 * 1024;
 
@@ -68,6 +69,10 @@ export abstract class TransportBase implements Transport {
   #pumping = false;
   // A drain the connection asked for (its buffer is over the high-water mark): later sends wait.
   #drain: Promise<void> | undefined;
+  // Sends taken at once but written together later in the turn (transports that batch sends).
+  #batch: string[] = [];
+  #batchSize = 0;
+  #batchScheduled = false;
   #closeInfo: TransportCloseInfo | undefined;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
@@ -246,6 +251,20 @@ export abstract class TransportBase implements Transport {
     }
     // Fast path: nothing queued ahead, and the connection takes the bytes right now.
     if (!this.#pumping && this.#drain === undefined) {
+      if (this.batchesSends) {
+        if (this.#batchScheduled) {
+          // Not the first send of this turn: taken now, written with the others at its end
+          // (one write instead of one per envelope).
+          this.#batch.push(text);
+          this.#batchSize += text.length;
+          if (this.#batchSize >= COALESCE_LIMIT) this.flushSends();
+          return RESOLVED;
+        }
+        // The first send of a turn goes out at once (no added latency); the turn's end flushes
+        // whatever follows it.
+        this.#batchScheduled = true;
+        this.scheduleFlush(this.#onFlushTimer);
+      } else if (this.#batch.length > 0) this.flushSends(); // what was batched goes first
       const drained = this.writeEnvelopeNow(text);
       if (drained === null) return RESOLVED;
       if (drained !== undefined) {
@@ -256,10 +275,53 @@ export abstract class TransportBase implements Transport {
         });
       }
     }
+    if (this.#batch.length > 0) this.flushSends();
     return new Promise((resolve, reject) => {
       this.#sendQueue.push({ text, bytes: getBytes, resolve, reject });
       this.#pump();
     });
+  }
+
+  /**
+   * Whether sends taken by the fast path are collected and written together once per turn
+   * (see {@link scheduleFlush}). Default false: each is written at once.
+   */
+  protected get batchesSends(): boolean {
+    return false;
+  }
+
+  /** Schedules the batch's write (default: a microtask; TCP waits for the end of the turn). */
+  protected scheduleFlush(flush: () => void): void {
+    queueMicrotask(flush);
+  }
+
+  #onFlushTimer = (): void => {
+    this.#batchScheduled = false;
+    this.flushSends();
+  };
+
+  /** Writes the batched sends now, in order (before a switch point, before closing). */
+  protected flushSends(): void {
+    if (this.#batch.length === 0) return;
+    const text = this.#batch.length === 1 ? this.#batch[0] : this.#batch.join("");
+    this.#batch = [];
+    this.#batchSize = 0;
+    if (this.#state !== "open") return;
+    let drained: Promise<void> | null | undefined;
+    try {
+      drained = this.writeEnvelopeNow(text);
+    } catch (error) {
+      drained = Promise.reject(error);
+    }
+    if (drained === null) return;
+    if (drained !== undefined) {
+      this.#waitForDrain(drained);
+      drained.catch((error) => this.#sendError(error)).catch(() => {});
+      return;
+    }
+    // The connection cannot take bytes now: queue them ahead of anything sent later.
+    this.#sendQueue.push({ text, bytes: () => encoder.encode(text), resolve: noop, reject: noop });
+    this.#pump();
   }
 
   #waitForDrain(drained: Promise<void>): void {
@@ -363,6 +425,7 @@ export abstract class TransportBase implements Transport {
       await this.closed;
       return;
     }
+    this.flushSends();
     this.#state = "closing";
     try {
       await this.closeConnection();

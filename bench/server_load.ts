@@ -1,0 +1,1170 @@
+/**
+ * Server load benchmark: a {@link LimeServer} in its own process (`server_load_server.ts`:
+ * loopback TCP and WebSocket, guests, accounts in memory, no rate limit), loaded from this
+ * process (and, for the lime-js row, from a Node process):
+ *
+ * 1. **Routed messages/s**, client → server → client: N sender/receiver pairs (default 8), every
+ *    sender sending ~200 B `text/plain` messages without id (so no notifications) to its
+ *    receiver's node, with a window of in-flight messages per pair (refilled when half of it has
+ *    arrived); counted at the receivers over a fixed time after a warm-up. Two generators per
+ *    transport: this module's `ClientChannel` (over `TcpTransport` / `WebSocketTransport`), and
+ *    a **raw** one that establishes with the proper handshake, then writes pre-serialized
+ *    envelope bytes (TCP: a whole window's worth per write; WebSocket: one text frame each) and
+ *    only counts the objects it receives, so that the generator is not the bottleneck.
+ * 2. **Session establishments/s** (guest, TCP, no TLS): `--sessions` clients (default 2,000),
+ *    `--concurrency` at a time (default 100), each connecting, establishing, then finishing
+ *    (`finishing` → `finished`), with `ClientChannel` and with raw clients, after an unmeasured
+ *    warm-up of a tenth as many.
+ * 3. **Memory per idle established session**: the server's RSS and V8 heap (after a GC) before
+ *    and after `--idle` (default 10,000) raw guest sessions are established over TCP and left
+ *    idle, and again after they are all closed (a leak check).
+ * 4. **lime-js**: the routed-message load of 1 driven by `lime-js@3.0.1` clients on Node over
+ *    WebSocket (`server_load_limejs.ts`), against the same server.
+ *
+ * `deno task bench:server [--quick] [--pairs=8] [--window=256] [--warmup=1] [--duration=5]
+ *  [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...] [--profile[=DIR]]`
+ *
+ * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
+ * `--only`: a comma-separated subset of `tcp-raw, tcp-channel, ws-raw, ws-channel, ws-limejs,
+ * establish-channel, establish-raw, memory`. `--profile`: the server runs under
+ * `deno run --cpu-prof` and writes its profile into DIR (default `.tmp/server-load-profile/`)
+ * when it quits.
+ *
+ * Every rate comes with the CPU used over the measured time (from the server process, which also
+ * reads the machine's `/proc/stat`): the server's CPU time per message or session, the server's
+ * and the generator's CPU use in % of one core, and how idle the machine was. The server is the
+ * limit when it uses ~100% of a core; when the machine had no idle time left while the server
+ * used less, other processes took the cores and the rate is a lower bound (a note says so).
+ *
+ * Prints a markdown table (scenario, transport, generator, figure, target, met), then notes. Every
+ * child process is stopped at the end, also on failure and on Ctrl-C/SIGTERM. Exit code 0: this is
+ * a report.
+ * @module
+ */
+import process from "node:process";
+import { ClientChannel } from "../src/channel/client_channel.ts";
+import { serializeEnvelope } from "../src/codec.ts";
+import { Message } from "../src/envelope.ts";
+import { TcpTransport } from "../src/transport/tcp.ts";
+import { EnvelopeFramer } from "../src/transport/framing.ts";
+import type { Transport } from "../src/transport/transport.ts";
+import { WebSocketTransport } from "../src/transport/websocket.ts";
+import { type LimeJsLine, prepareLimeJs } from "./server_load_limejs.ts";
+
+// ------------------------------------------------------------------------------------ options
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+}
+const QUICK = Deno.args.includes("--quick");
+const PAIRS = option("pairs", 8);
+const WINDOW = option("window", 256);
+const WARMUP_MS = option("warmup", QUICK ? 0.5 : 1) * 1000;
+const DURATION_MS = option("duration", QUICK ? 2 : 5) * 1000;
+const SESSIONS = option("sessions", QUICK ? 1_000 : 2_000);
+const CONCURRENCY = option("concurrency", 100);
+const IDLE = option("idle", 10_000);
+const PROFILE_ARG = Deno.args.find((a) => a === "--profile" || a.startsWith("--profile="));
+const PROFILE_DIR = PROFILE_ARG === undefined
+  ? undefined
+  : PROFILE_ARG.includes("=")
+  ? PROFILE_ARG.slice("--profile=".length)
+  : new URL("../.tmp/server-load-profile/", import.meta.url).pathname;
+const SCENARIOS = [
+  "tcp-raw",
+  "tcp-channel",
+  "ws-raw",
+  "ws-channel",
+  "ws-limejs",
+  "establish-channel",
+  "establish-raw",
+  "memory",
+] as const;
+type ScenarioName = typeof SCENARIOS[number];
+const ONLY = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+for (const name of ONLY ?? []) {
+  if (!SCENARIOS.includes(name as ScenarioName)) {
+    throw new TypeError(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(", ")})`);
+  }
+}
+const runs = (name: ScenarioName) => ONLY === undefined || ONLY.includes(name);
+
+const ROUTED_TARGET = 50_000;
+const MEMORY_TARGET = 1024 ** 3;
+const DOMAIN = "localhost";
+/** ~150 characters of chat text: envelopes of ~200 B to the server, ~225 B from it. */
+const CONTENT = "Olá! Your order #48213 has shipped and should arrive tomorrow between 9 and " +
+  "12. Reply STOP to opt out, or HELP for more options. Thanks!";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const noop = () => {};
+
+// ------------------------------------------------------------------------- child processes
+
+const children = new Set<Deno.ChildProcess>();
+
+function spawn(command: string, args: string[], options: Deno.CommandOptions = {}) {
+  const child = new Deno.Command(command, { args, ...options }).spawn();
+  children.add(child);
+  child.status.finally(() => children.delete(child));
+  return child;
+}
+
+/** Kills every child still running (SIGKILL) and waits for it. */
+async function killChildren(): Promise<void> {
+  await Promise.all([...children].map(async (child) => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status.catch(noop);
+  }));
+}
+
+const onInterrupt = () => {
+  console.error("\ninterrupted: stopping the child processes");
+  killChildren().finally(() => Deno.exit(130));
+};
+Deno.addSignalListener("SIGINT", onInterrupt);
+Deno.addSignalListener("SIGTERM", onInterrupt);
+
+/** Reads a byte stream line by line. */
+async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  const textDecoder = new TextDecoder();
+  for await (const chunk of stream) {
+    pending += textDecoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+  if (pending) yield pending;
+}
+
+/** Collects a child's stderr (so its pipe never fills); keeps the first lines. */
+function collect(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+  return (async () => {
+    for await (const line of linesOf(stream)) if (into.length < 200) into.push(line);
+  })().catch(noop);
+}
+
+/** CPU counters at one moment (taken by the server process, which may read /proc). */
+interface CpuSample {
+  /** The server's user + system CPU time, ms. */
+  serverMs: number;
+  /** This process's user + system CPU time, ms. */
+  generatorMs: number;
+  /** Jiffies of the whole machine, all cores: idle (with iowait), and total (NaN elsewhere). */
+  idle: number;
+  total: number;
+  at: number;
+}
+
+/** CPU use between two samples. */
+interface CpuUse {
+  /** The server's CPU use, % of one core. */
+  serverCpu: number;
+  /** The generator's CPU use (this process, or Node), % of one core. */
+  generatorCpu: number;
+  /** How idle the whole machine was (all cores), %. */
+  machineIdle: number;
+}
+
+function cpuUse(start: CpuSample, end: CpuSample, generatorMs?: number): CpuUse {
+  const ms = end.at - start.at;
+  return {
+    serverCpu: (end.serverMs - start.serverMs) * 100 / ms,
+    generatorCpu: (generatorMs ?? end.generatorMs - start.generatorMs) * 100 / ms,
+    machineIdle: (end.idle - start.idle) * 100 / (end.total - start.total),
+  };
+}
+
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+interface ServerMemory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  sessions: number;
+}
+
+/** The bench server process, driven through its stdin. */
+class BenchServer {
+  readonly stderr: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: AsyncGenerator<string>;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #stderrDone: Promise<void>;
+  pid = 0;
+  tcp = "";
+  ws = "";
+
+  constructor() {
+    const flags = ["run", "-A", "--v8-flags=--expose-gc"];
+    if (PROFILE_DIR) flags.push("--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`);
+    this.#child = spawn(
+      Deno.execPath(),
+      [...flags, new URL("./server_load_server.ts", import.meta.url).pathname],
+      { stdin: "piped", stdout: "piped", stderr: "piped" },
+    );
+    this.#lines = linesOf(this.#child.stdout);
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#stderrDone = collect(this.#child.stderr, this.stderr);
+  }
+
+  async start(): Promise<void> {
+    const hello = await this.#next(30_000);
+    this.pid = hello.pid as number;
+    this.tcp = hello.tcp as string;
+    this.ws = hello.ws as string;
+  }
+
+  async #next(ms: number): Promise<Record<string, unknown>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`the bench server did not answer within ${ms} ms\n${this.stderr.join("\n")}`),
+          ),
+        ms,
+      );
+    });
+    try {
+      const next = await Promise.race([this.#lines.next(), timeout]);
+      if (next.done) throw new Error(`the bench server exited\n${this.stderr.join("\n")}`);
+      return JSON.parse(next.value);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async request(command: "mem" | "cpu"): Promise<Record<string, unknown>> {
+    await this.#stdin.write(encoder.encode(command + "\n"));
+    return await this.#next(30_000);
+  }
+
+  async memory(): Promise<ServerMemory> {
+    return await this.request("mem") as unknown as ServerMemory;
+  }
+
+  /** Established sessions right now (no GC). */
+  async sessions(): Promise<number> {
+    return (await this.request("cpu")).sessions as number;
+  }
+
+  /** CPU counters now (the server answers between two of its tasks: within a few ms). */
+  async sample(): Promise<CpuSample> {
+    const generatorMs = ownCpuMs();
+    const reply = await this.request("cpu");
+    return {
+      serverMs: reply.cpuMs as number,
+      generatorMs,
+      idle: (reply.idle as number | undefined) ?? NaN,
+      total: (reply.total as number | undefined) ?? NaN,
+      at: performance.now(),
+    };
+  }
+
+  /** Waits until the server has no established session left (at most `ms`). */
+  async settle(ms = 20_000): Promise<number> {
+    const until = Date.now() + ms;
+    let left = await this.sessions();
+    while (left > 0 && Date.now() < until) {
+      await sleep(100);
+      left = await this.sessions();
+    }
+    return left;
+  }
+
+  /** Asks the server to quit (it shuts down and exits 0); kills it if it takes over 20 s. */
+  async stop(): Promise<void> {
+    try {
+      await this.#stdin.write(encoder.encode("quit\n"));
+      await this.#stdin.close();
+    } catch { /* gone already */ }
+    const killer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 20_000);
+    try {
+      // Drain stdout so the child never blocks on a full pipe.
+      for await (const _ of this.#lines) { /* {"bye":true} */ }
+      await this.#child.status;
+      await this.#stderrDone;
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------- raw clients
+
+/** Counts the top-level JSON objects in a byte stream (brace counting that skips strings). */
+class ObjectCounter {
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+
+  count(chunk: Uint8Array): number {
+    let objects = 0;
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escaped = this.#escaped;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === 0x5c) escaped = true;
+        else if (byte === 0x22) inString = false;
+      } else if (byte === 0x22) inString = true;
+      else if (byte === 0x7b) depth++;
+      else if (byte === 0x7d && --depth === 0) objects++;
+    }
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escaped = escaped;
+    return objects;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The guest handshake of a raw client (lime-protocol §4): `new`; on `negotiating` with options,
+ * chooses `none`/`none`; on `authenticating`, sends guest credentials from `node`; resolves with
+ * the session id once `established`.
+ */
+async function rawHandshake(
+  send: (text: string) => unknown,
+  next: () => Promise<Json>,
+  node: string,
+): Promise<string> {
+  await send(`{"state":"new"}`);
+  for (;;) {
+    const envelope = await next();
+    const id = envelope.id as string;
+    switch (envelope.state) {
+      case "negotiating":
+        if (envelope.compressionOptions || envelope.encryptionOptions) {
+          await send(
+            JSON.stringify({ id, state: "negotiating", compression: "none", encryption: "none" }),
+          );
+        }
+        break; // else the confirmation: `authenticating` follows
+      case "authenticating":
+        await send(JSON.stringify({ id, from: node, state: "authenticating", scheme: "guest" }));
+        break;
+      case "established":
+        return id;
+      default:
+        throw new Error(
+          `${node}: unexpected envelope in the handshake ${JSON.stringify(envelope)}`,
+        );
+    }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/** A minimal LIME client on a bare TCP connection: handshake, then raw bytes. */
+class RawTcpClient {
+  readonly conn: Deno.TcpConn;
+  sessionId = "";
+  /** Objects that arrived with the last handshake frame (counted by the caller). */
+  extra = 0;
+  #queue: string[] = [];
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  static async establish(address: string, node: string): Promise<RawTcpClient> {
+    const colon = address.lastIndexOf(":");
+    const conn = await Deno.connect({
+      hostname: address.slice(0, colon),
+      port: Number(address.slice(colon + 1)),
+    });
+    // Like the server and TcpTransport: no Nagle (it would hold a write back until the peer's
+    // delayed ACK, 40 ms, as the server never writes back on a sender's connection).
+    conn.setNoDelay(true);
+    const client = new RawTcpClient(conn);
+    try {
+      client.sessionId = await rawHandshake(
+        (text) => writeAll(conn, encoder.encode(text)),
+        () => client.#next(),
+        node,
+      );
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+    client.extra = client.#queue.length;
+    client.#queue = [];
+    return client;
+  }
+
+  async #next(): Promise<Json> {
+    if (this.#queue.length === 0) {
+      const framer = new EnvelopeFramer();
+      const buffer = new Uint8Array(4096);
+      while (this.#queue.length === 0) {
+        const n = await this.conn.read(buffer);
+        if (n === null) throw new Error("the server closed the connection during the handshake");
+        framer.push(buffer.subarray(0, n), (frame) => this.#queue.push(decoder.decode(frame)));
+      }
+    }
+    return JSON.parse(this.#queue.shift()!);
+  }
+
+  /** Sends `finishing`, waits for `finished` (or the end of the connection), closes. */
+  async finish(): Promise<void> {
+    try {
+      await writeAll(
+        this.conn,
+        encoder.encode(JSON.stringify({ id: this.sessionId, state: "finishing" })),
+      );
+      for (;;) {
+        const envelope = await this.#next();
+        if (envelope.state === "finished" || envelope.state === "failed") break;
+      }
+    } catch { /* the server closed first */ }
+    this.close();
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** A minimal LIME client on a bare WebSocket (`lime` subprotocol): handshake, then raw text. */
+class RawWsClient {
+  readonly socket: WebSocket;
+  #queue: string[] = [];
+  #waiting: (() => void) | undefined;
+  #closed: Promise<void>;
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+    socket.onmessage = (event) => {
+      this.#queue.push(event.data as string);
+      this.#waiting?.();
+    };
+  }
+
+  static async establish(address: string, node: string): Promise<RawWsClient> {
+    const socket = new WebSocket(`ws://${address}`, "lime");
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error(`${node}: the WebSocket did not open`));
+    });
+    socket.onerror = noop;
+    const client = new RawWsClient(socket);
+    await rawHandshake((text) => socket.send(text), () => client.#next(), node);
+    return client;
+  }
+
+  async #next(): Promise<Json> {
+    while (this.#queue.length === 0) {
+      await new Promise<void>((resolve) => this.#waiting = resolve);
+      this.#waiting = undefined;
+    }
+    return JSON.parse(this.#queue.shift()!);
+  }
+
+  async close(): Promise<void> {
+    this.socket.onmessage = null;
+    this.socket.close();
+    await Promise.race([this.#closed, sleep(2000)]);
+  }
+}
+
+// ------------------------------------------------------------------------ routed-message load
+
+/** One sender/receiver pair's counters. */
+interface PairState {
+  sent: number;
+  received: number;
+  /** Set while the sender waits for the window to drain to half. */
+  wake: (() => void) | undefined;
+}
+
+/** A running routed-message load. */
+interface Load {
+  /** Messages received so far, all receivers. */
+  received(): number;
+  /** Messages sent so far, all senders. */
+  sent(): number;
+  start(): void;
+  stop(): void;
+  close(): Promise<void>;
+}
+
+const LOW = () => Math.floor(WINDOW / 2);
+
+function newPair(): PairState {
+  return { sent: 0, received: 0, wake: undefined };
+}
+
+/** Called by a receiver: counts, and wakes its sender once half the window has arrived. */
+function credit(pair: PairState, count: number): void {
+  pair.received += count;
+  if (pair.wake && pair.sent - pair.received <= LOW()) {
+    const wake = pair.wake;
+    pair.wake = undefined;
+    wake();
+  }
+}
+
+function totals(pairs: PairState[]) {
+  return {
+    received: () => pairs.reduce((n, pair) => n + pair.received, 0),
+    sent: () => pairs.reduce((n, pair) => n + pair.sent, 0),
+  };
+}
+
+function messageText(to: string): string {
+  return serializeEnvelope(new Message("text/plain", CONTENT, { to }));
+}
+
+/** Raw TCP: a window's worth of pre-serialized envelopes per write; receivers only count. */
+async function rawTcpLoad(address: string): Promise<Load> {
+  const pairs: PairState[] = [];
+  const links: { sender: RawTcpClient; receiver: RawTcpClient; batch: Uint8Array }[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const to = `raw-r${i}@${DOMAIN}/load`;
+    const receiver = await RawTcpClient.establish(address, to);
+    const sender = await RawTcpClient.establish(address, `raw-s${i}@${DOMAIN}/load`);
+    const one = encoder.encode(messageText(to));
+    const batch = new Uint8Array(one.length * WINDOW);
+    for (let k = 0; k < WINDOW; k++) batch.set(one, k * one.length);
+    links.push({ sender, receiver, batch });
+    pairs.push(newPair());
+  }
+  const size = links[0].batch.length / WINDOW;
+  let stopped = false;
+  const loops: Promise<void>[] = [];
+  return {
+    ...totals(pairs),
+    start() {
+      links.forEach(({ sender, receiver, batch }, i) => {
+        const pair = pairs[i];
+        loops.push(
+          (async () => {
+            const counter = new ObjectCounter();
+            const buffer = new Uint8Array(256 * 1024);
+            for (;;) {
+              const n = await receiver.conn.read(buffer);
+              if (n === null) break;
+              credit(pair, counter.count(buffer.subarray(0, n)));
+            }
+          })().catch(noop),
+        );
+        loops.push(
+          (async () => {
+            while (!stopped) {
+              const room = WINDOW - (pair.sent - pair.received);
+              if (room >= WINDOW - LOW()) {
+                await writeAll(sender.conn, batch.subarray(0, room * size));
+                pair.sent += room;
+              } else {
+                await new Promise<void>((resolve) => pair.wake = resolve);
+              }
+            }
+          })().catch(noop),
+        );
+      });
+    },
+    stop() {
+      stopped = true;
+      for (const pair of pairs) pair.wake?.();
+    },
+    async close() {
+      for (const { sender, receiver } of links) {
+        sender.close();
+        receiver.close();
+      }
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Raw WebSocket: one pre-serialized text frame per envelope; receivers only count. */
+async function rawWsLoad(address: string): Promise<Load> {
+  const pairs: PairState[] = [];
+  const clients: RawWsClient[] = [];
+  const pumps: (() => void)[] = [];
+  let stopped = false;
+  for (let i = 0; i < PAIRS; i++) {
+    const to = `rawws-r${i}@${DOMAIN}/load`;
+    const receiver = await RawWsClient.establish(address, to);
+    const sender = await RawWsClient.establish(address, `rawws-s${i}@${DOMAIN}/load`);
+    clients.push(receiver, sender);
+    const text = messageText(to);
+    const pair = newPair();
+    pairs.push(pair);
+    const pump = () => {
+      while (!stopped && pair.sent - pair.received < WINDOW) {
+        sender.socket.send(text);
+        pair.sent++;
+      }
+    };
+    pumps.push(pump);
+    receiver.socket.onmessage = () => {
+      pair.received++;
+      if (pair.sent - pair.received <= LOW()) pump();
+    };
+  }
+  return {
+    ...totals(pairs),
+    start: () => pumps.forEach((pump) => pump()),
+    stop: () => stopped = true,
+    close: async () => {
+      await Promise.all(clients.map((client) => client.close()));
+    },
+  };
+}
+
+/** This module's ClientChannel over TcpTransport or WebSocketTransport. */
+async function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
+  const connect = async (name: string) => {
+    let transport: Transport;
+    if (kind === "tcp") {
+      const tcp = new TcpTransport();
+      await tcp.open(`net.tcp://${address}`);
+      transport = tcp;
+    } else {
+      const ws = new WebSocketTransport();
+      await ws.open(`ws://${address}`);
+      transport = ws;
+    }
+    const channel = new ClientChannel(transport);
+    await channel.establishSession({
+      identity: `${name}@${DOMAIN}`,
+      instance: "load",
+      encryption: "none",
+      compression: "none",
+    });
+    return channel;
+  };
+  const pairs: PairState[] = [];
+  const channels: ClientChannel[] = [];
+  const links: { sender: ClientChannel; to: string }[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const receiver = await connect(`ch-${kind}-r${i}`);
+    const sender = await connect(`ch-${kind}-s${i}`);
+    channels.push(receiver, sender);
+    const pair = newPair();
+    pairs.push(pair);
+    receiver.onMessage(() => credit(pair, 1));
+    links.push({ sender, to: receiver.localNode! });
+  }
+  let stopped = false;
+  const loops: Promise<void>[] = [];
+  return {
+    ...totals(pairs),
+    start() {
+      links.forEach(({ sender, to }, i) => {
+        const pair = pairs[i];
+        loops.push((async () => {
+          while (!stopped) {
+            while (pair.sent - pair.received < WINDOW) {
+              sender.sendMessage(new Message("text/plain", CONTENT, { to })).catch(noop);
+              pair.sent++;
+            }
+            await new Promise<void>((resolve) => pair.wake = resolve);
+          }
+        })());
+      });
+    },
+    stop() {
+      stopped = true;
+      for (const pair of pairs) pair.wake?.();
+    },
+    async close() {
+      await Promise.all(loops);
+      await Promise.all(channels.map(async (channel) => {
+        try {
+          await channel.finish({ timeout: 5_000 });
+        } catch { /* closed below */ }
+        await channel.close().catch(noop);
+      }));
+    },
+  };
+}
+
+/** The measured figures of one routed-message run. */
+interface RoutedResult extends CpuUse {
+  rate: number;
+  lost: number;
+}
+
+async function measureLoad(server: BenchServer, load: Load): Promise<RoutedResult> {
+  load.start();
+  await sleep(WARMUP_MS);
+  const c0 = await server.sample();
+  const r0 = load.received();
+  const t0 = performance.now();
+  await sleep(DURATION_MS);
+  const r1 = load.received();
+  const t1 = performance.now();
+  const c1 = await server.sample();
+  load.stop();
+  // What is in flight arrives (at most 2 s): nothing may be lost.
+  const until = Date.now() + 2_000;
+  while (load.received() < load.sent() && Date.now() < until) await sleep(10);
+  const lost = load.sent() - load.received();
+  await load.close();
+  return { rate: (r1 - r0) * 1000 / (t1 - t0), ...cpuUse(c0, c1), lost };
+}
+
+/** The lime-js load, in a Node process. */
+async function limeJsLoad(server: BenchServer): Promise<RoutedResult> {
+  const { script, cwd } = await prepareLimeJs();
+  const config = {
+    url: `ws://${server.ws}`,
+    pairs: PAIRS,
+    window: WINDOW,
+    content: CONTENT,
+    warmupMs: WARMUP_MS,
+    durationMs: DURATION_MS,
+  };
+  const child = spawn("node", [script, JSON.stringify(config)], {
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const stderr: string[] = [];
+  const stderrDone = collect(child.stderr, stderr);
+  const killer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, WARMUP_MS + DURATION_MS + 60_000);
+  let c0: CpuSample | undefined;
+  let c1: CpuSample | undefined;
+  let end: Extract<LimeJsLine, { phase: "measure-end" }> | undefined;
+  let done: Extract<LimeJsLine, { phase: "done" }> | undefined;
+  let failure = "";
+  try {
+    for await (const text of linesOf(child.stdout)) {
+      let line: LimeJsLine;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        continue;
+      }
+      if (line.phase === "measure-start") c0 = await server.sample();
+      else if (line.phase === "measure-end") {
+        c1 = await server.sample();
+        end = line;
+      } else if (line.phase === "done") done = line;
+      else if (line.phase === "error") failure = line.message;
+    }
+    await child.status;
+    await stderrDone;
+  } finally {
+    clearTimeout(killer);
+  }
+  if (!end || !c0 || !c1) {
+    throw new Error(`the lime-js load failed: ${failure}\n${stderr.join("\n")}`);
+  }
+  return {
+    rate: end.received * 1000 / end.elapsedMs,
+    ...cpuUse(c0, c1, end.cpuMs * (c1.at - c0.at) / end.elapsedMs),
+    lost: done ? done.sent - done.received : NaN,
+  };
+}
+
+// ----------------------------------------------------------------------------- establishment
+
+interface EstablishResult extends CpuUse {
+  rate: number;
+  established: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  firstError?: string;
+}
+
+let establishRun = 0;
+
+/**
+ * Runs `count` connect → establish → finish cycles, `CONCURRENCY` at a time; an unmeasured
+ * warm-up of a tenth of them comes first (the generator's code paths get compiled too).
+ */
+async function measureEstablishments(
+  server: BenchServer,
+  generator: "channel" | "raw",
+): Promise<EstablishResult> {
+  const address = server.tcp;
+  const run = ++establishRun;
+  const cycle = async (name: string, established: (ms: number) => void) => {
+    const t0 = performance.now();
+    if (generator === "raw") {
+      const client = await RawTcpClient.establish(address, `${name}/bench`);
+      established(performance.now() - t0);
+      await client.finish();
+      return;
+    }
+    const transport = new TcpTransport();
+    await transport.open(`net.tcp://${address}`);
+    const channel = new ClientChannel(transport);
+    try {
+      await channel.establishSession({
+        identity: name,
+        instance: "bench",
+        encryption: "none",
+        compression: "none",
+      });
+      established(performance.now() - t0);
+      await channel.finish();
+    } finally {
+      await channel.close().catch(noop);
+    }
+  };
+  const pool = async (label: string, count: number) => {
+    const latencies: number[] = [];
+    let failed = 0;
+    let firstError: string | undefined;
+    let next = 0;
+    const worker = async () => {
+      for (let k = next++; k < count; k = next++) {
+        try {
+          await cycle(`est${run}${label}-${k}@${DOMAIN}`, (ms) => latencies.push(ms));
+        } catch (error) {
+          failed++;
+          firstError ??= String(error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
+    return { latencies, failed, firstError };
+  };
+  await pool("w", Math.ceil(SESSIONS / 10));
+  await server.settle();
+  const c0 = await server.sample();
+  const start = performance.now();
+  const { latencies, failed, firstError } = await pool("m", SESSIONS);
+  const ms = performance.now() - start;
+  const c1 = await server.sample();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    rate: latencies.length * 1000 / ms,
+    established: latencies.length,
+    failed,
+    p50: at(0.5),
+    p99: at(0.99),
+    firstError,
+    ...cpuUse(c0, c1),
+  };
+}
+
+// -------------------------------------------------------------------------------------- memory
+
+interface MemoryResult {
+  before: ServerMemory;
+  after: ServerMemory;
+  closed: ServerMemory;
+  sessions: number;
+  refused: number;
+  failed: number;
+  openSeconds: number;
+  generatorRss: number | undefined;
+}
+
+async function measureIdleSessions(server: BenchServer): Promise<MemoryResult> {
+  const before = await server.memory();
+  const clients: RawTcpClient[] = [];
+  // Connections the server dropped before establishing; each is retried (up to 5 attempts), as a
+  // real client would reconnect.
+  let refused = 0;
+  let failed = 0;
+  let next = 0;
+  const start = performance.now();
+  const worker = async () => {
+    for (let k = next++; k < IDLE; k = next++) {
+      for (let attempt = 1;; attempt++) {
+        try {
+          clients.push(await RawTcpClient.establish(server.tcp, `idle-${k}@${DOMAIN}/bench`));
+          break;
+        } catch {
+          refused++;
+          if (attempt === 5) {
+            failed++;
+            break;
+          }
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(200, IDLE) }, worker));
+    const openSeconds = (performance.now() - start) / 1000;
+    await sleep(500);
+    const after = await server.memory();
+    const generatorRss = Deno.memoryUsage().rss;
+    for (const client of clients) client.close();
+    clients.length = 0;
+    await server.settle();
+    const closed = await server.memory();
+    return {
+      before,
+      after,
+      closed,
+      sessions: after.sessions,
+      refused,
+      failed,
+      openSeconds,
+      generatorRss,
+    };
+  } finally {
+    for (const client of clients) client.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------- reporting
+
+interface Row {
+  scenario: string;
+  transport: string;
+  generator: string;
+  figure: string;
+  target: string;
+  met: string;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/**
+ * CPU use over the measured time: the server is the limit when it is near 100% of a core. The
+ * server's CPU time per item (µs) is the figure least disturbed by other processes on the machine.
+ */
+function cpuNote(
+  result: { rate: number; serverCpu: number; generatorCpu: number; machineIdle: number },
+  unit: string,
+) {
+  const perItem = result.serverCpu * 10_000 / result.rate;
+  return `server ${perItem.toFixed(1)} µs CPU/${unit}; server CPU ${
+    result.serverCpu.toFixed(0)
+  }%, generator ${result.generatorCpu.toFixed(0)}%, machine idle ${result.machineIdle.toFixed(0)}%`;
+}
+
+/** Rows measured while other processes competed for the cores. */
+const disturbed: string[] = [];
+
+/**
+ * Whether a measurement was disturbed by other processes: the machine had no idle time left
+ * (< 10%) while the server used less than 90% of a core. Such a row's rate is a lower bound.
+ */
+function contended(what: string, result: { serverCpu: number; machineIdle: number }): boolean {
+  if (!(result.serverCpu < 90 && result.machineIdle < 10)) return false;
+  disturbed.push(
+    `${what} (server ${result.serverCpu.toFixed(0)}%, idle ${result.machineIdle.toFixed(0)}%)`,
+  );
+  return true;
+}
+
+function routedRow(transport: string, generator: string, result: RoutedResult, target: boolean) {
+  const cpu = cpuNote(result, "msg");
+  const busy = contended(`${transport} ${generator}`, result);
+  rows.push({
+    scenario: "routed messages/s",
+    transport,
+    generator,
+    figure: `**${int(result.rate)}** msg/s (${cpu})`,
+    target: target ? `≥ ${int(ROUTED_TARGET)}/s` : "—",
+    met: target
+      ? (result.rate >= ROUTED_TARGET ? "yes" : busy ? "**no** (contended)" : "**no**")
+      : "—",
+  });
+  if (result.lost > 0) {
+    notes.push(`${transport} ${generator}: ${result.lost} messages not received`);
+  }
+  if (generator === "raw") {
+    notes.push(
+      `${transport} raw generator (the server's limit): at its CPU cost per message the server ` +
+        `would route ≈ ${
+          int(1e6 / (result.serverCpu * 10_000 / result.rate))
+        } msg/s on a whole core`,
+    );
+  }
+}
+
+function printTable(): void {
+  const header: Row = {
+    scenario: "Scenario",
+    transport: "Transport",
+    generator: "Generator",
+    figure: "Figure",
+    target: "Target",
+    met: "Met",
+  };
+  const keys = Object.keys(header) as (keyof Row)[];
+  const line = (row: Row) => `| ${keys.map((key) => row[key]).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${keys.map(() => "---").join("|")}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+// ------------------------------------------------------------------------------------- the run
+
+async function main(): Promise<void> {
+  const server = new BenchServer();
+  try {
+    await server.start();
+    const sample = messageText(`raw-r0@${DOMAIN}/load`);
+    console.error(
+      `bench server pid ${server.pid}: TCP ${server.tcp}, WebSocket ${server.ws}; ` +
+        `${PAIRS} pairs, window ${WINDOW}, ${WARMUP_MS / 1000} s warm-up + ${
+          DURATION_MS / 1000
+        } s measured; messages of ${encoder.encode(sample).length} B` +
+        (PROFILE_DIR ? `; profiling the server into ${PROFILE_DIR}` : ""),
+    );
+    const routed: [ScenarioName, string, string, () => Promise<RoutedResult>][] = [
+      ["tcp-raw", "TCP", "raw", async () => measureLoad(server, await rawTcpLoad(server.tcp))],
+      [
+        "tcp-channel",
+        "TCP",
+        "ClientChannel",
+        async () => measureLoad(server, await channelLoad("tcp", server.tcp)),
+      ],
+      ["ws-raw", "WebSocket", "raw", async () => measureLoad(server, await rawWsLoad(server.ws))],
+      [
+        "ws-channel",
+        "WebSocket",
+        "ClientChannel",
+        async () => measureLoad(server, await channelLoad("ws", server.ws)),
+      ],
+      ["ws-limejs", "WebSocket", "lime-js 3.0.1 (Node)", () => limeJsLoad(server)],
+    ];
+    for (const [name, transport, generator, measure] of routed) {
+      if (!runs(name)) continue;
+      console.error(`routed messages: ${transport}, ${generator}…`);
+      try {
+        routedRow(transport, generator, await measure(), transport === "TCP");
+      } catch (error) {
+        rows.push({
+          scenario: "routed messages/s",
+          transport,
+          generator,
+          figure: `failed: ${(error as Error).message.split("\n")[0]}`,
+          target: transport === "TCP" ? `≥ ${int(ROUTED_TARGET)}/s` : "—",
+          met: transport === "TCP" ? "**no**" : "—",
+        });
+      }
+      const left = await server.settle();
+      if (left > 0) notes.push(`after ${transport} ${generator}: ${left} sessions still open`);
+    }
+    for (const generator of ["channel", "raw"] as const) {
+      if (!runs(`establish-${generator}`)) continue;
+      console.error(`session establishments: ${generator}…`);
+      const result = await measureEstablishments(server, generator);
+      rows.push({
+        scenario: `establish + finish (${int(SESSIONS)} sessions, ${CONCURRENCY} at a time)`,
+        transport: "TCP",
+        generator: generator === "raw" ? "raw" : "ClientChannel",
+        figure: `**${int(result.rate)}** sessions/s (establishment p50 ${
+          result.p50.toFixed(1)
+        } ms, p99 ${result.p99.toFixed(1)} ms; ${cpuNote(result, "session")}${
+          result.failed ? `; **${result.failed} failed**` : ""
+        })`,
+        target: "—",
+        met: "—",
+      });
+      if (result.firstError) notes.push(`establish ${generator}: ${result.firstError}`);
+      contended(`establish ${generator}`, result);
+      await server.settle();
+    }
+    if (runs("memory")) {
+      console.error(`${int(IDLE)} idle sessions…`);
+      const m = await measureIdleSessions(server);
+      const perRss = (m.after.rss - m.before.rss) / Math.max(1, m.sessions);
+      const perHeap = (m.after.heapUsed - m.before.heapUsed) / Math.max(1, m.sessions);
+      const perExternal = (m.after.external - m.before.external) / Math.max(1, m.sessions);
+      const label = `${int(m.sessions)} idle sessions`;
+      rows.push({
+        scenario: label,
+        transport: "TCP",
+        generator: "raw",
+        figure: `**${mib(m.after.rss)}** server RSS (${mib(m.before.rss)} before)`,
+        target: IDLE >= 10_000 ? "10,000 sessions < 1 GiB" : "—",
+        met: IDLE >= 10_000
+          ? (m.sessions >= 10_000 && m.after.rss < MEMORY_TARGET ? "yes" : "**no**")
+          : "—",
+      });
+      rows.push({
+        scenario: `memory per idle session`,
+        transport: "TCP",
+        generator: "raw",
+        figure: `**${kib(perRss)}** RSS, ${kib(perHeap)} V8 heap used, ${
+          kib(perExternal)
+        } external`,
+        target: "—",
+        met: "—",
+      });
+      notes.push(
+        `idle sessions: ${int(m.sessions)} established in ${m.openSeconds.toFixed(1)} s` +
+          (m.refused
+            ? ` (${m.refused} connection attempts dropped by the server and retried` +
+              (m.failed ? `, ${m.failed} sessions given up` : "") + ")"
+            : "") +
+          `; heap used ${mib(m.before.heapUsed)} → ${mib(m.after.heapUsed)} → ${
+            mib(m.closed.heapUsed)
+          } after closing them all (RSS ${mib(m.closed.rss)}, ${m.closed.sessions} sessions left)` +
+          (m.generatorRss ? `; generator RSS ${mib(m.generatorRss)}` : ""),
+      );
+    }
+  } finally {
+    await server.stop().catch(noop);
+    await killChildren();
+  }
+  const machine =
+    `${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
+  console.log(
+    `\nServer load (${PAIRS} pairs, window ${WINDOW}, ${WARMUP_MS / 1000} s warm-up + ` +
+      `${DURATION_MS / 1000} s measured; ${machine})\n`,
+  );
+  printTable();
+  if (disturbed.length) {
+    notes.unshift(
+      `measured while other processes took the cores (the machine had < 10% idle time while the ` +
+        `server used < 90% of a core), so their rates are lower bounds: ${disturbed.join("; ")}`,
+    );
+  }
+  if (notes.length) console.log("\n" + notes.map((note) => `- ${note}`).join("\n"));
+  if (server.stderr.length) {
+    console.log(`\nbench server stderr (first ${server.stderr.length} lines):`);
+    console.log(server.stderr.slice(0, 20).join("\n"));
+  }
+}
+
+try {
+  await main();
+} finally {
+  Deno.removeSignalListener("SIGINT", onInterrupt);
+  Deno.removeSignalListener("SIGTERM", onInterrupt);
+  await killChildren();
+}

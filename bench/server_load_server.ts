@@ -1,0 +1,109 @@
+/**
+ * The server side of `server_load.ts`, run in its own process: a {@link LimeServer} on
+ * 127.0.0.1 (TCP and WebSocket, ports given or 0), accounts in memory, guests accepted, no rate
+ * limit (`rateLimit: 0`), room for 30,000 sessions.
+ *
+ * `deno run -A --v8-flags=--expose-gc bench/server_load_server.ts [--tcp=PORT] [--ws=PORT]`
+ *
+ * Once listening it prints one JSON line `{"tcp":"host:port","ws":"host:port","pid":N,"gc":bool}`,
+ * then answers commands read on stdin, one per line, with one JSON line each:
+ *
+ * - `mem`: runs the garbage collector (when started with `--expose-gc`) and prints
+ *   `{"rss","heapTotal","heapUsed","external","sessions","cpuMs"}` (bytes; `sessions` is the
+ *   number of established sessions in the registry; `cpuMs` this process's user + system CPU
+ *   time);
+ * - `cpu`: prints `{"cpuMs","sessions","idle","total"}` without collecting garbage: `idle` and
+ *   `total` are the whole machine's idle (with iowait) and total jiffies from `/proc/stat`, all
+ *   cores (absent where it cannot be read), so that the load generator needs no access to /proc;
+ * - `quit` (or the end of stdin): shuts the server down, prints `{"bye":true}` and exits 0, so
+ *   that `--cpu-prof` can write its profile.
+ * @module
+ */
+import process from "node:process";
+import { KvAccountStore } from "../src/server/account_store.ts";
+import { LimeServer } from "../src/server/lime_server.ts";
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+}
+
+const store = await KvAccountStore.open(":memory:");
+const server = new LimeServer({
+  store,
+  tcp: { hostname: "127.0.0.1", port: option("tcp", 0) },
+  websocket: { hostname: "127.0.0.1", port: option("ws", 0) },
+  rateLimit: 0,
+  maxSessions: 30_000,
+  passwordIterations: 1_000,
+});
+await server.start();
+
+const encoder = new TextEncoder();
+function print(value: unknown): void {
+  // Synchronous, whole line: the parent reads line by line.
+  const bytes = encoder.encode(JSON.stringify(value) + "\n");
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** The machine's idle (with iowait) and total jiffies, all cores; empty when unreadable. */
+function machineTicks(): { idle?: number; total?: number } {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0];
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (ticks.length < 8 || ticks.some(Number.isNaN)) return {};
+    return { idle: ticks[3] + ticks[4], total: ticks.reduce((a, b) => a + b, 0) };
+  } catch {
+    return {};
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+const gc = (globalThis as any).gc as (() => void) | undefined;
+
+print({ tcp: server.tcpAddress, ws: server.websocketAddress, pid: Deno.pid, gc: !!gc });
+
+let stopping = false;
+async function quit(): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await server.shutdown();
+    store.close();
+    print({ bye: true });
+  }
+  Deno.exit(0);
+}
+
+const decoder = new TextDecoder();
+let pending = "";
+for await (const chunk of Deno.stdin.readable) {
+  pending += decoder.decode(chunk, { stream: true });
+  let newline;
+  while ((newline = pending.indexOf("\n")) >= 0) {
+    const command = pending.slice(0, newline).trim();
+    pending = pending.slice(newline + 1);
+    if (command === "mem") {
+      if (gc) {
+        gc();
+        // A second pass collects what the first one's finalizers released.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        gc();
+      }
+      const memory = Deno.memoryUsage();
+      print({ ...memory, sessions: server.registry.size, cpuMs: cpuMs() });
+    } else if (command === "cpu") {
+      print({ cpuMs: cpuMs(), sessions: server.registry.size, ...machineTicks() });
+    } else if (command === "quit") {
+      await quit();
+    } else if (command !== "") {
+      print({ error: `unknown command ${JSON.stringify(command)}` });
+    }
+  }
+}
+await quit();
