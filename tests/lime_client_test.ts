@@ -935,3 +935,23 @@ Deno.test("LimeClient stops at once when the server refuses the credentials (no 
   assert.deepEqual(statuses, ["connecting", "disconnected", "closed"]);
   await client.close();
 });
+
+Deno.test("LimeClient connects by domain through its _lime._tcp SRV record", async () => {
+  await using servers = await Servers.start();
+  const queries: string[] = [];
+  const resolveDns = ((query: string, type: string) => {
+    queries.push(`${type} ${query}`);
+    return Promise.resolve([{ priority: 0, weight: 5, port: servers.port, target: "127.0.0.1." }]);
+  }) as unknown as typeof Deno.resolveDns;
+  await using client = new LimeClient({
+    domain: "chat.example",
+    resolve: { resolveDns },
+    identity: "dana@localhost",
+    instance: "srv",
+    encryption: "none",
+  });
+  await within(client.start(), 3000, "start");
+  assert.deepEqual(queries, ["SRV _lime._tcp.chat.example"]);
+  assert.equal(client.node, "dana@localhost/srv");
+  assert.equal(servers.server.registry.byNode("dana@localhost/srv")?.node, "dana@localhost/srv");
+});

@@ -26,6 +26,9 @@ export function denoTransportFactory(
   return async (uri, signal) => {
     if (!uri && options.domain) {
       const [address] = await resolveLimeServer(options.domain, { ...options.resolve, signal });
+      if (!address) {
+        throw new TypeError(`The domain "${options.domain}" publishes no LIME service (SRV ".")`);
+      }
       uri = address.uri;
     }
     if (/^net\.tcp:/i.test(uri)) {
