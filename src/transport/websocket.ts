@@ -177,6 +177,22 @@ export class WebSocketTransport extends TransportBase {
       throw new TransportError("closed", "Cannot send: the WebSocket is closing");
     }
     socket.send(text);
+    await this.#drained(socket);
+  }
+
+  /**
+   * Sends at once when the socket is open: resolved (`null`) while `bufferedAmount` stays under
+   * the high-water mark, else a promise of its drain; `undefined` while connecting or closing.
+   */
+  protected override writeEnvelopeNow(text: string): Promise<void> | null | undefined {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN || this.#failure) return undefined;
+    socket.send(text);
+    return socket.bufferedAmount > this.#highWaterMark ? this.#drained(socket) : null;
+  }
+
+  /** Waits while `bufferedAmount` is over the high-water mark (polling, backing off). */
+  async #drained(socket: WebSocket): Promise<void> {
     let delay = 1;
     while (socket.bufferedAmount > this.#highWaterMark) {
       await new Promise<void>((resolve) => {
