@@ -19,6 +19,7 @@ import {
 import type { Reason } from "../errors.ts";
 import type { SessionState } from "../generated/enums.generated.ts";
 import { decideSession, isFinalSessionState } from "../session_machine.ts";
+import { ENVELOPE_PERMISSIONS } from "../generated/session.generated.ts";
 import type { SessionRole } from "../session_types.ts";
 import type { Transport } from "../transport/transport.ts";
 import { BoundedQueue } from "./bounded_queue.ts";
@@ -73,7 +74,10 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     close: number;
     establishment: number;
   };
-  /** When an envelope was last received (on the channel's clock). */
+  /**
+   * When an envelope was last received (on the channel's clock); kept up to date when a remote
+   * ping interval or custom modules are configured (it costs a clock read per envelope).
+   */
   lastReceivedAt: number;
 
   #state: SessionState = "new";
@@ -93,6 +97,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   readonly #modules: ChannelModule[];
   readonly #watchdog: SendWatchdog;
   #failedReason: Reason | undefined;
+  #tracksReceiveTime: boolean;
   /** Whether the receive loop waits for room in a full buffer (it reads nothing meanwhile). */
   #waitingForRoom = false;
 
@@ -133,6 +138,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     );
     this.#modules = [...builtInModules(role, options), ...(options.modules ?? [])];
     this.lastReceivedAt = this.clock.now();
+    this.#tracksReceiveTime = !!options.remotePingInterval || !!options.modules?.length;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#receiveLoop();
   }
@@ -190,9 +196,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#sendTraffic("command", request, options).catch((error) =>
-      this.#pending.reject(request.id!, error)
-    );
+    this.#sendGated(request, options).catch((error) => this.#pending.reject(request.id!, error));
     return response;
   }
 
@@ -220,9 +224,18 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   // Not async: one promise per send on the hot path instead of two.
   #sendTraffic(kind: TrafficKind, envelope: Envelope, options?: WaitOptions): Promise<void> {
-    let out: Envelope | null = envelope;
     try {
       this.#gate("send", kind);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sendGated(envelope, options);
+  }
+
+  /** Runs the sending modules and writes (the state was checked by the caller). */
+  #sendGated(envelope: Envelope, options?: WaitOptions): Promise<void> {
+    let out: Envelope | null = envelope;
+    try {
       for (const module of this.#modules) {
         if (!module.onSending) continue;
         out = module.onSending(out, this);
@@ -235,14 +248,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   }
 
   #gate(direction: "send", kind: TrafficKind): void {
-    const decision = decideSession(
-      this.role,
-      this.#state,
-      direction,
-      { kind },
-      this.machineOptions,
-    );
-    if (!decision.allowed) {
+    if (!ENVELOPE_PERMISSIONS[kind][direction].includes(this.#state)) {
       throw new ChannelError(
         "invalid-state",
         `Cannot send a ${kind}: session state is "${this.#state}"`,
@@ -356,7 +362,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     let error: unknown;
     try {
       for await (const envelope of this.transport) {
-        this.lastReceivedAt = this.clock.now();
+        if (this.#tracksReceiveTime) this.lastReceivedAt = this.clock.now();
         const waiting = this.#dispatch(envelope);
         if (waiting) await waiting;
         if (this.#closeInfo) break;
@@ -371,14 +377,14 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   #dispatch(envelope: Envelope): Promise<void> | void {
     const kind = envelopeKind(envelope);
     if (kind === "session") return this.#receiveSessionEnvelope(envelope as Session);
-    const decision = decideSession(
-      this.role,
-      this.#state,
-      "receive",
-      { kind },
-      this.machineOptions,
-    );
-    if (!decision.allowed) return this.protocolViolation(decision.reason, envelope);
+    // The generated permission table answers directly; the machine explains a refusal.
+    if (!ENVELOPE_PERMISSIONS[kind].receive.includes(this.#state)) {
+      const decision = decideSession(this.role, this.#state, "receive", { kind });
+      return this.protocolViolation(
+        decision.allowed ? { code: 15, description: "Not allowed" } : decision.reason,
+        envelope,
+      );
+    }
     let out: Envelope | null = envelope;
     for (const module of this.#modules) {
       if (!module.onReceiving) continue;

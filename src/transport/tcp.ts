@@ -73,6 +73,7 @@ export class TcpTransport extends TransportBase {
   #stash: Uint8Array | undefined;
   readonly #switch = new SwitchPoint();
   #ending = false;
+  readonly #batching: boolean;
   #released: Promise<void> | undefined;
 
   /** A client transport; connect it with `open("net.tcp://host:port")`. */
@@ -81,6 +82,8 @@ export class TcpTransport extends TransportBase {
     accepting = undefined;
     super(options, accepted !== undefined);
     this.#server = accepted !== undefined;
+    this.#batching = (accepted ? accepted.options.batchSends : options.batchSends) ??
+      this.#server;
     this.#clientTls = options.tls ?? {};
     this.#serverTls = accepted?.options.tls;
     this.#authorities = parseAuthorities(accepted ? this.#serverTls?.caCerts : undefined);
@@ -191,7 +194,8 @@ export class TcpTransport extends TransportBase {
    * one write at its end (a write per envelope cost 40% of a server's time routing messages).
    */
   protected override get batchesSends(): boolean {
-    return this.compression === "none" && this.#switch.target === undefined && !this.#ending;
+    return this.#batching && this.compression === "none" && this.#switch.target === undefined &&
+      !this.#ending;
   }
 
   /** Writes the batch at the end of the turn. */
