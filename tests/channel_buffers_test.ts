@@ -9,121 +9,24 @@ import { ServerChannel } from "../src/channel/server_channel.ts";
 import type { ChannelOptions } from "../src/channel/channel_options.ts";
 import { ChannelError } from "../src/channel/errors.ts";
 import { ManualClock } from "../src/clock.ts";
-import { Command, type Envelope, Message, Notification, Session } from "../src/envelope.ts";
+import { Command, type Envelope, Message, Notification } from "../src/envelope.ts";
 import { MemoryTransport, type MemoryTransportOptions } from "../src/transport/memory.ts";
-import { inbox, stillPending, within } from "./tcp_helpers.ts";
+import { stillPending, within } from "./tcp_helpers.ts";
+import {
+  all,
+  channelPair,
+  eventually,
+  isChannelError,
+  rawServer as anyRawServer,
+  SERVER,
+  take,
+} from "./channel_test_helpers.ts";
 
-const SERVER = "postmaster@example.org/server1";
-const ALICE = "alice@example.org/home";
-
-const isChannelError = (code: string) => (e: unknown) =>
-  e instanceof ChannelError && e.code === code;
-
-/**
- * An established client channel facing a raw, scripted server transport. `delivered` counts the
- * messages the client's transport received (a tap on the transport, outside the channel);
- * `dispatched` counts the messages the channel's receive loop took from it (a module).
- */
-async function rawServer(
+/** An established client channel facing a raw server, counting the messages it receives. */
+const rawServer = (
   clientOptions: ChannelOptions = {},
   transportOptions: MemoryTransportOptions = {},
-) {
-  const [clientTransport, peer] = MemoryTransport.pair(transportOptions);
-  const counts = { delivered: 0, dispatched: 0 };
-  clientTransport.onEnvelope((e) => {
-    if ("content" in e) counts.delivered++;
-  });
-  const client = new ClientChannel(clientTransport, {
-    ...clientOptions,
-    modules: [
-      {
-        onReceiving: (e) => {
-          if ("content" in e) counts.dispatched++;
-          return e;
-        },
-      },
-      ...clientOptions.modules ?? [],
-    ],
-  });
-  const next = inbox(peer);
-  const establishing = client.establishSession({ identity: "alice@example.org", instance: "home" });
-  assert.deepEqual(await next(), { state: "new" });
-  await peer.send(
-    new Session("authenticating", { id: "s1", from: SERVER, schemeOptions: ["guest"] }),
-  );
-  assert.equal((await next() as Session).state, "authenticating");
-  await peer.send(new Session("established", { id: "s1", from: SERVER, to: ALICE }));
-  await within(establishing, 2000, "establishment");
-  return {
-    client,
-    peer,
-    next,
-    counts,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await peer.close();
-    },
-  };
-}
-
-/** Two established channels over a memory pair; `sentByClient` taps the wire. */
-async function channelPair(clientOptions: ChannelOptions = {}, serverOptions: ChannelOptions = {}) {
-  const [clientTransport, serverTransport] = MemoryTransport.pair();
-  const sentByClient: Envelope[] = [];
-  serverTransport.onEnvelope((e) => sentByClient.push(e));
-  const server = new ServerChannel(serverTransport, {
-    serverNode: SERVER,
-    sessionId: "s1",
-    ...serverOptions,
-  });
-  const client = new ClientChannel(clientTransport, clientOptions);
-  await within(
-    Promise.all([
-      client.establishSession({ identity: "alice@example.org", instance: "home" }),
-      server.establishSession(),
-    ]),
-    2000,
-    "establishment",
-  );
-  return {
-    client,
-    server,
-    sentByClient,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await server.close();
-    },
-  };
-}
-
-/** Resolves once `condition()` holds, polling on short real-time turns (bounded). */
-async function eventually(condition: () => boolean, what: string, ms = 2000): Promise<void> {
-  await within(
-    (async () => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
-    })(),
-    ms,
-    what,
-  );
-}
-
-/** Takes `n` items from an async iterable (leaving it open). */
-async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  if (n === 0) return out;
-  for await (const item of iterable) {
-    out.push(item);
-    if (out.length === n) break;
-  }
-  return out;
-}
-
-/** Drains an async iterable to its end. */
-async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
+) => anyRawServer(clientOptions, { transport: transportOptions, countContent: true });
 
 const text = (content: string, id?: string) =>
   new Message("text/plain", content, id ? { id } : undefined);

@@ -5,81 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { ClientChannel } from "../src/channel/client_channel.ts";
-import { ServerChannel } from "../src/channel/server_channel.ts";
-import type { ChannelOptions } from "../src/channel/channel_options.ts";
 import { ChannelError } from "../src/channel/errors.ts";
 import { CommandFailedError } from "../src/channel/resource_commands.ts";
 import { ManualClock } from "../src/clock.ts";
-import { Command, type Envelope, Message, Session } from "../src/envelope.ts";
+import { Command, Message } from "../src/envelope.ts";
 import { LimeError } from "../src/errors.ts";
 import { MemoryTransport } from "../src/transport/memory.ts";
-import { inbox, stillPending, within } from "./tcp_helpers.ts";
-
-const SERVER = "postmaster@example.org/server1";
-const ALICE = "alice@example.org/home";
-
-const isChannelError = (code: string) => (e: unknown) =>
-  e instanceof ChannelError && e.code === code;
-
-/** Two established channels over a memory pair; `sentByClient`/`sentByServer` tap the wire. */
-async function channelPair(clientOptions: ChannelOptions = {}, serverOptions: ChannelOptions = {}) {
-  const [clientTransport, serverTransport] = MemoryTransport.pair();
-  const sentByClient: Envelope[] = [];
-  const sentByServer: Envelope[] = [];
-  serverTransport.onEnvelope((e) => sentByClient.push(e));
-  clientTransport.onEnvelope((e) => sentByServer.push(e));
-  const server = new ServerChannel(serverTransport, {
-    serverNode: SERVER,
-    sessionId: "s1",
-    ...serverOptions,
-  });
-  const client = new ClientChannel(clientTransport, clientOptions);
-  const [session, result] = await within(
-    Promise.all([
-      client.establishSession({ identity: "alice@example.org", instance: "home" }),
-      server.establishSession(),
-    ]),
-    2000,
-    "establishment",
-  );
-  assert.equal(session.state, "established");
-  assert.equal(result.established, true);
-  return {
-    client,
-    server,
-    sentByClient,
-    sentByServer,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await server.close();
-    },
-  };
-}
-
-/** An established client channel facing a raw, scripted server transport. */
-async function rawServer(clientOptions: ChannelOptions = {}) {
-  const [clientTransport, peer] = MemoryTransport.pair();
-  const client = new ClientChannel(clientTransport, clientOptions);
-  const next = inbox(peer);
-  const establishing = client.establishSession({ identity: "alice@example.org", instance: "home" });
-  assert.deepEqual(await next(), { state: "new" });
-  await peer.send(
-    new Session("authenticating", { id: "s1", from: SERVER, schemeOptions: ["guest"] }),
-  );
-  const auth = await next() as Session;
-  assert.equal(auth.state, "authenticating");
-  await peer.send(new Session("established", { id: "s1", from: SERVER, to: ALICE }));
-  await within(establishing, 2000, "establishment");
-  return {
-    client,
-    peer,
-    next,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await peer.close();
-    },
-  };
-}
+import { stillPending, within } from "./tcp_helpers.ts";
+import { channelPair, isChannelError, rawServer } from "./channel_test_helpers.ts";
 
 const response = (id: string, resource: string, method: Command["method"] = "get") =>
   new Command(method, undefined, { id, status: "success", type: "text/plain", resource });

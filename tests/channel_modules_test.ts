@@ -5,99 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { ClientChannel } from "../src/channel/client_channel.ts";
-import { ServerChannel } from "../src/channel/server_channel.ts";
 import type { ChannelModule } from "../src/channel/channel_module.ts";
-import type { ChannelOptions } from "../src/channel/channel_options.ts";
 import { ChannelError } from "../src/channel/errors.ts";
 import { ManualClock } from "../src/clock.ts";
 import { Command, type Envelope, Message, Notification, Session } from "../src/envelope.ts";
 import type { SessionState } from "../src/generated/enums.generated.ts";
 import { MemoryTransport } from "../src/transport/memory.ts";
-import { inbox, stillPending, within } from "./tcp_helpers.ts";
+import { stillPending, within } from "./tcp_helpers.ts";
+import { ALICE, channelPair, eventually, rawServer, SERVER } from "./channel_test_helpers.ts";
 
-const SERVER = "postmaster@example.org/server1";
-const ALICE = "alice@example.org/home";
 const PING_TYPE = "application/vnd.lime.ping+json";
-
-/** An established client channel facing a raw, scripted server transport. */
-async function rawServer(clientOptions: ChannelOptions = {}) {
-  const [clientTransport, peer] = MemoryTransport.pair();
-  const client = new ClientChannel(clientTransport, clientOptions);
-  const next = inbox(peer);
-  const establishing = client.establishSession({ identity: "alice@example.org", instance: "home" });
-  assert.deepEqual(await next(), { state: "new" });
-  await peer.send(
-    new Session("authenticating", { id: "s1", from: SERVER, schemeOptions: ["guest"] }),
-  );
-  assert.equal((await next() as Session).state, "authenticating");
-  await peer.send(new Session("established", { id: "s1", from: SERVER, to: ALICE }));
-  await within(establishing, 2000, "establishment");
-  /** Makes the client send a marker and returns everything it sent up to it (excluded). */
-  const sentUntilMarker = async (): Promise<Envelope[]> => {
-    const marker = `marker-${crypto.randomUUID()}`;
-    await client.sendMessage(new Message("text/plain", marker));
-    const sent: Envelope[] = [];
-    for (;;) {
-      const envelope = await next();
-      if ((envelope as Message).content === marker) return sent;
-      sent.push(envelope);
-    }
-  };
-  return {
-    client,
-    peer,
-    next,
-    sentUntilMarker,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await peer.close();
-    },
-  };
-}
-
-/** Two established channels over a memory pair; `sentByClient`/`sentByServer` tap the wire. */
-async function channelPair(clientOptions: ChannelOptions = {}, serverOptions: ChannelOptions = {}) {
-  const [clientTransport, serverTransport] = MemoryTransport.pair();
-  const sentByClient: Envelope[] = [];
-  const sentByServer: Envelope[] = [];
-  serverTransport.onEnvelope((e) => sentByClient.push(e));
-  clientTransport.onEnvelope((e) => sentByServer.push(e));
-  const server = new ServerChannel(serverTransport, {
-    serverNode: SERVER,
-    sessionId: "s1",
-    ...serverOptions,
-  });
-  const client = new ClientChannel(clientTransport, clientOptions);
-  await within(
-    Promise.all([
-      client.establishSession({ identity: "alice@example.org", instance: "home" }),
-      server.establishSession(),
-    ]),
-    2000,
-    "establishment",
-  );
-  return {
-    client,
-    server,
-    sentByClient,
-    sentByServer,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await server.close();
-    },
-  };
-}
-
-/** Resolves once `condition()` holds, polling on short real-time turns (bounded). */
-async function eventually(condition: () => boolean, what: string, ms = 2000): Promise<void> {
-  await within(
-    (async () => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
-    })(),
-    ms,
-    what,
-  );
-}
 
 // ------------------------------------------------------------------ ping replies
 

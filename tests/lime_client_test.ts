@@ -13,6 +13,7 @@ import {
   Command,
   type DeadLetter,
   DedupeWindow,
+  type DenoLimeClientOptions,
   denoTransportFactory,
   hashPassword,
   KvAccountStore,
@@ -123,6 +124,12 @@ class Servers implements AsyncDisposable {
     await this.server.start();
     this.port = Number(this.server.tcpAddress!.split(":").at(-1));
     return this.server;
+  }
+
+  /** A LimeClient for `name@domain/instance` on this server, without keepalive pings. */
+  client(node: string, options: Partial<DenoLimeClientOptions> = {}): LimeClient {
+    const [identity, instance] = node.split("/");
+    return new LimeClient({ uri: this.uri, identity, instance, keepalive: false, ...options });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -382,11 +389,7 @@ for (const when of ["established", "setting presence"] as const) {
     const closeNow = () => {
       closing ??= client.close();
     };
-    const client: LimeClient = new LimeClient({
-      uri: servers.uri,
-      identity: "alice@localhost",
-      instance: "a",
-      keepalive: false,
+    const client: LimeClient = servers.client("alice@localhost/a", {
       ...(when === "setting presence" ? { presence: { status: "available" as const } } : {}),
       channel: {
         modules: [{
@@ -437,11 +440,7 @@ Deno.test("LimeClient `await using` closes it", async () => {
 Deno.test("LimeClient statusChanges() yields the statuses of a server restart in order", async () => {
   await using servers = await Servers.start();
   const clock = new ManualClock();
-  const client = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const client = servers.client("alice@localhost/a", {
     reconnect: { initialDelay: 200 },
     clock,
     random: () => 0.5,
@@ -487,21 +486,13 @@ Deno.test("LimeClient statusChanges() yields the statuses of a server restart in
 Deno.test("LimeClient keeps sends in the outbox while disconnected, up to outboxSize, in order", async () => {
   await using servers = await Servers.start();
   const clock = new ManualClock();
-  const sender = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const sender = servers.client("alice@localhost/a", {
     outboxSize: 5,
     reconnect: { initialDelay: 100 },
     clock,
     random: () => 0.5,
   });
-  const receiver = new LimeClient({
-    uri: servers.uri,
-    identity: "bob@localhost",
-    instance: "b",
-    keepalive: false,
+  const receiver = servers.client("bob@localhost/b", {
     reconnect: { initialDelay: 20, maxDelay: 50 },
   });
   const received: Message[] = [];
@@ -561,11 +552,7 @@ Deno.test("LimeClient resends an unconfirmed message maxResends times, then dead
   bob.onMessage((message) => copies.push(message));
   const clock = new ManualClock();
   const dead: DeadLetter[] = [];
-  const sender = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const sender = servers.client("alice@localhost/a", {
     resend: { maxResends: 3, window: 1000 },
     onDeadLetter: (letter) => dead.push(letter),
     clock,
@@ -620,11 +607,7 @@ Deno.test("LimeClient close() dead-letters unconfirmed and unsent messages with 
   const bob = await rawClient(servers, "bob@localhost/b"); // never confirms
   const clock = new ManualClock();
   const dead: DeadLetter[] = [];
-  const sender = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const sender = servers.client("alice@localhost/a", {
     onDeadLetter: (letter) => dead.push(letter),
     clock,
     random: () => 0.5,
@@ -661,11 +644,7 @@ Deno.test("LimeClient close() dead-letters unconfirmed and unsent messages with 
 
 Deno.test("LimeClient sets presence and receipts again after a reconnection", async () => {
   await using servers = await Servers.start();
-  const client = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const client = servers.client("alice@localhost/a", {
     presence: { status: "busy" },
     reconnect: { initialDelay: 20, maxDelay: 50 },
   });
@@ -721,11 +700,7 @@ Deno.test("LimeClient retries a pending get on the next session; a pending set r
   await using servers = await Servers.start();
   const transports: Transport[] = [];
   const base = denoTransportFactory();
-  const alice = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const alice = servers.client("alice@localhost/a", {
     reconnect: { initialDelay: 20, maxDelay: 50 },
     transportFactory: async (uri, signal) => {
       const transport = await base(uri, signal);
@@ -806,11 +781,7 @@ Deno.test("LimeClient retries a pending get on the next session; a pending set r
 
 Deno.test("LimeClient retries a pending get across a server restart; a pending set rejects", async () => {
   await using servers = await Servers.start();
-  const alice = new LimeClient({
-    uri: servers.uri,
-    identity: "alice@localhost",
-    instance: "a",
-    keepalive: false,
+  const alice = servers.client("alice@localhost/a", {
     reconnect: { initialDelay: 20, maxDelay: 50 },
   });
   let bob = await rawClient(servers, "bob@localhost/b");

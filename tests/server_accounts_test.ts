@@ -6,127 +6,21 @@
  */
 import assert from "node:assert/strict";
 import {
-  type ChannelOptions,
-  ClientChannel,
-  CommandFailedError,
-  type Credentials,
   encodeBase64Text,
   externalCredentials,
   type ExternalTokenVerifier,
   guestCredentials,
-  hashPassword,
   keyCredentials,
-  KvAccountStore,
   LimeError,
-  LimeServer,
-  type LimeServerOptions,
   plainCredentials,
-  TcpTransport,
-  type TcpTransportOptions,
   transportCredentials,
   verifyPassword,
-  WebSocketTransport,
 } from "../mod.ts";
 import { within } from "./tcp_helpers.ts";
 import { tlsFixture } from "./tls_fixture.ts";
+import { ACCOUNT, commandFailure, TestServer } from "./server_test_helpers.ts";
 
-type Via = "tcp" | "ws";
-
-interface LoginOptions {
-  via?: Via;
-  credentials?: Credentials;
-  channel?: ChannelOptions;
-  tcp?: TcpTransportOptions;
-}
-
-/** A started server with a throwaway store; closes its clients, the server and the store. */
-class TestServer implements AsyncDisposable {
-  readonly clients: ClientChannel[] = [];
-
-  private constructor(readonly server: LimeServer, readonly store: KvAccountStore) {}
-
-  static async start(options: Partial<LimeServerOptions> = {}): Promise<TestServer> {
-    const store = await KvAccountStore.open(":memory:");
-    const server = new LimeServer({
-      domain: "localhost",
-      tcp: { hostname: "127.0.0.1", port: 0 },
-      websocket: { hostname: "127.0.0.1", port: 0 },
-      passwordIterations: 1000,
-      ...options,
-      store,
-    });
-    await server.start();
-    return new TestServer(server, store);
-  }
-
-  /** Creates an account directly in the store. */
-  async addAccount(identity: string, password: string): Promise<void> {
-    assert.equal(
-      await this.store.createAccount({
-        identity,
-        document: {},
-        passwordHash: await hashPassword(password, 1000),
-      }),
-      true,
-    );
-  }
-
-  /** A client channel on a new connection (not established). */
-  async connect(how: LoginOptions = {}): Promise<ClientChannel> {
-    const transport = how.via === "ws" ? new WebSocketTransport() : new TcpTransport(how.tcp);
-    await transport.open(
-      how.via === "ws"
-        ? `ws://${this.server.websocketAddress}/`
-        : `net.tcp://${this.server.tcpAddress}`,
-    );
-    const channel = new ClientChannel(transport, how.channel);
-    this.clients.push(channel);
-    return channel;
-  }
-
-  /** Establishes `name@domain/instance`; resolves with the channel, rejects like establishSession. */
-  async login(node: string, how: LoginOptions = {}): Promise<ClientChannel> {
-    const [identity, instance] = node.split("/");
-    const client = await this.connect(how);
-    const established = await within(
-      client.establishSession({ identity, instance, credentials: how.credentials }),
-      5000,
-      `establishing ${node}`,
-    );
-    assert.equal(established.to, node);
-    return client;
-  }
-
-  /** Asserts that establishing `node` fails with `code`, and that the channel ends `failed`. */
-  async refused(node: string, how: LoginOptions, code = 13): Promise<void> {
-    const [identity, instance] = node.split("/");
-    const client = await this.connect(how);
-    const error = await within(
-      client.establishSession({ identity, instance, credentials: how.credentials }),
-    ).then(() => undefined, (caught) => caught);
-    assert.ok(error instanceof LimeError, `expected a LimeError, got ${error}`);
-    assert.equal(error.code, code, error.message);
-    const info = await within(client.closed);
-    assert.equal(info.state, "failed");
-    assert.equal(info.reason?.code, code);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.server.shutdown();
-    await Promise.all(this.clients.map((client) => within(client.close(), 5000, "closing")));
-    this.store.close();
-  }
-}
-
-const ACCOUNT = "application/vnd.lime.account+json";
 const AUTH_FAILED = { code: 13, description: "The session authentication failed" };
-
-/** Runs `promise`, expecting a CommandFailedError; returns its reason. */
-async function commandFailure(promise: Promise<unknown>): Promise<unknown> {
-  const error = await within(promise).then(() => undefined, (caught) => caught);
-  assert.ok(error instanceof CommandFailedError, `expected a CommandFailedError, got ${error}`);
-  return error.reason;
-}
 
 Deno.test("LimeServer in-band registration: a guest sets /account, then logs in with plain; only a PBKDF2 hash is stored", async () => {
   await using t = await TestServer.start();

@@ -9,45 +9,19 @@
  */
 import assert from "node:assert/strict";
 import {
-  ClientChannel,
+  type ClientChannel,
   encodeBase64Text,
   KvAccountStore,
-  LimeServer,
-  type LimeServerOptions,
+  type LimeServer,
   Message,
-  TcpTransport,
-  WebSocketTransport,
 } from "../mod.ts";
 import { churn, type ChurnResult, RawLimeClient } from "../tools/churn.ts";
 import { within, writeAll } from "./tcp_helpers.ts";
+import { ACCOUNT, connect, CONTACT, startServer } from "./server_test_helpers.ts";
 
 const SERVER_NODE = "postmaster@localhost/server";
-const ACCOUNT = "application/vnd.lime.account+json";
-const CONTACT = "application/vnd.lime.contact+json";
 /** Small remote-ping settings so that a half-open connection is noticed in a test. */
 const FAST_PING = { remotePingInterval: 100, remoteIdleTimeout: 300, closeTimeout: 200 };
-
-async function startServer(
-  store: KvAccountStore,
-  options: Partial<LimeServerOptions> = {},
-): Promise<LimeServer> {
-  const server = new LimeServer({
-    domain: "localhost",
-    tcp: { hostname: "127.0.0.1", port: 0 },
-    websocket: false,
-    passwordIterations: 1000,
-    ...options,
-    store,
-  });
-  await server.start();
-  return server;
-}
-
-async function connect(address: string, via: "tcp" | "ws" = "tcp"): Promise<ClientChannel> {
-  const transport = via === "tcp" ? new TcpTransport() : new WebSocketTransport();
-  await transport.open(via === "tcp" ? `net.tcp://${address}` : `ws://${address}/`);
-  return new ClientChannel(transport);
-}
 
 /** Polls `condition` every 2 ms; resolves with the ms it took, rejects after `ms`. */
 async function until(condition: () => boolean, ms: number, what: string): Promise<number> {
@@ -120,7 +94,7 @@ function blackholeProxy(target: string) {
 Deno.test("LimeServer releases at once the session and node of a client that vanishes mid-stream", async () => {
   const store = await KvAccountStore.open(":memory:");
   // The default remote ping (30 s) cannot be what notices it: only the socket can.
-  const server = await startServer(store);
+  const server = await startServer(store, { websocket: false });
   const node = "vanish@localhost/raw";
   const raw = await RawLimeClient.connect(server.tcpAddress!);
   const clients: ClientChannel[] = [];
@@ -178,7 +152,7 @@ Deno.test("LimeServer releases at once the session and node of a client that van
 
 Deno.test("LimeServer releases a silent half-open session within the remote idle timeout, after one ping and finished", async () => {
   const store = await KvAccountStore.open(":memory:");
-  const server = await startServer(store, { channel: FAST_PING });
+  const server = await startServer(store, { websocket: false, channel: FAST_PING });
   const node = "silent@localhost/raw";
   const raw = await RawLimeClient.connect(server.tcpAddress!);
   try {
@@ -216,7 +190,7 @@ Deno.test("LimeServer releases a silent half-open session within the remote idle
 
 Deno.test("LimeServer releases a session behind a black-holed connection (no FIN) within the remote idle timeout", async () => {
   const store = await KvAccountStore.open(":memory:");
-  const server = await startServer(store, { channel: FAST_PING });
+  const server = await startServer(store, { websocket: false, channel: FAST_PING });
   const node = "lost@localhost/phone";
   await using proxy = blackholeProxy(server.tcpAddress!);
   const client = await connect(proxy.address);
@@ -331,7 +305,7 @@ async function shutdownUnderTraffic(via: "tcp" | "ws"): Promise<void> {
   console.error = (...args: unknown[]) => logged.push(args);
   try {
     const store = await KvAccountStore.open(path);
-    const server = await startServer(store, { websocket: { hostname: "127.0.0.1", port: 0 } });
+    const server = await startServer(store);
     const count = 6;
     const clients: ClientChannel[] = [];
     const acknowledged: { owner: string; contact: string }[] = [];

@@ -5,73 +5,18 @@
  * another identity's resource, 67 not found.
  */
 import assert from "node:assert/strict";
-import {
-  ClientChannel,
-  Command,
-  CommandFailedError,
-  type Credentials,
-  hashPassword,
-  KvAccountStore,
-  LimeServer,
-  plainCredentials,
-  serializeEnvelope,
-  TcpTransport,
-  WebSocketTransport,
-} from "../mod.ts";
+import { type ClientChannel, Command, hashPassword, plainCredentials } from "../mod.ts";
 import { within } from "./tcp_helpers.ts";
+import {
+  ACCOUNT,
+  commandFailure,
+  CONTACT,
+  json,
+  PRESENCE,
+  RECEIPT,
+  TestServer,
+} from "./server_test_helpers.ts";
 
-type Via = "tcp" | "ws";
-
-/** A started server with a throwaway store; closes its clients, the server and the store. */
-class TestServer implements AsyncDisposable {
-  readonly clients: ClientChannel[] = [];
-
-  private constructor(readonly server: LimeServer, readonly store: KvAccountStore) {}
-
-  static async start(): Promise<TestServer> {
-    const store = await KvAccountStore.open(":memory:");
-    const server = new LimeServer({
-      domain: "localhost",
-      tcp: { hostname: "127.0.0.1", port: 0 },
-      websocket: { hostname: "127.0.0.1", port: 0 },
-      passwordIterations: 1000,
-      store,
-    });
-    await server.start();
-    return new TestServer(server, store);
-  }
-
-  /** An established client for `name@domain/instance` (guest unless credentials are given). */
-  async login(node: string, via: Via = "tcp", credentials?: Credentials): Promise<ClientChannel> {
-    const [identity, instance] = node.split("/");
-    const transport = via === "tcp" ? new TcpTransport() : new WebSocketTransport();
-    await transport.open(
-      via === "tcp"
-        ? `net.tcp://${this.server.tcpAddress}`
-        : `ws://${this.server.websocketAddress}/`,
-    );
-    const client = new ClientChannel(transport);
-    this.clients.push(client);
-    const established = await within(
-      client.establishSession({ identity, instance, credentials }),
-      5000,
-      `establishing ${node}`,
-    );
-    assert.equal(established.to, node);
-    return client;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.server.shutdown();
-    await Promise.all(this.clients.map((client) => within(client.close(), 5000, "closing")));
-    this.store.close();
-  }
-}
-
-const PRESENCE = "application/vnd.lime.presence+json";
-const RECEIPT = "application/vnd.lime.receipt+json";
-const ACCOUNT = "application/vnd.lime.account+json";
-const CONTACT = "application/vnd.lime.contact+json";
 const COLLECTION = "application/vnd.lime.collection+json";
 
 /** Sends a request and returns the response's wire JSON. */
@@ -82,19 +27,12 @@ async function request(
   init: { id: string; to?: string; type?: string; resource?: unknown },
 ): Promise<unknown> {
   const response = await within(client.processCommand(new Command(method, uri, init)));
-  return JSON.parse(serializeEnvelope(response));
-}
-
-/** Runs `promise`, expecting a CommandFailedError; returns its reason. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  const error = await within(promise).then(() => undefined, (caught) => caught);
-  assert.ok(error instanceof CommandFailedError, `expected a CommandFailedError, got ${error}`);
-  return error.reason;
+  return json(response);
 }
 
 Deno.test("LimeServer /ping answers get with the ping document, however the server is addressed", async () => {
   await using t = await TestServer.start();
-  const alice = await t.login("alice@localhost/a", "ws");
+  const alice = await t.login("alice@localhost/a", { via: "ws" });
   const pong = (id: string) => ({
     id,
     method: "get",
@@ -170,11 +108,11 @@ Deno.test("LimeServer /presence get and set change how the session is seen", asy
     routingRule: "instance",
   });
   assert.deepEqual(
-    await failure(alice.setResource("/presence", PRESENCE, { routingRule: "domain" })),
+    await commandFailure(alice.setResource("/presence", PRESENCE, { routingRule: "domain" })),
     { code: 35, description: 'The routing rule "domain" needs a domain authority' },
   );
   assert.deepEqual(
-    await failure(alice.setResource("/presence", "application/json", { status: "away" })),
+    await commandFailure(alice.setResource("/presence", "application/json", { status: "away" })),
     {
       code: 64,
       description:
@@ -185,7 +123,7 @@ Deno.test("LimeServer /presence get and set change how the session is seen", asy
 
 Deno.test("LimeServer /receipt get and set; failed is always on", async () => {
   await using t = await TestServer.start();
-  const alice = await t.login("alice@localhost/a", "ws");
+  const alice = await t.login("alice@localhost/a", { via: "ws" });
   assert.deepEqual(await request(alice, "get", "/receipt", { id: "r1" }), {
     id: "r1",
     method: "get",
@@ -214,7 +152,10 @@ Deno.test("LimeServer /account get returns the account without secrets, 67 witho
     passwordHash: await hashPassword("secret", 1000),
     keyHash: await hashPassword("k3y", 1000),
   });
-  const alice = await t.login("alice@localhost/a", "tcp", plainCredentials("secret"));
+  const alice = await t.login("alice@localhost/a", {
+    via: "tcp",
+    credentials: plainCredentials("secret"),
+  });
   assert.deepEqual(await request(alice, "get", "/account", { id: "a1" }), {
     id: "a1",
     method: "get",
@@ -223,12 +164,12 @@ Deno.test("LimeServer /account get returns the account without secrets, 67 witho
     type: ACCOUNT,
     resource: { fullName: "Alice", city: "Recife", identity: "alice@localhost" },
   });
-  const guest = await t.login("gus@localhost/g", "ws");
-  assert.deepEqual(await failure(guest.getResource("/account")), {
+  const guest = await t.login("gus@localhost/g", { via: "ws" });
+  assert.deepEqual(await commandFailure(guest.getResource("/account")), {
     code: 67,
     description: '"gus@localhost" has no account',
   });
-  assert.deepEqual(await failure(alice.deleteResource("/account")), {
+  assert.deepEqual(await commandFailure(alice.deleteResource("/account")), {
     code: 63,
     description: 'The method "delete" is not supported on "/account"',
   });
@@ -237,8 +178,8 @@ Deno.test("LimeServer /account get returns the account without secrets, 67 witho
 Deno.test("LimeServer /contacts set, get, get one and delete the roster of the session's identity", async () => {
   await using t = await TestServer.start();
   const alice = await t.login("alice@localhost/a");
-  const other = await t.login("alice@localhost/b", "ws");
-  const bob = await t.login("bob@localhost/b", "ws");
+  const other = await t.login("alice@localhost/b", { via: "ws" });
+  const bob = await t.login("bob@localhost/b", { via: "ws" });
 
   assert.deepEqual(await within(alice.getResource("/contacts")), {
     itemType: CONTACT,
@@ -297,8 +238,11 @@ Deno.test("LimeServer /contacts set, get, get one and delete the roster of the s
     { id: "c4", method: "delete", to: "alice@localhost/a", status: "success" },
   );
   const notContact = { code: 67, description: '"bob@localhost" is not a contact' };
-  assert.deepEqual(await failure(alice.getResource("/contacts/bob@localhost")), notContact);
-  assert.deepEqual(await failure(alice.deleteResource("/contacts/bob@localhost")), notContact);
+  assert.deepEqual(await commandFailure(alice.getResource("/contacts/bob@localhost")), notContact);
+  assert.deepEqual(
+    await commandFailure(alice.deleteResource("/contacts/bob@localhost")),
+    notContact,
+  );
   assert.deepEqual(await within(alice.getResource("/contacts")), {
     itemType: CONTACT,
     total: 1,
@@ -308,15 +252,18 @@ Deno.test("LimeServer /contacts set, get, get one and delete the roster of the s
     { identity: "carol@localhost", name: "Carol" },
   ]);
 
-  assert.deepEqual(await failure(alice.setResource("/contacts", CONTACT, { name: "Nobody" })), {
-    code: 64,
-    description: "A contact needs an identity",
-  });
   assert.deepEqual(
-    await failure(alice.setResource("/contacts/carol@localhost", CONTACT, { name: "C" })),
+    await commandFailure(alice.setResource("/contacts", CONTACT, { name: "Nobody" })),
+    {
+      code: 64,
+      description: "A contact needs an identity",
+    },
+  );
+  assert.deepEqual(
+    await commandFailure(alice.setResource("/contacts/carol@localhost", CONTACT, { name: "C" })),
     { code: 63, description: "set is not supported on a single contact" },
   );
-  assert.deepEqual(await failure(alice.deleteResource("/contacts")), {
+  assert.deepEqual(await commandFailure(alice.deleteResource("/contacts")), {
     code: 63,
     description: "Delete a contact at /contacts/{identity}",
   });
@@ -324,7 +271,7 @@ Deno.test("LimeServer /contacts set, get, get one and delete the roster of the s
 
 Deno.test("LimeServer answers an unknown resource 62, an unsupported method 63 and another identity's resource 66", async () => {
   await using t = await TestServer.start();
-  const alice = await t.login("alice@localhost/a", "ws");
+  const alice = await t.login("alice@localhost/a", { via: "ws" });
   await t.login("bob@localhost/b");
   assert.deepEqual(await request(alice, "get", "/nope", { id: "e1" }), {
     id: "e1",
@@ -333,7 +280,7 @@ Deno.test("LimeServer answers an unknown resource 62, an unsupported method 63 a
     status: "failure",
     reason: { code: 62, description: 'There is no resource at "/nope"' },
   });
-  assert.deepEqual(await failure(alice.getResource("/ping/deeper")), {
+  assert.deepEqual(await commandFailure(alice.getResource("/ping/deeper")), {
     code: 62,
     description: 'There is no resource at "/ping/deeper"',
   });
@@ -344,7 +291,7 @@ Deno.test("LimeServer answers an unknown resource 62, an unsupported method 63 a
     status: "failure",
     reason: { code: 63, description: 'The method "delete" is not supported on "/ping"' },
   });
-  assert.deepEqual(await failure(alice.mergeResource("/receipt", RECEIPT, { events: [] })), {
+  assert.deepEqual(await commandFailure(alice.mergeResource("/receipt", RECEIPT, { events: [] })), {
     code: 63,
     description: 'The method "merge" is not supported on "/receipt"',
   });
@@ -356,11 +303,11 @@ Deno.test("LimeServer answers an unknown resource 62, an unsupported method 63 a
     reason: { code: 66, description: 'The resources of "bob@localhost" are not yours' },
   });
   assert.deepEqual(
-    await failure(alice.setResource("lime://bob@localhost/presence", PRESENCE, {})),
+    await commandFailure(alice.setResource("lime://bob@localhost/presence", PRESENCE, {})),
     { code: 66, description: 'The resources of "bob@localhost" are not yours' },
   );
   // A postmaster of another domain is not this server either.
-  assert.deepEqual(await failure(alice.getResource("lime://postmaster@example.org/ping")), {
+  assert.deepEqual(await commandFailure(alice.getResource("lime://postmaster@example.org/ping")), {
     code: 66,
     description: 'The resources of "postmaster@example.org" are not yours',
   });

@@ -9,91 +9,16 @@
  * thing that session receives.
  */
 import assert from "node:assert/strict";
-import {
-  type ChannelOptions,
-  ClientChannel,
-  Command,
-  type Credentials,
-  type Envelope,
-  KvAccountStore,
-  LimeError,
-  LimeServer,
-  type LimeServerOptions,
-  ManualClock,
-  Message,
-  Notification,
-  serializeEnvelope,
-  TcpTransport,
-  WebSocketTransport,
-} from "../mod.ts";
+import { Command, LimeError, ManualClock, Message, Notification } from "../mod.ts";
 import { within } from "./tcp_helpers.ts";
-
-type Via = "tcp" | "ws";
-
-/** A started server with a throwaway store; closes its clients, the server and the store. */
-class TestServer implements AsyncDisposable {
-  readonly clients: ClientChannel[] = [];
-
-  private constructor(readonly server: LimeServer, readonly store: KvAccountStore) {}
-
-  static async start(options: Partial<LimeServerOptions> = {}): Promise<TestServer> {
-    const store = await KvAccountStore.open(":memory:");
-    const server = new LimeServer({
-      domain: "localhost",
-      tcp: { hostname: "127.0.0.1", port: 0 },
-      websocket: { hostname: "127.0.0.1", port: 0 },
-      passwordIterations: 1000,
-      ...options,
-      store,
-    });
-    await server.start();
-    return new TestServer(server, store);
-  }
-
-  /** A client channel on a new connection (not established). */
-  async connect(via: Via = "tcp", options: ChannelOptions = {}): Promise<ClientChannel> {
-    const transport = via === "tcp" ? new TcpTransport() : new WebSocketTransport();
-    await transport.open(
-      via === "tcp"
-        ? `net.tcp://${this.server.tcpAddress}`
-        : `ws://${this.server.websocketAddress}/`,
-    );
-    const channel = new ClientChannel(transport, options);
-    this.clients.push(channel);
-    return channel;
-  }
-
-  /** An established client for `name@domain/instance` (guest unless credentials are given). */
-  async login(
-    node: string,
-    how: { via?: Via; credentials?: Credentials; channel?: ChannelOptions } = {},
-  ): Promise<ClientChannel> {
-    const [identity, instance] = node.split("/");
-    const client = await this.connect(how.via, how.channel);
-    const established = await within(
-      client.establishSession({ identity, instance, credentials: how.credentials }),
-      5000,
-      `establishing ${node}`,
-    );
-    assert.equal(established.to, node);
-    return client;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.server.shutdown();
-    await Promise.all(this.clients.map((client) => within(client.close(), 5000, "closing")));
-    this.store.close();
-  }
-}
-
-/** The envelope as its wire JSON object. */
-function json(envelope: Envelope): unknown {
-  return JSON.parse(serializeEnvelope(envelope));
-}
-
-const nextMessage = async (client: ClientChannel) => json(await within(client.receiveMessage()));
-const nextNotification = async (client: ClientChannel) =>
-  json(await within(client.receiveNotification()));
+import {
+  json,
+  nextMessage,
+  nextNotification,
+  PRESENCE,
+  RECEIPT,
+  TestServer,
+} from "./server_test_helpers.ts";
 
 function text(content: string, to: string, id?: string, from?: string): Message {
   return new Message("text/plain", content, {
@@ -101,6 +26,11 @@ function text(content: string, to: string, id?: string, from?: string): Message 
     ...(id ? { id } : {}),
     ...(from ? { from } : {}),
   });
+}
+
+/** The wire JSON of a routed text message: what `text()` sent, with the sender's node in `from`. */
+function routedText(content: string, to: string, from: string, id?: string) {
+  return { ...(id ? { id } : {}), type: "text/plain", content, to, from };
 }
 
 /** Polls `condition` every 10 ms, failing after `ms`. */
@@ -111,9 +41,6 @@ async function eventually(condition: () => boolean, ms = 2000, what = "condition
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
-
-const RECEIPT = "application/vnd.lime.receipt+json";
-const PRESENCE = "application/vnd.lime.presence+json";
 
 Deno.test("LimeServer routes a message from a TCP client to a WebSocket client with accepted, dispatched and received receipts", async () => {
   await using t = await TestServer.start();
@@ -128,13 +55,10 @@ Deno.test("LimeServer routes a message from a TCP client to a WebSocket client w
   );
 
   await alice.sendMessage(text("Hi Bob", "bob@localhost", "m1"));
-  assert.deepEqual(await nextMessage(bob), {
-    id: "m1",
-    to: "bob@localhost",
-    from: "alice@localhost/home",
-    type: "text/plain",
-    content: "Hi Bob",
-  });
+  assert.deepEqual(
+    await nextMessage(bob),
+    routedText("Hi Bob", "bob@localhost", "alice@localhost/home", "m1"),
+  );
   // `accepted` goes out before the delivery; `dispatched` after the write and `received` after
   // Bob's round trip (their relative order is not fixed).
   assert.deepEqual(await nextNotification(alice), {
@@ -153,20 +77,15 @@ Deno.test("LimeServer routes a message from a TCP client to a WebSocket client w
 
   // The other way, without receipts: Bob gets only what Alice sends (her receipt comes first).
   await bob.sendMessage(text("Hi Alice", "alice@localhost/home", "m2"));
-  assert.deepEqual(await nextMessage(alice), {
-    id: "m2",
-    to: "alice@localhost/home",
-    from: "bob@localhost/web",
-    type: "text/plain",
-    content: "Hi Alice",
-  });
+  assert.deepEqual(
+    await nextMessage(alice),
+    routedText("Hi Alice", "alice@localhost/home", "bob@localhost/web", "m2"),
+  );
   await alice.sendMessage(text("probe", "bob@localhost/web"));
-  assert.deepEqual(await nextMessage(bob), {
-    to: "bob@localhost/web",
-    from: "alice@localhost/home",
-    type: "text/plain",
-    content: "probe",
-  });
+  assert.deepEqual(
+    await nextMessage(bob),
+    routedText("probe", "bob@localhost/web", "alice@localhost/home"),
+  );
   // Bob asked for no receipts: the next notification he gets is the one Alice now sends him.
   await alice.sendNotification(
     new Notification("consumed", { id: "m2", to: "bob@localhost/web" }),
@@ -194,26 +113,17 @@ Deno.test("LimeServer relays messages among three clients on TCP and WebSocket",
     (a as { content: string }).content.localeCompare((b as { content: string }).content)
   );
   assert.deepEqual(atCarol, [
-    { type: "text/plain", content: "to carol", to: "carol@localhost", from: "alice@localhost/a" },
-    {
-      type: "text/plain",
-      content: "to carol too",
-      to: "carol@localhost/c",
-      from: "bob@localhost/b",
-    },
+    routedText("to carol", "carol@localhost", "alice@localhost/a"),
+    routedText("to carol too", "carol@localhost/c", "bob@localhost/b"),
   ]);
-  assert.deepEqual(await nextMessage(alice), {
-    type: "text/plain",
-    content: "to alice",
-    to: "alice@localhost",
-    from: "carol@localhost/c",
-  });
-  assert.deepEqual(await nextMessage(bob), {
-    type: "text/plain",
-    content: "to bob",
-    to: "bob@localhost",
-    from: "carol@localhost/c",
-  });
+  assert.deepEqual(
+    await nextMessage(alice),
+    routedText("to alice", "alice@localhost", "carol@localhost/c"),
+  );
+  assert.deepEqual(
+    await nextMessage(bob),
+    routedText("to bob", "bob@localhost", "carol@localhost/c"),
+  );
 });
 
 Deno.test("LimeServer routes a destination with an instance only to that session", async () => {
@@ -223,20 +133,14 @@ Deno.test("LimeServer routes a destination with an instance only to that session
   const bob = await t.login("bob@localhost/b");
   await bob.sendMessage(text("for work", "alice@localhost/work", "i1"));
   await bob.sendMessage(text("probe", "alice@localhost/home", "i2"));
-  assert.deepEqual(await nextMessage(work), {
-    id: "i1",
-    type: "text/plain",
-    content: "for work",
-    to: "alice@localhost/work",
-    from: "bob@localhost/b",
-  });
-  assert.deepEqual(await nextMessage(home), {
-    id: "i2",
-    type: "text/plain",
-    content: "probe",
-    to: "alice@localhost/home",
-    from: "bob@localhost/b",
-  });
+  assert.deepEqual(
+    await nextMessage(work),
+    routedText("for work", "alice@localhost/work", "bob@localhost/b", "i1"),
+  );
+  assert.deepEqual(
+    await nextMessage(home),
+    routedText("probe", "alice@localhost/home", "bob@localhost/b", "i2"),
+  );
   // Instance names compare case-insensitively.
   await bob.sendMessage(text("shouting", "ALICE@LOCALHOST/WORK"));
   assert.equal(((await nextMessage(work)) as { content: string }).content, "shouting");
@@ -250,13 +154,7 @@ Deno.test("LimeServer routes an identity to every available instance, minus unav
   const content = (envelope: unknown) => (envelope as { content: string }).content;
 
   await bob.sendMessage(text("both", "alice@localhost", "p1"));
-  const expected = {
-    id: "p1",
-    type: "text/plain",
-    content: "both",
-    to: "alice@localhost",
-    from: "bob@localhost/b",
-  };
+  const expected = routedText("both", "alice@localhost", "bob@localhost/b", "p1");
   assert.deepEqual(await nextMessage(home), expected);
   assert.deepEqual(await nextMessage(work), expected);
 
@@ -342,13 +240,10 @@ Deno.test("LimeServer refuses a sender claiming another identity with failed 32 
   });
   // Another instance of her own identity is stamped with her real node.
   await alice.sendMessage(text("own identity", "bob@localhost/b", "s3", "alice@localhost/other"));
-  assert.deepEqual(await nextMessage(bob), {
-    id: "s3",
-    type: "text/plain",
-    content: "own identity",
-    to: "bob@localhost/b",
-    from: "alice@localhost/home",
-  });
+  assert.deepEqual(
+    await nextMessage(bob),
+    routedText("own identity", "bob@localhost/b", "alice@localhost/home", "s3"),
+  );
 });
 
 Deno.test("LimeServer answers an unknown destination with 42 and another domain with 41", async () => {
@@ -462,13 +357,10 @@ Deno.test("LimeServer same node connecting twice: the old session ends failed 11
     "WebSocketTransport",
   );
   await bob.sendMessage(text("for the new one", "alice@localhost/home", "r1"));
-  assert.deepEqual(await nextMessage(fresh), {
-    id: "r1",
-    type: "text/plain",
-    content: "for the new one",
-    to: "alice@localhost/home",
-    from: "bob@localhost/b",
-  });
+  assert.deepEqual(
+    await nextMessage(fresh),
+    routedText("for the new one", "alice@localhost/home", "bob@localhost/b", "r1"),
+  );
   // The old channel's end does not unregister the new session.
   await bob.sendMessage(text("again", "alice@localhost"));
   assert.equal((await nextMessage(fresh) as { content: string }).content, "again");
@@ -479,7 +371,7 @@ Deno.test("LimeServer maxSessions: a session beyond the limit gets failed 11, an
   await using t = await TestServer.start({ maxSessions: 2 });
   await t.login("alice@localhost/a");
   const bob = await t.login("bob@localhost/b", { via: "ws" });
-  const carol = await t.connect("tcp");
+  const carol = await t.connect({ via: "tcp" });
   const error = await within(carol.establishSession({ identity: "carol@localhost" })).then(
     () => undefined,
     (caught) => caught,
@@ -545,13 +437,10 @@ for (const via of ["tcp", "ws"] as const) {
     assert.equal(t.server.registry.byNode("alice@localhost/a"), undefined);
 
     await carol.sendMessage(text("still here", "bob@localhost/b", "ok"));
-    assert.deepEqual(await nextMessage(bob), {
-      id: "ok",
-      type: "text/plain",
-      content: "still here",
-      to: "bob@localhost/b",
-      from: "carol@localhost/c",
-    });
+    assert.deepEqual(
+      await nextMessage(bob),
+      routedText("still here", "bob@localhost/b", "carol@localhost/c", "ok"),
+    );
     await bob.sendMessage(text("x", "alice@localhost/a", "gone"));
     assert.equal((await nextNotification(bob) as { reason: { code: number } }).reason.code, 42);
   });

@@ -6,40 +6,14 @@
  */
 import assert from "node:assert/strict";
 import {
-  ClientChannel,
+  type ClientChannel,
   encodeBase64Text,
   KvAccountStore,
-  LimeServer,
-  type LimeServerOptions,
   plainCredentials,
   TcpTransport,
-  WebSocketTransport,
 } from "../mod.ts";
 import { within } from "./tcp_helpers.ts";
-
-const ACCOUNT = "application/vnd.lime.account+json";
-
-async function startServer(
-  store: KvAccountStore,
-  options: Partial<LimeServerOptions> = {},
-): Promise<LimeServer> {
-  const server = new LimeServer({
-    domain: "localhost",
-    tcp: { hostname: "127.0.0.1", port: 0 },
-    websocket: { hostname: "127.0.0.1", port: 0 },
-    passwordIterations: 1000,
-    ...options,
-    store,
-  });
-  await server.start();
-  return server;
-}
-
-async function connect(address: string, via: "tcp" | "ws"): Promise<ClientChannel> {
-  const transport = via === "tcp" ? new TcpTransport() : new WebSocketTransport();
-  await transport.open(via === "tcp" ? `net.tcp://${address}` : `ws://${address}/`);
-  return new ClientChannel(transport);
-}
+import { ACCOUNT, connect, startServer } from "./server_test_helpers.ts";
 
 Deno.test("LimeServer.shutdown sends finished to every established session and failed to one still establishing", async () => {
   const store = await KvAccountStore.open(":memory:");
