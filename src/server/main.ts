@@ -49,7 +49,10 @@ if (server.websocketAddress) {
 }
 console.log(`  accounts   ${path}`);
 
+let stopping = false;
 const stop = async () => {
+  if (stopping) return; // a second signal while shutting down changes nothing
+  stopping = true;
   console.log("shutting down…");
   await server.shutdown();
   store.close();
