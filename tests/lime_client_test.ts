@@ -926,3 +926,21 @@ Deno.test("LimeClient connects by domain through its _lime._tcp SRV record", asy
   assert.equal(client.node, "dana@localhost/srv");
   assert.equal(servers.server.registry.byNode("dana@localhost/srv")?.node, "dana@localhost/srv");
 });
+
+Deno.test("LimeClient stops when the server refuses the presence of its options", async () => {
+  await using servers = await Servers.start();
+  const client = new LimeClient({
+    uri: servers.uri,
+    identity: "erin@localhost",
+    encryption: "none",
+    presence: { status: "available", routingRule: "domain" }, // needs a domain authority: 35
+    reconnect: { initialDelay: 10 },
+  });
+  await assert.rejects(within(client.start(), 3000, "start"), (error) => {
+    assert.ok(error instanceof LimeError);
+    assert.equal(error.code, 35);
+    return true;
+  });
+  assert.equal(client.status.state, "closed");
+  await client.close();
+});

@@ -11,7 +11,7 @@ import { ClientChannel } from "../channel/client_channel.ts";
 import type { TimeoutOptions, WaitOptions } from "../channel/channel_options.ts";
 import { ChannelError } from "../channel/errors.ts";
 import { BoundedQueue } from "../channel/bounded_queue.ts";
-import { ResourceCommands } from "../channel/resource_commands.ts";
+import { CommandFailedError, ResourceCommands } from "../channel/resource_commands.ts";
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import type { Command, Envelope, Message, Notification } from "../envelope.ts";
 import { LimeError } from "../errors.ts";
@@ -45,7 +45,9 @@ export async function webTransportFactory(
 
 /** Whether an establishment failure will fail the same way on every attempt. */
 function isPermanent(error: unknown): boolean {
-  if (error instanceof LimeError && !(error instanceof ChannelError)) return error.code === 13;
+  // The server refused the presence or receipts of the options: they will be refused again.
+  if (error instanceof CommandFailedError) return true;
+  if (error instanceof LimeError) return error.code === 13;
   return error instanceof TypeError || error instanceof RangeError;
 }
 
