@@ -50,6 +50,7 @@ import { EnvelopeFramer } from "../src/transport/framing.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { WebSocketTransport } from "../src/transport/websocket.ts";
 import { type LimeJsLine, prepareLimeJs } from "./server_load_limejs.ts";
+import { collect, killChildren, linesOf, ServerProcess, spawn } from "./server_process.ts";
 
 // ------------------------------------------------------------------------------------ options
 
@@ -102,55 +103,12 @@ const decoder = new TextDecoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const noop = () => {};
 
-// ------------------------------------------------------------------------- child processes
-
-const children = new Set<Deno.ChildProcess>();
-
-function spawn(command: string, args: string[], options: Deno.CommandOptions = {}) {
-  const child = new Deno.Command(command, { args, ...options }).spawn();
-  children.add(child);
-  child.status.finally(() => children.delete(child));
-  return child;
-}
-
-/** Kills every child still running (SIGKILL) and waits for it. */
-async function killChildren(): Promise<void> {
-  await Promise.all([...children].map(async (child) => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status.catch(noop);
-  }));
-}
-
 const onInterrupt = () => {
   console.error("\ninterrupted: stopping the child processes");
   killChildren().finally(() => Deno.exit(130));
 };
 Deno.addSignalListener("SIGINT", onInterrupt);
 Deno.addSignalListener("SIGTERM", onInterrupt);
-
-/** Reads a byte stream line by line. */
-async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  const textDecoder = new TextDecoder();
-  for await (const chunk of stream) {
-    pending += textDecoder.decode(chunk, { stream: true });
-    let newline;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
-
-/** Collects a child's stderr (so its pipe never fills); keeps the first lines. */
-function collect(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-  return (async () => {
-    for await (const line of linesOf(stream)) if (into.length < 200) into.push(line);
-  })().catch(noop);
-}
 
 /** CPU counters at one moment (taken by the server process, which may read /proc). */
 interface CpuSample {
@@ -196,60 +154,10 @@ interface ServerMemory {
   sessions: number;
 }
 
-/** The bench server process, driven through its stdin. */
-class BenchServer {
-  readonly stderr: string[] = [];
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: AsyncGenerator<string>;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #stderrDone: Promise<void>;
-  pid = 0;
-  tcp = "";
-  ws = "";
-
+/** The bench server process, with the measurements this benchmark takes from it. */
+class BenchServer extends ServerProcess {
   constructor() {
-    const flags = ["run", "-A", "--v8-flags=--expose-gc"];
-    if (PROFILE_DIR) flags.push("--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`);
-    this.#child = spawn(
-      Deno.execPath(),
-      [...flags, new URL("./server_load_server.ts", import.meta.url).pathname],
-      { stdin: "piped", stdout: "piped", stderr: "piped" },
-    );
-    this.#lines = linesOf(this.#child.stdout);
-    this.#stdin = this.#child.stdin.getWriter();
-    this.#stderrDone = collect(this.#child.stderr, this.stderr);
-  }
-
-  async start(): Promise<void> {
-    const hello = await this.#next(30_000);
-    this.pid = hello.pid as number;
-    this.tcp = hello.tcp as string;
-    this.ws = hello.ws as string;
-  }
-
-  async #next(ms: number): Promise<Record<string, unknown>> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(`the bench server did not answer within ${ms} ms\n${this.stderr.join("\n")}`),
-          ),
-        ms,
-      );
-    });
-    try {
-      const next = await Promise.race([this.#lines.next(), timeout]);
-      if (next.done) throw new Error(`the bench server exited\n${this.stderr.join("\n")}`);
-      return JSON.parse(next.value);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async request(command: "mem" | "cpu"): Promise<Record<string, unknown>> {
-    await this.#stdin.write(encoder.encode(command + "\n"));
-    return await this.#next(30_000);
+    super(PROFILE_DIR);
   }
 
   async memory(): Promise<ServerMemory> {
@@ -283,27 +191,6 @@ class BenchServer {
       left = await this.sessions();
     }
     return left;
-  }
-
-  /** Asks the server to quit (it shuts down and exits 0); kills it if it takes over 20 s. */
-  async stop(): Promise<void> {
-    try {
-      await this.#stdin.write(encoder.encode("quit\n"));
-      await this.#stdin.close();
-    } catch { /* gone already */ }
-    const killer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 20_000);
-    try {
-      // Drain stdout so the child never blocks on a full pipe.
-      for await (const _ of this.#lines) { /* {"bye":true} */ }
-      await this.#child.status;
-      await this.#stderrDone;
-    } finally {
-      clearTimeout(killer);
-    }
   }
 }
 

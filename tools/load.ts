@@ -36,6 +36,7 @@ import { Message, type Notification } from "../src/envelope.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { WebSocketTransport } from "../src/transport/websocket.ts";
+import { killChildren, ServerProcess } from "../bench/server_process.ts";
 
 /** ~100 characters of chat text: envelopes of ~230 B to the server. */
 export const LOAD_CONTENT =
@@ -571,140 +572,6 @@ export function formatLoadLine(rows: readonly LoadRow[]): string {
 
 // ------------------------------------------------------------------- the server process (CLI)
 
-const encoder = new TextEncoder();
-const children = new Set<Deno.ChildProcess>();
-
-/** Kills every child still running (SIGKILL) and waits for it. */
-async function killChildren(): Promise<void> {
-  await Promise.all([...children].map(async (child) => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status.catch(noop);
-  }));
-}
-
-/** Reads a byte stream line by line. */
-async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let newline;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
-  if (pending) yield pending;
-}
-
-/** bench/server_load_server.ts in a child process, driven through its stdin (`mem`, `cpu`, `quit`). */
-class ServerProcess {
-  readonly stderr: string[] = [];
-  readonly #child: Deno.ChildProcess;
-  readonly #lines: AsyncGenerator<string>;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #stderrDone: Promise<void>;
-  pid = 0;
-  tcp = "";
-  ws = "";
-
-  /** `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits. */
-  constructor(profileDir?: string) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--v8-flags=--expose-gc",
-        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
-        new URL("../bench/server_load_server.ts", import.meta.url).pathname,
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const child = this.#child;
-    children.add(child);
-    child.status.finally(() => children.delete(child));
-    this.#lines = linesOf(child.stdout);
-    this.#stdin = child.stdin.getWriter();
-    this.#stderrDone = (async () => {
-      for await (const line of linesOf(child.stderr)) {
-        if (this.stderr.length < 200) this.stderr.push(line);
-      }
-    })().catch(noop);
-  }
-
-  async start(): Promise<void> {
-    const hello = await this.#next(30_000);
-    this.pid = hello.pid as number;
-    this.tcp = hello.tcp as string;
-    this.ws = hello.ws as string;
-  }
-
-  async #next(ms: number): Promise<Record<string, unknown>> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the server did not answer within ${ms} ms\n${this.stderr}`)),
-        ms,
-      );
-    });
-    try {
-      const next = await Promise.race([this.#lines.next(), timeout]);
-      if (next.done) throw new Error(`the server exited\n${this.stderr.join("\n")}`);
-      return JSON.parse(next.value);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async request(command: "mem" | "cpu"): Promise<Record<string, number>> {
-    await this.#stdin.write(encoder.encode(command + "\n"));
-    return await this.#next(30_000) as Record<string, number>;
-  }
-
-  /**
-   * Peak RSS (`VmHWM`) of the server process, bytes; NaN when unreadable. Read with `cat`: Deno
-   * lets only `--allow-all` read another process's `/proc/<pid>/status`.
-   */
-  async peakRss(): Promise<number> {
-    try {
-      const { stdout, success } = await new Deno.Command("cat", {
-        args: [`/proc/${this.pid}/status`],
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      if (!success) return NaN;
-      const kib = new TextDecoder().decode(stdout).match(/^VmHWM:\s+(\d+) kB/m)?.[1];
-      return kib ? Number(kib) * 1024 : NaN;
-    } catch {
-      return NaN;
-    }
-  }
-
-  /** Asks the server to quit; kills it if it takes over 20 s. */
-  async stop(): Promise<void> {
-    try {
-      await this.#stdin.write(encoder.encode("quit\n"));
-      await this.#stdin.close();
-    } catch { /* gone already */ }
-    const killer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 20_000);
-    try {
-      for await (const _ of this.#lines) { /* {"bye":true} */ }
-      await this.#child.status;
-      await this.#stderrDone;
-    } finally {
-      clearTimeout(killer);
-    }
-  }
-}
-
 function ownCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
@@ -721,12 +588,14 @@ async function runAgainstServerProcess(
   const server = new ServerProcess(profileDir);
   try {
     await server.start();
-    const idle = await server.request("mem");
+    const numbers = async (command: "mem" | "cpu") =>
+      await server.request(command) as Record<string, number>;
+    const idle = await numbers("mem");
     let cpu0 = { server: 0, generator: 0, at: 0 };
     let cpu1 = cpu0;
     let loadedRss = NaN;
     const sample = async () => ({
-      server: (await server.request("cpu")).cpuMs,
+      server: (await numbers("cpu")).cpuMs,
       generator: ownCpuMs(),
       at: performance.now(),
     });
@@ -752,7 +621,7 @@ async function runAgainstServerProcess(
       },
       afterSend: async () => {
         cpu1 = await sample();
-        loadedRss = (await server.request("mem")).rss;
+        loadedRss = (await numbers("mem")).rss;
       },
     });
     const elapsed = cpu1.at - cpu0.at;
