@@ -90,15 +90,25 @@ const defaultAuthenticator: ServerAuthenticator = (_identity, credentials, conte
     : "unknown",
 });
 
+/**
+ * The node a candidate (`from` of the client's credentials) gets by default: its own name (a new
+ * UUID without one), its domain or else `serverDomain`, and instance `default` when it has none;
+ * undefined when it is not a node or no domain is known.
+ */
+export function assignNode(
+  candidate: string,
+  serverDomain: string | undefined,
+): string | undefined {
+  const node = Node.tryParse(candidate);
+  if (!node) return undefined;
+  const domain = node.domain ?? serverDomain;
+  if (!domain) return undefined;
+  return new Node(node.name ?? newId(), domain, node.instance || "default").toString();
+}
+
 function defaultRegistration(serverNode: string): NodeRegistration {
   const serverDomain = Node.tryParse(serverNode)?.domain;
-  return (candidate) => {
-    const node = Node.tryParse(candidate);
-    if (!node) return undefined;
-    const domain = node.domain ?? serverDomain;
-    if (!domain) return undefined;
-    return new Node(node.name ?? newId(), domain, node.instance || "default").toString();
-  };
+  return (candidate) => assignNode(candidate, serverDomain);
 }
 
 const REASONS = {

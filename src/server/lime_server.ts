@@ -7,7 +7,7 @@
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
-import type { EstablishmentResult } from "../channel/server_establishment.ts";
+import { assignNode, type EstablishmentResult } from "../channel/server_establishment.ts";
 import type { Command, Envelope } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock } from "../clock.ts";
@@ -28,17 +28,6 @@ import { serverAuthenticator } from "./server_authenticator.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
-import { Node } from "../node.ts";
-import { newId } from "../ids.ts";
-
-/** The node a candidate gets: the server's domain, instance `default` when it has none. */
-function defaultNode(candidate: string, domain: string): string | undefined {
-  const node = Node.tryParse(candidate);
-  if (!node) return undefined;
-  if (node.domain && node.domain.toLowerCase() !== domain) return undefined;
-  return new Node(node.name ?? newId(), node.domain ?? domain, node.instance || "default")
-    .toString();
-}
 
 const SHUTDOWN_REASON = { code: 11, description: "The server is being shut down" };
 const FULL_REASON = {
@@ -220,7 +209,8 @@ export class LimeServer implements AsyncDisposable {
     try {
       result = await channel.establishSession({
         register: (candidate) => {
-          const node = defaultNode(candidate, this.domain);
+          // The authenticator already refused identities of other domains.
+          const node = assignNode(candidate, this.domain);
           if (!node) return undefined;
           const sessions = this.registry.byIdentity(node.slice(0, node.indexOf("/")));
           const replaces = this.registry.byNode(node) !== undefined;

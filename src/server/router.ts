@@ -35,6 +35,13 @@ export const ROUTING_REASONS = {
   }),
 } as const;
 
+/** The lower-cased identity part (`name@domain`) of a node string. */
+function identityKeyOf(node: string): string {
+  const lower = node.toLowerCase();
+  const slash = lower.indexOf("/");
+  return slash < 0 ? lower : lower.slice(0, slash);
+}
+
 /** Routes envelopes between the sessions of one server. */
 export class Router {
   readonly #registry: SessionRegistry;
@@ -59,13 +66,17 @@ export class Router {
   route(sender: ServerSession, envelope: Envelope): void {
     if (!this.#stamp(sender, envelope)) return;
     const to = envelope.to;
-    if (to === undefined || this.#isServer(to)) {
+    if (to === undefined) {
       this.#toServer(sender, envelope);
       return;
     }
     const lower = to.toLowerCase();
     const slash = lower.indexOf("/");
     const identity = slash < 0 ? lower : lower.slice(0, slash);
+    if (identity === this.#serverIdentity || identity === this.#domain) {
+      this.#toServer(sender, envelope);
+      return;
+    }
     const at = identity.indexOf("@");
     const domain = at < 0 ? identity : identity.slice(at + 1);
     if (domain !== this.#domain) {
@@ -73,7 +84,7 @@ export class Router {
       return;
     }
     if (slash >= 0 && slash < lower.length - 1) {
-      const target = this.#registry.byNode(lower);
+      const target = this.#registry.byNodeKey(lower);
       if (target) this.#deliver(sender, envelope, [target]);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
@@ -106,21 +117,10 @@ export class Router {
 
   /** Checks and stamps `from`; false (after refusing) when the sender claims someone else. */
   #stamp(sender: ServerSession, envelope: Envelope): boolean {
-    const claimed = envelope.from;
-    if (claimed !== undefined && claimed !== sender.node) {
-      const lower = claimed.toLowerCase();
-      const slash = lower.indexOf("/");
-      const identity = slash < 0 ? lower : lower.slice(0, slash);
-      if (identity !== sender.identityKey) {
+    for (const claimed of [envelope.from, envelope.pp]) {
+      if (claimed === undefined || claimed === sender.node) continue;
+      if (identityKeyOf(claimed) !== sender.identityKey) {
         this.refuse(sender, envelope, ROUTING_REASONS.unauthorizedSender(claimed));
-        return false;
-      }
-    }
-    if (envelope.pp !== undefined) {
-      const lower = envelope.pp.toLowerCase();
-      const slash = lower.indexOf("/");
-      if ((slash < 0 ? lower : lower.slice(0, slash)) !== sender.identityKey) {
-        this.refuse(sender, envelope, ROUTING_REASONS.unauthorizedSender(envelope.pp));
         return false;
       }
     }
@@ -128,18 +128,11 @@ export class Router {
     return true;
   }
 
-  #isServer(to: string): boolean {
-    const lower = to.toLowerCase();
-    const slash = lower.indexOf("/");
-    const identity = slash < 0 ? lower : lower.slice(0, slash);
-    return identity === this.#serverIdentity || identity === this.#domain;
-  }
-
   #identityTargets(identity: string): ServerSession[] {
     let best = -Infinity;
     let byPriority = false;
     const candidates: ServerSession[] = [];
-    for (const session of this.#registry.byIdentity(identity)) {
+    for (const session of this.#registry.byIdentityKey(identity)) {
       if (!session.receivesIdentityTraffic) continue;
       candidates.push(session);
       if (session.presence.routingRule === "identityByPriority") byPriority = true;

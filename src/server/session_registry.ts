@@ -44,12 +44,22 @@ export class SessionRegistry {
 
   /** The session of a node (`name@domain/instance`, any case). */
   byNode(node: string): ServerSession | undefined {
-    return this.#byNode.get(node.toLowerCase());
+    return this.byNodeKey(node.toLowerCase());
+  }
+
+  /** The session of a node already in lower case (the router's hot path). */
+  byNodeKey(key: string): ServerSession | undefined {
+    return this.#byNode.get(key);
   }
 
   /** The sessions of an identity (`name@domain`, any case). */
   byIdentity(identity: string): ReadonlySet<ServerSession> {
-    return this.#byIdentity.get(identity.toLowerCase()) ?? EMPTY;
+    return this.byIdentityKey(identity.toLowerCase());
+  }
+
+  /** The sessions of an identity already in lower case. */
+  byIdentityKey(key: string): ReadonlySet<ServerSession> {
+    return this.#byIdentity.get(key) ?? EMPTY;
   }
 }
 

@@ -2,7 +2,7 @@
  * The shape of a server resource handler, and the responses and failures every handler uses.
  * @module
  */
-import { Command } from "../../envelope.ts";
+import { Command, type CommandInit } from "../../envelope.ts";
 import type { Reason } from "../../errors.ts";
 import type { CommandMethod } from "../../generated/enums.generated.ts";
 import type { ServerSession } from "../server_session.ts";
@@ -40,36 +40,26 @@ export interface ResourceHandler {
   handle(request: Command, context: ResourceContext): Promise<ResourceResult> | ResourceResult;
 }
 
+/** A response to `request` for `session`, with the given outcome fields. */
+function respond(request: Command, session: ServerSession, outcome: CommandInit): Command {
+  return new Command(request.method, undefined, { id: request.id, to: session.node, ...outcome });
+}
+
 /** A success response to `request` for `session`. */
 export function successResponse(
   request: Command,
   session: ServerSession,
   result: ResourceResult,
-  from?: string,
 ): Command {
-  return new Command(request.method, undefined, {
-    id: request.id,
-    to: session.node,
-    ...(from ? { from } : {}),
+  return respond(request, session, {
     status: "success",
     ...(result ? { type: result.type, resource: result.resource } : {}),
   });
 }
 
 /** A failure response to `request`. */
-export function failureResponse(
-  request: Command,
-  session: ServerSession,
-  reason: Reason,
-  from?: string,
-): Command {
-  return new Command(request.method, undefined, {
-    id: request.id,
-    to: session.node,
-    ...(from ? { from } : {}),
-    status: "failure",
-    reason,
-  });
+export function failureResponse(request: Command, session: ServerSession, reason: Reason): Command {
+  return respond(request, session, { status: "failure", reason });
 }
 
 /** The resource of a `set`/`merge` as an object, or a 64 failure. */
