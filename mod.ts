@@ -58,6 +58,17 @@ export {
   SERVER_DEFAULTS,
 } from "./src/server/server_options.ts";
 export {
+  type LoginThrottleOptions,
+  type ThrottleLimits,
+} from "./src/server/guard/login_throttle.ts";
+export { type PasswordWorkOptions } from "./src/server/guard/password_work.ts";
+export { DEFAULT_QUOTAS, type ResourceQuotas } from "./src/server/resources/quotas.ts";
+export {
+  DEFAULT_RESERVED_NAMES,
+  IDENTITY_REASONS,
+  IdentityRules,
+} from "./src/server/identity_rules.ts";
+export {
   type AccountStore,
   KvAccountStore,
   type StoredAccount,
@@ -70,7 +81,12 @@ export {
 } from "./src/server/password_hash.ts";
 export { ServerSession, type SessionPresence } from "./src/server/server_session.ts";
 export { SessionRegistry } from "./src/server/session_registry.ts";
-export { Router, ROUTING_REASONS, type ServerEndpoint } from "./src/server/router.ts";
+export {
+  Router,
+  ROUTING_REASONS,
+  type ServerEndpoint,
+  type ServerReply,
+} from "./src/server/router.ts";
 export {
   type DenoLimeClientOptions,
   denoTransportFactory,

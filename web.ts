@@ -134,13 +134,16 @@ export {
   type OptionSelector,
 } from "./src/channel/client_channel.ts";
 export { ServerChannel, type ServerChannelOptions } from "./src/channel/server_channel.ts";
-export type {
-  AuthenticationContext,
-  AuthenticationResult,
-  EstablishmentResult,
-  NodeRegistration,
-  ServerAuthenticator,
-  ServerEstablishOptions,
+export {
+  assignNode,
+  type AuthenticationContext,
+  type AuthenticationResult,
+  DEFAULT_FIRST_ENVELOPE_TIMEOUT,
+  type EstablishmentResult,
+  type NodeAssignment,
+  type NodeRegistration,
+  type ServerAuthenticator,
+  type ServerEstablishOptions,
 } from "./src/channel/server_establishment.ts";
 export {
   CommandFailedError,

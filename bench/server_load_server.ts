@@ -35,6 +35,9 @@ const server = new LimeServer({
   websocket: { hostname: "127.0.0.1", port: option("ws", 0) },
   rateLimit: 0,
   maxSessions: 30_000,
+  // Every client is on 127.0.0.1: the per-address caps would count them as one peer.
+  maxSessionsPerAddress: 0,
+  maxEstablishingPerAddress: 0,
   passwordIterations: 1_000,
 });
 await server.start();

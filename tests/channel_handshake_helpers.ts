@@ -186,7 +186,11 @@ export async function handshake(link: Link, options: HandshakeOptions = {}): Pro
 /** Asserts that both sides established `node` with `domainRole`. */
 export function assertEstablished(h: Handshake, node: string, domainRole = "member"): void {
   if (h.clientError) throw h.clientError;
-  assert.deepEqual(h.result, { established: true, node, domainRole });
+  assert.ok(h.result?.established, "the server established the session");
+  assert.deepEqual(
+    { established: true, node: h.result.node, domainRole: h.result.domainRole },
+    { established: true, node, domainRole },
+  );
   assert.equal(h.session?.state, "established");
   assert.equal(h.client.state, "established");
   assert.equal(h.server.state, "established");

@@ -177,6 +177,7 @@ Deno.test("ServerChannel establishSession accepts `new` carrying an id (lime-pyt
     established: true,
     node: "alice@localhost/py",
     domainRole: "member",
+    scheme: "guest",
   });
   assert.equal(rig.channel.state, "established");
   assert.equal(rig.channel.sessionId, SID);
@@ -217,6 +218,7 @@ Deno.test(
       established: true,
       node: "alice@localhost/web",
       domainRole: "member",
+      scheme: "plain",
     });
     assert.deepEqual(seen, [
       { scheme: "plain", authentication: { scheme: "plain", password } },
@@ -248,10 +250,13 @@ const FAILURES: FailureCase[] = [
     code: 11,
   },
   {
-    name: "credentials without from with 11",
-    options: {},
-    credentials: credentials({ scheme: "guest", authentication: {} }),
-    code: 11,
+    name: "plain credentials without from with 13 (only a guest may leave its name to the server)",
+    options: { schemeOptions: ["plain"], authenticator: () => ({ domainRole: "member" }) },
+    credentials: credentials({
+      scheme: "plain",
+      authentication: { password: encodeBase64Text("x") },
+    }),
+    code: 13,
   },
   {
     name: "credentials the authenticator refuses with 13",
@@ -390,6 +395,7 @@ Deno.test(
         established: true,
         node: "bob@localhost/tcp",
         domainRole: "member",
+        scheme: "guest",
       });
       assert.deepEqual(last.info, { state: "finished" });
       assert.equal(sessions.length, garbage.length + 1);
@@ -418,7 +424,7 @@ for (const how of ["the establishSession timeout", "the establishmentTimeout opt
     await expectFailed(rig, 16);
     assert.deepEqual(await within(result, 2000), {
       established: false,
-      reason: { code: 16, description: "The session establishment timed out" },
+      reason: { code: 16, description: "The session establishment timed out after 1000 ms" },
     });
     assert.equal(clock.pending, 0);
   });

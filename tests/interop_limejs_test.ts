@@ -313,7 +313,7 @@ function assertHandshake(
     id,
     from: SERVER_NODE,
     state: "authenticating",
-    schemeOptions: ["guest", "plain", "key", "transport"],
+    schemeOptions: ["guest", "plain", "key"],
   });
   // lime-js repeats the scheme inside `authentication` (§12); the server must ignore it.
   assert.deepEqual(sent[1], {

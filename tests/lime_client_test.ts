@@ -838,10 +838,18 @@ Deno.test("LimeClient retries a pending get across a server restart; a pending s
 Deno.test("LimeClient keepalive detects a half-open connection and reconnects", async () => {
   await using servers = await Servers.start();
   await using proxy = new BlackHoleProxy(servers.server.tcpAddress!);
+  // Signed in (a guest could not replace the half-open session the server still holds).
+  await servers.store.createAccount({
+    identity: "alice@localhost",
+    document: {},
+    passwordHash: await hashPassword("pw", 1000),
+  });
   const statuses: [number, LimeClientStatus][] = [];
   const client = new LimeClient({
     uri: `net.tcp://${proxy.address}`,
     identity: "alice@localhost",
+    credentials: plainCredentials("pw"),
+    encryption: "none",
     instance: "a",
     keepalive: { interval: 200, timeout: 600 },
     channel: { closeTimeout: 200 },

@@ -20,6 +20,9 @@ for (const transport of ["tcp", "ws"] as LoadTransport[]) {
         tcp: transport === "tcp" ? { hostname: "127.0.0.1", port: 0 } : false,
         websocket: transport === "ws" ? { hostname: "127.0.0.1", port: 0 } : false,
         rateLimit: 0,
+        // Every client is on 127.0.0.1: the per-address caps would count them as one peer.
+        maxSessionsPerAddress: 0,
+        maxEstablishingPerAddress: 0,
         passwordIterations: 1000,
       });
       try {

@@ -100,7 +100,7 @@ Deno.test("LimeServer with guest false refuses the guest scheme", async () => {
       authenticator: (schemes) => (offered = schemes, guestCredentials()),
     }),
   ).then(() => undefined, (caught) => caught);
-  assert.deepEqual(offered, ["plain", "key", "transport"]);
+  assert.deepEqual(offered, ["plain", "key"]);
   assert.ok(error instanceof LimeError);
   assert.equal(error.code, 11, "a scheme that was not offered ends the establishment");
 });
@@ -111,7 +111,8 @@ Deno.test("LimeServer changes a password only with the current one in oldPasswor
   const alice = await t.login("alice@localhost/a", { credentials: plainCredentials("old-pass") });
   const needsOld = {
     code: 64,
-    description: "Changing the password needs the current one in oldPassword",
+    description:
+      "Changing the password or the access key needs the current password in oldPassword",
   };
   assert.deepEqual(
     await commandFailure(
@@ -151,7 +152,10 @@ Deno.test("LimeServer accepts the key scheme once accessKey is set", async () =>
   await t.refused("alice@localhost/k", { credentials: keyCredentials("k3y") });
   const alice = await t.login("alice@localhost/a", { credentials: plainCredentials("secret") });
   await within(
-    alice.mergeResource("/account", ACCOUNT, { accessKey: encodeBase64Text("k3y") }),
+    alice.mergeResource("/account", ACCOUNT, {
+      accessKey: encodeBase64Text("k3y"),
+      oldPassword: encodeBase64Text("secret"),
+    }),
   );
   const stored = await t.store.getAccount("alice@localhost");
   assert.equal(stored?.keyHash?.algorithm, "PBKDF2-SHA256");
@@ -181,8 +185,8 @@ Deno.test("LimeServer transport scheme: the TLS client certificate gives the rol
 
   await t.refused("alice@localhost/cert", client(f.client));
   await t.refused("mallory@localhost/cert", client(f.otherClient));
-  // Without a certificate the scheme has nothing to go on.
-  await t.refused("bob@localhost/none", {
+  // Without a certificate the scheme has nothing to go on: it is not offered.
+  await t.notOffered("bob@localhost/none", {
     credentials: transportCredentials(),
     tcp: { tls: { caCerts: [f.ca] } },
   });
@@ -245,7 +249,7 @@ Deno.test("LimeServer external scheme: the externalVerifier decides, and without
         ),
       }),
     ).then(() => undefined, (caught) => caught);
-    assert.deepEqual(offered, ["guest", "plain", "key", "transport"]);
+    assert.deepEqual(offered, ["guest", "plain", "key"]);
     assert.ok(error instanceof LimeError);
     assert.equal(error.code, 11, "a scheme that was not offered ends the establishment");
     assert.equal(calls.length, 3);
@@ -272,15 +276,26 @@ Deno.test("LimeServer accepts plain without TLS from loopback by default and ref
   await t.addAccount("alice@localhost", "secret");
   const clear = { encryption: "none" as const };
   const plain = plainCredentials("secret");
-  // TLS offered but declined: the right password is refused all the same.
+  // TLS offered but declined: plain is not even offered, so no password crosses the wire.
   const client = await t.connect({ tcp: { tls: { caCerts: [f.ca] } } });
+  let offered: readonly string[] = [];
   const error = await within(
-    client.establishSession({ identity: "alice@localhost", credentials: plain, ...clear }),
+    client.establishSession({
+      identity: "alice@localhost",
+      ...clear,
+      authenticator: (schemes) => {
+        offered = schemes;
+        throw new LimeError({ code: 13, description: "plain not offered" });
+      },
+    }),
   ).then(() => undefined, (caught) => caught);
   assert.ok(error instanceof LimeError);
-  assert.deepEqual(error.reason, AUTH_FAILED);
-  await t.refused("alice@localhost/ws", { credentials: plain, via: "ws" });
-  await t.refused("alice@localhost/key", { credentials: keyCredentials("any"), via: "ws" });
+  assert.deepEqual(offered, ["guest"]);
+  assert.deepEqual(
+    await t.notOffered("alice@localhost/ws", { credentials: plain, via: "ws" }),
+    ["guest"],
+  );
+  await t.notOffered("alice@localhost/key", { credentials: keyCredentials("any"), via: "ws" });
   // Over TLS it is fine.
   const secure = await t.login("alice@localhost/tls", {
     credentials: plain,

@@ -346,7 +346,7 @@ export async function advance(
     state: "authenticating",
     id: c.sid,
     from: SERVER,
-    schemeOptions: ["guest", "plain", "key", "transport"],
+    schemeOptions: ["guest", "plain", "key"],
   };
   if (peer.via === "tcp") {
     like(first, {
@@ -721,8 +721,17 @@ const ROWS: Category[] = [
   ),
   goesOn(
     "message without to (addressed to the server)",
-    "nothing",
+    "failed notification 61",
     () => E({ id: "n1", type: "text/plain", content: "hi server" }),
+    (c) => [{
+      event: "failed",
+      id: "n1",
+      to: c.node,
+      reason: {
+        code: 61,
+        description: "The server takes no messages: address a node or an identity",
+      },
+    }],
   ),
   goesOn(
     "notification to an unknown destination",

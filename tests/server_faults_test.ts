@@ -10,14 +10,15 @@
 import assert from "node:assert/strict";
 import {
   type ClientChannel,
-  encodeBase64Text,
+  hashPassword,
   KvAccountStore,
   type LimeServer,
   Message,
+  plainCredentials,
 } from "../mod.ts";
 import { churn, type ChurnResult, RawLimeClient } from "../tools/churn.ts";
 import { within, writeAll } from "./tcp_helpers.ts";
-import { ACCOUNT, connect, CONTACT, startServer } from "./server_test_helpers.ts";
+import { connect, CONTACT, startServer } from "./server_test_helpers.ts";
 
 const SERVER_NODE = "postmaster@localhost/server";
 /** Small remote-ping settings so that a half-open connection is noticed in a test. */
@@ -319,15 +320,18 @@ async function shutdownUnderTraffic(via: "tcp" | "ws"): Promise<void> {
           via,
         );
         clients.push(client);
-        await within(client.establishSession({ identity: `user${i}@localhost`, instance: "app" }));
+        // Accounts, and a roster acknowledged just before the traffic starts.
+        await store.createAccount({
+          identity: `user${i}@localhost`,
+          document: { fullName: `User ${i}` },
+          passwordHash: await hashPassword(`secret ${i}`, 1000),
+        });
+        await within(client.establishSession({
+          identity: `user${i}@localhost`,
+          instance: "app",
+          credentials: plainCredentials(`secret ${i}`),
+        }));
         client.onMessage(() => received[i]++);
-        // Registered accounts and a roster, acknowledged just before the traffic starts.
-        await within(
-          client.setResource("/account", ACCOUNT, {
-            fullName: `User ${i}`,
-            password: encodeBase64Text(`secret ${i}`),
-          }),
-        );
         for (let j = 0; j < count; j++) {
           if (j === i) continue;
           await within(

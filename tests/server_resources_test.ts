@@ -177,8 +177,10 @@ Deno.test("LimeServer /account get returns the account without secrets, 67 witho
 
 Deno.test("LimeServer /contacts set, get, get one and delete the roster of the session's identity", async () => {
   await using t = await TestServer.start();
-  const alice = await t.login("alice@localhost/a");
-  const other = await t.login("alice@localhost/b", { via: "ws" });
+  await t.addAccount("alice@localhost", "pw");
+  const credentials = plainCredentials("pw");
+  const alice = await t.login("alice@localhost/a", { credentials });
+  const other = await t.login("alice@localhost/b", { via: "ws", credentials });
   const bob = await t.login("bob@localhost/b", { via: "ws" });
 
   assert.deepEqual(await within(alice.getResource("/contacts")), {

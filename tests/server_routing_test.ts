@@ -9,7 +9,14 @@
  * thing that session receives.
  */
 import assert from "node:assert/strict";
-import { Command, LimeError, ManualClock, Message, Notification } from "../mod.ts";
+import {
+  Command,
+  LimeError,
+  ManualClock,
+  Message,
+  Notification,
+  plainCredentials,
+} from "../mod.ts";
 import { within } from "./tcp_helpers.ts";
 import {
   json,
@@ -341,9 +348,11 @@ Deno.test("LimeServer routes a command to another node and its response back to 
 
 Deno.test("LimeServer same node connecting twice: the old session ends failed 11 and the new one receives the traffic", async () => {
   await using t = await TestServer.start();
+  await t.addAccount("alice@localhost", "pw");
+  const credentials = plainCredentials("pw");
   const bob = await t.login("bob@localhost/b");
-  const old = await t.login("alice@localhost/home", { via: "tcp" });
-  const fresh = await t.login("alice@localhost/home", { via: "ws" });
+  const old = await t.login("alice@localhost/home", { via: "tcp", credentials });
+  const fresh = await t.login("alice@localhost/home", { via: "ws", credentials });
   assert.deepEqual(await within(old.closed), {
     state: "failed",
     reason: {

@@ -133,6 +133,32 @@ export class TestServer implements AsyncDisposable {
     assert.equal(info.reason?.code, code);
   }
 
+  /**
+   * Asserts that the server does not offer the scheme of `how.credentials` to `node` on this
+   * connection: the client gives up before sending any secret (a LimeError 13 naming the offer).
+   * Resolves with the schemes offered.
+   */
+  async notOffered(node: string, how: LoginOptions): Promise<readonly string[]> {
+    const [identity, instance] = node.split("/");
+    const client = await this.connect(how);
+    let offered: readonly string[] = [];
+    const credentials = how.credentials!;
+    const error = await within(
+      client.establishSession({
+        identity,
+        instance,
+        authenticator: (schemes) => {
+          offered = schemes;
+          if (schemes.includes(credentials.scheme)) return credentials;
+          throw new LimeError({ code: 13, description: `"${credentials.scheme}" not offered` });
+        },
+      }),
+    ).then(() => undefined, (caught) => caught);
+    assert.ok(error instanceof LimeError, `expected a LimeError, got ${error}`);
+    assert.ok(!offered.includes(credentials.scheme), `"${credentials.scheme}" was offered`);
+    return offered;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.server.shutdown();
     await Promise.all(this.clients.map((client) => within(client.close(), 5000, "closing")));

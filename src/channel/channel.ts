@@ -192,6 +192,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       response = this.#pending.wait(request.id, {
         timeout: options.timeout ?? this.timeouts.command,
         signal: options.signal,
+        to: request.to,
       });
     } catch (error) {
       return Promise.reject(error);
@@ -391,7 +392,10 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       out = module.onReceiving(out, this);
       if (out === null) return;
     }
-    if (kind === "command" && isResponse(out as Command) && this.#pending.resolve(out as Command)) {
+    if (
+      kind === "command" && isResponse(out as Command) &&
+      this.#pending.resolve(out as Command, this.remoteNode)
+    ) {
       return;
     }
     const handlers = this.#handlers[kind];

@@ -1,6 +1,7 @@
 /**
  * Correlation of command requests with their responses: a map from id to the waiting caller,
- * whose entry is removed on every exit path (response, timeout, abort, close). Timeouts share one
+ * whose entry is removed on every exit path (response, timeout, abort, close). A response
+ * completes a request only when it comes from where the request went. Timeouts share one
  * timer armed for the earliest deadline (a timer per command cost a third of a command round
  * trip); it is re-armed when it fires and cleared when the table is emptied by `rejectAll`.
  * @module
@@ -8,6 +9,7 @@
 import type { Command } from "../envelope.ts";
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import { ChannelError } from "./errors.ts";
+import { answersRequest } from "./response_origin.ts";
 
 interface Entry {
   resolve: (response: Command) => void;
@@ -17,6 +19,8 @@ interface Entry {
   timeout: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Where the request went (its `to`). */
+  to: string | undefined;
 }
 
 /** Options of one wait. */
@@ -25,6 +29,8 @@ export interface CommandWaitOptions {
   timeout?: number;
   /** Aborts the wait. */
   signal?: AbortSignal;
+  /** Where the request went (its `to`): only a response from there completes it. */
+  to?: string;
 }
 
 /** The requests waiting for a response. */
@@ -76,6 +82,7 @@ export class PendingCommands {
         timeout,
         signal: options.signal,
         onAbort: undefined,
+        to: options.to,
       };
       if (options.signal) {
         entry.onAbort = () =>
@@ -126,10 +133,16 @@ export class PendingCommands {
     if (next < Infinity && next < this.#timerAt) this.#arm(next);
   }
 
-  /** Completes the request answered by `response`; false when nothing waits for its id. */
-  resolve(response: Command): boolean {
+  /**
+   * Completes the request answered by `response`; false when nothing waits for its id, or when
+   * the response does not come from where the request went (see `response_origin.ts`; `peer` is
+   * the channel's remote node).
+   */
+  resolve(response: Command, peer?: string): boolean {
     const id = response.id;
-    if (id === undefined || !this.#entries.has(id)) return false;
+    if (id === undefined) return false;
+    const entry = this.#entries.get(id);
+    if (!entry || !answersRequest(response.from, entry.to, peer)) return false;
     this.#settle(id, undefined, response);
     return true;
   }

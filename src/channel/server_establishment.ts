@@ -13,6 +13,7 @@ import type {
   SessionCompression,
   SessionEncryption,
 } from "../generated/enums.generated.ts";
+import { ReasonCode } from "../generated/reasons.generated.ts";
 import { newId } from "../ids.ts";
 import { Node } from "../node.ts";
 import type { Credentials, DomainRole } from "./authentication/credentials.ts";
@@ -29,12 +30,19 @@ export interface AuthenticationResult {
   domainRole: DomainRole;
   /** Data for another authentication round trip (sent back with the same scheme). */
   roundTrip?: Record<string, unknown>;
+  /** When refusing: the reason sent to the client. Default 13, "The session authentication failed". */
+  reason?: Reason;
 }
 
 /** Facts an authenticator may use besides the credentials. */
 export interface AuthenticationContext {
   /** The channel being established. */
   channel: ServerChannel;
+  /**
+   * The node the session will have if authentication succeeds (from {@link NodeAssignment}): the
+   * authenticator decides about exactly this node's identity.
+   */
+  node: string;
   /** The client's `authenticating` envelope. */
   session: Session;
   /** For the `transport` scheme: the role the TLS client certificate gives the identity. */
@@ -49,13 +57,23 @@ export type ServerAuthenticator = (
 ) => AuthenticationResult | Promise<AuthenticationResult>;
 
 /**
- * Assigns the session's node from the client's claimed `from` (the candidate); `undefined` or
- * `null` refuses (reason 12).
+ * The node a session will have, decided from the client's claimed `from` (the candidate;
+ * `undefined` when the client sent none) BEFORE authentication, so that the authenticator checks
+ * exactly the identity that will be assigned. `undefined` refuses (reason 13).
+ */
+export type NodeAssignment = (
+  candidate: string | undefined,
+  context: { channel: ServerChannel; scheme: AuthenticationScheme },
+) => string | undefined;
+
+/**
+ * Registers the assigned, authenticated node: resolves with the node to send in `established`,
+ * or refuses with a reason (`undefined`/`null` refuse with reason 12).
  */
 export type NodeRegistration = (
-  candidate: string,
-  context: { channel: ServerChannel; domainRole: DomainRole },
-) => string | null | undefined | Promise<string | null | undefined>;
+  node: string,
+  context: { channel: ServerChannel; domainRole: DomainRole; scheme: AuthenticationScheme },
+) => string | Reason | null | undefined | Promise<string | Reason | null | undefined>;
 
 /** Options of the server's establishment. */
 export interface ServerEstablishOptions extends TimeoutOptions {
@@ -63,23 +81,40 @@ export interface ServerEstablishOptions extends TimeoutOptions {
   compressionOptions?: readonly SessionCompression[];
   /** Encryption offered (kept only when the transport supports it). Default: all it supports. */
   encryptionOptions?: readonly SessionEncryption[];
-  /** Schemes offered. Default `["guest"]`. */
-  schemeOptions?: readonly AuthenticationScheme[];
+  /**
+   * Schemes offered: a list, or a function of the channel called when authentication starts
+   * (after any TLS switch, so it can offer secrets only over an encrypted transport). Default
+   * `["guest"]`.
+   */
+  schemeOptions?:
+    | readonly AuthenticationScheme[]
+    | ((channel: ServerChannel) => readonly AuthenticationScheme[]);
   /**
    * Default: `guest` → member; `transport` → the certificate's role; anything else refused (pass
    * an authenticator to accept `plain`, `key` or `external`).
    */
   authenticator?: ServerAuthenticator;
   /**
-   * Default: the candidate, with the server's domain when it has none and instance `default`
-   * when it has none.
+   * Milliseconds the client has to send its first session envelope (`new`) after connecting; a
+   * connection that says nothing is failed with reason 16 long before the whole establishment
+   * timeout. Default 5,000; 0 leaves only the establishment timeout.
    */
+  firstEnvelopeTimeout?: number;
+  /** Default: {@link assignNode} with the server's domain. */
+  assign?: NodeAssignment;
+  /** Default: the assigned node, as it is. */
   register?: NodeRegistration;
 }
 
 /** How establishment ended. */
 export type EstablishmentResult =
-  | { readonly established: true; readonly node: string; readonly domainRole: DomainRole }
+  | {
+    readonly established: true;
+    readonly node: string;
+    readonly domainRole: DomainRole;
+    /** The scheme the client authenticated with. */
+    readonly scheme: AuthenticationScheme;
+  }
   | { readonly established: false; readonly reason: Reason };
 
 const defaultAuthenticator: ServerAuthenticator = (_identity, credentials, context) => ({
@@ -91,32 +126,58 @@ const defaultAuthenticator: ServerAuthenticator = (_identity, credentials, conte
 });
 
 /**
- * The node a candidate (`from` of the client's credentials) gets by default: its own name (a new
- * UUID without one), its domain or else `serverDomain`, and instance `default` when it has none;
- * undefined when it is not a node or no domain is known.
+ * The node a candidate (`from` of the client's credentials) gets by default: its own name, its
+ * domain or else `serverDomain`, and instance `default` when it has none. A guest that proposes
+ * no name (no `from`, or `@domain/instance`) gets a new UUID as its name; any other scheme needs
+ * a name. Undefined when the candidate is not a node, has no name outside guest, or no domain is
+ * known.
  */
 export function assignNode(
-  candidate: string,
+  candidate: string | undefined,
   serverDomain: string | undefined,
+  scheme: AuthenticationScheme = "guest",
 ): string | undefined {
-  const node = Node.tryParse(candidate);
-  if (!node) return undefined;
-  const domain = node.domain ?? serverDomain;
+  const node = candidate === undefined ? undefined : Node.tryParse(candidate);
+  if (candidate !== undefined && !node) return undefined;
+  const domain = node?.domain ?? serverDomain;
   if (!domain) return undefined;
-  return new Node(node.name ?? newId(), domain, node.instance || "default").toString();
+  if (!node?.name && scheme !== "guest") return undefined;
+  return new Node(node?.name || newId(), domain, node?.instance || "default").toString();
 }
 
-function defaultRegistration(serverNode: string): NodeRegistration {
+function defaultAssignment(serverNode: string): NodeAssignment {
   const serverDomain = Node.tryParse(serverNode)?.domain;
-  return (candidate) => assignNode(candidate, serverDomain);
+  return (candidate, { scheme }) => assignNode(candidate, serverDomain, scheme);
 }
+
+/** Default {@link ServerEstablishOptions.firstEnvelopeTimeout}. */
+export const DEFAULT_FIRST_ENVELOPE_TIMEOUT = 5_000;
 
 const REASONS = {
-  negotiation: { code: 17, description: "An invalid negotiation option was selected" },
-  authentication: { code: 13, description: "The session authentication failed" },
-  registration: { code: 12, description: "The session instance registration failed" },
-  establishment: { code: 11, description: "The session establishment failed" },
-  unexpected: { code: 11, description: "An unexpected server error occurred" },
+  negotiation: {
+    code: ReasonCode.SESSION_NEGOTIATION_INVALID_OPTIONS,
+    description: "An invalid negotiation option was selected",
+  },
+  authentication: {
+    code: ReasonCode.SESSION_AUTHENTICATION_FAILED,
+    description: "The session authentication failed",
+  },
+  registration: {
+    code: ReasonCode.SESSION_REGISTRATION_ERROR,
+    description: "The session instance registration failed",
+  },
+  noScheme: {
+    code: ReasonCode.SESSION_AUTHENTICATION_FAILED,
+    description: "No authentication scheme is available on this connection (TLS may be needed)",
+  },
+  establishment: {
+    code: ReasonCode.SESSION_ERROR,
+    description: "The session establishment failed",
+  },
+  unexpected: {
+    code: ReasonCode.SESSION_ERROR,
+    description: "An unexpected server error occurred",
+  },
 } as const satisfies Record<string, Reason>;
 
 /** Runs the algorithm on `channel`; `defaultTimeout` bounds it unless the options say otherwise. */
@@ -130,7 +191,7 @@ export async function runServerEstablishment(
     clock,
     options.timeout ?? defaultTimeout,
     options.signal,
-    "Session establishment",
+    "The session establishment",
   );
   const wait = { signal: limit.signal };
   const fail = async (reason: Reason): Promise<EstablishmentResult> => {
@@ -138,7 +199,16 @@ export async function runServerEstablishment(
     return { established: false, reason };
   };
   try {
-    let session = await channel.receiveNewSession(wait);
+    let session: Session;
+    {
+      using first = deadline(
+        clock,
+        options.firstEnvelopeTimeout ?? DEFAULT_FIRST_ENVELOPE_TIMEOUT,
+        limit.signal,
+        "Waiting for the first session envelope",
+      );
+      session = await channel.receiveNewSession({ signal: first.signal });
+    }
     const transport = channel.transport;
     const compressions = (options.compressionOptions ?? transport.supportedCompression())
       .filter((c) => transport.supportedCompression().includes(c));
@@ -156,56 +226,72 @@ export async function runServerEstablishment(
       ) return await fail(REASONS.negotiation);
       await channel.sendNegotiatingSession(session.compression, session.encryption, wait);
     }
-    const schemeOptions = options.schemeOptions ?? ["guest"];
+    const offered = options.schemeOptions ?? ["guest"];
+    const schemeOptions = typeof offered === "function" ? offered(channel) : offered;
+    if (schemeOptions.length === 0) return await fail(REASONS.noScheme);
     const authenticator = options.authenticator ?? defaultAuthenticator;
-    const register = options.register ?? defaultRegistration(channel.serverNode);
+    const assign = options.assign ?? defaultAssignment(channel.serverNode);
+    const register = options.register ?? ((node: string) => node);
     session = await channel.authenticateSession(schemeOptions, wait);
     while (
-      session.state === "authenticating" && session.from && session.scheme &&
+      session.state === "authenticating" && session.scheme &&
       schemeOptions.includes(session.scheme)
     ) {
-      const from = Node.tryParse(session.from);
-      if (!from) break;
-      const identity = from.identity.toString();
-      const credentials: Credentials = {
-        scheme: session.scheme,
-        authentication: session.authentication ?? {},
-      };
-      const certificateRole = session.scheme === "transport"
+      const scheme = session.scheme;
+      // The final node first: the authenticator decides about exactly its identity.
+      const node = assign(session.from, { channel, scheme });
+      if (!node) return await fail(REASONS.authentication);
+      const identity = Node.parse(node).identity.toString();
+      const credentials: Credentials = { scheme, authentication: session.authentication ?? {} };
+      const certificateRole = scheme === "transport"
         ? certificateDomainRole(transport.peerCertificate, identity)
         : "unknown";
       const result = await authenticator(identity, credentials, {
         channel,
+        node,
         session,
         certificateRole,
       });
       if (result.domainRole !== "unknown") {
-        const node = await register(session.from, { channel, domainRole: result.domainRole });
-        if (!node) return await fail(REASONS.registration);
-        await channel.sendEstablishedSession(node, wait);
-        return { established: true, node, domainRole: result.domainRole };
+        const registered = await register(node, { channel, domainRole: result.domainRole, scheme });
+        if (typeof registered !== "string") {
+          return await fail(registered ?? REASONS.registration);
+        }
+        await channel.sendEstablishedSession(registered, wait);
+        return { established: true, node: registered, domainRole: result.domainRole, scheme };
       }
-      if (!result.roundTrip) return await fail(REASONS.authentication);
-      session = await channel.sendAuthenticatingRoundTrip(session.scheme, result.roundTrip, wait);
+      if (result.reason || !result.roundTrip) {
+        return await fail(result.reason ?? REASONS.authentication);
+      }
+      session = await channel.sendAuthenticatingRoundTrip(scheme, result.roundTrip, wait);
     }
     return await fail(REASONS.establishment);
   } catch (error) {
     if (channel.violation) return { established: false, reason: channel.violation };
+    const timeout = [limit.signal.reason, error].find((cause) =>
+      cause instanceof ChannelError && cause.code === "timeout"
+    ) as ChannelError | undefined;
+    if (timeout) {
+      return await fail({
+        code: ReasonCode.SESSION_NEGOTIATION_TIMEOUT,
+        description: timeout.message,
+      });
+    }
     if (limit.signal.aborted) {
-      const timedOut = limit.signal.reason instanceof ChannelError &&
-        limit.signal.reason.code === "timeout";
-      return await fail(
-        timedOut
-          ? { code: 16, description: "The session establishment timed out" }
-          : { code: 11, description: "The session establishment was aborted by the server" },
-      );
+      return await fail({
+        code: ReasonCode.SESSION_ERROR,
+        description: "The session establishment was aborted by the server",
+      });
     }
     if (
       error instanceof TransportError || (error instanceof ChannelError && error.code === "closed")
     ) {
       return {
         established: false,
-        reason: { code: 11, description: `The client went away: ${error.message}` },
+        reason: {
+          code: ReasonCode.SESSION_ERROR,
+          description: `The client went away: ${error.message}`,
+        },
       };
     }
     console.error("LIME server channel: establishment failed", error);

@@ -7,10 +7,12 @@
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
-import { assignNode, type EstablishmentResult } from "../channel/server_establishment.ts";
+import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Command, Envelope } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock } from "../clock.ts";
+import type { Reason } from "../errors.ts";
+import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -22,26 +24,34 @@ import { pingResource } from "./resources/ping.ts";
 import { presenceResource } from "./resources/presence.ts";
 import { receiptResource } from "./resources/receipt.ts";
 import { ServerResources } from "./resources/server_resources.ts";
+import { Admission } from "./guard/admission.ts";
+import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
+import { LoginThrottle } from "./guard/login_throttle.ts";
+import { PasswordWork } from "./guard/password_work.ts";
+import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
+import { GuestContacts } from "./resources/guest_contacts.ts";
+import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
 import { RateLimiter } from "./rate_limiter.ts";
-import { Router } from "./router.ts";
-import { serverAuthenticator } from "./server_authenticator.ts";
+import { Router, type ServerReply } from "./router.ts";
+import { secretsAllowed, serverAuthenticator } from "./server_authenticator.ts";
+import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
 
-const SHUTDOWN_REASON = { code: 11, description: "The server is being shut down" };
-const FULL_REASON = {
-  code: 11,
-  description: "The server has reached its maximum number of sessions",
-};
-const BUSY_REASON = {
-  code: 11,
-  description: "Too many connections are establishing a session; try again later",
+const SHUTDOWN_REASON = {
+  code: ReasonCode.SESSION_ERROR,
+  description: "The server is being shut down",
 };
 const REPLACED_REASON = {
-  code: 11,
+  code: ReasonCode.SESSION_ERROR,
   description: "The session was replaced by a new session of the same node",
 };
+
+/** The per-address key of a connection (see `source_address.ts`). */
+function sourceOfTransport(transport: Transport): string | undefined {
+  return sourceKey(endpointHost(transport.remoteEndpoint));
+}
 
 /** A LIME server. */
 export class LimeServer implements AsyncDisposable {
@@ -53,15 +63,17 @@ export class LimeServer implements AsyncDisposable {
   readonly registry: SessionRegistry = new SessionRegistry();
   readonly #options: LimeServerOptions;
   readonly #router: Router;
-  readonly #schemes: AuthenticationScheme[];
+  readonly #rules: IdentityRules;
+  readonly #admission: Admission;
+  readonly #authenticator: ServerAuthenticator;
+  readonly #guestContacts = new GuestContacts();
   readonly #channels = new Set<ServerChannelType>();
   readonly #serving = new Set<Promise<void>>();
-  readonly #handling = new Set<Promise<Command>>();
+  readonly #handling = new Set<Promise<ServerReply>>();
   #tcp: TcpTransportListener | undefined;
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
-  #establishing = 0;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -69,13 +81,41 @@ export class LimeServer implements AsyncDisposable {
     this.#options = options;
     this.domain = (options.domain ?? SERVER_DEFAULTS.domain).toLowerCase();
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
-    const iterations = options.passwordIterations ?? DEFAULT_PBKDF2_ITERATIONS;
+    this.#rules = new IdentityRules(this.domain, options.reservedNames);
+    const clock = options.channel?.clock ?? systemClock;
+    const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
+    const passwordWork = new PasswordWork(options.passwordWork);
+    this.#admission = new Admission({
+      maxSessions: options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
+      maxEstablishing: options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing,
+      maxSessionsPerAddress: options.maxSessionsPerAddress ?? SERVER_DEFAULTS.maxSessionsPerAddress,
+      maxEstablishingPerAddress: options.maxEstablishingPerAddress ??
+        SERVER_DEFAULTS.maxEstablishingPerAddress,
+    });
+    this.#authenticator = serverAuthenticator({
+      domain: this.domain,
+      store: options.store,
+      rules: this.#rules,
+      guest: options.guest ?? true,
+      plainWithoutTls: options.plainWithoutTls ?? "loopback",
+      externalVerifier: options.externalVerifier,
+      throttle: new LoginThrottle(clock, options.loginThrottle),
+      passwordWork,
+      sourceOf: (channel) => sourceOfTransport(channel.transport),
+    });
     const resources = new ServerResources({
       ping: pingResource,
-      presence: presenceResource,
+      presence: presenceResource(quotas),
       receipt: receiptResource,
-      account: accountResource(options.store, iterations),
-      contacts: contactsResource(options.store),
+      account: accountResource(options.store, {
+        iterations: options.passwordIterations ?? DEFAULT_PBKDF2_ITERATIONS,
+        passwordWork,
+        rules: this.#rules,
+        registrations: new KeyedWindowCounter(clock, 60_000),
+        quotas,
+        onCreated: (identity) => this.#ownerArrived(identity.toLowerCase()),
+      }),
+      contacts: contactsResource(options.store, this.#guestContacts, quotas),
     }, this.domain);
     // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
     const endpoint = {
@@ -87,13 +127,6 @@ export class LimeServer implements AsyncDisposable {
       },
     };
     this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, endpoint);
-    this.#schemes = [
-      ...(options.guest ?? true ? ["guest" as const] : []),
-      "plain",
-      "key",
-      "transport",
-      ...(options.externalVerifier ? ["external" as const] : []),
-    ];
   }
 
   /** Starts the configured listeners. */
@@ -120,6 +153,7 @@ export class LimeServer implements AsyncDisposable {
         port: websocket?.port ?? SERVER_DEFAULTS.websocketPort,
         ...(websocket?.cert && websocket.key ? { cert: websocket.cert, key: websocket.key } : {}),
         backlog: queue,
+        trustProxy: this.#options.trustProxy ?? false,
         ...limits,
       });
       await this.#websocket.listen();
@@ -156,6 +190,7 @@ export class LimeServer implements AsyncDisposable {
       this.#embedded = new WebSocketTransportListener({
         maxEnvelopeSize: this.#options.maxEnvelopeSize,
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
+        trustProxy: this.#options.trustProxy ?? false,
       });
       this.#acceptFrom(this.#embedded);
     }
@@ -190,58 +225,53 @@ export class LimeServer implements AsyncDisposable {
     });
     this.#channels.add(channel);
     channel.closed.then(() => this.#channels.delete(channel));
-    const refusal = this.#stopping
-      ? SHUTDOWN_REASON
-      : this.#channels.size > (options.maxSessions ?? SERVER_DEFAULTS.maxSessions)
-      ? FULL_REASON
-      : this.#establishing >= (options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing)
-      ? BUSY_REASON
-      : undefined;
-    if (refusal) {
+    const source = sourceOfTransport(transport);
+    const ticket = this.#stopping ? SHUTDOWN_REASON : this.#admission.admit(source);
+    if (!("release" in ticket)) {
       // At once, without waiting for `new`: a refused peer must not hold a slot.
-      await channel.sendFailedSession(refusal).catch(() => {});
+      await channel.sendFailedSession(ticket).catch(() => {});
       return;
     }
-    let scheme: AuthenticationScheme | undefined;
+    channel.closed.then(() => ticket.release());
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
-    this.#establishing++;
+    let session: ServerSession | undefined;
     let result: EstablishmentResult;
     try {
       result = await channel.establishSession({
-        register: (candidate) => {
-          // The authenticator already refused identities of other domains.
-          const node = assignNode(candidate, this.domain);
-          if (!node) return undefined;
-          const sessions = this.registry.byIdentity(node.slice(0, node.indexOf("/")));
-          const replaces = this.registry.byNode(node) !== undefined;
-          return !replaces && perIdentity > 0 && sessions.size >= perIdentity ? undefined : node;
+        firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
+          SERVER_DEFAULTS.firstEnvelopeTimeout,
+        schemeOptions: (channel) => this.#offeredSchemes(channel),
+        assign: (candidate, { scheme }) => this.#rules.assign(candidate, scheme),
+        register: (node, { domainRole, scheme }) => {
+          const problem = this.#rules.registrationProblem(node, scheme, this.registry, perIdentity);
+          if (problem) return problem;
+          session = new ServerSession(channel, node, domainRole, scheme, source);
+          this.#register(session);
+          return node;
         },
-        schemeOptions: this.#schemes,
-        authenticator: serverAuthenticator({
-          domain: this.domain,
-          store: options.store,
-          guest: options.guest ?? true,
-          plainWithoutTls: options.plainWithoutTls ?? "loopback",
-          externalVerifier: options.externalVerifier,
-          onAuthenticated: (used) => scheme = used,
-        }),
+        authenticator: this.#authenticator,
       });
     } finally {
-      this.#establishing--;
+      ticket.established();
     }
-    if (!result.established) return;
-    const session = new ServerSession(channel, result.node, result.domainRole, scheme === "guest");
-    const replaced = this.registry.add(session);
-    replaced?.channel.sendFailedSession(REPLACED_REASON).catch(() => {});
+    if (!result.established || !session) {
+      if (session) this.#unregister(session);
+      return;
+    }
+    const established = session;
+    // An account created while this guest was being let in: the identity is owned now.
+    if (established.guest && await options.store.getAccount(established.identity)) {
+      this.#evict(established, IDENTITY_REASONS.nowOwned(established.identity));
+    }
     const limiter = new RateLimiter(
       options.channel?.clock ?? systemClock,
       options.rateLimit ?? SERVER_DEFAULTS.rateLimit,
     );
     const route = (envelope: Envelope) => {
-      if (limiter.take()) this.#router.route(session, envelope);
+      if (limiter.take()) this.#router.route(established, envelope);
       else {
-        this.#router.refuse(session, envelope, {
-          code: 34,
+        this.#router.refuse(established, envelope, {
+          code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
           description: "The session sends more envelopes per second than it may",
         });
       }
@@ -250,7 +280,63 @@ export class LimeServer implements AsyncDisposable {
     channel.onNotification(route);
     channel.onCommand(route);
     await channel.closed;
+    this.#unregister(established);
+  }
+
+  /** The schemes offered on a channel, when its authentication starts (after any TLS switch). */
+  #offeredSchemes(channel: ServerChannelType): AuthenticationScheme[] {
+    const options = this.#options;
+    const transport = channel.transport;
+    const schemes: AuthenticationScheme[] = [];
+    if (options.guest ?? true) schemes.push("guest");
+    // Secrets only where they would be accepted: none crosses the wire to be refused afterwards.
+    if (secretsAllowed(transport, options.plainWithoutTls ?? "loopback")) {
+      schemes.push("plain", "key");
+    }
+    // A client certificate exists only over TLS, and means something only with CAs to check it.
+    const authorities = options.tcp ? options.tcp.tls?.caCerts ?? [] : [];
+    if (authorities.length > 0 && transport.peerCertificate !== undefined) {
+      schemes.push("transport");
+    }
+    if (options.externalVerifier) schemes.push("external");
+    return schemes;
+  }
+
+  /** Registers an admitted session: it replaces a weaker-or-equal one, displaces guests. */
+  #register(session: ServerSession): void {
+    const replaced = this.registry.add(session);
+    replaced?.channel.sendFailedSession(REPLACED_REASON).catch(() => {});
+    if (session.guest) return;
+    for (
+      const guest of this.#rules.displacedGuests(session.identityKey, session.scheme, this.registry)
+    ) {
+      this.#evict(guest, IDENTITY_REASONS.nowOwned(guest.identity));
+    }
+    this.#guestContacts.discard(session.identityKey);
+  }
+
+  /** Unregisters a session that ended; a guest identity's data goes with its last guest. */
+  #unregister(session: ServerSession): void {
     this.registry.remove(session);
+    if (!session.guest) return;
+    for (const other of this.registry.byIdentityKey(session.identityKey)) {
+      if (other.guest) return;
+    }
+    this.#guestContacts.discard(session.identityKey);
+  }
+
+  /** Ends a session at once with `reason`; it stops receiving routed traffic now. */
+  #evict(session: ServerSession, reason: Reason): void {
+    this.#unregister(session);
+    session.channel.sendFailedSession(reason).catch(() => {});
+  }
+
+  /** An identity got an account: its guest sessions end and guest data goes. */
+  #ownerArrived(identityKey: string): void {
+    for (const session of [...this.registry.byIdentityKey(identityKey)]) {
+      if (session.guest) this.#evict(session, IDENTITY_REASONS.nowOwned(session.identity));
+    }
+    this.#guestContacts.discard(identityKey);
   }
 
   /**

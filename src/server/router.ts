@@ -10,36 +10,66 @@
 import { Command, type Envelope, isCommand, isMessage, Notification } from "../envelope.ts";
 import type { Reason } from "../errors.ts";
 import type { NotificationEvent } from "../generated/enums.generated.ts";
+import { ReasonCode } from "../generated/reasons.generated.ts";
+import { TransportError } from "../transport/errors.ts";
+import { identityKeyOf } from "./identity_rules.ts";
 import type { ServerSession } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
+
+/** The server's answer to a request addressed to it. */
+export interface ServerReply {
+  /** The response to send back. */
+  response: Command;
+  /** Runs once the response was handed to the session. */
+  afterSent?: () => void;
+}
 
 /** Handles what is addressed to the server itself. */
 export interface ServerEndpoint {
   /** A command request for the server; resolves with the response to send back. */
-  processCommand(session: ServerSession, request: Command): Promise<Command>;
+  processCommand(session: ServerSession, request: Command): Promise<ServerReply>;
 }
 
 /** Reasons the router answers with. */
 export const ROUTING_REASONS = {
   unauthorizedSender: (claimed: string): Reason => ({
-    code: 32,
+    code: ReasonCode.AUTHORIZATION_UNAUTHORIZED_SENDER,
     description: `The sender is not authorized to send as "${claimed}"`,
   }),
   notFound: (to: string): Reason => ({
-    code: 42,
+    code: ReasonCode.ROUTING_DESTINATION_NOT_FOUND,
     description: `The destination "${to}" was not found`,
   }),
   otherDomain: (to: string): Reason => ({
-    code: 41,
+    code: ReasonCode.ROUTING_ERROR,
     description: `The destination "${to}" is in a domain this server does not route to`,
+  }),
+  messageToServer: (): Reason => ({
+    code: ReasonCode.MESSAGE_PROCESSING_ERROR,
+    description: "The server takes no messages: address a node or an identity",
   }),
 } as const;
 
-/** The lower-cased identity part (`name@domain`) of a node string. */
-function identityKeyOf(node: string): string {
-  const lower = node.toLowerCase();
-  const slash = lower.indexOf("/");
-  return slash < 0 ? lower : lower.slice(0, slash);
+/**
+ * Why an envelope handed to a session's channel did not go out: the destination left (42), does
+ * not read what it is sent (51), or the envelope is too large once the server stamped it (61).
+ */
+export function sendFailureReason(error: unknown, to: string): Reason {
+  if (error instanceof TransportError) {
+    if (error.code === "too-large") {
+      return {
+        code: ReasonCode.MESSAGE_PROCESSING_ERROR,
+        description: `Cannot deliver to "${to}": ${error.message}`,
+      };
+    }
+    if (error.code === "slow-reader") {
+      return {
+        code: ReasonCode.DISPATCH_ERROR,
+        description: `Cannot deliver to "${to}": it does not read what it is sent`,
+      };
+    }
+  }
+  return ROUTING_REASONS.notFound(to);
 }
 
 /** Routes envelopes between the sessions of one server. */
@@ -115,7 +145,12 @@ export class Router {
     }
   }
 
-  /** Checks and stamps `from`; false (after refusing) when the sender claims someone else. */
+  /**
+   * Checks and stamps `from`; false (after refusing with 32) when the sender claims someone else.
+   * The rule: `from` and `pp` may name only the sender's own identity (any of its instances, or
+   * none), since every session of an identity proved the same identity; `from` is then replaced
+   * by the sender's exact node, and `pp` is passed on as written.
+   */
   #stamp(sender: ServerSession, envelope: Envelope): boolean {
     for (const claimed of [envelope.from, envelope.pp]) {
       if (claimed === undefined || claimed === sender.node) continue;
@@ -158,7 +193,7 @@ export class Router {
         () => {
           if (sender.receiptEvents.has("dispatched")) this.#notify(sender, message, "dispatched");
         },
-        () => this.#notify(sender, message, "failed", ROUTING_REASONS.notFound(envelope.to!)),
+        (error) => this.#notify(sender, message, "failed", sendFailureReason(error, envelope.to!)),
       );
     }
   }
@@ -179,12 +214,27 @@ export class Router {
   }
 
   #toServer(sender: ServerSession, envelope: Envelope): void {
+    if (isMessage(envelope)) {
+      this.refuse(sender, envelope, ROUTING_REASONS.messageToServer());
+      return;
+    }
     if (!isCommand(envelope) || envelope.status !== undefined) return;
     this.#endpoint.processCommand(sender, envelope).then(
-      (response) => sender.channel.sendCommand(response).catch(() => {}),
+      ({ response, afterSent }) => {
+        sender.channel.sendCommand(response).catch((error) => {
+          // A response too large to send is answered with a failure, never dropped.
+          if (error instanceof TransportError && error.code === "too-large") {
+            this.refuse(sender, envelope, {
+              code: ReasonCode.COMMAND_PROCESSING_ERROR,
+              description: `The response is too large to send: ${error.message}`,
+            });
+          }
+        });
+        afterSent?.();
+      },
       (error) =>
         this.refuse(sender, envelope, {
-          code: 61,
+          code: ReasonCode.COMMAND_PROCESSING_ERROR,
           description: `The command could not be processed: ${(error as Error).message}`,
         }),
     );

@@ -1,30 +1,38 @@
 /**
- * How the server authenticates (lime-protocol §3.6): guest (never for an identity that has an
- * account), plain and key against the salted hashes in the store (only over TLS, or from
- * loopback by default), transport by the TLS client certificate, external through a pluggable
- * verifier. Identities must be in the server's domain.
+ * How the server authenticates (lime-protocol §3.6), always about the identity of the node the
+ * session will get (assigned before authentication): reserved identities are refused for every
+ * scheme; guest only for an identity with no account (the registry rules add: and no live session
+ * authenticated by something stronger); plain and key against the salted hashes in the store,
+ * only where a secret may travel (over TLS, or from loopback by default), inside the hashing
+ * bound and the login throttle; transport by the TLS client certificate; external through a
+ * pluggable verifier (throttled like secrets). Identities must be in the server's domain.
  * @module
  */
 import { readExternal } from "../channel/authentication/external.ts";
 import { readKey } from "../channel/authentication/key.ts";
 import { readPlainPassword } from "../channel/authentication/plain.ts";
 import type { AuthenticationResult, ServerAuthenticator } from "../channel/server_establishment.ts";
+import type { ServerChannel } from "../channel/server_channel.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
+import { ReasonCode } from "../generated/reasons.generated.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { AccountStore } from "./account_store.ts";
+import type { LoginThrottle } from "./guard/login_throttle.ts";
+import { type PasswordWork, PasswordWorkBusy } from "./guard/password_work.ts";
+import { IDENTITY_REASONS, type IdentityRules } from "./identity_rules.ts";
 import { verifyPassword } from "./password_hash.ts";
 import type { ExternalTokenVerifier } from "./server_options.ts";
+import { endpointHost, isLoopbackHost } from "./source_address.ts";
 
 const REFUSED: AuthenticationResult = { domainRole: "unknown" };
 
 /** Whether a `host:port` endpoint is on the loopback interface. */
 export function isLoopback(endpoint: string | undefined): boolean {
-  if (!endpoint) return false;
-  const host = endpoint.startsWith("[")
-    ? endpoint.slice(1, endpoint.indexOf("]"))
-    : endpoint.slice(0, endpoint.lastIndexOf(":"));
-  return host === "::1" || host.startsWith("127.") || host === "::ffff:127.0.0.1";
+  return isLoopbackHost(endpointHost(endpoint));
 }
+
+/** Where `plain` and `key` may travel without TLS. */
+export type SecretsWithoutTls = "loopback" | "anywhere" | "nowhere";
 
 /** What the authenticator needs. */
 export interface ServerAuthenticatorOptions {
@@ -32,45 +40,74 @@ export interface ServerAuthenticatorOptions {
   domain: string;
   /** Accounts. */
   store: AccountStore;
+  /** Who may be whom. */
+  rules: IdentityRules;
   /** Whether guests are accepted. */
   guest: boolean;
   /** Where plain and key may travel unencrypted. */
-  plainWithoutTls: "loopback" | "anywhere" | "nowhere";
+  plainWithoutTls: SecretsWithoutTls;
   /** The external token verifier. */
   externalVerifier?: ExternalTokenVerifier;
-  /** Called with the scheme that succeeded (the server records guest sessions). */
-  onAuthenticated?: (scheme: AuthenticationScheme) => void;
+  /** Failed sign-ins and their delays. */
+  throttle: LoginThrottle;
+  /** The bound on password hashing. */
+  passwordWork: PasswordWork;
+  /** The source address (per-address key) of a channel. */
+  sourceOf: (channel: ServerChannel) => string | undefined;
 }
 
-function secretAllowed(transport: Transport, rule: ServerAuthenticatorOptions["plainWithoutTls"]) {
+/** Whether a secret (a password, a key) may be sent and accepted over this transport. */
+export function secretsAllowed(transport: Transport, rule: SecretsWithoutTls): boolean {
   if (transport.encryption !== "none") return true;
   if (rule === "anywhere") return true;
   return rule === "loopback" && isLoopback(transport.remoteEndpoint);
 }
 
+const BUSY: AuthenticationResult = {
+  domainRole: "unknown",
+  reason: { code: ReasonCode.SESSION_ERROR, description: new PasswordWorkBusy().message },
+};
+
 /** The server's authenticator. */
 export function serverAuthenticator(options: ServerAuthenticatorOptions): ServerAuthenticator {
+  const throttled = new Set<AuthenticationScheme>(["plain", "key", "external"]);
   return async (identity, credentials, context) => {
     const domain = identity.slice(identity.indexOf("@") + 1).toLowerCase();
     if (domain !== options.domain) return REFUSED;
-    const transport = context.channel.transport;
+    if (options.rules.isReserved(identity)) {
+      return { domainRole: "unknown", reason: IDENTITY_REASONS.reserved(identity) };
+    }
+    const channel = context.channel;
+    const source = options.sourceOf(channel);
+    const scheme = credentials.scheme;
+    if (throttled.has(scheme)) {
+      const wait = options.throttle.check(identity, source);
+      if (wait) return { domainRole: "unknown", reason: wait };
+    }
     let result: AuthenticationResult = REFUSED;
-    switch (credentials.scheme) {
+    switch (scheme) {
       case "guest":
-        if (options.guest && !(await options.store.getAccount(identity))) {
-          result = { domainRole: "member" };
+        if (!options.guest) break;
+        if (await options.store.getAccount(identity)) {
+          return { domainRole: "unknown", reason: IDENTITY_REASONS.owned(identity) };
         }
+        result = { domainRole: "member" };
         break;
       case "plain":
       case "key": {
-        if (!secretAllowed(transport, options.plainWithoutTls)) break;
-        const secret = credentials.scheme === "plain"
+        if (!secretsAllowed(channel.transport, options.plainWithoutTls)) break;
+        const secret = scheme === "plain"
           ? readPlainPassword(credentials.authentication)
           : readKey(credentials.authentication);
         const account = await options.store.getAccount(identity);
-        const hash = credentials.scheme === "plain" ? account?.passwordHash : account?.keyHash;
-        if (secret !== undefined && hash && await verifyPassword(secret, hash)) {
-          result = { domainRole: "member" };
+        const hash = scheme === "plain" ? account?.passwordHash : account?.keyHash;
+        if (secret === undefined || !hash) break;
+        try {
+          const valid = await options.passwordWork.run("login", () => verifyPassword(secret, hash));
+          if (valid) result = { domainRole: "member" };
+        } catch (error) {
+          if (error instanceof PasswordWorkBusy) return BUSY;
+          throw error;
         }
         break;
       }
@@ -87,7 +124,10 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
         break;
       }
     }
-    if (result.domainRole !== "unknown") options.onAuthenticated?.(credentials.scheme);
+    if (throttled.has(scheme)) {
+      if (result.domainRole === "unknown") options.throttle.failed(identity, source);
+      else options.throttle.succeeded(identity);
+    }
     return result;
   };
 }

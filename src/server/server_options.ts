@@ -6,6 +6,9 @@ import type { ChannelOptions } from "../channel/channel_options.ts";
 import type { DomainRole } from "../generated/enums.generated.ts";
 import type { TcpServerTlsOptions } from "../transport/tcp_tls.ts";
 import type { AccountStore } from "./account_store.ts";
+import type { LoginThrottleOptions } from "./guard/login_throttle.ts";
+import type { PasswordWorkOptions } from "./guard/password_work.ts";
+import type { ResourceQuotas } from "./resources/quotas.ts";
 
 /** Checks an `external` token: resolves with the role it gives `identity` (`unknown` refuses). */
 export type ExternalTokenVerifier = (
@@ -27,10 +30,24 @@ export interface LimeServerOptions {
   tcp?: false | { hostname?: string; port?: number; tls?: TcpServerTlsOptions };
   /** The WebSocket listener: `false` for none. Default 127.0.0.1:8080, path `/`. */
   websocket?: false | { hostname?: string; port?: number; cert?: string; key?: string };
+  /**
+   * WebSocket connections (the listener and {@link LimeServer.handler}) arrive through a reverse
+   * proxy you run: the client's address (for per-address limits and the loopback rule of
+   * `plainWithoutTls`) is the right-most `X-Forwarded-For` entry (or `Forwarded: for=`), not the
+   * proxy's. Default false: never trust forwarded headers unless a proxy that overwrites them
+   * stands in front (anyone can send them). TCP has no such header: behind a TCP proxy every
+   * connection counts as the proxy's address.
+   */
+  trustProxy?: boolean;
   /** Accounts and rosters. Required (use `KvAccountStore.open(":memory:")` in tests). */
   store: AccountStore;
   /** Offer the guest scheme. Default true. */
   guest?: boolean;
+  /**
+   * Names of the served domain nobody may sign in as, register or be routed as (the server's own
+   * `postmaster` is always reserved). Default `["postmaster"]`.
+   */
+  reservedNames?: readonly string[];
   /** Verifies `external` tokens; without it the scheme is not offered. */
   externalVerifier?: ExternalTokenVerifier;
   /**
@@ -40,6 +57,20 @@ export interface LimeServerOptions {
   plainWithoutTls?: "loopback" | "anywhere" | "nowhere";
   /** Most sessions at once (established or establishing). Default 20,000. */
   maxSessions?: number;
+  /**
+   * Most sessions (established or establishing) from one source address (an IPv4 address, or an
+   * IPv6 /64). Default 1,000; 0 = no cap.
+   */
+  maxSessionsPerAddress?: number;
+  /**
+   * Most connections from one source address still establishing at once. Default 32; 0 = no cap.
+   */
+  maxEstablishingPerAddress?: number;
+  /**
+   * Milliseconds a new connection has to send its first envelope (`new`); a silent one is failed
+   * with reason 16. Default 5,000.
+   */
+  firstEnvelopeTimeout?: number;
   /**
    * Most connections still establishing their session at once (slowloris guard); more are
    * refused with `failed` at once. Default 1,000. Each has `channel.establishmentTimeout`
@@ -61,6 +92,20 @@ export interface LimeServerOptions {
   /** PBKDF2 iterations for new password and key hashes. Default 600,000. */
   passwordIterations?: number;
   /**
+   * Hashes computed at once (logins and account changes) and logins waiting for a slot; past
+   * that a login fails with 11 ("busy") and an account change with 34, at once. Default 4 at once,
+   * 64 waiting.
+   */
+  passwordWork?: PasswordWorkOptions;
+  /**
+   * Delays after failed sign-ins (plain, key, external), per identity and per source address;
+   * attempts inside a delay are refused with 34 without hashing. Default: 5 free failures per
+   * identity then 1 s doubling to 60 s; 20 per address then 1 s doubling to 5 min.
+   */
+  loginThrottle?: LoginThrottleOptions;
+  /** Storage quotas (rosters, presence, account documents, registrations); see the defaults. */
+  quotas?: Partial<ResourceQuotas>;
+  /**
    * Options passed to every server channel (timeouts, clock, remote ping). The server pings a
    * session silent for `remotePingInterval` (default 30 s) and ends one silent for
    * `remoteIdleTimeout` (default 60 s), releasing its node: a vanished client or a half-open
@@ -79,6 +124,9 @@ export const SERVER_DEFAULTS: Readonly<{
   websocketPort: number;
   maxSessions: number;
   maxEstablishing: number;
+  maxSessionsPerAddress: number;
+  maxEstablishingPerAddress: number;
+  firstEnvelopeTimeout: number;
   maxSessionsPerIdentity: number;
   rateLimit: number;
   remotePingInterval: number;
@@ -92,6 +140,9 @@ export const SERVER_DEFAULTS: Readonly<{
   websocketPort: 8080,
   maxSessions: 20_000,
   maxEstablishing: 1_000,
+  maxSessionsPerAddress: 1_000,
+  maxEstablishingPerAddress: 32,
+  firstEnvelopeTimeout: 5_000,
   maxSessionsPerIdentity: 100,
   rateLimit: 10_000,
   remotePingInterval: 30_000,

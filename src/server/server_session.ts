@@ -4,7 +4,11 @@
  * @module
  */
 import type { ServerChannel } from "../channel/server_channel.ts";
-import type { DomainRole, NotificationEvent } from "../generated/enums.generated.ts";
+import type {
+  AuthenticationScheme,
+  DomainRole,
+  NotificationEvent,
+} from "../generated/enums.generated.ts";
 import type { PresenceRoutingRule, PresenceStatus } from "../generated/types.generated.ts";
 import { Node } from "../node.ts";
 
@@ -34,8 +38,14 @@ export class ServerSession {
   readonly nodeKey: string;
   /** The authentication's conclusion. */
   readonly domainRole: DomainRole;
+  /** The scheme it authenticated with. */
+  readonly scheme: AuthenticationScheme;
   /** Whether the session authenticated as a guest. */
   readonly guest: boolean;
+  /** The source address its per-address limits count under (see `source_address.ts`). */
+  readonly source: string | undefined;
+  /** Whether an account operation (which may hash a password) is in progress. */
+  accountBusy = false;
   /** Presence. */
   presence: SessionPresence = {
     status: "available",
@@ -47,14 +57,22 @@ export class ServerSession {
   receiptEvents: ReadonlySet<NotificationEvent> = new Set(["failed"]);
 
   /** Creates the record of an established session. */
-  constructor(channel: ServerChannel, node: string, domainRole: DomainRole, guest: boolean) {
+  constructor(
+    channel: ServerChannel,
+    node: string,
+    domainRole: DomainRole,
+    scheme: AuthenticationScheme,
+    source?: string,
+  ) {
     this.channel = channel;
     this.node = node;
     const parsed = Node.parse(node);
     this.identityKey = parsed.identity.toString().toLowerCase();
     this.nodeKey = node.toLowerCase();
     this.domainRole = domainRole;
-    this.guest = guest;
+    this.scheme = scheme;
+    this.guest = scheme === "guest";
+    this.source = source;
   }
 
   /** The identity string (`name@domain`). */

@@ -22,7 +22,9 @@ export type TransportErrorCode =
   /** An option the transport does not support (compression, encryption, URI scheme). */
   | "unsupported"
   /** The operation was aborted through its signal. */
-  | "aborted";
+  | "aborted"
+  /** The peer does not take what is sent to it: more is queued for it than the transport allows. */
+  | "slow-reader";
 
 /** A transport failure. */
 export class TransportError extends Error {

@@ -4,6 +4,7 @@
  * `lime` subprotocol, and turns the others into a server-side {@link WebSocketTransport}.
  * @module
  */
+import { forwardedClientAddress } from "./forwarded.ts";
 import { LIME_SUBPROTOCOL, type WebSocketSocketOptions, WebSocketTransport } from "./websocket.ts";
 
 /** Options of {@link upgradeLimeWebSocket}. */
@@ -15,6 +16,13 @@ export interface LimeUpgradeOptions extends WebSocketSocketOptions {
   idleTimeout?: number;
   /** Fills `remoteEndpoint` from the `info` argument of the `Deno.serve` handler. */
   info?: Deno.ServeHandlerInfo;
+  /**
+   * The request comes through a reverse proxy you control: take the client's address for
+   * `remoteEndpoint` from the right-most `X-Forwarded-For` entry (or `Forwarded: for=`), with
+   * port 0, instead of the proxy's address. Default false: any client can send those headers, so
+   * trusting them without such a proxy lets every client claim any address.
+   */
+  trustProxy?: boolean;
 }
 
 /** What {@link upgradeLimeWebSocket} gives back: always a response, a transport when accepted. */
@@ -74,8 +82,13 @@ export function upgradeLimeWebSocket(
   if (problem !== undefined) return { response: badRequest(problem), transport: undefined };
   // Read before upgrading: Deno's `info.remoteAddr` throws once the request is upgraded.
   const remote = options.info?.remoteAddr;
+  const forwarded = options.trustProxy ? forwardedClientAddress(request.headers) : undefined;
   const remoteEndpoint = options.remoteEndpoint ??
-    (remote?.transport === "tcp" ? hostPort(remote.hostname, remote.port) : undefined);
+    (forwarded !== undefined
+      ? hostPort(forwarded, 0)
+      : remote?.transport === "tcp"
+      ? hostPort(remote.hostname, remote.port)
+      : undefined);
   let upgraded: { socket: WebSocket; response: Response };
   try {
     upgraded = Deno.upgradeWebSocket(request, {

@@ -1,16 +1,27 @@
 /**
  * `/presence`: `get` returns the session's presence; `set`/`merge` change status, routing rule,
- * priority and message. `domain` and `rootDomain` rules need a domain authority (reason 35).
+ * priority and message. `domain` and `rootDomain` rules need a domain authority (reason 35). A
+ * presence document over `presenceBytes` of JSON is refused (64).
  * @module
  */
 import type { Presence } from "../../generated/types.generated.ts";
-import { expectType, objectResource, ResourceFailure, type ResourceHandler } from "./resource.ts";
+import { ReasonCode } from "../../generated/reasons.generated.ts";
+import type { ResourceQuotas } from "./quotas.ts";
+import {
+  expectSizeAtMost,
+  expectType,
+  objectResource,
+  ResourceFailure,
+  type ResourceHandler,
+} from "./resource.ts";
 
 /** The presence media type. */
 export const PRESENCE_TYPE = "application/vnd.lime.presence+json";
 
 /** The presence resource. */
-export const presenceResource: ResourceHandler = {
+export const presenceResource = (
+  quotas: Pick<ResourceQuotas, "presenceBytes">,
+): ResourceHandler => ({
   methods: ["get", "set", "merge"],
   handle(request, { session }) {
     if (request.method === "get") {
@@ -25,12 +36,16 @@ export const presenceResource: ResourceHandler = {
     }
     expectType(request, PRESENCE_TYPE);
     const update = objectResource(request) as Presence;
+    expectSizeAtMost(update, quotas.presenceBytes, "presence document");
     const rule = update.routingRule;
     if (
       (rule === "domain" || rule === "rootDomain") &&
       session.domainRole !== "authority" && session.domainRole !== "rootAuthority"
     ) {
-      throw new ResourceFailure(35, `The routing rule "${rule}" needs a domain authority`);
+      throw new ResourceFailure(
+        ReasonCode.AUTHORIZATION_PERMISSION_REQUIRED,
+        `The routing rule "${rule}" needs a domain authority`,
+      );
     }
     const base = request.method === "set"
       ? { status: "unavailable" as const, routingRule: "identity" as const, priority: 0 }
@@ -44,4 +59,4 @@ export const presenceResource: ResourceHandler = {
     };
     return undefined;
   },
-};
+});

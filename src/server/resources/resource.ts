@@ -5,6 +5,7 @@
 import { Command, type CommandInit } from "../../envelope.ts";
 import type { Reason } from "../../errors.ts";
 import type { CommandMethod } from "../../generated/enums.generated.ts";
+import { ReasonCode } from "../../generated/reasons.generated.ts";
 import type { ServerSession } from "../server_session.ts";
 
 /** What a handler needs besides the request. */
@@ -13,6 +14,8 @@ export interface ResourceContext {
   session: ServerSession;
   /** The path below the resource root (`""` for the root, `alice@localhost` for `/contacts/alice@localhost`). */
   subpath: string;
+  /** Runs `effect` once the response was handed to the session (after a success only). */
+  afterSent(effect: () => void): void;
 }
 
 /** A failure a handler throws; the dispatcher turns it into a failure response. */
@@ -20,7 +23,7 @@ export class ResourceFailure extends Error {
   /** The reason sent back. */
   readonly reason: Reason;
 
-  /** Creates a failure. */
+  /** Creates a failure (`code` from `ReasonCode`). */
   constructor(code: number, description: string) {
     super(description);
     this.reason = { code, description };
@@ -66,16 +69,38 @@ export function failureResponse(request: Command, session: ServerSession, reason
 export function objectResource(request: Command): Record<string, unknown> {
   const resource = request.resource;
   if (resource === null || typeof resource !== "object" || Array.isArray(resource)) {
-    throw new ResourceFailure(64, `A ${request.method} of ${request.uri} needs a resource object`);
+    throw new ResourceFailure(
+      ReasonCode.COMMAND_INVALID_ARGUMENT,
+      `A ${request.method} of ${request.uri} needs a resource object`,
+    );
   }
   return resource as Record<string, unknown>;
+}
+
+/** The size of a value as UTF-8 JSON, in bytes. */
+export function jsonSize(value: unknown): number {
+  return encoder.encode(JSON.stringify(value) ?? "").length;
+}
+
+const encoder = new TextEncoder();
+
+/** Refuses (64) a document whose JSON is over `max` bytes; returns its size. */
+export function expectSizeAtMost(value: unknown, max: number, what: string): number {
+  const size = jsonSize(value);
+  if (size > max) {
+    throw new ResourceFailure(
+      ReasonCode.COMMAND_INVALID_ARGUMENT,
+      `The ${what} is ${size} bytes of JSON, over the maximum of ${max}`,
+    );
+  }
+  return size;
 }
 
 /** Checks the media type of a `set`/`merge` (reason 64 otherwise). */
 export function expectType(request: Command, type: string): void {
   if (request.type?.toLowerCase() !== type) {
     throw new ResourceFailure(
-      64,
+      ReasonCode.COMMAND_INVALID_ARGUMENT,
       `A ${request.method} of ${request.uri} needs type "${type}", got "${request.type ?? ""}"`,
     );
   }

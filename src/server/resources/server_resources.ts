@@ -6,7 +6,8 @@
  */
 import type { Command } from "../../envelope.ts";
 import { LimeUri } from "../../lime_uri.ts";
-import type { ServerEndpoint } from "../router.ts";
+import { ReasonCode } from "../../generated/reasons.generated.ts";
+import type { ServerEndpoint, ServerReply } from "../router.ts";
 import type { ServerSession } from "../server_session.ts";
 import {
   failureResponse,
@@ -27,42 +28,58 @@ export class ServerResources implements ServerEndpoint {
   }
 
   /** Processes one request; always resolves with a response. */
-  async processCommand(session: ServerSession, request: Command): Promise<Command> {
+  async processCommand(session: ServerSession, request: Command): Promise<ServerReply> {
+    const effects: (() => void)[] = [];
     try {
       const { root, subpath } = this.#locate(session, request.uri);
       const handler = this.#handlers.get(root);
       if (!handler || (subpath && !handler.hasSubpaths)) {
-        throw new ResourceFailure(62, `There is no resource at "${request.uri}"`);
+        throw new ResourceFailure(
+          ReasonCode.COMMAND_RESOURCE_NOT_SUPPORTED,
+          `There is no resource at "${request.uri}"`,
+        );
       }
       if (!handler.methods.includes(request.method)) {
         throw new ResourceFailure(
-          63,
+          ReasonCode.COMMAND_METHOD_NOT_SUPPORTED,
           `The method "${request.method}" is not supported on "${request.uri}"`,
         );
       }
-      const result = await handler.handle(request, { session, subpath });
-      return successResponse(request, session, result);
+      const afterSent = (effect: () => void) => effects.push(effect);
+      const result = await handler.handle(request, { session, subpath, afterSent });
+      return {
+        response: successResponse(request, session, result),
+        ...(effects.length ? { afterSent: () => effects.forEach((effect) => effect()) } : {}),
+      };
     } catch (error) {
       const reason = error instanceof ResourceFailure ? error.reason : {
-        code: 61,
+        code: ReasonCode.COMMAND_PROCESSING_ERROR,
         description: `The command could not be processed: ${(error as Error).message}`,
       };
       if (!(error instanceof ResourceFailure)) {
         console.error("LIME server: a resource handler failed", error);
       }
-      return failureResponse(request, session, reason);
+      return { response: failureResponse(request, session, reason) };
     }
   }
 
   #locate(session: ServerSession, uri: string | undefined): { root: string; subpath: string } {
     const parsed = uri === undefined ? undefined : LimeUri.tryParse(uri);
-    if (!parsed) throw new ResourceFailure(62, `There is no resource at "${uri ?? ""}"`);
+    if (!parsed) {
+      throw new ResourceFailure(
+        ReasonCode.COMMAND_RESOURCE_NOT_SUPPORTED,
+        `There is no resource at "${uri ?? ""}"`,
+      );
+    }
     const owner = parsed.owner?.toString().toLowerCase();
     // A domain-only owner (`lime://localhost/ping`) reads "@localhost": the server's own.
     if (owner && owner !== session.identityKey && owner !== `@${this.#domain}`) {
       const domain = owner.slice(owner.indexOf("@") + 1);
       if (!owner.startsWith("postmaster@") || domain !== this.#domain) {
-        throw new ResourceFailure(66, `The resources of "${parsed.owner}" are not yours`);
+        throw new ResourceFailure(
+          ReasonCode.COMMAND_NOT_ALLOWED,
+          `The resources of "${parsed.owner}" are not yours`,
+        );
       }
     }
     const path = parsed.path.replace(/^\/+/, "");

@@ -1,0 +1,123 @@
+/**
+ * Admission of connections: the global caps (sessions, connections still establishing) and the
+ * same caps per source address, which are kept well below the global ones so that no single
+ * address can reach a global cap and lock everyone else out. A connection holds an
+ * {@link AdmissionTicket} from accept to close.
+ * @module
+ */
+import type { Reason } from "../../errors.ts";
+import { ReasonCode } from "../../generated/reasons.generated.ts";
+
+/** The caps. 0 disables a per-address cap. */
+export interface AdmissionLimits {
+  /** Connections at once (establishing or established). */
+  maxSessions: number;
+  /** Connections still establishing at once. */
+  maxEstablishing: number;
+  /** Connections at once from one source address. */
+  maxSessionsPerAddress: number;
+  /** Connections still establishing at once from one source address. */
+  maxEstablishingPerAddress: number;
+}
+
+interface Counts {
+  connections: number;
+  establishing: number;
+}
+
+/** One admitted connection's hold on the counts. */
+export interface AdmissionTicket {
+  /** The source address it counts under (undefined: not counted per address). */
+  readonly source: string | undefined;
+  /** Establishment ended (either way): it no longer counts as establishing. */
+  established(): void;
+  /** The connection closed: it no longer counts. Idempotent. */
+  release(): void;
+}
+
+const refusal = (description: string): Reason => ({
+  code: ReasonCode.SESSION_ERROR,
+  description,
+});
+
+/** Counts connections globally and per source address. */
+export class Admission {
+  readonly #limits: AdmissionLimits;
+  readonly #bySource = new Map<string, Counts>();
+  #connections = 0;
+  #establishing = 0;
+
+  /** Admission with these caps. */
+  constructor(limits: AdmissionLimits) {
+    this.#limits = limits;
+  }
+
+  /** Connections counted now. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /** Connections establishing now. */
+  get establishing(): number {
+    return this.#establishing;
+  }
+
+  /** Connections and establishing connections of one source address. */
+  countsOf(source: string): Readonly<Counts> {
+    return this.#bySource.get(source) ?? { connections: 0, establishing: 0 };
+  }
+
+  /** Admits a connection from `source`, or says why not (reason 11, refused at once). */
+  admit(source: string | undefined): AdmissionTicket | Reason {
+    const limits = this.#limits;
+    if (this.#connections >= limits.maxSessions) {
+      return refusal("The server has reached its maximum number of sessions");
+    }
+    if (this.#establishing >= limits.maxEstablishing) {
+      return refusal("Too many connections are establishing a session; try again later");
+    }
+    const counts = source === undefined ? undefined : this.countsOf(source);
+    if (counts && limits.maxSessionsPerAddress > 0) {
+      if (counts.connections >= limits.maxSessionsPerAddress) {
+        return refusal("Too many sessions from your address");
+      }
+    }
+    if (counts && limits.maxEstablishingPerAddress > 0) {
+      if (counts.establishing >= limits.maxEstablishingPerAddress) {
+        return refusal("Too many connections from your address are establishing; try again later");
+      }
+    }
+    return this.#take(source);
+  }
+
+  #take(source: string | undefined): AdmissionTicket {
+    let counts: Counts | undefined;
+    if (source !== undefined) {
+      counts = this.#bySource.get(source);
+      if (!counts) this.#bySource.set(source, counts = { connections: 0, establishing: 0 });
+      counts.connections++;
+      counts.establishing++;
+    }
+    this.#connections++;
+    this.#establishing++;
+    let establishing = true;
+    let held = true;
+    const done = () => {
+      if (!establishing) return;
+      establishing = false;
+      this.#establishing--;
+      if (counts) counts.establishing--;
+    };
+    return {
+      source,
+      established: done,
+      release: () => {
+        if (!held) return;
+        held = false;
+        done();
+        this.#connections--;
+        if (counts && --counts.connections === 0) this.#bySource.delete(source!);
+      },
+    };
+  }
+}

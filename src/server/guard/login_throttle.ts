@@ -1,0 +1,127 @@
+/**
+ * Login throttling: failed sign-ins (plain, key, external) are counted per identity and per
+ * source address; past a few free failures, further attempts must wait a delay that doubles with
+ * every failure (up to a cap) and are refused at once, without hashing, until it has passed. A
+ * success clears the identity's count (its owner is back); an address's count is only forgotten
+ * after `forgetAfter` without failures, so a valid account cannot be used to wash an address.
+ * Refusals carry reason 34, not 13, so a client with the right password (say, a bot whose
+ * identity someone else is guessing at) retries later instead of giving up.
+ * @module
+ */
+import type { Clock } from "../../clock.ts";
+import type { Reason } from "../../errors.ts";
+import { ReasonCode } from "../../generated/reasons.generated.ts";
+
+/** Limits of one kind of key. */
+export interface ThrottleLimits {
+  /** Failures allowed before delays start. */
+  free: number;
+  /** The first delay, in ms; it doubles with every further failure. */
+  baseDelay: number;
+  /** The longest delay, in ms. */
+  maxDelay: number;
+}
+
+/** Options of {@link LoginThrottle}. */
+export interface LoginThrottleOptions {
+  /** Per identity. Default 5 free failures, then 1 s doubling up to 60 s. */
+  identity?: Partial<ThrottleLimits>;
+  /** Per source address. Default 20 free failures, then 1 s doubling up to 5 min. */
+  address?: Partial<ThrottleLimits>;
+  /** Milliseconds without failures after which a key's count is forgotten. Default 15 min. */
+  forgetAfter?: number;
+  /** Most keys remembered (the oldest are forgotten first). Default 100,000. */
+  maxKeys?: number;
+}
+
+const IDENTITY: ThrottleLimits = { free: 5, baseDelay: 1_000, maxDelay: 60_000 };
+const ADDRESS: ThrottleLimits = { free: 20, baseDelay: 1_000, maxDelay: 300_000 };
+
+interface Failures {
+  count: number;
+  last: number;
+}
+
+/** Failure counts and the delays they impose. */
+export class LoginThrottle {
+  readonly #clock: Clock;
+  readonly #identity: ThrottleLimits;
+  readonly #address: ThrottleLimits;
+  readonly #forgetAfter: number;
+  readonly #maxKeys: number;
+  readonly #failures = new Map<string, Failures>();
+
+  /** A throttle on `clock`. */
+  constructor(clock: Clock, options: LoginThrottleOptions = {}) {
+    this.#clock = clock;
+    this.#identity = { ...IDENTITY, ...options.identity };
+    this.#address = { ...ADDRESS, ...options.address };
+    this.#forgetAfter = options.forgetAfter ?? 15 * 60_000;
+    this.#maxKeys = options.maxKeys ?? 100_000;
+  }
+
+  /**
+   * Why an attempt for `identity` from `address` must not be tried now (reason 34 with the wait),
+   * or undefined when it may.
+   */
+  check(identity: string, address: string | undefined): Reason | undefined {
+    const now = this.#clock.now();
+    const waits = [
+      this.#wait(`i:${identity.toLowerCase()}`, this.#identity, now),
+      address === undefined ? 0 : this.#wait(`a:${address}`, this.#address, now),
+    ];
+    const wait = Math.max(...waits);
+    if (wait <= 0) return undefined;
+    const which = waits[0] >= waits[1] ? "this identity" : "this address";
+    return {
+      code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
+      description: `Too many failed sign-ins for ${which}; try again in ${
+        Math.ceil(wait / 1000)
+      } s`,
+    };
+  }
+
+  /** Records a failed attempt. */
+  failed(identity: string, address: string | undefined): void {
+    this.#bump(`i:${identity.toLowerCase()}`);
+    if (address !== undefined) this.#bump(`a:${address}`);
+  }
+
+  /** Records a success: the identity's failures are forgotten. */
+  succeeded(identity: string): void {
+    this.#failures.delete(`i:${identity.toLowerCase()}`);
+  }
+
+  #wait(key: string, limits: ThrottleLimits, now: number): number {
+    const entry = this.#failures.get(key);
+    if (!entry) return 0;
+    if (now - entry.last >= this.#forgetAfter) {
+      this.#failures.delete(key);
+      return 0;
+    }
+    if (entry.count < limits.free) return 0;
+    const delay = Math.min(
+      limits.maxDelay,
+      limits.baseDelay * 2 ** Math.min(30, entry.count - limits.free),
+    );
+    return entry.last + delay - now;
+  }
+
+  #bump(key: string): void {
+    const now = this.#clock.now();
+    const entry = this.#failures.get(key);
+    if (entry && now - entry.last < this.#forgetAfter) {
+      entry.count++;
+      entry.last = now;
+      // Most recently failing keys go last: the oldest are forgotten first when full.
+      this.#failures.delete(key);
+      this.#failures.set(key, entry);
+      return;
+    }
+    this.#failures.delete(key);
+    if (this.#failures.size >= this.#maxKeys) {
+      this.#failures.delete(this.#failures.keys().next().value!);
+    }
+    this.#failures.set(key, { count: 1, last: now });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Rosters of guest identities, in memory only: a guest owns nothing that outlives its sessions,
+ * so the server drops a guest identity's roster when its last guest session ends (or when the
+ * identity gets an owner), and nothing of it reaches the account store.
+ * @module
+ */
+import type { Contact } from "../../generated/types.generated.ts";
+import type { ContactStore } from "./contacts.ts";
+
+/** Guest rosters by lower-cased identity. */
+export class GuestContacts implements ContactStore {
+  readonly #rosters = new Map<string, Map<string, Contact>>();
+
+  /** Identities with a roster. */
+  get size(): number {
+    return this.#rosters.size;
+  }
+
+  /** The roster of `owner`. */
+  listContacts(owner: string): Promise<Contact[]> {
+    return Promise.resolve([...(this.#rosters.get(owner.toLowerCase())?.values() ?? [])]);
+  }
+
+  /** One contact of `owner`'s roster. */
+  getContact(owner: string, identity: string): Promise<Contact | undefined> {
+    return Promise.resolve(this.#rosters.get(owner.toLowerCase())?.get(identity.toLowerCase()));
+  }
+
+  /** Adds or replaces a contact. */
+  putContact(owner: string, contact: Contact & { identity: string }): Promise<void> {
+    const key = owner.toLowerCase();
+    let roster = this.#rosters.get(key);
+    if (!roster) this.#rosters.set(key, roster = new Map());
+    roster.set(contact.identity.toLowerCase(), contact);
+    return Promise.resolve();
+  }
+
+  /** Removes a contact; false when there was none. */
+  deleteContact(owner: string, identity: string): Promise<boolean> {
+    const roster = this.#rosters.get(owner.toLowerCase());
+    const deleted = roster?.delete(identity.toLowerCase()) ?? false;
+    if (roster?.size === 0) this.#rosters.delete(owner.toLowerCase());
+    return Promise.resolve(deleted);
+  }
+
+  /** Drops everything of `owner`. */
+  discard(owner: string): void {
+    this.#rosters.delete(owner.toLowerCase());
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Reading the client's address from the headers a reverse proxy adds, for servers told to trust
+ * their proxy (never by default: any client can send these headers itself).
+ * @module
+ */
+
+/** Most bytes of a forwarding header the server reads (a longer one is ignored). */
+const MAX_FORWARDED_HEADER = 4096;
+
+/**
+ * The client address a trusted reverse proxy reports: the right-most entry of
+ * `X-Forwarded-For` (the one the proxy next to the server appended; entries to its left were
+ * written by the client or by proxies nobody vouches for), or else the right-most `for=` of the
+ * standard `Forwarded` header. Undefined when neither header gives a usable address.
+ */
+export function forwardedClientAddress(headers: Headers): string | undefined {
+  const xff = headers.get("x-forwarded-for");
+  if (xff && xff.length <= MAX_FORWARDED_HEADER) {
+    const last = xff.split(",").at(-1)!.trim();
+    if (last) return stripPort(last);
+  }
+  const forwarded = headers.get("forwarded");
+  if (forwarded && forwarded.length <= MAX_FORWARDED_HEADER) {
+    const last = forwarded.split(",").at(-1)!;
+    for (const pair of last.split(";")) {
+      const [key, value] = pair.split("=", 2).map((part) => part?.trim());
+      if (key?.toLowerCase() === "for" && value) {
+        return stripPort(value.replace(/^"|"$/g, ""));
+      }
+    }
+  }
+  return undefined;
+}
+
+function stripPort(address: string): string | undefined {
+  if (address.startsWith("[")) {
+    const close = address.indexOf("]");
+    return close < 0 ? undefined : address.slice(1, close);
+  }
+  // IPv4 with a port (`1.2.3.4:5678`); a bare IPv6 address has several colons.
+  const colons = address.split(":").length - 1;
+  const host = colons === 1 ? address.slice(0, address.indexOf(":")) : address;
+  return /^[0-9a-fA-F.:]+$/.test(host) ? host : undefined;
+}
