@@ -2,7 +2,9 @@
  * LimeServer's life cycle on 127.0.0.1: `shutdown()` (established sessions get `finished`, one
  * still establishing gets `failed`), accounts in a KvAccountStore file surviving a restart, and
  * `deno task start` (src/server/main.ts) as a subprocess: it prints the bound addresses for port
- * 0, serves a plain login and stops on SIGTERM with `finished` to its clients and exit code 0.
+ * 0, serves a plain login and stops on SIGTERM with `finished` to its clients and exit code 0;
+ * `--help`, `--version`, `--flag value`, and accounts reset on a second start. Secrets and bad
+ * flags: tests/security/secrets_test.ts.
  */
 import assert from "node:assert/strict";
 import {
@@ -14,6 +16,9 @@ import {
 } from "../mod.ts";
 import { within } from "./tcp_helpers.ts";
 import { ACCOUNT, connect, startServer } from "./server_test_helpers.ts";
+import { runStart, StartProcess } from "./server_start_helpers.ts";
+import { USAGE } from "../src/server/main_args.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 Deno.test("LimeServer.shutdown sends finished to every established session and failed to one still establishing", async () => {
   const store = await KvAccountStore.open(":memory:");
@@ -115,79 +120,31 @@ Deno.test("KvAccountStore on a file keeps an account registered in-band across a
   }
 });
 
-/** Reads lines from a stream into an array, waking waiters on each line. */
-class LineReader {
-  readonly lines: string[] = [];
-  readonly done: Promise<void>;
-  #wake: () => void = () => {};
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      let buffer = "";
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let newline;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          this.lines.push(buffer.slice(0, newline));
-          buffer = buffer.slice(newline + 1);
-        }
-        this.#wake();
-      }
-      if (buffer) this.lines.push(buffer);
-      this.#wake();
-    })();
-  }
-
-  /** Resolves with the first line matching `pattern`'s match, waiting for it. */
-  async find(pattern: RegExp, ended: () => boolean): Promise<RegExpExecArray> {
-    for (;;) {
-      for (const line of this.lines) {
-        const match = pattern.exec(line);
-        if (match) return match;
-      }
-      if (ended()) throw new Error(`no line matches ${pattern}: ${this.lines.join("\n")}`);
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-  }
-}
-
 Deno.test("deno task start prints the bound addresses for port 0, serves a plain login and exits 0 on SIGTERM after finishing its sessions", async () => {
-  const main = new URL("../src/server/main.ts", import.meta.url).pathname;
-  const config = new URL("../deno.json", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `--config=${config}`,
-      main,
-      "--tcp=127.0.0.1:0",
-      "--ws=127.0.0.1:0",
-      "--data=:memory:",
-      "--account=alice@localhost:secret",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new LineReader(child.stdout);
-  const stderr = new LineReader(child.stderr);
-  let exited = false;
-  const status = child.status.finally(() => exited = true);
+  await using server = new StartProcess([
+    "--tcp=127.0.0.1:0",
+    "--ws=127.0.0.1:0",
+    "--data=:memory:",
+    "--account=alice@localhost:secret",
+  ]);
+  const { stdout, stderr, status } = server;
+  const exited = () => server.exited;
   let client: ClientChannel | undefined;
   try {
     const tcp = await within(
-      stdout.find(/TCP\s+net\.tcp:\/\/(127\.0\.0\.1:(\d+))/, () => exited),
+      stdout.find(/TCP\s+net\.tcp:\/\/(127\.0\.0\.1:(\d+))/, exited),
       5000,
       "the TCP address line",
     );
     const ws = await within(
-      stdout.find(/WebSocket\s+ws:\/\/(127\.0\.0\.1:(\d+))/, () => exited),
+      stdout.find(/WebSocket\s+ws:\/\/(127\.0\.0\.1:(\d+))/, exited),
       5000,
       "the WebSocket address line",
     );
     assert.notEqual(Number(tcp[2]), 0, "the real port is printed");
     assert.notEqual(Number(ws[2]), 0, "the real port is printed");
     assert.match(stdout.lines[0], /^LIME server postmaster@localhost\/server$/);
+    await within(stdout.find(/^ {2}accounts {3}:memory: \(1 created, 0 updated\)$/, exited));
 
     client = await connect(tcp[1], "tcp");
     const established = await within(
@@ -214,7 +171,7 @@ Deno.test("deno task start prints the bound addresses for port 0, serves a plain
       { code: 13 },
     );
 
-    child.kill("SIGTERM");
+    server.child.kill("SIGTERM");
     assert.deepEqual(await within(client.closed), { state: "finished" });
     const result = await within(status, 5000, "the server process exit");
     assert.equal(result.code, 0, stderr.lines.join("\n"));
@@ -222,9 +179,74 @@ Deno.test("deno task start prints the bound addresses for port 0, serves a plain
     await within(Promise.all([stdout.done, stderr.done]));
     assert.ok(stdout.lines.includes("shutting down…"), stdout.lines.join("\n"));
   } finally {
-    if (!exited) child.kill("SIGKILL");
-    await status;
-    await Promise.all([stdout.done, stderr.done]);
     await client?.close();
+  }
+});
+
+Deno.test("deno task start --help prints the usage and --version the version of deno.json, both with exit code 0", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const task = (flag: string) =>
+    new Deno.Command(Deno.execPath(), { args: ["task", "start", flag], cwd: root, stdin: "null" })
+      .output();
+  const [help, version] = await Promise.all([task("--help"), task("--version")]);
+  assert.equal(help.code, 0);
+  assert.equal(new TextDecoder().decode(help.stdout), `${USAGE}\n`);
+  assert.equal(version.code, 0);
+  assert.equal(new TextDecoder().decode(version.stdout), `${denoJson.version}\n`);
+  const short = await runStart(["-h"]);
+  assert.deepEqual(short, { code: 0, stdout: `${USAGE}\n`, stderr: "" });
+});
+
+Deno.test("deno task start takes --flag value as well as --flag=value", async () => {
+  await using server = new StartProcess([
+    "--tcp",
+    "127.0.0.1:0",
+    "--ws",
+    "off",
+    "--data",
+    ":memory:",
+  ]);
+  const address = await server.tcpAddress();
+  assert.match(address, /^127\.0\.0\.1:[1-9]\d*$/);
+  await within(server.stdout.find(/^\s+accounts\s+:memory:$/, () => server.exited));
+  assert.ok(!server.stdout.lines.some((line) => line.includes("WebSocket")), "--ws off");
+  assert.deepEqual(server.stderr.lines, []);
+});
+
+Deno.test("deno task start on an existing data folder resets the password of an account it lists and reports it updated", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lime-start-test-" });
+  const start = (password: string) =>
+    new StartProcess(["--tcp=127.0.0.1:0", "--ws=off", `--data=${dir}`], {
+      LIME_ACCOUNTS: `alice@localhost:${password}`,
+    });
+  try {
+    {
+      await using first = start("first password");
+      await first.tcpAddress();
+      await within(first.stdout.find(/\(1 created, 0 updated\)$/, () => first.exited));
+    }
+    await using second = start("second password");
+    const address = await second.tcpAddress();
+    await within(second.stdout.find(/\(0 created, 1 updated\)$/, () => second.exited));
+    const old = await connect(address, "tcp");
+    const alice = await connect(address, "tcp");
+    try {
+      await assert.rejects(
+        within(old.establishSession({
+          identity: "alice@localhost",
+          credentials: plainCredentials("first password"),
+        })),
+        { code: 13 },
+      );
+      await within(alice.establishSession({
+        identity: "alice@localhost",
+        instance: "cli",
+        credentials: plainCredentials("second password"),
+      }));
+    } finally {
+      await Promise.all([old.close(), alice.close()]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -3,35 +3,45 @@
  * 127.0.0.1:55321, WebSocket on 127.0.0.1:8080, accounts in `./data/lime.kv`) and stops it
  * gracefully on SIGINT/SIGTERM.
  *
- * Flags: `--domain=D`, `--tcp=HOST:PORT` (or `--tcp=off`), `--ws=HOST:PORT` (or `--ws=off`),
- * `--data=DIR` (`--data=:memory:` keeps nothing), `--account=name@domain:password` (repeatable;
- * creates or resets the account), `--tls-cert=FILE --tls-key=FILE` (offers TLS on TCP and serves
- * wss), `--no-guest`, `--config=FILE` (a JSON file with the same keys, flags win).
+ * Run `deno task start --help` for the flags (the table in `main_flags.ts`). Accounts come from
+ * `--accounts-file=FILE` or the `LIME_ACCOUNTS` environment variable (one `name@domain:password`
+ * per line); `--account=name@domain:password` is for development, since ps shows it. A bad flag
+ * prints `error: <problem>` and the usage to stderr and exits with code 2.
  * @module
  */
 import { KvAccountStore } from "./account_store.ts";
 import { LimeServer } from "./lime_server.ts";
-import { hashPassword } from "./password_hash.ts";
-import { parseServerArgs } from "./main_args.ts";
+import { ACCOUNTS_ENV, seedAccounts } from "./main_accounts.ts";
+import { parseServerArgs, type ServerArgs, USAGE, UsageError, VERSION } from "./main_args.ts";
 
-const config = await parseServerArgs(Deno.args);
+let args: ServerArgs;
+try {
+  args = await parseServerArgs(Deno.args);
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`error: ${error.message}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+if (args.action === "help") {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+if (args.action === "version") {
+  console.log(VERSION);
+  Deno.exit(0);
+}
+const { config, warnings } = args;
+for (const warning of warnings) console.error(warning);
+// Read once; a process this server starts does not inherit the passwords.
+Deno.env.delete(ACCOUNTS_ENV);
+
 let path = config.data;
 if (path !== ":memory:") {
   await Deno.mkdir(path, { recursive: true });
   path = `${path}/lime.kv`;
 }
 const store = await KvAccountStore.open(path);
-for (const { identity, password } of config.accounts) {
-  const existing = await store.getAccount(identity);
-  const account = {
-    identity,
-    document: existing?.document ?? {},
-    passwordHash: await hashPassword(password),
-    ...(existing?.keyHash ? { keyHash: existing.keyHash } : {}),
-  };
-  if (existing) await store.updateAccount(account);
-  else await store.createAccount(account);
-}
+const seeded = await seedAccounts(store, config.accounts);
 const server = new LimeServer({
   domain: config.domain,
   store,
@@ -47,7 +57,10 @@ if (server.tcpAddress) {
 if (server.websocketAddress) {
   console.log(`  WebSocket  ${config.tls ? "wss" : "ws"}://${server.websocketAddress}`);
 }
-console.log(`  accounts   ${path}`);
+console.log(
+  `  accounts   ${path}` +
+    (config.accounts.length ? ` (${seeded.created} created, ${seeded.updated} updated)` : ""),
+);
 
 let stopping = false;
 const stop = async () => {

@@ -1,0 +1,242 @@
+/**
+ * The flags of `deno task start`: one entry of {@link SERVER_FLAGS} per flag (name, type, help
+ * line, how its value lands in the {@link ServerConfig}), and the usage text generated from it.
+ * The `--config` file takes the same names as keys.
+ *
+ * To add a flag: a field in `ServerConfig` (with its default in {@link newDraft} when it has no
+ * `default` string), an entry in the table, and its use in `main.ts`. Value parsers
+ * ({@link endpoint}, {@link integer}) throw a one-line {@link UsageError} naming the flag.
+ * @module
+ */
+import { quoteForError } from "../formats.ts";
+import { Identity } from "../identity.ts";
+import {
+  ACCOUNT_LIMITS,
+  type AccountEntry,
+  ACCOUNTS_ENV,
+  type StartAccount,
+} from "./main_accounts.ts";
+import { SERVER_DEFAULTS } from "./server_options.ts";
+
+/** The parsed configuration. */
+export interface ServerConfig {
+  /** Served domain. */
+  domain: string;
+  /** TCP listener, or false. */
+  tcp: false | { hostname: string; port: number };
+  /** WebSocket listener, or false. */
+  ws: false | { hostname: string; port: number };
+  /** Data folder, or `:memory:`. */
+  data: string;
+  /** Accounts to create or reset (checked: served domain, limits, no duplicates). */
+  accounts: StartAccount[];
+  /** TLS certificate and key (PEM text), when given. */
+  tls?: { cert: string; key: string };
+  /** Whether guests are accepted. */
+  guest: boolean;
+}
+
+/** What the flag table fills in; `parseServerArgs` (main_args.ts) makes a `ServerConfig` of it. */
+export interface ConfigDraft {
+  /** The configuration, defaults first; `accounts` and `tls` are filled in at the end. */
+  config: ServerConfig;
+  /** Accounts from the config file's `accounts`, then from `--account`, unchecked. */
+  accounts: AccountEntry[];
+  /** `--accounts-file`. */
+  accountsFile?: string;
+  /** `--tls-cert`. */
+  tlsCert?: string;
+  /** `--tls-key`. */
+  tlsKey?: string;
+}
+
+/** One flag of `deno task start`. */
+export interface ServerFlag {
+  /** Long name, without dashes; also its key in the `--config` file. */
+  readonly name: string;
+  /** One-letter alias. */
+  readonly short?: string;
+  /** `boolean` flags take no value, `string` ones take one. */
+  readonly type: "string" | "boolean";
+  /** Whether the flag may repeat (each value is applied, in order). */
+  readonly multiple?: boolean;
+  /** The value's placeholder in the usage, e.g. `HOST:PORT|off`. */
+  readonly value?: string;
+  /** The value applied before the config file and the flags; shown in the usage. */
+  readonly default?: string;
+  /** One line of help. */
+  readonly help: string;
+  /** Its key in the `--config` file: the name by default, `false` when the file cannot set it. */
+  readonly fileKey?: string | false;
+  /** Printed to stderr when the flag is on the command line. */
+  readonly warning?: string;
+  /**
+   * Applies one value; `from` names it for messages (`--tcp`, `"tcp" in the --config file`; with
+   * the position for a repeated flag: `--account #2`). Throws {@link UsageError}, whose message
+   * holds no secret.
+   */
+  readonly apply?: (draft: ConfigDraft, value: string | boolean, from: string) => void;
+}
+
+/** A bad flag, flag value, config file or account entry: `main.ts` prints it with the usage. */
+export class UsageError extends TypeError {
+  /** Creates the error; `message` is one line and holds no secret. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Parses `HOST:PORT` (IPv6 in brackets) or `off`. */
+export function endpoint(value: string, from: string): false | { hostname: string; port: number } {
+  if (value === "off") return false;
+  const match = /^(\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]|[A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
+    throw new UsageError(`${from} must be HOST:PORT or off, got ${quoteForError(value)}`);
+  }
+  return { hostname: match[1].replace(/^\[|\]$/g, ""), port };
+}
+
+/** Parses a decimal integer from `min` to `max`. */
+export function integer(value: string, from: string, min: number, max: number): number {
+  const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(
+      `${from} must be an integer from ${min} to ${max}, got ${quoteForError(value)}`,
+    );
+  }
+  return n;
+}
+
+const text = (value: string | boolean) => String(value);
+
+/** A draft before defaults: what a flag without a `default` string leaves when it is absent. */
+export function newDraft(): ConfigDraft {
+  return {
+    config: { domain: "", tcp: false, ws: false, data: "", accounts: [], guest: true },
+    accounts: [],
+  };
+}
+
+/** Every flag of `deno task start`, in usage order. */
+export const SERVER_FLAGS: readonly ServerFlag[] = [
+  {
+    name: "domain",
+    type: "string",
+    value: "D",
+    default: SERVER_DEFAULTS.domain,
+    help: "the domain served",
+    apply: (draft, value, from) => {
+      const domain = text(value);
+      if (domain.length > 253 || Identity.tryParse(`@${domain}`)?.domain !== domain) {
+        throw new UsageError(`${from} must be a domain name, got ${quoteForError(domain)}`);
+      }
+      draft.config.domain = domain;
+    },
+  },
+  {
+    name: "tcp",
+    type: "string",
+    value: "HOST:PORT|off",
+    default: `${SERVER_DEFAULTS.tcpHostname}:${SERVER_DEFAULTS.tcpPort}`,
+    help: "the TCP listener, port 0 for any free one",
+    apply: (draft, value, from) => draft.config.tcp = endpoint(text(value), from),
+  },
+  {
+    name: "ws",
+    type: "string",
+    value: "HOST:PORT|off",
+    default: `${SERVER_DEFAULTS.websocketHostname}:${SERVER_DEFAULTS.websocketPort}`,
+    help: "the WebSocket listener",
+    apply: (draft, value, from) => draft.config.ws = endpoint(text(value), from),
+  },
+  {
+    name: "data",
+    type: "string",
+    value: "DIR|:memory:",
+    default: "./data",
+    help: "the folder of lime.kv, or :memory: to keep nothing",
+    apply: (draft, value, from) => {
+      if (text(value) === "") throw new UsageError(`${from} must not be empty`);
+      draft.config.data = text(value);
+    },
+  },
+  {
+    name: "tls-cert",
+    type: "string",
+    value: "FILE",
+    help: "PEM certificate, with --tls-key: TLS offered on TCP, wss",
+    apply: (draft, value) => draft.tlsCert = text(value),
+  },
+  {
+    name: "tls-key",
+    type: "string",
+    value: "FILE",
+    help: "PEM private key, with --tls-cert",
+    apply: (draft, value) => draft.tlsKey = text(value),
+  },
+  {
+    name: "no-guest",
+    type: "boolean",
+    help: "refuse guest sessions",
+    apply: (draft) => draft.config.guest = false,
+  },
+  {
+    name: "accounts-file",
+    type: "string",
+    value: "FILE",
+    help: "accounts to create or reset: one name@domain:password per line",
+    apply: (draft, value) => draft.accountsFile = text(value),
+  },
+  {
+    name: "account",
+    type: "string",
+    multiple: true,
+    value: "ID:PASSWORD",
+    fileKey: "accounts",
+    help: "one account (repeatable); for development: visible in ps",
+    warning: "warning: --account puts passwords on the command line, where ps shows them to " +
+      `every local user; use --accounts-file or ${ACCOUNTS_ENV} outside development`,
+    apply: (draft, value, from) => draft.accounts.push({ text: text(value), where: from }),
+  },
+  {
+    name: "config",
+    type: "string",
+    value: "FILE",
+    fileKey: false,
+    help: 'JSON object with the flags\' names as keys ("accounts": [...]); flags win',
+  },
+  { name: "help", short: "h", type: "boolean", fileKey: false, help: "print this help" },
+  { name: "version", type: "boolean", fileKey: false, help: "print the version" },
+];
+
+function flagColumn(flag: ServerFlag): string {
+  const long = `--${flag.name}${flag.value ? `=${flag.value}` : ""}`;
+  return flag.short ? `-${flag.short}, ${long}` : long;
+}
+
+const width = Math.max(...SERVER_FLAGS.map((flag) => flagColumn(flag).length)) + 2;
+
+/** The usage text, generated from {@link SERVER_FLAGS}. */
+export const USAGE: string = [
+  "Usage: deno task start [FLAGS]",
+  "",
+  "Runs a LIME server. A flag's value follows '=' or comes as the next argument.",
+  "",
+  "Flags:",
+  ...SERVER_FLAGS.map((flag) =>
+    `  ${flagColumn(flag).padEnd(width)}${flag.help}` +
+    (flag.default ? ` (default ${flag.default})` : "")
+  ),
+  "",
+  "Environment:",
+  `  ${ACCOUNTS_ENV.padEnd(width)}accounts to create or reset, like --accounts-file`,
+  "",
+  "Accounts: one name@domain:password per line, the password being everything after the first",
+  "colon (trailing spaces too); blank lines and lines starting with # are skipped. The domain is",
+  `the served one. At most ${ACCOUNT_LIMITS.count} accounts, ` +
+  `${ACCOUNT_LIMITS.textBytes / 1024 / 1024} MiB of text, passwords of 1 to ` +
+  `${ACCOUNT_LIMITS.passwordChars} characters.`,
+  "An existing account gets the new password. --account is for development: ps shows it.",
+].join("\n");
