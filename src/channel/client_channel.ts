@@ -20,6 +20,7 @@ import { Channel } from "./channel.ts";
 import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_options.ts";
 import { deadline } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
+import { TransportError } from "../transport/errors.ts";
 
 /** A fixed choice, or a function choosing among the options the server offered. */
 export type OptionSelector<T> = T | ((offered: readonly T[]) => T);
@@ -213,9 +214,21 @@ export class ClientChannel extends Channel {
         session.state === "failed" && session.reason ? session.reason : UNKNOWN_FAILURE,
       );
     } catch (error) {
-      const failure = limit.signal.aborted && limit.signal.reason instanceof Error
+      let failure = limit.signal.aborted && limit.signal.reason instanceof Error
         ? limit.signal.reason
         : error;
+      // A server may refuse a connection before the client speaks (too many connections): its
+      // `failed` arrives with the close, and explains a send that found the transport closing.
+      const refusedEarly = error instanceof TransportError && !limit.signal.aborted;
+      if (refusedEarly && this.state !== "failed") {
+        using wait = deadline(this.clock, this.timeouts.close, undefined, "The refusal");
+        await Promise.race([
+          this.closed,
+          new Promise<void>((resolve) =>
+            wait.signal.addEventListener("abort", () => resolve(), { once: true })
+          ),
+        ]);
+      }
       // A `failed` from the server is a proper end (closed without an error); anything else breaks.
       if (this.state === "failed") await this.transport.close().catch(() => {});
       else {
@@ -223,7 +236,10 @@ export class ClientChannel extends Channel {
           failure instanceof Error ? failure : new ChannelError("protocol", String(failure)),
         );
       }
-      await this.closed;
+      const info = await this.closed;
+      if (refusedEarly && info.state === "failed" && info.reason) {
+        failure = new LimeError(info.reason);
+      }
       throw failure;
     }
   }

@@ -24,7 +24,7 @@ import { pingResource } from "./resources/ping.ts";
 import { presenceResource } from "./resources/presence.ts";
 import { receiptResource } from "./resources/receipt.ts";
 import { ServerResources } from "./resources/server_resources.ts";
-import { Admission } from "./guard/admission.ts";
+import { Admission, type AdmissionLimits } from "./guard/admission.ts";
 import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
 import { LoginThrottle } from "./guard/login_throttle.ts";
 import { PasswordWork } from "./guard/password_work.ts";
@@ -47,6 +47,35 @@ const REPLACED_REASON = {
   code: ReasonCode.SESSION_ERROR,
   description: "The session was replaced by a new session of the same node",
 };
+
+/**
+ * The admission caps of the options; throws a RangeError when a per-address cap is not below its
+ * global cap (one address could then lock everyone else out).
+ */
+function admissionLimits(options: LimeServerOptions): AdmissionLimits {
+  const limits = {
+    maxSessions: options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
+    maxEstablishing: options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing,
+    maxSessionsPerAddress: options.maxSessionsPerAddress ?? SERVER_DEFAULTS.maxSessionsPerAddress,
+    maxEstablishingPerAddress: options.maxEstablishingPerAddress ??
+      SERVER_DEFAULTS.maxEstablishingPerAddress,
+  };
+  for (
+    const [perAddress, global] of [["maxSessionsPerAddress", "maxSessions"], [
+      "maxEstablishingPerAddress",
+      "maxEstablishing",
+    ]] as const
+  ) {
+    if (limits[perAddress] !== 0 && limits[perAddress] >= limits[global]) {
+      throw new RangeError(
+        `${perAddress} (${limits[perAddress]}) must be below ${global} (${
+          limits[global]
+        }), or 0 for no per-address cap`,
+      );
+    }
+  }
+  return limits;
+}
 
 /** The per-address key of a connection (see `source_address.ts`). */
 function sourceOfTransport(transport: Transport): string | undefined {
@@ -85,13 +114,7 @@ export class LimeServer implements AsyncDisposable {
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
-    this.#admission = new Admission({
-      maxSessions: options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
-      maxEstablishing: options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing,
-      maxSessionsPerAddress: options.maxSessionsPerAddress ?? SERVER_DEFAULTS.maxSessionsPerAddress,
-      maxEstablishingPerAddress: options.maxEstablishingPerAddress ??
-        SERVER_DEFAULTS.maxEstablishingPerAddress,
-    });
+    this.#admission = new Admission(admissionLimits(options));
     this.#authenticator = serverAuthenticator({
       domain: this.domain,
       store: options.store,

@@ -19,8 +19,8 @@ export class KeyedLock {
   readonly #maxWaiting: number;
   readonly #lines = new Map<string, { tail: Promise<void>; length: number }>();
 
-  /** At most `maxWaiting` operations wait per key (besides the running one). Default 16. */
-  constructor(maxWaiting = 16) {
+  /** At most `maxWaiting` operations wait per key (besides the running one). Default 256. */
+  constructor(maxWaiting = 256) {
     this.#maxWaiting = maxWaiting;
   }
 
