@@ -4,7 +4,7 @@
  * delays after failed sign-ins per identity and per address.
  */
 import assert from "node:assert/strict";
-import { type ClientChannel, Command, encodeBase64Text, plainCredentials } from "../../mod.ts";
+import { type ClientChannel, Command, encodeBase64Text } from "../../mod.ts";
 import { ACCOUNT, json, TestServer } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
 import { Bystander, percentile, RawPeer } from "./security_helpers.ts";
