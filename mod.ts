@@ -22,6 +22,13 @@
  */
 
 export * from "./web.ts";
+/**
+ * The generated zod schemas (`<Name>Schema` for every envelope, authentication object and
+ * document type of the spec, and the tables `DOCUMENT_SCHEMAS`, `AUTHENTICATION_SCHEMAS` and
+ * `ENVELOPE_SCHEMAS` by media type, scheme and kind), for code that wants zod. Decoding does not
+ * use them: it runs the generated fast checks and explainer, and `web.ts` does not load zod.
+ */
+export * as Schemas from "./src/generated/validators.generated.ts";
 export { DEFAULT_TCP_PORT, TcpTransport } from "./src/transport/tcp.ts";
 export type {
   TcpClientTlsOptions,

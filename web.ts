@@ -1,7 +1,8 @@
 /**
  * The browser-safe part of the LIME module: codec, value types, envelopes, generated tables,
  * session machine, and the transports that run on Web APIs only (WebSocket client, memory).
- * `mod.ts` adds the TCP transport (`node:net`/`node:tls`) and the Deno server-side pieces.
+ * `mod.ts` adds the TCP transport (`node:net`/`node:tls`), the Deno server-side pieces and the
+ * generated zod schemas (decoding does not need zod, so this module does not load it).
  *
  * @example Connect over WebSocket from a browser
  * ```ts ignore
@@ -49,11 +50,14 @@ export { isJsonMediaType, MediaType } from "./src/media_type.ts";
 export { isPingUri, LimeUri } from "./src/lime_uri.ts";
 export { newId } from "./src/ids.ts";
 export { checkDocument, lookupDocumentType } from "./src/document_check.ts";
+export { explainDocument } from "./src/document_explain.ts";
 export type {
   AuthenticationEntry,
   Check,
   DocumentEntry,
   EnvelopeKindEntry,
+  Explain,
+  ExplainedIssue,
   FieldReasons,
   SchemaIssue,
   SchemaValidator,

@@ -6,13 +6,14 @@
  * authenticating with plain auth, established, finishing).
  *
  * The same seed always gives the same corpus. Every entry is checked when this module loads: the
- * fast check, the zod validator and `parseEnvelope` must all accept it, and
+ * fast check, the explainer, the zod validator and `parseEnvelope` must all accept it, and
  * `serializeEnvelope(parseEnvelope(text))` must give `text` back, or the module throws.
  * @module
  */
 import { parseEnvelope, serializeEnvelope } from "../src/codec.ts";
 import type { Envelope } from "../src/envelope.ts";
 import { ENVELOPE_KINDS } from "../src/generated/registry.generated.ts";
+import { ENVELOPE_SCHEMAS } from "../src/generated/validators.generated.ts";
 import { mulberry32 as prng } from "../tests/prng.ts";
 
 /** The corpus: each envelope as JSON text, as UTF-8 bytes, and as the plain object it parses to. */
@@ -278,7 +279,8 @@ function checkEntry(label: string, text: string): void {
     throw new Error(`corpus ${label}: wrong envelope kind ${kind?.kind}: ${text}`);
   }
   if (!kind.check(value)) throw new Error(`corpus ${label}: the fast check refuses ${text}`);
-  const zod = kind.schema.safeParse(value);
+  if (kind.explain(value)) throw new Error(`corpus ${label}: the explainer refuses ${text}`);
+  const zod = ENVELOPE_SCHEMAS[kind.kind].safeParse(value);
   if (!zod.success) {
     throw new Error(`corpus ${label}: zod refuses ${text}: ${JSON.stringify(zod.error.issues)}`);
   }

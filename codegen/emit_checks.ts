@@ -1,7 +1,9 @@
 /**
  * Emits `checks.generated.ts`: one fast boolean check per named schema, straight-line code
- * compiled from the same spec as the zod validators. The codec runs these on every envelope and
- * falls back to zod only to explain a failure.
+ * compiled from the same spec as the explainer and the zod validators. The codec runs these on
+ * every envelope and runs the explainer (`emit_explain.ts`) only to explain a failure. Size caps
+ * (`maxLength`, `maxItems`, `maxProperties`, `propertyNames.maxLength`) are checked in the same
+ * pass: map entries are counted in the loop that checks them.
  * @module
  */
 import type { Schema, SpecModel } from "./spec_model.ts";
@@ -16,6 +18,16 @@ const FORMAT_CHECKS: Record<string, string> = {
   "date-time": "isDateTimeString",
 };
 
+/**
+ * Trailing arguments for optional numeric caps: absent caps in the middle become `Infinity`,
+ * absent caps at the end are left out. Shared with the explainer emitter.
+ */
+export function capArgs(caps: (number | undefined)[]): string {
+  let end = caps.length;
+  while (end > 0 && caps[end - 1] === undefined) end--;
+  return caps.slice(0, end).map((c) => `, ${c ?? "Infinity"}`).join("");
+}
+
 /** Format checks that live in `document_check.ts` (they consult the registry first). */
 const DOCUMENT_CHECK_FORMATS = new Set(["isMediaTypeFast"]);
 
@@ -29,7 +41,10 @@ class CheckCompiler {
       return `checkDocument(o[${lit(schema["x-lime-document"])}], ${x})`;
     }
     if (schema["x-lime-documents"]) {
-      return `Array.isArray(${x}) && checkDocuments(o[${lit(schema["x-lime-documents"])}], ${x})`;
+      const max = schema.maxItems === undefined ? "" : ` && ${x}.length <= ${schema.maxItems}`;
+      return `Array.isArray(${x})${max} && checkDocuments(o[${
+        lit(schema["x-lime-documents"])
+      }], ${x})`;
     }
     if (schema["x-lime-authentication"]) {
       return `checkAuthentication(o[${lit(schema["x-lime-authentication"])}], ${x})`;
@@ -44,8 +59,11 @@ class CheckCompiler {
     switch (schema.type) {
       case "string": {
         const format = schema.format ? FORMAT_CHECKS[schema.format] : undefined;
-        return format
-          ? `(typeof ${x} === "string" && ${format}(${x}))`
+        const max = schema.maxLength === undefined
+          ? ""
+          : ` && (${x} as string).length <= ${schema.maxLength}`;
+        return format || max
+          ? `(typeof ${x} === "string"${max}${format ? ` && ${format}(${x})` : ""})`
           : `typeof ${x} === "string"`;
       }
       case "integer":
@@ -56,19 +74,29 @@ class CheckCompiler {
         return `Number.isFinite(${x})`;
       case "boolean":
         return `typeof ${x} === "boolean"`;
-      case "array":
+      case "array": {
+        const max = schema.maxItems === undefined
+          ? ""
+          : ` && (${x} as unknown[]).length <= ${schema.maxItems}`;
         return schema.items
-          ? `(Array.isArray(${x}) && (${x} as unknown[]).every((i) => ${
+          ? `(Array.isArray(${x})${max} && (${x} as unknown[]).every((i) => ${
             this.expr(schema.items, "i", `${where}[]`)
           }))`
-          : `Array.isArray(${x})`;
+          : `(Array.isArray(${x})${max})`;
+      }
       case "object": {
         if (schema.properties) return `check${this.object(schema, `${where}`, false)}(${x})`;
         const values = schema.additionalProperties;
-        // The common string map (metadata, extras) gets a closure-free helper.
-        if (values?.type === "string" && !values.format && !values.enum) return `isStringMap(${x})`;
-        return schema.additionalProperties && Object.keys(schema.additionalProperties).length
-          ? `isMapOf(${x}, (i) => ${this.expr(schema.additionalProperties, "i", `${where}{}`)})`
+        const caps = [schema.maxProperties, schema.propertyNames?.maxLength];
+        // The common string map (metadata, extras) gets a closure-free helper that counts the
+        // entries and checks key and value lengths in its one loop.
+        if (values?.type === "string" && !values.format && !values.enum) {
+          return `isStringMap(${x}${capArgs([...caps, values.maxLength])})`;
+        }
+        return (values && Object.keys(values).length) || capArgs(caps)
+          ? `isMapOf(${x}, (i) => ${values ? this.expr(values, "i", `${where}{}`) : "true"}${
+            capArgs(caps)
+          })`
           : `isPlainObject(${x})`;
       }
       default:

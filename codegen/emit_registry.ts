@@ -1,7 +1,8 @@
 /**
  * Emits `registry.generated.ts`: the document registry (media type → name, JSON or string, fast
- * check, zod schema), the authentication registry (scheme → check, schema), the envelope kinds
- * (tell-apart key, check, schema) and the reason code of each envelope field.
+ * check, explainer), the authentication registry (scheme → check, explainer), the envelope kinds
+ * (tell-apart key, check, explainer) and the reason code of each envelope field. It does not
+ * import zod: the zod schemas have their own tables in `validators.generated.ts`.
  * @module
  */
 import { VariableDeclarationKind } from "ts-morph";
@@ -27,14 +28,14 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
     namedImports: sorted.map((n) => `check${ident(n)}`),
   });
   sf.addImportDeclaration({
-    moduleSpecifier: "./validators.generated.ts",
-    namedImports: sorted.map((n) => `${ident(n)}Schema`),
+    moduleSpecifier: "./explain.generated.ts",
+    namedImports: sorted.map((n) => `explain${ident(n)}`),
   });
 
   const docs = spec.documents.map((d) =>
     `  [${lit(d.mediaType.toLowerCase())}, Object.freeze({ name: ${lit(d.name)}, mediaType: ${
       lit(d.mediaType)
-    }, json: ${d.json}, check: check${ident(d.name)}, schema: ${ident(d.name)}Schema })],`
+    }, json: ${d.json}, check: check${ident(d.name)}, explain: explain${ident(d.name)} })],`
   );
   sf.addVariableStatement({
     isExported: true,
@@ -49,7 +50,7 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
   const schemes = Object.entries(spec.schemes).map(([scheme, def]) =>
     `  [${lit(scheme)}, Object.freeze({ scheme: ${lit(scheme)}, name: ${lit(def)}, check: check${
       ident(def)
-    }, schema: ${ident(def)}Schema })],`
+    }, explain: explain${ident(def)} })],`
   );
   sf.addVariableStatement({
     isExported: true,
@@ -64,7 +65,7 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
   const kinds = spec.kinds.map((k) =>
     `  Object.freeze({ kind: ${lit(k.kind)}, key: ${lit(k.key)}, name: ${
       lit(k.definition)
-    }, check: check${ident(k.definition)}, schema: ${ident(k.definition)}Schema }),`
+    }, check: check${ident(k.definition)}, explain: explain${ident(k.definition)} }),`
   );
   sf.addVariableStatement({
     isExported: true,

@@ -6,12 +6,19 @@
  */
 import { FetchingJSONSchemaStore, InputData, JSONSchemaInput, quicktype } from "quicktype-core";
 import { SyntaxKind } from "ts-morph";
-import { refName, type Schema, type SpecModel } from "./spec_model.ts";
+import { capsNote, refName, type Schema, type SpecModel } from "./spec_model.ts";
 import { type GeneratedFile, header, newSourceFile } from "./emit_util.ts";
 
 const ROOT = "QuicktypeRoot";
 
 const pascal = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+/** A schema's description followed by its size caps, if any. */
+function describe(schema: Schema): string | undefined {
+  const caps = capsNote(schema);
+  if (!caps) return schema.description;
+  return schema.description ? `${schema.description} ${caps}` : caps;
+}
 
 /**
  * The schema as quicktype should see it: no formats, closed objects, documents as unknown, and
@@ -37,7 +44,8 @@ function forQuicktype(
   if (schema.$ref) return { $ref: schema.$ref };
   const out: Record<string, unknown> = {};
   if (schema.type) out.type = schema.type;
-  if (schema.description) out.description = schema.description;
+  const description = describe(schema);
+  if (description) out.description = description;
   if (schema.enum) out.enum = schema.enum;
   if (schema.items) out.items = forQuicktype(schema.items, owner, hoisted);
   if (schema.type === "object") {
@@ -106,7 +114,7 @@ export async function emitTypes(spec: SpecModel): Promise<GeneratedFile> {
     if (schema.$ref) type = refName(schema.$ref);
     else if (schema.additionalProperties?.type === "string") type = "Record<string, string | null>";
     else if (schema.type === "object") type = "Record<string, unknown>";
-    sf.addTypeAlias({ isExported: true, name, type, docs: [schema.description ?? name] });
+    sf.addTypeAlias({ isExported: true, name, type, docs: [describe(schema) ?? name] });
   }
   for (const node of sf.getDescendantsOfKind(SyntaxKind.AnyKeyword).reverse()) {
     node.replaceWithText("unknown");

@@ -1,9 +1,11 @@
 /**
- * Emits `validators.generated.ts`: a zod schema value per named schema (`<Name>Schema`). These
- * explain why a value is invalid (issue paths and messages); the fast checks decide validity.
+ * Emits `validators.generated.ts`: a zod schema value per named schema (`<Name>Schema`) and the
+ * tables of them by media type, scheme and envelope kind. They are public API for users who want
+ * zod schemas; the runtime decides validity with the fast checks and explains failures with the
+ * generated explainer, so the decode path never loads zod.
  * @module
  */
-import { VariableDeclarationKind } from "ts-morph";
+import { type SourceFile, VariableDeclarationKind } from "ts-morph";
 import type { Schema, SpecModel } from "./spec_model.ts";
 import { refName } from "./spec_model.ts";
 import { type GeneratedFile, header, ident, lit, newSourceFile } from "./emit_util.ts";
@@ -25,7 +27,8 @@ function zod(schema: Schema, spec: SpecModel): string {
   switch (schema.type) {
     case "string": {
       const f = schema.format ? FORMAT_REFINES[schema.format] : undefined;
-      return f ? `z.string().refine(${f[0]}, { message: ${lit(f[1])} })` : "z.string()";
+      const max = schema.maxLength === undefined ? "" : `.max(${schema.maxLength})`;
+      return f ? `z.string()${max}.refine(${f[0]}, { message: ${lit(f[1])} })` : `z.string()${max}`;
     }
     case "integer":
       return schema.minimum === undefined ? "z.int()" : `z.int().min(${schema.minimum})`;
@@ -34,15 +37,32 @@ function zod(schema: Schema, spec: SpecModel): string {
     case "boolean":
       return "z.boolean()";
     case "array":
-      return `z.array(${schema.items ? zod(schema.items, spec) : "z.unknown()"})`;
-    case "object":
+      return `z.array(${schema.items ? zod(schema.items, spec) : "z.unknown()"})${
+        maxItems(schema)
+      }`;
+    case "object": {
       if (schema.properties) return objectSchema(schema, spec);
-      return schema.additionalProperties && Object.keys(schema.additionalProperties).length
-        ? `z.record(z.string(), ${zod(schema.additionalProperties, spec)}.nullable())`
-        : "z.record(z.string(), z.unknown())";
+      const keyMax = schema.propertyNames?.maxLength;
+      const key = keyMax === undefined ? "z.string()" : `z.string().max(${keyMax})`;
+      const record = schema.additionalProperties && Object.keys(schema.additionalProperties).length
+        ? `z.record(${key}, ${zod(schema.additionalProperties, spec)}.nullable())`
+        : `z.record(${key}, z.unknown())`;
+      // A size check that runs even when entries failed (`when`), so that the count is reported
+      // whichever entry comes first: the fast check and the explainer stop at the cap.
+      return schema.maxProperties === undefined ? record : `${record}.refine(
+        (r) => hasAtMostEntries(r, ${schema.maxProperties}),
+        { message: ${
+        lit(`Too big: expected at most ${schema.maxProperties} entries`)
+      }, when: whenObject },
+      )`;
+    }
     default:
       return "z.unknown()";
   }
+}
+
+function maxItems(schema: Schema): string {
+  return schema.maxItems === undefined ? "" : `.max(${schema.maxItems})`;
 }
 
 function objectSchema(schema: Schema, spec: SpecModel): string {
@@ -59,7 +79,9 @@ function objectSchema(schema: Schema, spec: SpecModel): string {
       continue;
     }
     if (prop["x-lime-documents"]) {
-      fields.push(`${lit(key)}: z.array(z.unknown())${isRequired ? "" : ".nullish()"}`);
+      fields.push(
+        `${lit(key)}: z.array(z.unknown())${maxItems(prop)}${isRequired ? "" : ".nullish()"}`,
+      );
       refines.push(`refineDocuments(o, ctx, ${lit(key)}, ${lit(prop["x-lime-documents"])});`);
       continue;
     }
@@ -85,6 +107,50 @@ function objectSchema(schema: Schema, spec: SpecModel): string {
   return `${base}.superRefine((o, ctx) => {\n${refines.map((r) => `  ${r}`).join("\n")}\n})`;
 }
 
+/**
+ * The zod schemas by media type, scheme and envelope kind: the zod side of the registry (which
+ * holds the fast checks and explainers, and does not import zod).
+ */
+function addTables(sf: SourceFile, spec: SpecModel): void {
+  const docs = spec.documents.map((d) =>
+    `  [${lit(d.mediaType.toLowerCase())}, ${ident(d.name)}Schema],`
+  );
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["zod schema of each registered document type, by lowercase media type."],
+    declarations: [{
+      name: "DOCUMENT_SCHEMAS",
+      type: "ReadonlyMap<string, z.ZodType>",
+      initializer: `new Map<string, z.ZodType>([\n${docs.join("\n")}\n])`,
+    }],
+  });
+  const schemes = Object.entries(spec.schemes).map(([scheme, def]) =>
+    `  [${lit(scheme)}, ${ident(def)}Schema],`
+  );
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["zod schema of the authentication object of each scheme."],
+    declarations: [{
+      name: "AUTHENTICATION_SCHEMAS",
+      type: "ReadonlyMap<string, z.ZodType>",
+      initializer: `new Map<string, z.ZodType>([\n${schemes.join("\n")}\n])`,
+    }],
+  });
+  const kinds = spec.kinds.map((k) => `  ${k.kind}: ${ident(k.definition)}Schema,`);
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["zod schema of each envelope kind."],
+    declarations: [{
+      name: "ENVELOPE_SCHEMAS",
+      type: "Readonly<Record<string, z.ZodType>>",
+      initializer: `Object.freeze({\n${kinds.join("\n")}\n})`,
+    }],
+  });
+}
+
 /** Emits the validators file. */
 export function emitValidators(spec: SpecModel): GeneratedFile {
   const sf = newSourceFile("validators.generated.ts");
@@ -93,15 +159,19 @@ export function emitValidators(spec: SpecModel): GeneratedFile {
     moduleSpecifier: "../formats.ts",
     namedImports: Object.values(FORMAT_REFINES).map(([f]) => f).sort(),
   });
+  const initializers = [...spec.schemas.values()].map((schema) => zod(schema, spec)).join("\n");
+  const refineHelpers = [
+    "hasAtMostEntries",
+    "refineAuthentication",
+    "refineDocument",
+    "refineDocuments",
+    "refineRequiredUnless",
+    "refineRequiredWhen",
+    "whenObject",
+  ];
   sf.addImportDeclaration({
     moduleSpecifier: "../document_refine.ts",
-    namedImports: [
-      "refineAuthentication",
-      "refineDocument",
-      "refineDocuments",
-      "refineRequiredUnless",
-      "refineRequiredWhen",
-    ],
+    namedImports: refineHelpers.filter((name) => new RegExp(`\\b${name}\\b`).test(initializers)),
   });
   for (const [name, schema] of spec.schemas) {
     sf.addVariableStatement({
@@ -115,6 +185,7 @@ export function emitValidators(spec: SpecModel): GeneratedFile {
       }],
     });
   }
+  addTables(sf, spec);
   const files = ["envelopes.json", "authentication.json", "enums.json", "documents/*.json"];
   const text = header("emit_validators.ts", files, "zod validators of envelopes and documents.") +
     sf.getFullText();

@@ -11,6 +11,7 @@ import { emitEnums } from "./emit_enums.ts";
 import { emitReasons } from "./emit_reasons.ts";
 import { emitTypes } from "./emit_types.ts";
 import { emitChecks } from "./emit_checks.ts";
+import { emitExplain } from "./emit_explain.ts";
 import { emitValidators } from "./emit_validators.ts";
 import { emitRegistry } from "./emit_registry.ts";
 import { emitSession } from "./emit_session.ts";
@@ -25,6 +26,7 @@ export async function generate(specDir: string): Promise<GeneratedFile[]> {
     emitReasons(spec),
     await emitTypes(spec),
     emitChecks(spec),
+    emitExplain(spec),
     emitValidators(spec),
     emitRegistry(spec),
     emitSession(spec),

@@ -13,6 +13,14 @@ export interface Schema {
   additionalProperties?: Schema;
   enum?: string[];
   minimum?: number;
+  /** Strings: the most UTF-16 code units (`.length`) a value may have. */
+  maxLength?: number;
+  /** Arrays: the most items. */
+  maxItems?: number;
+  /** Maps (objects without `properties`): the most entries. */
+  maxProperties?: number;
+  /** Maps: a cap on the keys' length. */
+  propertyNames?: { maxLength?: number };
   format?: "node" | "identity" | "lime-uri" | "media-type" | "date-time";
   items?: Schema;
   $ref?: string;
@@ -253,7 +261,58 @@ export function resolveShape(schema: Schema, schemas: Map<string, Schema>): Sche
   return current;
 }
 
+/**
+ * A sentence stating the size caps of a schema (and of a map's values), for doc comments; empty
+ * when there are none.
+ */
+export function capsNote(schema: Schema): string {
+  const parts: string[] = [];
+  if (schema.maxLength !== undefined) parts.push(`at most ${schema.maxLength} characters`);
+  if (schema.maxItems !== undefined) parts.push(`at most ${schema.maxItems} items`);
+  if (schema.maxProperties !== undefined) parts.push(`at most ${schema.maxProperties} entries`);
+  if (schema.propertyNames?.maxLength !== undefined) {
+    parts.push(`keys of at most ${schema.propertyNames.maxLength} characters`);
+  }
+  const values = schema.additionalProperties?.maxLength;
+  if (values !== undefined) parts.push(`values of at most ${values} characters`);
+  return parts.length ? `Limits: ${parts.join(", ")}.` : "";
+}
+
+/** Rejects a size cap on a schema it cannot apply to, or a cap that is not a whole number. */
+function checkCaps(schema: Schema, where: string): void {
+  const caps: [string, number | undefined, boolean][] = [
+    ["maxLength", schema.maxLength, schema.type === "string"],
+    ["maxItems", schema.maxItems, schema.type === "array"],
+    ["maxProperties", schema.maxProperties, schema.type === "object" && !schema.properties],
+    [
+      "propertyNames.maxLength",
+      schema.propertyNames?.maxLength,
+      schema.type === "object" && !schema.properties,
+    ],
+  ];
+  for (const [keyword, value, applies] of caps) {
+    if (value === undefined) continue;
+    if (!applies) {
+      throw new Error(
+        `${where}: ${keyword} applies only to ${
+          keyword === "maxLength"
+            ? "strings"
+            : keyword === "maxItems"
+            ? "arrays"
+            : "maps (objects without properties)"
+        }`,
+      );
+    }
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new Error(`${where}: ${keyword} must be a whole number, got ${value}`);
+    }
+  }
+  const names = Object.keys(schema.propertyNames ?? {}).filter((k) => k !== "maxLength");
+  if (names.length) throw new Error(`${where}: propertyNames supports only maxLength`);
+}
+
 function flatten(schema: Schema, raw: Map<string, Schema>, where: string): Schema {
+  checkCaps(schema, where);
   const out: Schema = { ...schema };
   if (schema.$ref && !raw.has(refName(schema.$ref))) {
     throw new Error(`${where}: $ref to unknown name "${schema.$ref}"`);

@@ -1,8 +1,10 @@
 /**
  * The envelope codec: bytes or text → validated, typed envelope, and envelope → compact JSON.
  *
- * Decoding runs the fast checks generated from the spec; only when one fails does the zod
- * validator run, to say where and why, with the reason code the spec gives that field.
+ * Decoding runs the fast checks generated from the spec; only when one fails does the generated
+ * explainer run, to say where and why (the first problem only: it stops where the check stopped,
+ * so a rejection costs no more than the check), with the reason code the spec gives that field.
+ * zod is not on this path: the zod schemas are generated for users (`validators.generated.ts`).
  * @module
  */
 import { ENVELOPE_KINDS, envelopeKindOf, FIELD_REASONS } from "./generated/registry.generated.ts";
@@ -92,29 +94,30 @@ export function validateEnvelope(value: unknown): Envelope {
 }
 
 function explain(kind: EnvelopeKindEntry, value: Record<string, unknown>): ValidationError {
-  const result = kind.schema.safeParse(value);
-  if (result.success) {
-    // The fast check and the zod validator come from the same spec; a disagreement is a bug.
+  const first = kind.explain(value);
+  if (first === undefined) {
+    // The fast check and the explainer come from the same spec; a disagreement is a bug.
     return new ValidationError(ReasonCode.VALIDATION_ERROR, `Invalid ${kind.kind}`, [], [], value);
   }
-  const issues: ValidationIssue[] = result.error.issues.map((i) => ({
-    path: i.path as (string | number)[],
-    message: i.message,
-  }));
-  const first = issues[0];
-  const field = first.path[0];
+  const issue: ValidationIssue = { path: first.path, message: first.message };
+  const field = issue.path[0];
   const reasons = typeof field === "string" ? FIELD_REASONS[kind.kind][field] : undefined;
   const code = reasons
     ? (value[field as string] == null ? reasons.empty : reasons.invalid)
     : ReasonCode.VALIDATION_ERROR;
-  const where = first.path.length ? ` at ${formatPath(first.path)}` : "";
+  const where = issue.path.length ? ` at ${formatPath(issue.path.map(shortKey))}` : "";
   return new ValidationError(
     code,
-    `Invalid ${kind.kind}${where}: ${first.message}`,
-    first.path,
-    issues,
+    `Invalid ${kind.kind}${where}: ${issue.message}`,
+    issue.path,
+    [issue],
     value,
   );
+}
+
+/** A key cut to 64 characters for a message (the error's `path` keeps it whole). */
+function shortKey(key: string | number): string | number {
+  return typeof key === "string" && key.length > 64 ? `${key.slice(0, 64)}…` : key;
 }
 
 /** `content.options[0].text` style. */

@@ -14,23 +14,45 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Whether a value is an object whose values are null or pass `check`. */
-export function isMapOf(value: unknown, check: (item: unknown) => boolean): boolean {
+/**
+ * Whether a value is an object whose values are null or pass `check`, with at most `maxEntries`
+ * entries and keys of at most `maxKeyLength` characters (counted in the same loop: a huge map is
+ * refused at entry `maxEntries + 1`).
+ */
+export function isMapOf(
+  value: unknown,
+  check: (item: unknown) => boolean,
+  maxEntries: number = Infinity,
+  maxKeyLength: number = Infinity,
+): boolean {
   if (!isPlainObject(value)) return false;
+  let entries = 0;
   for (const key in value) {
+    if (++entries > maxEntries || key.length > maxKeyLength) return false;
     const item = value[key];
     if (item !== null && !check(item)) return false;
   }
   return true;
 }
 
-/** Whether a value is an object whose values are null or strings (metadata, extras). */
-export function isStringMap(value: unknown): boolean {
+/**
+ * Whether a value is an object whose values are null or strings (metadata, extras), with at most
+ * `maxEntries` entries, keys of at most `maxKeyLength` characters and values of at most
+ * `maxValueLength` characters.
+ */
+export function isStringMap(
+  value: unknown,
+  maxEntries: number = Infinity,
+  maxKeyLength: number = Infinity,
+  maxValueLength: number = Infinity,
+): boolean {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const object = value as Record<string, unknown>;
+  let entries = 0;
   for (const key in object) {
+    if (++entries > maxEntries || key.length > maxKeyLength) return false;
     const item = object[key];
-    if (item !== null && typeof item !== "string") return false;
+    if (item !== null && (typeof item !== "string" || item.length > maxValueLength)) return false;
   }
   return true;
 }

@@ -12,6 +12,8 @@ import {
   lookupDocumentType,
 } from "./document_check.ts";
 import { isJsonMediaType } from "./media_type.ts";
+// A cycle (the validators import this module); the tables are read only when a refinement runs.
+import { AUTHENTICATION_SCHEMAS, DOCUMENT_SCHEMAS } from "./generated/validators.generated.ts";
 
 type Ctx = z.RefinementCtx;
 type Path = (string | number)[];
@@ -28,7 +30,9 @@ function explainSchema(schema: SchemaValidator, value: unknown, ctx: Ctx, path: 
 
 function explainDocument(type: string, value: unknown, ctx: Ctx, path: Path): void {
   const entry = lookupDocumentType(type);
-  if (entry) return explainSchema(entry.schema, value, ctx, path);
+  if (entry) {
+    return explainSchema(DOCUMENT_SCHEMAS.get(entry.mediaType.toLowerCase())!, value, ctx, path);
+  }
   if (isJsonMediaType(type)) {
     if (!isPlainObject(value)) {
       issue(ctx, path, `Expected a JSON object for the JSON media type "${type}"`);
@@ -91,7 +95,7 @@ export function refineAuthentication(
     return issue(ctx, [schemeKey], `Required: ${schemeKey} (the scheme of ${key})`);
   }
   const entry = lookupAuthentication(o[schemeKey], value);
-  if (entry) explainSchema(entry.schema, value, ctx, [key]);
+  if (entry) explainSchema(AUTHENTICATION_SCHEMAS.get(entry.scheme)!, value, ctx, [key]);
 }
 
 /** Refines `o[key]`, required unless `o[other]` is present. */
@@ -117,4 +121,21 @@ export function refineRequiredWhen(
   if (o[key] == null && o[other] === value) {
     issue(ctx, [key], `Required: ${key} (when ${other} is "${value}")`);
   }
+}
+
+/** Whether an object has at most `max` own enumerable keys (stops counting past `max`). */
+export function hasAtMostEntries(object: object, max: number): boolean {
+  let entries = 0;
+  for (const _ in object) {
+    if (++entries > max) return false;
+  }
+  return true;
+}
+
+/**
+ * `when` of a map's size refinement: run it whenever the value is an object, even if some entries
+ * failed, so that zod reports the size like the fast check (which stops at the cap) does.
+ */
+export function whenObject(payload: { readonly value: unknown }): boolean {
+  return isPlainObject(payload.value);
 }

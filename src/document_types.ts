@@ -11,7 +11,10 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
-/** The part of a generated zod schema that the runtime uses to explain failures. */
+/**
+ * The part of a generated zod schema that the zod refinements use to explain nested documents
+ * (the zod schemas are public API; the codec explains failures with {@link Explain} functions).
+ */
 export interface SchemaValidator {
   /** Validates without throwing. */
   safeParse(value: unknown):
@@ -21,6 +24,24 @@ export interface SchemaValidator {
 
 /** A fast validity check generated from the spec. */
 export type Check = (value: unknown) => boolean;
+
+/**
+ * The first problem an {@link Explain} function found: where (JSON path from the explained value)
+ * and what. The path is a fresh array: callers that nest values prefix it in place.
+ */
+export interface ExplainedIssue {
+  /** Where, from the explained value. */
+  path: (string | number)[];
+  /** What, e.g. `expected a string, got number`. */
+  message: string;
+}
+
+/**
+ * Says why a value fails its {@link Check}: the first problem, or `undefined` exactly when the
+ * check accepts the value. Generated from the spec next to the check; it stops at the first
+ * problem, so it never costs more than the check did.
+ */
+export type Explain = (value: unknown) => ExplainedIssue | undefined;
 
 /** A registered document type. */
 export interface DocumentEntry {
@@ -32,8 +53,8 @@ export interface DocumentEntry {
   readonly json: boolean;
   /** Fast check. */
   readonly check: Check;
-  /** zod schema, for explaining failures. */
-  readonly schema: SchemaValidator;
+  /** Explains a failure of `check` (first problem only). */
+  readonly explain: Explain;
 }
 
 /** The authentication object of one scheme. */
@@ -44,8 +65,8 @@ export interface AuthenticationEntry {
   readonly name: string;
   /** Fast check. */
   readonly check: Check;
-  /** zod schema, for explaining failures. */
-  readonly schema: SchemaValidator;
+  /** Explains a failure of `check` (first problem only). */
+  readonly explain: Explain;
 }
 
 /** One envelope kind. */
@@ -58,8 +79,8 @@ export interface EnvelopeKindEntry {
   readonly name: string;
   /** Fast check. */
   readonly check: Check;
-  /** zod schema, for explaining failures. */
-  readonly schema: SchemaValidator;
+  /** Explains a failure of `check` (first problem only). */
+  readonly explain: Explain;
 }
 
 /** Reason codes of an envelope's fields: when the value is invalid, and when it is missing. */

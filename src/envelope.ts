@@ -23,7 +23,10 @@ import type { MediaType } from "./media_type.ts";
 import type { Node } from "./node.ts";
 import { newId } from "./ids.ts";
 
-/** Envelope metadata: string values (real clients also send null ones). */
+/**
+ * Envelope metadata: string values (real clients also send null ones). Decoding enforces the size
+ * caps of `Metadata` in `spec/envelopes.json` (number of entries, key and value lengths).
+ */
 export type Metadata = Record<string, string | null>;
 
 /** A node given as a {@link Node} or as its string form. */

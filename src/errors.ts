@@ -51,7 +51,10 @@ export interface ValidationIssue {
 export class ValidationError extends LimeError {
   /** Where the first problem is. */
   readonly path: JsonPath;
-  /** Every problem found (from the zod validator). */
+  /**
+   * The problems found: the first one, from the generated explainer (which stops there, so that
+   * an envelope with a million bad entries costs one issue, not a million).
+   */
   readonly issues: readonly ValidationIssue[];
 
   /** Creates a validation error. */

@@ -1,13 +1,16 @@
 /**
- * The codec trusts the generated fast checks and only runs the zod validators to explain a
- * failure, so both must accept exactly the same values. These tests sweep envelope fields and
- * every document property of the spec through a pool of wire values and compare the two.
- * (The valid and invalid samples of codec_vectors_test.ts and codec_invalid_test.ts are compared
- * in those files.)
+ * The codec trusts the generated fast checks and runs the generated explainer only to explain a
+ * failure; the zod validators are generated from the same spec for users. All three must accept
+ * exactly the same values, and the explainer's one issue must be one that zod reports too. These
+ * tests sweep envelope fields and every document property of the spec through a pool of wire
+ * values and compare them. (The valid and invalid samples of codec_vectors_test.ts and
+ * codec_invalid_test.ts are compared in those files.)
  */
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import { DOCUMENT_TYPES, ENVELOPE_KINDS } from "../src/generated/registry.generated.ts";
-import type { DocumentEntry, EnvelopeKindEntry } from "../src/document_types.ts";
+import { DOCUMENT_SCHEMAS, ENVELOPE_SCHEMAS } from "../src/generated/validators.generated.ts";
+import type { DocumentEntry, EnvelopeKindEntry, SchemaValidator } from "../src/document_types.ts";
 import core from "../spec/documents/core.json" with { type: "json" };
 import contents from "../spec/documents/contents.json" with { type: "json" };
 import resources from "../spec/documents/resources.json" with { type: "json" };
@@ -103,7 +106,7 @@ const TYPES = [
 
 // ------------------------------------------------------------------------------------------------
 
-type Mismatch = { where: string; value: unknown; check: boolean; zod: boolean };
+type Mismatch = { where: string; value: unknown; problem: string };
 
 /** JSON text of a value, with non-finite numbers spelled out (JSON.stringify writes null). */
 function describe(value: unknown): string {
@@ -113,21 +116,47 @@ function describe(value: unknown): string {
   );
 }
 
-function compare(
-  entry: { check: (v: unknown) => boolean; schema: EnvelopeKindEntry["schema"] },
-  where: string,
-  value: unknown,
-  mismatches: Mismatch[],
-): void {
+/** A registry entry (check and explainer) with the zod schema of the same spec name. */
+type Judges = Pick<EnvelopeKindEntry, "check" | "explain"> & { schema: SchemaValidator };
+
+function judgesOfKind(kind: EnvelopeKindEntry): Judges {
+  return { check: kind.check, explain: kind.explain, schema: ENVELOPE_SCHEMAS[kind.kind] };
+}
+
+function judgesOfDocument(entry: DocumentEntry): Judges {
+  const schema = DOCUMENT_SCHEMAS.get(entry.mediaType.toLowerCase())!;
+  return { check: entry.check, explain: entry.explain, schema };
+}
+
+/**
+ * Compares the fast check, the explainer and zod on one value: the explainer finds an issue
+ * exactly when the check fails, zod agrees on validity, and the explainer's issue path is one of
+ * the paths zod reports.
+ */
+function compare(entry: Judges, where: string, value: unknown, mismatches: Mismatch[]): void {
   const check = entry.check(value);
-  const zod = entry.schema.safeParse(value).success;
-  if (check !== zod) mismatches.push({ where, value, check, zod });
+  const explained = entry.explain(value);
+  const zod = entry.schema.safeParse(value);
+  const problems: string[] = [];
+  if (check !== zod.success) problems.push(`check=${check} zod=${zod.success}`);
+  if (check !== (explained === undefined)) {
+    problems.push(`check=${check} explain=${JSON.stringify(explained)}`);
+  }
+  if (explained && !zod.success) {
+    const paths = zod.error.issues.map((i) => i.path);
+    if (!paths.some((p) => isDeepStrictEqual(p, explained.path))) {
+      problems.push(
+        `explain path ${JSON.stringify(explained.path)} not among zod's ${JSON.stringify(paths)}`,
+      );
+    }
+  }
+  if (problems.length) mismatches.push({ where, value, problem: problems.join("; ") });
 }
 
 function assertNoMismatch(mismatches: Mismatch[], compared: number): void {
   assert.ok(compared > 0);
   assert.deepEqual(
-    mismatches.map((m) => `${m.where}: ${describe(m.value)} check=${m.check} zod=${m.zod}`),
+    mismatches.map((m) => `${m.where}: ${describe(m.value)} ${m.problem}`),
     [],
   );
 }
@@ -183,7 +212,7 @@ function sweepEnvelopes(pool: unknown[]): { mismatches: Mismatch[]; compared: nu
   const run = (where: string, value: Json) => {
     const kind = kindOf(value);
     if (!kind) return;
-    compare(kind, where, value, mismatches);
+    compare(judgesOfKind(kind), where, value, mismatches);
     compared++;
   };
   for (const [name, base] of BASES) {
@@ -227,7 +256,7 @@ function sweepEnvelopes(pool: unknown[]): { mismatches: Mismatch[]; compared: nu
   return { mismatches, compared };
 }
 
-Deno.test("ENVELOPE_KINDS check and schema agree on every envelope field of the value pool", () => {
+Deno.test("ENVELOPE_KINDS check, explainer and schema agree on every envelope field of the value pool", () => {
   const { mismatches, compared } = sweepEnvelopes(POOL);
   assert.ok(compared > 5000, `compared ${compared}`);
   assertNoMismatch(mismatches, compared);
@@ -383,7 +412,7 @@ function sweepDocuments(pool: unknown[]): { mismatches: Mismatch[]; compared: nu
   const mismatches: Mismatch[] = [];
   let compared = 0;
   for (const doc of DOCUMENTS) {
-    const entry = DOCUMENT_TYPES.get(doc.mediaType) as DocumentEntry;
+    const entry = judgesOfDocument(DOCUMENT_TYPES.get(doc.mediaType) as DocumentEntry);
     for (const [where, build] of slots(doc)) {
       for (const v of pool) {
         compare(entry, where, build(v), mismatches);
@@ -409,24 +438,25 @@ Deno.test("DOCUMENT_TYPES minimal samples built from the spec are valid", () => 
     if (s === undefined) continue; // envelope documents: covered by the envelope sweep
     const value = minimal(s);
     assert.ok(entry.check(value), `check ${doc.mediaType}: ${JSON.stringify(value)}`);
+    assert.equal(entry.explain(value), undefined, `explain ${doc.mediaType}`);
     assert.ok(
-      entry.schema.safeParse(value).success,
+      DOCUMENT_SCHEMAS.get(doc.mediaType)!.safeParse(value).success,
       `zod ${doc.mediaType}: ${JSON.stringify(value)}`,
     );
   }
 });
 
-Deno.test("DOCUMENT_TYPES check and schema agree on every document property of the value pool", () => {
+Deno.test("DOCUMENT_TYPES check, explainer and schema agree on every document property of the value pool", () => {
   const { mismatches, compared } = sweepDocuments(POOL);
   assert.ok(compared > 20000, `compared ${compared}`);
   assertNoMismatch(mismatches, compared);
 });
 
-Deno.test("ENVELOPE_KINDS check and schema agree on documents nested in envelopes", () => {
+Deno.test("ENVELOPE_KINDS check, explainer and schema agree on documents nested in envelopes", () => {
   const mismatches: Mismatch[] = [];
   let compared = 0;
-  const message = ENVELOPE_KINDS.find((k) => k.kind === "message") as EnvelopeKindEntry;
-  const command = ENVELOPE_KINDS.find((k) => k.kind === "command") as EnvelopeKindEntry;
+  const message = judgesOfKind(ENVELOPE_KINDS.find((k) => k.kind === "message")!);
+  const command = judgesOfKind(ENVELOPE_KINDS.find((k) => k.kind === "command")!);
   for (const doc of DOCUMENTS) {
     for (const [where, build] of slots(doc)) {
       for (const v of POOL) {
@@ -452,7 +482,7 @@ Deno.test("ENVELOPE_KINDS check and schema agree on documents nested in envelope
 // (`1e400`, `9007199254740993`), so the codec accepts values its own validator calls invalid.
 
 Deno.test({
-  name: "ENVELOPE_KINDS check and schema agree on non-finite and unsafe-integer numbers",
+  name: "ENVELOPE_KINDS check, explainer and schema agree on non-finite and unsafe-integer numbers",
 
   fn() {
     const { mismatches, compared } = sweepEnvelopes(EDGE_NUMBERS);
@@ -461,10 +491,59 @@ Deno.test({
 });
 
 Deno.test({
-  name: "DOCUMENT_TYPES check and schema agree on non-finite and unsafe-integer numbers",
+  name: "DOCUMENT_TYPES check, explainer and schema agree on non-finite and unsafe-integer numbers",
 
   fn() {
     const { mismatches, compared } = sweepDocuments(EDGE_NUMBERS);
     assertNoMismatch(mismatches, compared);
   },
+});
+
+// ------------------------------------------------------------------------------------------------
+// Size caps (Metadata, extras): the fast check and the explainer stop at the entry cap, and zod
+// reports the size whatever the entries hold, so the explainer's issue is still one of zod's.
+
+/** Maps at, over and around the caps of spec/envelopes.json Metadata (1,000 / 256 / 32,768). */
+function cappedMaps(): [string, Json][] {
+  const map = (count: number, value: unknown = "v") =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, value]));
+  return [
+    ["1,000 entries", map(1_000)],
+    ["1,001 entries", map(1_001)],
+    ["1,001 entries, the last a number", { ...map(1_000), last: 1 }],
+    ["1,001 entries, the first a number", { first: 1, ...map(1_000) }],
+    ["1,001 null entries", map(1_001, null)],
+    ["a 256-character key", { ["k".repeat(256)]: "v" }],
+    ["a 257-character key", { ["k".repeat(257)]: "v" }],
+    ["a 257-character key with a number", { ["k".repeat(257)]: 1 }],
+    ["1,001 entries, the first key 257 characters", { ["k".repeat(257)]: "v", ...map(1_000) }],
+    ["a 32,768-character value", { a: "x".repeat(32_768) }],
+    ["a 32,769-character value", { a: "x".repeat(32_769) }],
+  ];
+}
+
+Deno.test("ENVELOPE_KINDS check, explainer and schema agree on metadata at and over its caps", () => {
+  const mismatches: Mismatch[] = [];
+  let compared = 0;
+  for (const [name, base] of BASES) {
+    const kind = judgesOfKind(kindOf(base)!);
+    for (const [what, metadata] of cappedMaps()) {
+      compare(kind, `${name} metadata with ${what}`, { ...base, metadata }, mismatches);
+      compared++;
+    }
+  }
+  assertNoMismatch(mismatches, compared);
+});
+
+Deno.test("DOCUMENT_TYPES check, explainer and schema agree on extras at and over its caps", () => {
+  const mismatches: Mismatch[] = [];
+  let compared = 0;
+  for (const type of ["application/vnd.lime.contact+json", "application/vnd.lime.account+json"]) {
+    const entry = judgesOfDocument(DOCUMENT_TYPES.get(type)!);
+    for (const [what, extras] of cappedMaps()) {
+      compare(entry, `${type} extras with ${what}`, { identity: "a@b", extras }, mismatches);
+      compared++;
+    }
+  }
+  assertNoMismatch(mismatches, compared);
 });

@@ -4,6 +4,7 @@ import { formatPath, parseEnvelope, validateEnvelope } from "../src/codec.ts";
 import { type JsonPath, LimeError, ValidationError } from "../src/errors.ts";
 import { ReasonCode } from "../src/generated/reasons.generated.ts";
 import { ENVELOPE_KINDS } from "../src/generated/registry.generated.ts";
+import { ENVELOPE_SCHEMAS } from "../src/generated/validators.generated.ts";
 
 type Case = [name: string, input: string | Uint8Array, code: number, path: JsonPath];
 
@@ -469,7 +470,56 @@ const INVALID: Case[] = [
     "reason",
     "code",
   ]],
+
+  // Size caps of spec/envelopes.json (Metadata) and spec/documents/resources.json (extras)
+  ["metadata with 1,001 entries", session({ metadata: entries(1_001) }), V, ["metadata"]],
+  [
+    "metadata with 1,001 entries, the last one bad",
+    session({ metadata: { ...entries(1_000), last: 1 } }),
+    V,
+    ["metadata"],
+  ],
+  [
+    "metadata value of 32,769 characters",
+    session({ metadata: { a: "x".repeat(32_769) } }),
+    V,
+    ["metadata", "a"],
+  ],
+  [
+    "message metadata with 1,001 entries",
+    JSON.stringify({ type: "text/plain", content: "x", metadata: entries(1_001) }),
+    V,
+    ["metadata"],
+  ],
+  [
+    "contact extras with 1,001 entries",
+    JSON.stringify({
+      type: "application/vnd.lime.contact+json",
+      content: { identity: "a@b", extras: entries(1_001) },
+    }),
+    RESOURCE,
+    ["content", "extras"],
+  ],
+  [
+    "contact extras value of 32,769 characters",
+    JSON.stringify({
+      type: "application/vnd.lime.contact+json",
+      content: { identity: "a@b", extras: { a: "x".repeat(32_769) } },
+    }),
+    RESOURCE,
+    ["content", "extras", "a"],
+  ],
 ];
+
+/** A `new` session envelope with extra fields, as JSON text. */
+function session(fields: Record<string, unknown>): string {
+  return JSON.stringify({ id: "1", state: "new", ...fields });
+}
+
+/** A map of `count` string entries (`k0`: "v", ...). */
+function entries(count: number): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, "v"]));
+}
 
 function assertRejects(input: string | Uint8Array, code: number, path: JsonPath): ValidationError {
   let caught: unknown;
@@ -589,9 +639,9 @@ Deno.test({
 });
 
 // ------------------------------------------------------------------------------------------------
-// The fast check and the zod validator agree on every invalid sample of this file.
+// The fast check, the explainer and the zod validator agree on every invalid sample of this file.
 
-Deno.test("ENVELOPE_KINDS check and schema agree on every invalid sample", () => {
+Deno.test("ENVELOPE_KINDS check, explainer and schema agree on every invalid sample", () => {
   let compared = 0;
   for (const [name, input] of INVALID) {
     let value: unknown;
@@ -606,7 +656,8 @@ Deno.test("ENVELOPE_KINDS check and schema agree on every invalid sample", () =>
     const kind = ENVELOPE_KINDS.find((k) => k.key in value);
     if (!kind) continue;
     assert.equal(kind.check(value), false, `check: ${name}`);
-    assert.equal(kind.schema.safeParse(value).success, false, `schema: ${name}`);
+    assert.ok(kind.explain(value), `explain: ${name}`);
+    assert.equal(ENVELOPE_SCHEMAS[kind.kind].safeParse(value).success, false, `schema: ${name}`);
     compared++;
   }
   assert.ok(compared >= 100, `compared ${compared}`);
@@ -646,4 +697,52 @@ Deno.test("parseEnvelope rejects a huge collection of bad items quickly, naming 
   );
   const ms = performance.now() - started;
   assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
+
+Deno.test("parseEnvelope refuses a metadata key of 257 characters, naming it cut short", () => {
+  const key = "k".repeat(257);
+  assert.throws(
+    () => parseEnvelope(session({ metadata: { [key]: "v" } })),
+    (e) => {
+      assert.ok(e instanceof ValidationError);
+      assert.equal(e.code, V);
+      assert.deepStrictEqual(e.path, ["metadata", key]);
+      assert.deepStrictEqual(e.issues.map((i) => i.path), [["metadata", key]]);
+      assert.match(
+        e.message,
+        /metadata\.k{64}…: expected a key of at most 256 characters, got 257/,
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("parseEnvelope keeps the message short for a huge bad key", () => {
+  const key = "k".repeat(1_000_000);
+  assert.throws(
+    () => parseEnvelope(session({ metadata: { [key]: 1 } })),
+    (e) => e instanceof ValidationError && e.path[1] === key && e.message.length < 300,
+  );
+});
+
+Deno.test("parseEnvelope accepts metadata and extras exactly at their caps", () => {
+  const atCaps = { ...entries(999), ["k".repeat(256)]: "x".repeat(32_768) };
+  assert.equal(Object.keys(atCaps).length, 1_000);
+  const decoded = parseEnvelope(session({ metadata: atCaps }));
+  assert.deepStrictEqual(decoded.metadata, atCaps);
+  const contact = parseEnvelope(JSON.stringify({
+    type: "application/vnd.lime.contact+json",
+    content: { identity: "a@b", extras: atCaps },
+  }));
+  assert.deepStrictEqual((contact as { content: { extras: unknown } }).content.extras, atCaps);
+});
+
+Deno.test("parseEnvelope reports one issue however many entries are bad", () => {
+  const bad = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i]));
+  assert.throws(
+    () => parseEnvelope(session({ metadata: bad })),
+    (e) =>
+      e instanceof ValidationError && e.issues.length === 1 &&
+      isDeepStrictEqual(e.path, ["metadata", "k0"]) && /got number/.test(e.message),
+  );
 });

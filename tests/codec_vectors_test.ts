@@ -25,6 +25,7 @@ import {
 } from "../src/generated/enums.generated.ts";
 import { ReasonCode } from "../src/generated/reasons.generated.ts";
 import { DOCUMENT_TYPES, ENVELOPE_KINDS } from "../src/generated/registry.generated.ts";
+import { DOCUMENT_SCHEMAS, ENVELOPE_SCHEMAS } from "../src/generated/validators.generated.ts";
 import { LimeUri } from "../src/lime_uri.ts";
 import { MediaType } from "../src/media_type.ts";
 import { Node } from "../src/node.ts";
@@ -1178,7 +1179,8 @@ for (const [type, content] of DOCUMENT_SAMPLES) {
     assert.ok(entry, `${type} is registered`);
     assert.equal(entry.json, typeof content !== "string");
     assert.ok(entry.check(content), `fast check of ${type}`);
-    assert.ok(entry.schema.safeParse(content).success, `zod schema of ${type}`);
+    assert.equal(entry.explain(content), undefined, `explainer of ${type}`);
+    assert.ok(DOCUMENT_SCHEMAS.get(type)!.safeParse(content).success, `zod schema of ${type}`);
     const m = asMessage(parseEnvelope(text));
     assert.equal(m.type, type);
     assert.deepStrictEqual(m.content, content);
@@ -1203,7 +1205,7 @@ Deno.test("parseEnvelope reads registered documents as command resources", () =>
 });
 
 // ------------------------------------------------------------------------------------------------
-// The fast check and the zod validator agree on every valid sample of this file.
+// The fast check, the explainer and the zod validator agree on every valid sample of this file.
 
 const VALID_TEXTS: string[] = [
   ...VECTORS.map(([, text]) => text),
@@ -1218,12 +1220,13 @@ const VALID_TEXTS: string[] = [
   ),
 ];
 
-Deno.test("ENVELOPE_KINDS check and schema agree on every valid sample", () => {
+Deno.test("ENVELOPE_KINDS check, explainer and schema agree on every valid sample", () => {
   for (const text of VALID_TEXTS) {
     const value = JSON.parse(text) as Json;
     const kind = ENVELOPE_KINDS.find((k) => k.key in value);
     assert.ok(kind, text);
     assert.equal(kind.check(value), true, `check: ${text}`);
-    assert.equal(kind.schema.safeParse(value).success, true, `schema: ${text}`);
+    assert.equal(kind.explain(value), undefined, `explain: ${text}`);
+    assert.equal(ENVELOPE_SCHEMAS[kind.kind].safeParse(value).success, true, `schema: ${text}`);
   }
 });

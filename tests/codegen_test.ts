@@ -14,6 +14,7 @@ const EMITTERS = [
   "reasons.generated.ts",
   "types.generated.ts",
   "checks.generated.ts",
+  "explain.generated.ts",
   "validators.generated.ts",
   "registry.generated.ts",
   "session.generated.ts",
@@ -53,7 +54,19 @@ Deno.test("codegen golden output carries the spec's shapes", async () => {
     /export const SketchSchema: z\.ZodType = z\.looseObject/,
   );
   assert.match(files["checks.generated.ts"], /export function checkSketch\(v: unknown\): boolean/);
+  assert.match(
+    files["explain.generated.ts"],
+    /export function explainSketch\(v: unknown\): ExplainedIssue \| undefined/,
+  );
+  // Size caps reach the checks, the explainer and the zod schemas.
+  assert.match(files["checks.generated.ts"], /isStringMap\(x, 16, 32, 64\)/);
+  assert.match(files["checks.generated.ts"], /\.length <= 100/);
+  assert.match(files["explain.generated.ts"], /explainStringMap\(x, 16, 32, 64\)/);
+  assert.match(files["explain.generated.ts"], /explainArray\(x, \(i\) => explainPoint\(i\), 100\)/);
+  assert.match(files["validators.generated.ts"], /hasAtMostEntries\(r, 16\)/);
+  assert.match(files["types.generated.ts"], /Limits: at most 16 entries/);
   assert.match(files["registry.generated.ts"], /"application\/vnd\.example\.sketch\+json"/);
+  assert.doesNotMatch(files["registry.generated.ts"], /zod|validators\.generated/);
   assert.match(files["reasons.generated.ts"], /ROUTING_DESTINATION_NOT_FOUND: 42/);
 });
 
@@ -135,6 +148,21 @@ for (
           (j) => j.documents[0].mediaType = "application/x+json",
         ),
       /is JSON, so its schema must be an object/,
+    ],
+    [
+      "a size cap on a schema it does not apply to",
+      (d: string) =>
+        patchJson(
+          `${d}/documents/mini.json`,
+          (j) => j.definitions.Point.properties.x.maxLength = 3,
+        ),
+      /Point\.x: maxLength applies only to strings/,
+    ],
+    [
+      "a size cap that is not a whole number",
+      (d: string) =>
+        patchJson(`${d}/envelopes.json`, (j) => j.definitions.Metadata.maxProperties = -1),
+      /Metadata: maxProperties must be a whole number, got -1/,
     ],
     [
       "a session move by a side that never sends that state",

@@ -583,21 +583,21 @@ const ROWS: Category[] = [
     "offered",
     (c) => authenticating(c, "@@", "guest", {}),
     26,
-    "Invalid session at from: Invalid node (name@domain/instance)",
+    'Invalid session at from: expected a node (name@domain/instance), got "@@": the domain must not contain "@"',
   ),
   refused(
     "an authentication object of the wrong shape (a number)",
     "offered",
     (c) => authenticating(c, `${CAROL}/x`, "plain", 5),
     21,
-    "Invalid session at authentication: Expected an object",
+    "Invalid session at authentication: expected an object, got number",
   ),
   refused(
     "a password that is not a string",
     "offered",
     (c) => authenticating(c, `${CAROL}/x`, "plain", { password: 5 }),
     21,
-    "Invalid session at authentication.password: Invalid input: expected string, received number",
+    "Invalid session at authentication.password: expected a string, got number",
   ),
   // ---------------------------------------------------------------- limits
   {

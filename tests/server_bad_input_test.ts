@@ -805,7 +805,7 @@ const ROWS: Category[] = [
         "v2",
         undefined,
         23,
-        /^Invalid message at content: Expected a JSON object for the JSON media type /,
+        /^Invalid message at content: expected a JSON object \(the media type "application\/x-unknown\+json" is JSON\), got number$/,
       ),
     ],
   ),
@@ -821,7 +821,7 @@ const ROWS: Category[] = [
         "v3",
         undefined,
         22,
-        "Invalid message at content: Required: content is missing or null",
+        "Invalid message at content: required: expected a document, got null",
       ),
     ],
   ),
@@ -837,7 +837,7 @@ const ROWS: Category[] = [
         "v4",
         undefined,
         26,
-        "Invalid message at to: Invalid node (name@domain/instance)",
+        'Invalid message at to: expected a node (name@domain/instance), got "@@/": the domain must not contain "@"',
       ),
     ],
   ),
@@ -845,13 +845,33 @@ const ROWS: Category[] = [
     "invalid URI (absolute, not lime:)",
     "failure response 27",
     () => E({ id: "k6", method: "get", uri: "http://localhost/ping" }),
-    (c) => [failure(c, "k6", "get", 27, "Invalid command at uri: Invalid LIME URI")],
+    (
+      c,
+    ) => [
+      failure(
+        c,
+        "k6",
+        "get",
+        27,
+        /^Invalid command at uri: expected a LIME URI, got "http:\/\/localhost\/ping": invalid URI scheme "http"/,
+      ),
+    ],
   ),
   goesOn(
     "invalid URI (not a path)",
     "failure response 27",
     () => E({ id: "k7", method: "get", uri: "\\x" }),
-    (c) => [failure(c, "k7", "get", 27, "Invalid command at uri: Invalid LIME URI")],
+    (
+      c,
+    ) => [
+      failure(
+        c,
+        "k7",
+        "get",
+        27,
+        /^Invalid command at uri: expected a LIME URI, got "\\\\x": character U\+005C at index 0 must be percent-encoded$/,
+      ),
+    ],
   ),
   {
     ...refused(

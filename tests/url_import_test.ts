@@ -56,3 +56,18 @@ Deno.test("web.ts loads nothing Deno- or node-specific, so it runs in a browser"
   assert.deepEqual(offenders, []);
   assert.ok(graph.modules.some((m) => m.specifier.endsWith("/src/transport/websocket.ts")));
 });
+
+Deno.test("src/codec.ts and web.ts do not load zod (decoding explains with the generated explainer)", async () => {
+  for (const entry of ["src/codec.ts", "web.ts"]) {
+    const { code, stdout, stderr } = await runDeno(["info", "--json", `${ROOT}/${entry}`]);
+    assert.equal(code, 0, stderr);
+    const graph = JSON.parse(stdout) as { modules: { specifier: string }[] };
+    const zod = graph.modules.map((m) => m.specifier).filter((s) =>
+      /zod|validators\.generated/.test(s)
+    );
+    assert.deepEqual(zod, [], entry);
+    assert.ok(
+      graph.modules.some((m) => m.specifier.endsWith("/src/generated/explain.generated.ts")),
+    );
+  }
+});

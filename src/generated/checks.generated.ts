@@ -93,7 +93,7 @@ export function checkAccount(v: unknown): boolean {
 
   {
     const x = o["extras"];
-    if (x != null && !(isStringMap(x))) return false;
+    if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
   }
 
   {
@@ -483,7 +483,7 @@ export function checkClickTracking(v: unknown): boolean {
 
 /** Whether a value is a valid Metadata: Free string key/value information; values may be null on the wire. */
 export function checkMetadata(v: unknown): boolean {
-  return isStringMap(v);
+  return isStringMap(v, 1000, 256, 32768);
 }
 
 /** Whether a value is a valid Reason: Why something failed. */
@@ -632,7 +632,7 @@ export function checkContact(v: unknown): boolean {
 
   {
     const x = o["extras"];
-    if (x != null && !(isStringMap(x))) return false;
+    if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
   }
 
   {
@@ -804,7 +804,7 @@ export function checkContactDocument(v: unknown): boolean {
 
   {
     const x = o["extras"];
-    if (x != null && !(isStringMap(x))) return false;
+    if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
   }
 
   {

@@ -69,7 +69,8 @@ export interface Account {
    */
   encryptMessageContent?: boolean;
   /**
-   * Extra information, as a string-to-string map.
+   * Extra information, as a string-to-string map. Limits: at most 1000 entries, keys of at
+   * most 256 characters, values of at most 32768 characters.
    */
   extras?: { [key: string]: string };
   /**
@@ -455,7 +456,8 @@ export interface Contact {
    */
   email?: string;
   /**
-   * Extra information, as a string-to-string map.
+   * Extra information, as a string-to-string map. Limits: at most 1000 entries, keys of at
+   * most 256 characters, values of at most 32768 characters.
    */
   extras?: { [key: string]: string };
   /**
@@ -594,7 +596,8 @@ export interface ContactDocument {
    */
   email?: string;
   /**
-   * Extra information, as a string-to-string map.
+   * Extra information, as a string-to-string map. Limits: at most 1000 entries, keys of at
+   * most 256 characters, values of at most 32768 characters.
    */
   extras?: { [key: string]: string };
   /**
@@ -1689,7 +1692,7 @@ export interface WebLink {
  * Where the web page should be displayed.
  */
 export type WebLinkTarget = "blank" | "self" | "selfCompact" | "selfTall";
-/** Free string key/value information; values may be null on the wire. */
+/** Free string key/value information; values may be null on the wire. Limits: at most 1000 entries, keys of at most 256 characters, values of at most 32768 characters. */
 export type Metadata = Record<string, string | null>;
 /** A command envelope used as a document. */
 export type CommandDocument = Command;

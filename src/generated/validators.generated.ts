@@ -10,11 +10,13 @@ import {
   isNodeString,
 } from "../formats.ts";
 import {
+  hasAtMostEntries,
   refineAuthentication,
   refineDocument,
   refineDocuments,
   refineRequiredUnless,
   refineRequiredWhen,
+  whenObject,
 } from "../document_refine.ts";
 
 /** zod schema of Gender: Gender of a person. */
@@ -33,7 +35,10 @@ export const AccountSchema: z.ZodType = z.looseObject({
   "timeZoneName": z.string().nullish(),
   "offset": z.number().nullish(),
   "culture": z.string().nullish(),
-  "extras": z.record(z.string(), z.string().nullable()).nullish(),
+  "extras": z.record(z.string().max(256), z.string().max(32768).nullable()).refine(
+    (r) => hasAtMostEntries(r, 1000),
+    { message: "Too big: expected at most 1000 entries", when: whenObject },
+  ).nullish(),
   "source": z.string().nullish(),
   "firstName": z.string().nullish(),
   "lastName": z.string().nullish(),
@@ -151,7 +156,13 @@ export const CommandMethodSchema: z.ZodType = z.enum([
 /** zod schema of CommandStatus: Status of a command response. A request has no status (internally pending). */
 export const CommandStatusSchema: z.ZodType = z.enum(["success", "failure"]);
 /** zod schema of Metadata: Free string key/value information; values may be null on the wire. */
-export const MetadataSchema: z.ZodType = z.record(z.string(), z.string().nullable());
+export const MetadataSchema: z.ZodType = z.record(
+  z.string().max(256),
+  z.string().max(32768).nullable(),
+).refine(
+  (r) => hasAtMostEntries(r, 1000),
+  { message: "Too big: expected at most 1000 entries", when: whenObject },
+);
 /** zod schema of Reason: Why something failed. */
 export const ReasonSchema: z.ZodType = z.looseObject({
   "code": z.int(),
@@ -194,7 +205,10 @@ export const ContactSchema: z.ZodType = z.looseObject({
   "timeZoneName": z.string().nullish(),
   "offset": z.number().nullish(),
   "culture": z.string().nullish(),
-  "extras": z.record(z.string(), z.string().nullable()).nullish(),
+  "extras": z.record(z.string().max(256), z.string().max(32768).nullable()).refine(
+    (r) => hasAtMostEntries(r, 1000),
+    { message: "Too big: expected at most 1000 entries", when: whenObject },
+  ).nullish(),
   "source": z.string().nullish(),
   "firstName": z.string().nullish(),
   "lastName": z.string().nullish(),
@@ -231,7 +245,10 @@ export const ContactDocumentSchema: z.ZodType = z.looseObject({
   "timeZoneName": z.string().nullish(),
   "offset": z.number().nullish(),
   "culture": z.string().nullish(),
-  "extras": z.record(z.string(), z.string().nullable()).nullish(),
+  "extras": z.record(z.string().max(256), z.string().max(32768).nullable()).refine(
+    (r) => hasAtMostEntries(r, 1000),
+    { message: "Too big: expected at most 1000 entries", when: whenObject },
+  ).nullish(),
   "source": z.string().nullish(),
   "firstName": z.string().nullish(),
   "lastName": z.string().nullish(),
@@ -692,4 +709,63 @@ export const WebLinkSchema: z.ZodType = z.looseObject({
   "text": z.string().nullish(),
   "authorizationRealm": z.string().nullish(),
   "target": z.enum(["blank", "self", "selfCompact", "selfTall"]).nullish(),
+});
+/** zod schema of each registered document type, by lowercase media type. */
+export const DOCUMENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+  ["application/json", JsonDocumentSchema],
+  ["application/vnd.iris.builder.checkout+json", BuilderCheckoutSchema],
+  ["application/vnd.lime.account+json", AccountSchema],
+  ["application/vnd.lime.capability+json", CapabilitySchema],
+  ["application/vnd.lime.chatstate+json", ChatStateSchema],
+  ["application/vnd.lime.click-tracking+json", ClickTrackingSchema],
+  ["application/vnd.lime.collection+json", DocumentCollectionSchema],
+  ["application/vnd.lime.command+json", CommandDocumentSchema],
+  ["application/vnd.lime.contact+json", ContactSchema],
+  ["application/vnd.lime.container+json", DocumentContainerSchema],
+  ["application/vnd.lime.copy-and-paste+json", CopyAndPasteSchema],
+  ["application/vnd.lime.delegation+json", DelegationSchema],
+  ["application/vnd.lime.deleted-content+json", DeletedContentSchema],
+  ["application/vnd.lime.document-select+json", DocumentSelectSchema],
+  ["application/vnd.lime.external+json", ExternalSchema],
+  ["application/vnd.lime.group+json", GroupSchema],
+  ["application/vnd.lime.groupmember+json", GroupMemberSchema],
+  ["application/vnd.lime.identity", IdentityDocumentSchema],
+  ["application/vnd.lime.input+json", InputSchema],
+  ["application/vnd.lime.invoice-status+json", InvoiceStatusSchema],
+  ["application/vnd.lime.invoice+json", InvoiceSchema],
+  ["application/vnd.lime.list+json", ListSchema],
+  ["application/vnd.lime.location+json", LocationSchema],
+  ["application/vnd.lime.media-link+json", MediaLinkSchema],
+  ["application/vnd.lime.message+json", MessageDocumentSchema],
+  ["application/vnd.lime.node", NodeDocumentSchema],
+  ["application/vnd.lime.notification+json", NotificationDocumentSchema],
+  ["application/vnd.lime.payment-receipt+json", PaymentReceiptSchema],
+  ["application/vnd.lime.ping+json", PingSchema],
+  ["application/vnd.lime.presence+json", PresenceSchema],
+  ["application/vnd.lime.quota+json", QuotaSchema],
+  ["application/vnd.lime.reaction+json", ReactionSchema],
+  ["application/vnd.lime.receipt+json", ReceiptSchema],
+  ["application/vnd.lime.redirect+json", RedirectSchema],
+  ["application/vnd.lime.reply+json", ReplySchema],
+  ["application/vnd.lime.select+json", SelectSchema],
+  ["application/vnd.lime.sensitive+json", SensitiveSchema],
+  ["application/vnd.lime.ssml-text+json", SsmlTextSchema],
+  ["application/vnd.lime.tuple+json", TupleSchema],
+  ["application/vnd.lime.web-link+json", WebLinkSchema],
+  ["text/plain", PlainTextSchema],
+]);
+/** zod schema of the authentication object of each scheme. */
+export const AUTHENTICATION_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+  ["guest", GuestAuthenticationSchema],
+  ["plain", PlainAuthenticationSchema],
+  ["key", KeyAuthenticationSchema],
+  ["transport", TransportAuthenticationSchema],
+  ["external", ExternalAuthenticationSchema],
+]);
+/** zod schema of each envelope kind. */
+export const ENVELOPE_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.freeze({
+  message: MessageSchema,
+  notification: NotificationSchema,
+  command: CommandSchema,
+  session: SessionSchema,
 });
