@@ -49,32 +49,39 @@ const REPLACED_REASON = {
 };
 
 /**
- * The admission caps of the options; throws a RangeError when a per-address cap is not below its
- * global cap (one address could then lock everyone else out).
+ * The admission caps of the options. A per-address cap must stay below its global cap (else one
+ * address could lock everyone else out): a configured one that does not is a RangeError; a
+ * default one that does not (a server configured with a tiny global cap) is left out.
  */
 function admissionLimits(options: LimeServerOptions): AdmissionLimits {
-  const limits = {
-    maxSessions: options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
-    maxEstablishing: options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing,
-    maxSessionsPerAddress: options.maxSessionsPerAddress ?? SERVER_DEFAULTS.maxSessionsPerAddress,
-    maxEstablishingPerAddress: options.maxEstablishingPerAddress ??
-      SERVER_DEFAULTS.maxEstablishingPerAddress,
-  };
-  for (
-    const [perAddress, global] of [["maxSessionsPerAddress", "maxSessions"], [
-      "maxEstablishingPerAddress",
-      "maxEstablishing",
-    ]] as const
-  ) {
-    if (limits[perAddress] !== 0 && limits[perAddress] >= limits[global]) {
+  const maxSessions = options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
+  const maxEstablishing = options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing;
+  const perAddress = (
+    name: "maxSessionsPerAddress" | "maxEstablishingPerAddress",
+    global: number,
+    globalName: string,
+  ): number => {
+    const configured = options[name];
+    if (configured === undefined) {
+      return SERVER_DEFAULTS[name] < global ? SERVER_DEFAULTS[name] : 0;
+    }
+    if (configured !== 0 && configured >= global) {
       throw new RangeError(
-        `${perAddress} (${limits[perAddress]}) must be below ${global} (${
-          limits[global]
-        }), or 0 for no per-address cap`,
+        `${name} (${configured}) must be below ${globalName} (${global}), or 0 for no per-address cap`,
       );
     }
-  }
-  return limits;
+    return configured;
+  };
+  return {
+    maxSessions,
+    maxEstablishing,
+    maxSessionsPerAddress: perAddress("maxSessionsPerAddress", maxSessions, "maxSessions"),
+    maxEstablishingPerAddress: perAddress(
+      "maxEstablishingPerAddress",
+      maxEstablishing,
+      "maxEstablishing",
+    ),
+  };
 }
 
 /** The per-address key of a connection (see `source_address.ts`). */
