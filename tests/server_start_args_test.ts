@@ -62,7 +62,40 @@ Deno.test("parseServerArgs defaults to the embedded server defaults", async () =
     data: "./data",
     accounts: [],
     guest: true,
+    server: {},
   });
+});
+
+Deno.test("parseServerArgs takes the server's limits and trust settings", async () => {
+  const parsed = await config([
+    "--max-sessions=5000",
+    "--max-sessions-per-address",
+    "50",
+    "--max-establishing=200",
+    "--max-establishing-per-address=8",
+    "--rate-limit=0",
+    "--trust-proxy",
+    "--plain-without-tls=nowhere",
+  ]);
+  assert.deepEqual(parsed.server, {
+    maxSessions: 5000,
+    maxSessionsPerAddress: 50,
+    maxEstablishing: 200,
+    maxEstablishingPerAddress: 8,
+    rateLimit: 0,
+    trustProxy: true,
+    plainWithoutTls: "nowhere",
+  });
+  for (
+    const bad of [
+      "--max-sessions=0",
+      "--rate-limit=-1",
+      "--max-sessions=1e9",
+      "--plain-without-tls=sometimes",
+    ]
+  ) {
+    await assert.rejects(config([bad]), /must be/);
+  }
 });
 
 Deno.test("parseServerArgs takes --flag value and --flag=value alike", async () => {

@@ -46,6 +46,7 @@ const server = new LimeServer({
   domain: config.domain,
   store,
   guest: config.guest,
+  ...config.server,
   tcp: config.tcp && { ...config.tcp, ...(config.tls ? { tls: config.tls } : {}) },
   websocket: config.ws && { ...config.ws, ...(config.tls ?? {}) },
 });

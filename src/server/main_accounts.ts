@@ -7,6 +7,7 @@
  * #2`, `LIME_ACCOUNTS line 3`) and, once it parses, by its identity.
  * @module
  */
+import { IdentityRules } from "./identity_rules.ts";
 import { Identity } from "../identity.ts";
 import type { AccountStore } from "./account_store.ts";
 import { hashPassword } from "./password_hash.ts";
@@ -95,6 +96,9 @@ export function checkAccounts(entries: readonly AccountEntry[], domain: string):
     }
     if (identity.domain.toLowerCase() !== domain.toLowerCase()) {
       throw new RangeError(`${where}: ${identity} is not in the served domain ${domain}`);
+    }
+    if (new IdentityRules(domain).isReserved(identity.toString())) {
+      throw new RangeError(`${where}: ${identity} is reserved for the server itself`);
     }
     if (password.length === 0) throw new RangeError(`${where}: ${identity} has an empty password`);
     if (password.length > ACCOUNT_LIMITS.passwordChars) {

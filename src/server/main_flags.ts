@@ -16,7 +16,7 @@ import {
   ACCOUNTS_ENV,
   type StartAccount,
 } from "./main_accounts.ts";
-import { SERVER_DEFAULTS } from "./server_options.ts";
+import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 
 /** The parsed configuration. */
 export interface ServerConfig {
@@ -34,6 +34,17 @@ export interface ServerConfig {
   tls?: { cert: string; key: string };
   /** Whether guests are accepted. */
   guest: boolean;
+  /** Limits and trust settings passed to the server as they are. */
+  server: Pick<
+    LimeServerOptions,
+    | "maxSessions"
+    | "maxSessionsPerAddress"
+    | "maxEstablishing"
+    | "maxEstablishingPerAddress"
+    | "rateLimit"
+    | "trustProxy"
+    | "plainWithoutTls"
+  >;
 }
 
 /** What the flag table fills in; `parseServerArgs` (main_args.ts) makes a `ServerConfig` of it. */
@@ -114,8 +125,36 @@ const text = (value: string | boolean) => String(value);
 /** A draft before defaults: what a flag without a `default` string leaves when it is absent. */
 export function newDraft(): ConfigDraft {
   return {
-    config: { domain: "", tcp: false, ws: false, data: "", accounts: [], guest: true },
+    config: { domain: "", tcp: false, ws: false, data: "", accounts: [], guest: true, server: {} },
     accounts: [],
+  };
+}
+
+/** A flag that sets one numeric limit of the server (its default from `SERVER_DEFAULTS`). */
+function limitFlag(
+  name: string,
+  option:
+    | "maxSessions"
+    | "maxSessionsPerAddress"
+    | "maxEstablishing"
+    | "maxEstablishingPerAddress"
+    | "rateLimit",
+  help: string,
+): ServerFlag {
+  return {
+    name,
+    type: "string",
+    value: "N",
+    // Shown, not applied: the server derives the defaults (a per-address cap follows its global).
+    help: `${help} (default ${SERVER_DEFAULTS[option]})`,
+    apply: (draft, value, from) => {
+      draft.config.server[option] = integer(
+        text(value),
+        from,
+        option.startsWith("max") && !option.endsWith("Address") ? 1 : 0,
+        10_000_000,
+      );
+    },
   };
 }
 
@@ -182,6 +221,40 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     help: "refuse guest sessions",
     apply: (draft) => draft.config.guest = false,
   },
+  {
+    name: "plain-without-tls",
+    type: "string",
+    value: "loopback|anywhere|nowhere",
+    help: "where plain and key may be used without TLS (default loopback)",
+    apply: (draft, value, from) => {
+      const rule = text(value);
+      if (rule !== "loopback" && rule !== "anywhere" && rule !== "nowhere") {
+        throw new UsageError(
+          `${from} must be loopback, anywhere or nowhere, got ${quoteForError(rule)}`,
+        );
+      }
+      draft.config.server.plainWithoutTls = rule;
+    },
+  },
+  {
+    name: "trust-proxy",
+    type: "boolean",
+    help: "take WebSocket clients' addresses from X-Forwarded-For (only behind your own proxy)",
+    apply: (draft) => draft.config.server.trustProxy = true,
+  },
+  limitFlag("max-sessions", "maxSessions", "sessions at once"),
+  limitFlag(
+    "max-sessions-per-address",
+    "maxSessionsPerAddress",
+    "sessions at once from one address (IPv4, or IPv6 /64); 0 = no cap",
+  ),
+  limitFlag("max-establishing", "maxEstablishing", "connections establishing at once"),
+  limitFlag(
+    "max-establishing-per-address",
+    "maxEstablishingPerAddress",
+    "connections establishing at once from one address; 0 = no cap",
+  ),
+  limitFlag("rate-limit", "rateLimit", "envelopes per second per session; 0 = no limit"),
   {
     name: "accounts-file",
     type: "string",
