@@ -169,3 +169,39 @@ Deno.test("EnvelopeFramer never hangs, crashes or grows past the cap on random b
   }
   assert.ok(refused > 100, `refused ${refused}`);
 });
+
+Deno.test("EnvelopeFramer refuses an envelope with more object members than maxMembers, before any parse", () => {
+  const members = (n: number) => {
+    const entries = Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(",");
+    return encoder.encode(`{"state":"new","metadata":{${entries}}}`);
+  };
+  const framer = new EnvelopeFramer({ maxMembers: 1001 });
+  let frames = 0;
+  // 1,000 metadata entries plus "state" and "metadata": exactly the cap.
+  framer.push(members(999), () => frames++);
+  assert.equal(frames, 1);
+  assert.throws(
+    () => framer.push(members(1000), () => frames++),
+    (e) =>
+      e instanceof TransportError && e.code === "framing" &&
+      /more than 1001 object members/.test(e.message),
+  );
+  // Colons inside strings are not members; the count restarts with every envelope.
+  const strings = new EnvelopeFramer({ maxMembers: 2 });
+  strings.push(encoder.encode(`{"a":"x:y:z:w"}{"b":"::::"}`), () => frames++);
+  assert.equal(frames, 3);
+});
+
+Deno.test("EnvelopeFramer.maxEnvelopeSize can be lowered and raised between envelopes", () => {
+  const framer = new EnvelopeFramer({ maxEnvelopeSize: 1 << 20 });
+  framer.maxEnvelopeSize = 32;
+  assert.throws(
+    () => framer.push(encoder.encode(`{"content":"${"x".repeat(64)}"}`), () => {}),
+    (e) => e instanceof TransportError && /larger than the maximum of 32 bytes/.test(e.message),
+  );
+  const again = new EnvelopeFramer({ maxEnvelopeSize: 32 });
+  again.maxEnvelopeSize = 1 << 20;
+  let frames = 0;
+  again.push(encoder.encode(`{"content":"${"x".repeat(64)}"}`), () => frames++);
+  assert.equal(frames, 1);
+});
