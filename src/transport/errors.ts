@@ -22,7 +22,13 @@ export type TransportErrorCode =
   /** An option the transport does not support (compression, encryption, URI scheme). */
   | "unsupported"
   /** The operation was aborted through its signal. */
-  | "aborted";
+  | "aborted"
+  /**
+   * The peer does not take what is sent to it: the bytes accepted for sending and not yet taken
+   * by the peer would pass `maxQueuedBytes`. The transport closes, and every send still waiting
+   * rejects with this error.
+   */
+  | "slow-reader";
 
 /** A transport failure. */
 export class TransportError extends Error {
