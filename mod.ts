@@ -31,11 +31,16 @@ export * from "./web.ts";
 export * as Schemas from "./src/generated/validators.generated.ts";
 export { DEFAULT_TCP_PORT, TcpTransport } from "./src/transport/tcp.ts";
 export type {
+  InflationLimits,
   TcpClientTlsOptions,
   TcpServerTlsOptions,
   TcpServerTransportOptions,
   TcpTransportOptions,
 } from "./src/transport/tcp_options.ts";
+export {
+  DEFAULT_MAX_INFLATED_BYTES_PER_SECOND,
+  DEFAULT_MAX_INFLATION_RATIO,
+} from "./src/transport/tcp_gzip.ts";
 export {
   TcpTransportListener,
   type TcpTransportListenerOptions,

@@ -102,6 +102,7 @@ export {
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_ENVELOPE_SIZE,
+  DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_RECEIVE_BUFFER_SIZE,
   type PeerCertificate,
   type SignalOptions,

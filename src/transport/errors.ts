@@ -23,7 +23,11 @@ export type TransportErrorCode =
   | "unsupported"
   /** The operation was aborted through its signal. */
   | "aborted"
-  /** The peer does not take what is sent to it: more is queued for it than the transport allows. */
+  /**
+   * The peer does not take what is sent to it: the bytes accepted for sending and not yet taken
+   * by the peer would pass `maxQueuedBytes`. The transport closes, and every send still waiting
+   * rejects with this error.
+   */
   | "slow-reader";
 
 /** A transport failure. */

@@ -28,6 +28,7 @@ import { TransportError } from "./errors.ts";
 import { EnvelopeFramer } from "./framing.ts";
 import { parseAuthorities } from "./tcp_certificate.ts";
 import { connectSocket, TcpConnection, type TlsRole } from "./tcp_connection.ts";
+import type { GunzipLimits } from "./tcp_gzip.ts";
 import { parseTcpUri } from "./tcp_io.ts";
 import {
   checkCertificateAndKey,
@@ -35,9 +36,11 @@ import {
   type TcpServerTlsOptions,
 } from "./tcp_tls.ts";
 import {
+  applySwitch,
   confirmedModes,
   type ConnectionModes,
   sameModes,
+  type SwitchHost,
   SwitchPoint,
   switchProblem,
 } from "./tcp_upgrade.ts";
@@ -67,6 +70,7 @@ export class TcpTransport extends TransportBase {
   readonly #authorities: X509Certificate[];
   readonly #compressions: readonly SessionCompression[];
   readonly #framer: EnvelopeFramer;
+  readonly #inflationLimits: GunzipLimits;
   #host = "";
   #connection: TcpConnection | undefined;
   /** Bytes that arrived after the negotiation confirmation, before the switch. */
@@ -91,6 +95,7 @@ export class TcpTransport extends TransportBase {
       checkCertificateAndKey("Client TLS options", this.#clientTls.cert, this.#clientTls.key ?? "");
     }
     this.#compressions = options.compression ?? ["none", "gzip"];
+    this.#inflationLimits = options;
     this.#framer = new EnvelopeFramer({
       maxEnvelopeSize: this.maxEnvelopeSize,
       maxDepth: this.maxDepth,
@@ -123,7 +128,7 @@ export class TcpTransport extends TransportBase {
       data: this.#onData,
       end: this.#onEnd,
       error: (error) => this.fail(error),
-    });
+    }, this.#inflationLimits);
     this.#connection.start();
   }
 
@@ -196,6 +201,11 @@ export class TcpTransport extends TransportBase {
   protected override get batchesSends(): boolean {
     return this.#batching && this.compression === "none" && this.#switch.target === undefined &&
       !this.#ending;
+  }
+
+  /** What the socket, TLS and gzip hold for the peer (counted against `maxQueuedBytes`). */
+  protected override connectionQueuedBytes(): number {
+    return this.#connection?.queuedBytes ?? 0;
   }
 
   /** Writes the batch at the end of the turn. */
@@ -293,67 +303,30 @@ export class TcpTransport extends TransportBase {
     } else {
       this.#switch.retarget(change);
     }
-    return this.#switch.run(() => this.#advance(signal));
+    return this.#switch.run(() => applySwitch(this.#switchHost, signal));
   }
 
-  /** Applies the pending switch: TLS first, then gzip inside it; then reading resumes. */
-  async #advance(signal: AbortSignal | undefined): Promise<void> {
-    if (!this.#switch.target) return; // an earlier call applied it
-    await this.#switch.confirmed();
-    await this.#connection!.idle();
-    const target = this.#switch.target;
-    if (!target || this.#ending || this.isClosing) throw closedError();
-    const connection = this.#connection!;
-    if (this.#framer.inObject) {
-      throw this.#failWith(
-        new TransportError(
-          "framing",
-          `${this.#framer.buffered} bytes of an incomplete envelope arrived before the switch`,
-        ),
-      );
-    }
-    if (target.encryption === "tls" && !connection.secure) {
-      if (this.#stash?.length) {
-        throw this.#failWith(
-          new TransportError(
-            "tls",
-            `${this.#stash.length} bytes arrived after the negotiation confirmation, before the TLS handshake`,
-          ),
-        );
-      }
-      try {
-        await connection.startTls(this.#tlsRole(), signal);
-      } catch (error) {
-        throw this.#failWith(
-          error instanceof TransportError ? error : new TransportError(
-            "tls",
-            `Cannot start TLS: ${(error as Error).message}`,
-            { cause: error },
-          ),
-        );
-      }
-      this.encryption = "tls";
-    }
-    if (target.compression === "gzip" && !connection.compressed) {
-      connection.startGzip();
-      this.compression = "gzip";
-    }
-    this.#switch.release();
-    const stash = this.#stash;
-    this.#stash = undefined;
-    connection.start(stash);
-  }
-
-  #tlsRole(): TlsRole {
-    return this.#server
-      ? { server: true, options: this.#serverTls!, authorities: this.#authorities }
-      : { server: false, options: this.#clientTls, host: this.#host };
-  }
-
-  #failWith(error: TransportError): TransportError {
-    this.fail(error);
-    return error;
-  }
+  /** What applying a switch needs from this transport. */
+  readonly #switchHost: SwitchHost = {
+    point: this.#switch,
+    connection: () => this.#connection!,
+    framer: () => this.#framer,
+    closing: () => this.#ending || this.isClosing,
+    takeStash: () => {
+      const stash = this.#stash;
+      this.#stash = undefined;
+      return stash;
+    },
+    tlsRole: (): TlsRole =>
+      this.#server
+        ? { server: true, options: this.#serverTls!, authorities: this.#authorities }
+        : { server: false, options: this.#clientTls, host: this.#host },
+    switched: (modes) => Object.assign(this, modes),
+    fail: (error) => {
+      this.fail(error);
+      return error;
+    },
+  };
 
   // ---------------------------------------------------------------- closing
 
@@ -379,13 +352,15 @@ export class TcpTransport extends TransportBase {
   protected override fail(error: TransportError): void {
     if (this.#ending || this.isClosing) return;
     this.sayLastWords(error);
-    this.closeConnection().catch(() => {}).then(() => super.fail(error));
+    // A slow reader gets no graceful end: it would only hold the buffers until that timed out.
+    this.#released ??= this.#teardown(error.code === "slow-reader");
+    this.#released.catch(() => {}).then(() => super.fail(error));
   }
 
-  async #teardown(): Promise<void> {
+  async #teardown(abrupt = false): Promise<void> {
     this.#ending = true;
     this.#switch.release();
-    await this.#connection?.close();
+    await this.#connection?.close(abrupt);
   }
 
   // ---------------------------------------------------------------- properties
@@ -420,8 +395,6 @@ export class TcpTransport extends TransportBase {
 }
 
 function closedError(state = "closed"): TransportError {
-  return new TransportError(
-    state === "closed" ? "closed" : "not-open",
-    `Cannot continue: the transport is ${state}`,
-  );
+  const code = state === "closed" ? "closed" : "not-open";
+  return new TransportError(code, `Cannot continue: the transport is ${state}`);
 }

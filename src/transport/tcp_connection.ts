@@ -9,7 +9,7 @@ import type tls from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import { TransportError } from "./errors.ts";
 import { peerCertificateOf } from "./tcp_certificate.ts";
-import { GunzipReader, GzipWriter } from "./tcp_gzip.ts";
+import { type GunzipLimits, GunzipReader, GzipWriter } from "./tcp_gzip.ts";
 import {
   atMost,
   END_TIMEOUT_MS,
@@ -22,6 +22,7 @@ import {
 } from "./tcp_io.ts";
 import {
   handshake,
+  pauseWithConnection,
   startClientTls,
   startServerTls,
   type TcpClientTlsOptions,
@@ -92,6 +93,7 @@ export class TcpConnection {
   peerCertificate: PeerCertificate | undefined;
 
   readonly #events: ConnectionEvents;
+  readonly #limits: GunzipLimits;
   readonly #raw: net.Socket;
   #secure: tls.TLSSocket | undefined;
   readonly #closes: Promise<void>[] = [];
@@ -103,10 +105,15 @@ export class TcpConnection {
   #handshaking = false;
   #closing = false;
 
-  /** Takes over a connected socket; call {@link start} to read. */
-  constructor(socket: net.Socket, events: ConnectionEvents) {
+  /**
+   * Takes over a connected socket; call {@link start} to read. `limits` apply to the peer's gzip
+   * stream once gzip is on (the inflation limits, and the envelope size below which the ratio is
+   * not checked).
+   */
+  constructor(socket: net.Socket, events: ConnectionEvents, limits: GunzipLimits = {}) {
     this.#raw = socket;
     this.#events = events;
+    this.#limits = limits;
     socket.setNoDelay(true);
     this.#closes.push(whenClosed(socket));
     this.localEndpoint = formatEndpoint(socket.localAddress, socket.localPort);
@@ -123,6 +130,15 @@ export class TcpConnection {
   /** Whether gzip is on. */
   get compressed(): boolean {
     return this.#gzip !== undefined;
+  }
+
+  /**
+   * Bytes written and not yet handed to the kernel: the socket's buffer, the TLS socket's and
+   * the compressor's (input not compressed yet and output not written yet).
+   */
+  get queuedBytes(): number {
+    return this.#raw.writableLength + (this.#secure?.writableLength ?? 0) +
+      (this.#gzip?.queuedBytes ?? 0);
   }
 
   get #top(): net.Socket {
@@ -143,8 +159,13 @@ export class TcpConnection {
         this.#events.end,
         (error) =>
           this.#events.error(
-            new TransportError("framing", `Cannot decompress: ${error.message}`, { cause: error }),
+            error instanceof TransportError ? error : new TransportError(
+              "framing",
+              `Cannot decompress: ${error.message}`,
+              { cause: error },
+            ),
           ),
+        this.#limits,
       );
       if (this.#paused) this.#gunzip.pause();
       return;
@@ -229,6 +250,7 @@ export class TcpConnection {
       ? startServerTls(this.#raw, role.options)
       : startClientTls(this.#raw, role.options, role.host);
     this.#secure = secure;
+    pauseWithConnection(secure, this.#raw);
     this.#closes.push(whenClosed(secure));
     secure.on("error", (error) => this.#failed(error, "tls"));
     this.#raw.off("close", this.#onClose);
@@ -251,12 +273,13 @@ export class TcpConnection {
 
   /**
    * Releases everything: finishes the gzip stream and ends the socket gracefully (TLS
-   * close_notify, FIN), or abruptly when a write or the TLS handshake is under way (the write
-   * rejects with `closed`); then waits until the sockets have closed.
+   * close_notify, FIN), or abruptly when asked (`abrupt`: a peer that takes nothing would only
+   * hold the buffers until the end times out) or when a write or the TLS handshake is under way
+   * (the write rejects with `closed`); then waits until the sockets have closed.
    */
-  async close(): Promise<void> {
+  async close(abrupt = false): Promise<void> {
     this.#closing = true;
-    const abrupt = this.#inFlight !== undefined || this.#handshaking;
+    abrupt ||= this.#inFlight !== undefined || this.#handshaking;
     this.#inFlight?.reject(closedError());
     const top = this.#top;
     top.off("data", this.#events.data);

@@ -7,12 +7,13 @@ import type { SessionCompression } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
 import { DEFAULT_TCP_PORT, TcpTransport } from "./tcp.ts";
 import { formatEndpoint } from "./tcp_io.ts";
+import type { InflationLimits } from "./tcp_gzip.ts";
 import { checkCertificateAndKey, type TcpServerTlsOptions } from "./tcp_tls.ts";
 import type { SignalOptions, Transport, TransportListener, TransportOptions } from "./transport.ts";
 import { throwIfAborted } from "./transport_base.ts";
 
 /** Options of a {@link TcpTransportListener}; the transport options apply to every connection. */
-export interface TcpTransportListenerOptions extends TransportOptions {
+export interface TcpTransportListenerOptions extends TransportOptions, InflationLimits {
   /** Address to listen on. Default `127.0.0.1`. */
   hostname?: string;
   /** Port to listen on; 0 picks a free one (see `address`). Default 55321. */

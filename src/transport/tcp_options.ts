@@ -3,16 +3,18 @@
  * @module
  */
 import type { SessionCompression } from "../generated/enums.generated.ts";
+import type { InflationLimits } from "./tcp_gzip.ts";
 import type { TcpClientTlsOptions, TcpServerTlsOptions } from "./tcp_tls.ts";
 import type { TransportOptions } from "./transport.ts";
 
+export type { InflationLimits } from "./tcp_gzip.ts";
 export type { TcpClientTlsOptions, TcpServerTlsOptions } from "./tcp_tls.ts";
 
 /** The LIME TCP port. */
 export const DEFAULT_TCP_PORT = 55321;
 
 /** Options of a client TCP transport. */
-export interface TcpTransportOptions extends TransportOptions {
+export interface TcpTransportOptions extends TransportOptions, InflationLimits {
   /** TLS settings for the in-session upgrade (server verification, client certificate). */
   tls?: TcpClientTlsOptions;
   /** Compression modes offered. Default `["none", "gzip"]`. */
@@ -27,7 +29,7 @@ export interface TcpTransportOptions extends TransportOptions {
 }
 
 /** Options of a server-side TCP transport (see `TcpTransport.accept`). */
-export interface TcpServerTransportOptions extends TransportOptions {
+export interface TcpServerTransportOptions extends TransportOptions, InflationLimits {
   /** Certificate and key: without them the transport offers no TLS. */
   tls?: TcpServerTlsOptions;
   /** Compression modes offered. Default `["none", "gzip"]`. */

@@ -1,12 +1,14 @@
 /**
  * When and to what the TCP transport switches compression and encryption: recognising the
- * negotiation confirmation (the point after which TLS and gzip apply, lime-protocol §4.4) and
- * checking that a switch is possible.
+ * negotiation confirmation (the point after which TLS and gzip apply, lime-protocol §4.4),
+ * checking that a switch is possible, holding sends at the switch point and applying it.
  * @module
  */
 import { type Envelope, isSession } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
+import type { EnvelopeFramer } from "./framing.ts";
+import type { TcpConnection, TlsRole } from "./tcp_connection.ts";
 
 /** Compression and encryption of a connection. */
 export interface ConnectionModes {
@@ -152,4 +154,78 @@ export class SwitchPoint {
     this.#gate = undefined;
     gate?.resolve();
   }
+}
+
+/** What {@link applySwitch} needs from the TCP transport. */
+export interface SwitchHost {
+  /** The pending switch. */
+  readonly point: SwitchPoint;
+  /** The connection to switch. */
+  connection(): TcpConnection;
+  /** The framer of the bytes read so far (nothing may be half-read at the switch). */
+  framer(): EnvelopeFramer;
+  /** Whether the transport is closing. */
+  closing(): boolean;
+  /** Takes the bytes that arrived after the confirmation (read first after the switch). */
+  takeStash(): Uint8Array | undefined;
+  /** How this side starts TLS. */
+  tlsRole(): TlsRole;
+  /** Records the modes now on. */
+  switched(modes: Partial<ConnectionModes>): void;
+  /** Fails the transport with `error`; returns it. */
+  fail(error: TransportError): TransportError;
+}
+
+/**
+ * Applies the pending switch once the confirmation is out and no write is in flight: TLS first,
+ * then gzip inside it; then reading resumes, the bytes that came after the confirmation first.
+ * A failure fails the transport (and rejects).
+ */
+export async function applySwitch(host: SwitchHost, signal?: AbortSignal): Promise<void> {
+  if (!host.point.target) return; // an earlier call applied it
+  await host.point.confirmed();
+  await host.connection().idle();
+  const target = host.point.target;
+  if (!target || host.closing()) {
+    throw new TransportError("closed", "Cannot continue: the transport is closed");
+  }
+  const connection = host.connection();
+  const framer = host.framer();
+  const stash = host.takeStash();
+  if (framer.inObject) {
+    throw host.fail(
+      new TransportError(
+        "framing",
+        `${framer.buffered} bytes of an incomplete envelope arrived before the switch`,
+      ),
+    );
+  }
+  if (target.encryption === "tls" && !connection.secure) {
+    if (stash?.length) {
+      throw host.fail(
+        new TransportError(
+          "tls",
+          `${stash.length} bytes arrived after the negotiation confirmation, before the TLS handshake`,
+        ),
+      );
+    }
+    try {
+      await connection.startTls(host.tlsRole(), signal);
+    } catch (error) {
+      throw host.fail(
+        error instanceof TransportError ? error : new TransportError(
+          "tls",
+          `Cannot start TLS: ${(error as Error).message}`,
+          { cause: error },
+        ),
+      );
+    }
+    host.switched({ encryption: "tls" });
+  }
+  if (target.compression === "gzip" && !connection.compressed) {
+    connection.startGzip();
+    host.switched({ compression: "gzip" });
+  }
+  host.point.release();
+  connection.start(stash);
 }

@@ -47,6 +47,18 @@ export interface TransportOptions {
    * ValidationError; `skip` drops it. Called with the error either way.
    */
   onInvalidEnvelope?: (error: ValidationError) => "close" | "skip";
+  /**
+   * Most bytes this side may hold for a peer that does not take them: everything accepted for
+   * sending and not yet taken by the peer (the send queue, the sends batched for the end of the
+   * turn, and what the connection buffers: a socket's `writableLength` with its TLS and gzip
+   * buffers, a WebSocket's `bufferedAmount`). A send that has to wait and would bring the figure
+   * past this closes the transport with a `slow-reader` TransportError; every send still waiting
+   * rejects with it. 0 means no cap. Default {@link DEFAULT_MAX_QUEUED_BYTES} (8 MiB) for
+   * transports that start open (accepted by a listener, `WebSocketTransport.fromSocket`, memory
+   * pairs), 0 for client transports connected with `open()`: a client's sends are its own
+   * application's, which can wait for them.
+   */
+  maxQueuedBytes?: number;
 }
 
 /** Default maximum envelope size: 8 MiB, like lime-csharp's JsonBuffer. */
@@ -55,6 +67,8 @@ export const DEFAULT_MAX_ENVELOPE_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 64;
 /** Default receive buffer, in envelopes. */
 export const DEFAULT_RECEIVE_BUFFER_SIZE = 64;
+/** Default `maxQueuedBytes` of transports that start open (server side): 8 MiB. */
+export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 /**
  * A connection that carries LIME envelopes.
@@ -92,6 +106,11 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
    * it). Optional: channels use it to skip watching sends that completed at once.
    */
   readonly sendsWaiting?: boolean;
+  /**
+   * Bytes accepted for sending that the peer has not taken yet (see
+   * `TransportOptions.maxQueuedBytes`), for metrics. Optional.
+   */
+  readonly queuedBytes?: number;
   /** Whether envelopes can be sent and received now. */
   readonly isConnected: boolean;
   /** Compression modes this transport can switch to. */

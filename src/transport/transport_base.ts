@@ -1,8 +1,11 @@
 /**
- * What every transport shares: the receive queue with backpressure, the iterator and callback
- * consumers, serialized and size-checked sends, the `closed` promise. Concrete transports only
- * move bytes or text: they implement `openConnection`, `writeEnvelope` and `closeConnection`, and
- * report what arrives with `receiveFrame`, `remoteClosed` and `fail`.
+ * What every transport shares: the life cycle (open, close, failures, the `closed` promise and
+ * the last words before a protocol failure), parsing what arrives and serializing and
+ * size-checking what leaves. The receive queue with its consumers and backpressure is in
+ * `receive_queue.ts`; the send path (fast path, batching, pump, the `maxQueuedBytes` cap) in
+ * `send_queue.ts`. Concrete transports only move bytes or text: they implement
+ * `openConnection`, `writeEnvelope` and `closeConnection`, and report what arrives with
+ * `receiveFrame`, `remoteClosed` and `fail`.
  * @module
  */
 import { parseEnvelope, serializeEnvelope } from "../codec.ts";
@@ -10,9 +13,12 @@ import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { ValidationError } from "../errors.ts";
 import { type TransportCloseInfo, TransportError } from "./errors.ts";
+import { ReceiveQueue } from "./receive_queue.ts";
+import { SendQueue, type SendSink } from "./send_queue.ts";
 import {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_ENVELOPE_SIZE,
+  DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_RECEIVE_BUFFER_SIZE,
   type PeerCertificate,
   type SignalOptions,
@@ -22,18 +28,7 @@ import {
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
-interface QueuedSend {
-  text: string;
-  bytes: () => Uint8Array;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 const encoder = new TextEncoder();
-const RESOLVED: Promise<void> = Promise.resolve();
-const noop = () => {};
-/** Most UTF-16 units of queued envelopes written at once when a transport coalesces writes. */
-const COALESCE_LIMIT = 64 * 1024;
 
 /** Throws a TransportError `aborted` when the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -48,7 +43,8 @@ export abstract class TransportBase implements Transport {
   readonly maxEnvelopeSize: number;
   /** Deepest JSON nesting accepted. */
   readonly maxDepth: number;
-  readonly #receiveBufferSize: number;
+  /** Most bytes held for a peer that does not take them (0: no cap); see `TransportOptions`. */
+  readonly maxQueuedBytes: number;
   /**
    * What to do with a received envelope that is JSON but not valid LIME (see
    * `TransportOptions.onInvalidEnvelope`); a channel may replace it to answer the peer.
@@ -56,23 +52,8 @@ export abstract class TransportBase implements Transport {
   invalidEnvelopePolicy: TransportOptions["onInvalidEnvelope"];
 
   #state: State = "new";
-  #queue: Envelope[] = [];
-  #waiter:
-    | { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void }
-    | undefined;
-  #iterating = false;
-  #paused = false;
-  readonly #handlers = new Set<(envelope: Envelope) => void>();
-  // Sends waiting for their turn, in order, written by one pump (no promise chain per send).
-  #sendQueue: (QueuedSend | undefined)[] = [];
-  #sendHead = 0;
-  #pumping = false;
-  // A drain the connection asked for (its buffer is over the high-water mark): later sends wait.
-  #drain: Promise<void> | undefined;
-  // Sends taken at once but written together later in the turn (transports that batch sends).
-  #batch: string[] = [];
-  #batchSize = 0;
-  #batchScheduled = false;
+  readonly #received: ReceiveQueue;
+  readonly #sends: SendQueue;
   #closeInfo: TransportCloseInfo | undefined;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
@@ -86,13 +67,37 @@ export abstract class TransportBase implements Transport {
   /** Current encryption. */
   encryption: SessionEncryption = "none";
 
-  /** Creates the base with the shared options. */
+  /**
+   * Creates the base with the shared options; `open` for a transport that starts open (accepted
+   * or adopted: the server side), which also caps `maxQueuedBytes` by default.
+   */
   constructor(options: TransportOptions = {}, open = false) {
     this.maxEnvelopeSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-    this.#receiveBufferSize = options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? (open ? DEFAULT_MAX_QUEUED_BYTES : 0);
     this.invalidEnvelopePolicy = options.onInvalidEnvelope;
+    this.#received = new ReceiveQueue(
+      options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,
+      () => this.pauseReading(),
+      () => this.resumeReading(),
+    );
+    this.#sends = new SendQueue(this.#sendSink(), this.maxQueuedBytes);
     if (open) this.#state = "open";
+  }
+
+  /** What the send queue writes to: this transport's hooks. */
+  #sendSink(): SendSink {
+    return {
+      isOpen: () => this.#state === "open",
+      batches: () => this.batchesSends,
+      coalesces: () => this.coalescesWrites,
+      writeNow: (text) => this.writeEnvelopeNow(text),
+      write: (text, bytes) => this.writeEnvelope(text, bytes),
+      scheduleFlush: (flush) => this.scheduleFlush(flush),
+      connectionBytes: () => this.connectionQueuedBytes(),
+      sendError: (error) => this.#sendError(error),
+      fail: (error) => this.fail(error),
+    };
   }
 
   // ---------------------------------------------------------------- what subclasses implement
@@ -221,10 +226,22 @@ export abstract class TransportBase implements Transport {
 
   /** Whether sends are waiting for the connection (a full buffer, or queued behind one). */
   get sendsWaiting(): boolean {
-    return this.#pumping || this.#drain !== undefined;
+    return this.#sends.waiting;
   }
 
-  /** Sends one envelope (serialized, size-checked, written in order). */
+  /**
+   * Bytes accepted for sending that the peer has not taken yet: queued and batched sends plus
+   * what the connection buffers (see `TransportOptions.maxQueuedBytes`).
+   */
+  get queuedBytes(): number {
+    return this.#sends.queuedBytes;
+  }
+
+  /**
+   * Sends one envelope (serialized, size-checked, written in order). Rejects with `too-large`
+   * (the transport stays usable), `closed`, or `slow-reader` when the peer is not taking what is
+   * sent and this send would pass `maxQueuedBytes` (the transport then closes).
+   */
   send(envelope: Envelope, options: SignalOptions = {}): Promise<void> {
     if (this.#state !== "open") {
       return Promise.reject(
@@ -249,37 +266,7 @@ export abstract class TransportBase implements Transport {
         ),
       );
     }
-    // Fast path: nothing queued ahead, and the connection takes the bytes right now.
-    if (!this.#pumping && this.#drain === undefined) {
-      if (this.batchesSends) {
-        if (this.#batchScheduled) {
-          // Not the first send of this turn: taken now, written with the others at its end
-          // (one write instead of one per envelope).
-          this.#batch.push(text);
-          this.#batchSize += text.length;
-          if (this.#batchSize >= COALESCE_LIMIT) this.flushSends();
-          return RESOLVED;
-        }
-        // The first send of a turn goes out at once (no added latency); the turn's end flushes
-        // whatever follows it.
-        this.#batchScheduled = true;
-        this.scheduleFlush(this.#onFlushTimer);
-      } else if (this.#batch.length > 0) this.flushSends(); // what was batched goes first
-      const drained = this.writeEnvelopeNow(text);
-      if (drained === null) return RESOLVED;
-      if (drained !== undefined) {
-        // Taken, but the connection's buffer is full: later sends queue behind the drain.
-        this.#waitForDrain(drained);
-        return drained.catch((error) => {
-          throw this.#sendError(error);
-        });
-      }
-    }
-    if (this.#batch.length > 0) this.flushSends();
-    return new Promise((resolve, reject) => {
-      this.#sendQueue.push({ text, bytes: getBytes, resolve, reject });
-      this.#pump();
-    });
+    return this.#sends.send(text, getBytes);
   }
 
   /**
@@ -295,115 +282,17 @@ export abstract class TransportBase implements Transport {
     queueMicrotask(flush);
   }
 
-  #onFlushTimer = (): void => {
-    this.#batchScheduled = false;
-    this.flushSends();
-  };
-
   /** Writes the batched sends now, in order (before a switch point, before closing). */
   protected flushSends(): void {
-    if (this.#batch.length === 0) return;
-    const text = this.#batch.length === 1 ? this.#batch[0] : this.#batch.join("");
-    this.#batch = [];
-    this.#batchSize = 0;
-    if (this.#state !== "open") return;
-    let drained: Promise<void> | null | undefined;
-    try {
-      drained = this.writeEnvelopeNow(text);
-    } catch (error) {
-      drained = Promise.reject(error);
-    }
-    if (drained === null) return;
-    if (drained !== undefined) {
-      this.#waitForDrain(drained);
-      drained.catch((error) => this.#sendError(error)).catch(() => {});
-      return;
-    }
-    // The connection cannot take bytes now: queue them ahead of anything sent later.
-    this.#sendQueue.push({ text, bytes: () => encoder.encode(text), resolve: noop, reject: noop });
-    this.#pump();
-  }
-
-  #waitForDrain(drained: Promise<void>): void {
-    const drain = drained.then(
-      () => {
-        if (this.#drain === drain) this.#drain = undefined;
-      },
-      () => {
-        if (this.#drain === drain) this.#drain = undefined;
-      },
-    );
-    this.#drain = drain;
+    this.#sends.flush();
   }
 
   /**
-   * Writes the queued sends in order: synchronously while the connection takes them (several
-   * queued envelopes in one write when the transport {@link coalescesWrites}), waiting for its
-   * drain when its buffer is full, through `writeEnvelope` when it cannot write now.
+   * Bytes the connection holds that the peer has not taken yet (socket buffers, a WebSocket's
+   * `bufferedAmount`), counted against `maxQueuedBytes`. Default 0.
    */
-  async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    const queue = this.#sendQueue;
-    try {
-      while (this.#sendHead < queue.length) {
-        if (this.#drain) {
-          await this.#drain;
-          continue;
-        }
-        if (this.#state !== "open") {
-          const send = queue[this.#sendHead]!;
-          queue[this.#sendHead++] = undefined;
-          send.reject(new TransportError("closed", "Cannot send: the transport closed"));
-          continue;
-        }
-        // The queued envelopes that go in one write: up to COALESCE_LIMIT UTF-16 units.
-        let end = this.#sendHead + 1;
-        if (this.coalescesWrites) {
-          let size = queue[this.#sendHead]!.text.length;
-          while (end < queue.length && (size += queue[end]!.text.length) <= COALESCE_LIMIT) end++;
-        }
-        const batch = queue.slice(this.#sendHead, end) as QueuedSend[];
-        let drained: Promise<void> | null | undefined;
-        try {
-          drained = this.writeEnvelopeNow(
-            batch.length === 1 ? batch[0].text : batch.map((send) => send.text).join(""),
-          );
-        } catch (error) {
-          drained = Promise.reject(error);
-        }
-        if (drained === undefined) {
-          // Cannot write now (a TLS or gzip switch is pending): one by one, in order.
-          const send = queue[this.#sendHead]!;
-          queue[this.#sendHead++] = undefined;
-          try {
-            await this.writeEnvelope(send.text, send.bytes);
-            send.resolve();
-          } catch (error) {
-            send.reject(this.#sendError(error));
-          }
-          continue;
-        }
-        queue.fill(undefined, this.#sendHead, end); // the texts can be collected once written
-        this.#sendHead = end;
-        if (drained === null) {
-          for (const send of batch) send.resolve();
-        } else {
-          this.#waitForDrain(drained);
-          drained.then(
-            () => batch.forEach((send) => send.resolve()),
-            (error) => {
-              const failure = this.#sendError(error);
-              for (const send of batch) send.reject(failure);
-            },
-          );
-        }
-      }
-    } finally {
-      queue.length = 0;
-      this.#sendHead = 0;
-      this.#pumping = false;
-    }
+  protected connectionQueuedBytes(): number {
+    return 0;
   }
 
   /** The error a failed send rejects with; an unexpected one fails the transport. */
@@ -442,41 +331,12 @@ export abstract class TransportBase implements Transport {
 
   /** Adds a receive callback; returns its remover. */
   onEnvelope(handler: (envelope: Envelope) => void): () => void {
-    this.#handlers.add(handler);
-    // Hand over what arrived before anyone listened (unless an iterator is taking it).
-    if (!this.#iterating) {
-      const queued = this.#queue;
-      this.#queue = [];
-      for (const envelope of queued) this.#callHandlers(envelope);
-      this.#updateBackpressure();
-    }
-    return () => this.#handlers.delete(handler);
+    return this.#received.onEnvelope(handler);
   }
 
   /** Iterates over received envelopes until the transport closes (throws if it failed). */
   [Symbol.asyncIterator](): AsyncIterator<Envelope> {
-    if (this.#iterating) throw new TransportError("io", "The transport already has an iterator");
-    this.#iterating = true;
-    return {
-      next: () => {
-        const envelope = this.#queue.shift();
-        if (envelope !== undefined) {
-          this.#updateBackpressure();
-          return Promise.resolve({ value: envelope, done: false });
-        }
-        if (this.#closeInfo) {
-          this.#iterating = false;
-          return this.#closeInfo.error
-            ? Promise.reject(this.#closeInfo.error)
-            : Promise.resolve({ value: undefined, done: true });
-        }
-        return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
-      },
-      return: () => {
-        this.#iterating = false;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
+    return this.#received.iterator();
   }
 
   // ---------------------------------------------------------------- for subclasses
@@ -504,18 +364,7 @@ export abstract class TransportBase implements Transport {
   /** Delivers one received envelope. */
   protected deliver(envelope: Envelope): void {
     if (this.#state === "closed") return;
-    if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      waiter.resolve({ value: envelope, done: false });
-      if (this.#handlers.size) this.#callHandlers(envelope);
-      return;
-    }
-    if (this.#handlers.size) this.#callHandlers(envelope);
-    if (this.#iterating || this.#handlers.size === 0) {
-      this.#queue.push(envelope);
-      this.#updateBackpressure();
-    }
+    this.#received.deliver(envelope);
   }
 
   /** The peer closed the connection. */
@@ -542,38 +391,10 @@ export abstract class TransportBase implements Transport {
 
   // ---------------------------------------------------------------- internals
 
-  #callHandlers(envelope: Envelope): void {
-    for (const handler of this.#handlers) {
-      try {
-        handler(envelope);
-      } catch (error) {
-        // A consumer's bug must not break the connection for everyone else.
-        console.error("LIME transport: an onEnvelope handler threw", error);
-      }
-    }
-  }
-
-  #updateBackpressure(): void {
-    const full = this.#queue.length >= this.#receiveBufferSize;
-    if (full && !this.#paused) {
-      this.#paused = true;
-      this.pauseReading();
-    } else if (!full && this.#paused && this.#queue.length <= this.#receiveBufferSize / 2) {
-      this.#paused = false;
-      this.resumeReading();
-    }
-  }
-
   #finish(info: TransportCloseInfo): void {
     if (this.#closeInfo) return;
     this.#closeInfo = info;
-    if (this.#waiter && this.#queue.length === 0) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      this.#iterating = false;
-      if (info.error) waiter.reject(info.error);
-      else waiter.resolve({ value: undefined, done: true });
-    }
+    this.#received.finish(info);
     this.#resolveClosed(info);
   }
 }

@@ -71,7 +71,12 @@ export interface WebSocketSocketOptions extends WebSocketTransportOptions {
  *
  * Backpressure: the standard WebSocket API cannot stop reading, so when the consumer falls
  * behind, received envelopes keep queueing in memory past `receiveBufferSize`: the receive buffer
- * is unbounded on this transport. (Sends are bounded by `highWaterMark`.)
+ * is unbounded on this transport. Sends wait while `bufferedAmount` is over `highWaterMark`; what
+ * is held for a peer that does not read (`bufferedAmount` plus the sends queued behind it) is
+ * capped by `maxQueuedBytes` (8 MiB on server-side transports): past it the transport fails with
+ * `slow-reader` and closes with 4000. That close frame waits behind what Deno buffered, so a peer
+ * that never reads keeps its connection, and at most the cap, until it goes away (see
+ * `websocket_upgrade.ts` for why the API cannot drop it sooner).
  *
  * Closing: a local close sends 1000 (normal closure) and waits up to `closeTimeout` for the
  * peer's close frame. A failure found here (framing, invalid envelope) closes with code 4000 and
@@ -211,6 +216,11 @@ export class WebSocketTransport extends TransportBase {
       }
       delay = Math.min(delay * 2, MAX_POLL_DELAY);
     }
+  }
+
+  /** The socket's `bufferedAmount`: sent and not yet handed to the network. */
+  protected override connectionQueuedBytes(): number {
+    return this.#socket?.bufferedAmount ?? 0;
   }
 
   /** Sends a last text message when the socket is open (before an error close). */

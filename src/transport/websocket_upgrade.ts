@@ -2,6 +2,32 @@
  * Accepting LIME WebSocket connections inside any `Deno.serve` handler (Deno Deploy included):
  * {@link upgradeLimeWebSocket} refuses requests that are not WebSocket upgrades asking for the
  * `lime` subprotocol, and turns the others into a server-side {@link WebSocketTransport}.
+ *
+ * **Oversize frames: what the runtime allows, and what is left.** Deno 2.9.6's
+ * `Deno.upgradeWebSocket` takes `protocol`, `idleTimeout`, `socket` and `head`: no frame or
+ * message size. Deno assembles every message in Rust up to its own fixed cap of 64 MiB (a larger
+ * one fails the connection in Deno) and hands it to JavaScript only when complete, so the
+ * transport cannot see a frame before it is whole. It refuses an oversize message the moment it
+ * is delivered: the size check reads the string's length (or the binary message's byte length)
+ * before decoding or copying anything, keeps no reference to it, fails with `framing` (a server
+ * channel answers `failed`, reason 21) and closes with code 4000. What a peer can make the server
+ * hold per connection is therefore one message of up to 64 MiB, twice (Deno's receive buffer and
+ * the JavaScript string): one 60 MiB text frame raised RSS by 125 MiB at its peak (measured,
+ * `deno run` of a `WebSocketTransportListener` and a hand-made client in another process). Both
+ * copies live as long as the connection does; a major GC does not release them earlier:
+ *
+ * - a peer that answers the close (any WebSocket client) is disconnected about 40 ms after the
+ *   message arrived; half the memory is released at once, the rest at the next major GC;
+ * - a peer that sends anything after the close is disconnected by Deno at once (four 60 MiB
+ *   frames in a row: +185 MiB at the peak, back to the baseline at the next GC);
+ * - a peer that stays silent keeps its connection, and the memory, until it goes away: Deno stops
+ *   its `idleTimeout` pings once a close is sent, and the WebSocket API has no way to drop a
+ *   connection without the close handshake (50 s observed, nothing released).
+ *
+ * The server bounds the total only by how many connections it accepts (per address and in all).
+ * Taking the TCP socket out of Deno's hands (`Deno.upgradeWebSocket(request, { socket })` from a
+ * `node:http` upgrade, which the server could destroy) would lift the last case; the listener
+ * here runs on `Deno.serve` and does not.
  * @module
  */
 import { forwardedClientAddress } from "./forwarded.ts";

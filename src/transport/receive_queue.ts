@@ -1,0 +1,124 @@
+/**
+ * The receiving half of a transport: received envelopes wait in a bounded queue for their
+ * consumers (an async iterator, `onEnvelope` callbacks, or both), and reading from the
+ * connection pauses while the queue is full (backpressure).
+ * @module
+ */
+import type { Envelope } from "../envelope.ts";
+import type { TransportCloseInfo } from "./errors.ts";
+import { TransportError } from "./errors.ts";
+
+/** Received envelopes on their way to the consumers. */
+export class ReceiveQueue {
+  readonly #size: number;
+  readonly #pauseReading: () => void;
+  readonly #resumeReading: () => void;
+  #queue: Envelope[] = [];
+  #waiter:
+    | { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void }
+    | undefined;
+  #iterating = false;
+  #paused = false;
+  readonly #handlers = new Set<(envelope: Envelope) => void>();
+  #closeInfo: TransportCloseInfo | undefined;
+
+  /**
+   * A queue of at most `size` envelopes before `pauseReading` is called; `resumeReading` follows
+   * once it is down to half.
+   */
+  constructor(size: number, pauseReading: () => void, resumeReading: () => void) {
+    this.#size = size;
+    this.#pauseReading = pauseReading;
+    this.#resumeReading = resumeReading;
+  }
+
+  /** Adds a receive callback; returns its remover. */
+  onEnvelope(handler: (envelope: Envelope) => void): () => void {
+    this.#handlers.add(handler);
+    // Hand over what arrived before anyone listened (unless an iterator is taking it).
+    if (!this.#iterating) {
+      const queued = this.#queue;
+      this.#queue = [];
+      for (const envelope of queued) this.#callHandlers(envelope);
+      this.#updateBackpressure();
+    }
+    return () => this.#handlers.delete(handler);
+  }
+
+  /** Iterates over received envelopes until {@link finish} (throws if it finished with an error). */
+  iterator(): AsyncIterator<Envelope> {
+    if (this.#iterating) throw new TransportError("io", "The transport already has an iterator");
+    this.#iterating = true;
+    return {
+      next: () => {
+        const envelope = this.#queue.shift();
+        if (envelope !== undefined) {
+          this.#updateBackpressure();
+          return Promise.resolve({ value: envelope, done: false });
+        }
+        if (this.#closeInfo) {
+          this.#iterating = false;
+          return this.#closeInfo.error
+            ? Promise.reject(this.#closeInfo.error)
+            : Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+      },
+      return: () => {
+        this.#iterating = false;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  /** Hands one received envelope to the consumers, or queues it for them. */
+  deliver(envelope: Envelope): void {
+    if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter.resolve({ value: envelope, done: false });
+      if (this.#handlers.size) this.#callHandlers(envelope);
+      return;
+    }
+    if (this.#handlers.size) this.#callHandlers(envelope);
+    if (this.#iterating || this.#handlers.size === 0) {
+      this.#queue.push(envelope);
+      this.#updateBackpressure();
+    }
+  }
+
+  /** The transport closed: a waiting iterator ends (or throws the error) once the queue is empty. */
+  finish(info: TransportCloseInfo): void {
+    if (this.#closeInfo) return;
+    this.#closeInfo = info;
+    if (this.#waiter && this.#queue.length === 0) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      this.#iterating = false;
+      if (info.error) waiter.reject(info.error);
+      else waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  #callHandlers(envelope: Envelope): void {
+    for (const handler of this.#handlers) {
+      try {
+        handler(envelope);
+      } catch (error) {
+        // A consumer's bug must not break the connection for everyone else.
+        console.error("LIME transport: an onEnvelope handler threw", error);
+      }
+    }
+  }
+
+  #updateBackpressure(): void {
+    const full = this.#queue.length >= this.#size;
+    if (full && !this.#paused) {
+      this.#paused = true;
+      this.#pauseReading();
+    } else if (!full && this.#paused && this.#queue.length <= this.#size / 2) {
+      this.#paused = false;
+      this.#resumeReading();
+    }
+  }
+}

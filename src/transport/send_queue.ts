@@ -1,0 +1,277 @@
+/**
+ * The sending half of a transport: serialized envelopes go to the connection in order, at once
+ * when it can take them (the fast path), batched for the end of the turn when the transport
+ * batches, otherwise queued and written by one pump that waits for the connection's drain. What
+ * is held for a peer that does not take it is capped (`maxQueuedBytes`): a send that has to wait
+ * and would pass the cap fails the transport with `slow-reader`, and every waiting send rejects.
+ * @module
+ */
+import { TransportError } from "./errors.ts";
+
+/** Where a {@link SendQueue} writes: the transport and its connection. */
+export interface SendSink {
+  /** Whether the transport is open (a queued send is rejected with `closed` otherwise). */
+  isOpen(): boolean;
+  /**
+   * Writes synchronously when the connection can take the text now: `null` when it took it with
+   * room to spare, a promise of the drain when its buffer is now full, `undefined` when it cannot
+   * write now (the text then goes through {@link write}).
+   */
+  writeNow(text: string): Promise<void> | null | undefined;
+  /** Writes one envelope when it cannot be written now (e.g. a TLS switch is pending). */
+  write(text: string, bytes: () => Uint8Array): Promise<void>;
+  /** Whether sends taken by the fast path are batched for the end of the turn. */
+  batches(): boolean;
+  /** Whether several queued texts may go to {@link writeNow} at once. */
+  coalesces(): boolean;
+  /** Schedules the batch's write. */
+  scheduleFlush(flush: () => void): void;
+  /** Bytes the connection holds that the peer has not taken (socket buffers and the like). */
+  connectionBytes(): number;
+  /** The error a send rejects with for an unexpected failure (which also fails the transport). */
+  sendError(error: unknown): TransportError;
+  /** Fails the transport: the peer does not take what is sent (`slow-reader`). */
+  fail(error: TransportError): void;
+}
+
+interface QueuedSend {
+  text: string;
+  bytes: () => Uint8Array;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const encoder = new TextEncoder();
+const RESOLVED: Promise<void> = Promise.resolve();
+const noop = () => {};
+/** Most UTF-16 units of queued envelopes written at once when a transport coalesces writes. */
+const COALESCE_LIMIT = 64 * 1024;
+
+/** Sends in order, with a synchronous fast path, per-turn batching and a cap on what is held. */
+export class SendQueue {
+  readonly #sink: SendSink;
+  readonly #maxQueued: number;
+  // Sends waiting for their turn, in order, written by one pump (no promise chain per send).
+  #queue: (QueuedSend | undefined)[] = [];
+  #head = 0;
+  // UTF-16 units of the texts in #queue from #head on.
+  #queuedText = 0;
+  #pumping = false;
+  // A drain the connection asked for (its buffer is over the high-water mark): later sends wait.
+  #drain: Promise<void> | undefined;
+  // Sends taken at once but written together later in the turn (transports that batch sends).
+  #batch: string[] = [];
+  #batchSize = 0;
+  #batchScheduled = false;
+  #failure: TransportError | undefined;
+
+  /** A queue writing to `sink`, holding at most `maxQueued` bytes for the peer (0: no cap). */
+  constructor(sink: SendSink, maxQueued: number) {
+    this.#sink = sink;
+    this.#maxQueued = maxQueued;
+  }
+
+  /** Whether sends are waiting for the connection (a full buffer, or queued behind one). */
+  get waiting(): boolean {
+    return this.#pumping || this.#drain !== undefined;
+  }
+
+  /**
+   * Bytes accepted and not yet taken by the peer: queued and batched texts (counted in UTF-16
+   * units, which is their UTF-8 size for ASCII) and what the connection holds.
+   */
+  get queuedBytes(): number {
+    return this.#queuedText + this.#batchSize + this.#sink.connectionBytes();
+  }
+
+  /** Takes one serialized envelope; `bytes` is its UTF-8 encoding, made lazily. */
+  send(text: string, bytes: () => Uint8Array): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    // Fast path: nothing queued ahead, and the connection takes the bytes right now.
+    if (!this.#pumping && this.#drain === undefined) {
+      if (this.#sink.batches()) {
+        if (this.#batchScheduled) {
+          // Not the first send of this turn: taken now, written with the others at its end
+          // (one write instead of one per envelope).
+          this.#batch.push(text);
+          this.#batchSize += text.length;
+          if (this.#batchSize >= COALESCE_LIMIT) this.flush();
+          return RESOLVED;
+        }
+        // The first send of a turn goes out at once (no added latency); the turn's end flushes
+        // whatever follows it.
+        this.#batchScheduled = true;
+        this.#sink.scheduleFlush(this.#onFlushTimer);
+      } else if (this.#batch.length > 0) this.flush(); // what was batched goes first
+      const drained = this.#sink.writeNow(text);
+      if (drained === null) return RESOLVED;
+      if (drained !== undefined) {
+        // Taken, but the connection's buffer is full: later sends queue behind the drain.
+        this.#waitForDrain(drained);
+        return drained.catch((error) => {
+          throw this.#sendError(error);
+        });
+      }
+    }
+    if (this.#batch.length > 0) this.flush();
+    // The send has to wait: this is where a peer that does not read would make memory grow.
+    if (this.#maxQueued > 0) {
+      const held = this.queuedBytes;
+      if (held > 0 && held + text.length > this.#maxQueued) return this.#overflow(held, text);
+    }
+    this.#queuedText += text.length;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ text, bytes, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #onFlushTimer = (): void => {
+    this.#batchScheduled = false;
+    this.flush();
+  };
+
+  /** Writes the batched sends now, in order (before a switch point, before closing). */
+  flush(): void {
+    if (this.#batch.length === 0) return;
+    const text = this.#batch.length === 1 ? this.#batch[0] : this.#batch.join("");
+    this.#batch = [];
+    this.#batchSize = 0;
+    if (!this.#sink.isOpen() || this.#failure) return;
+    let drained: Promise<void> | null | undefined;
+    try {
+      drained = this.#sink.writeNow(text);
+    } catch (error) {
+      drained = Promise.reject(error);
+    }
+    if (drained === null) return;
+    if (drained !== undefined) {
+      this.#waitForDrain(drained);
+      drained.catch((error) => this.#sendError(error)).catch(() => {});
+      return;
+    }
+    // The connection cannot take bytes now: queue them ahead of anything sent later.
+    this.#queuedText += text.length;
+    this.#queue.push({ text, bytes: () => encoder.encode(text), resolve: noop, reject: noop });
+    this.#pump();
+  }
+
+  /**
+   * The peer is not taking what is sent: fails the transport with `slow-reader`, rejects every
+   * waiting send with that error and drops the batch.
+   */
+  #overflow(held: number, text: string): Promise<void> {
+    const error = new TransportError(
+      "slow-reader",
+      `The peer is not taking what is sent to it: ${held} bytes are waiting for it, and an ` +
+        `envelope of ${text.length} more would pass maxQueuedBytes (${this.#maxQueued})`,
+    );
+    this.#failure = error;
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) {
+      queue[i]?.reject(error);
+      queue[i] = undefined;
+    }
+    // A running pump sees nothing left and stops; its `finally` empties the array.
+    this.#head = queue.length;
+    this.#queuedText = 0;
+    this.#batch = [];
+    this.#batchSize = 0;
+    this.#sink.fail(error);
+    return Promise.reject(error);
+  }
+
+  #waitForDrain(drained: Promise<void>): void {
+    const drain = drained.then(
+      () => {
+        if (this.#drain === drain) this.#drain = undefined;
+      },
+      () => {
+        if (this.#drain === drain) this.#drain = undefined;
+      },
+    );
+    this.#drain = drain;
+  }
+
+  /**
+   * Writes the queued sends in order: synchronously while the connection takes them (several
+   * queued envelopes in one write when the sink coalesces), waiting for its drain when its
+   * buffer is full, through `write` when it cannot write now.
+   */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    const queue = this.#queue;
+    try {
+      while (this.#head < queue.length) {
+        if (this.#drain) {
+          await this.#drain;
+          continue;
+        }
+        if (!this.#sink.isOpen()) {
+          const send = queue[this.#head]!;
+          queue[this.#head++] = undefined;
+          this.#queuedText -= send.text.length;
+          send.reject(
+            this.#failure ?? new TransportError("closed", "Cannot send: the transport closed"),
+          );
+          continue;
+        }
+        // The queued envelopes that go in one write: up to COALESCE_LIMIT UTF-16 units.
+        let end = this.#head + 1;
+        let size = queue[this.#head]!.text.length;
+        if (this.#sink.coalesces()) {
+          while (end < queue.length && size + queue[end]!.text.length <= COALESCE_LIMIT) {
+            size += queue[end++]!.text.length;
+          }
+        }
+        const batch = queue.slice(this.#head, end) as QueuedSend[];
+        let drained: Promise<void> | null | undefined;
+        try {
+          drained = this.#sink.writeNow(
+            batch.length === 1 ? batch[0].text : batch.map((send) => send.text).join(""),
+          );
+        } catch (error) {
+          drained = Promise.reject(error);
+        }
+        if (drained === undefined) {
+          // Cannot write now (a TLS or gzip switch is pending): one by one, in order.
+          const send = queue[this.#head]!;
+          queue[this.#head++] = undefined;
+          this.#queuedText -= send.text.length;
+          try {
+            await this.#sink.write(send.text, send.bytes);
+            send.resolve();
+          } catch (error) {
+            send.reject(this.#sendError(error));
+          }
+          continue;
+        }
+        queue.fill(undefined, this.#head, end); // the texts can be collected once written
+        this.#head = end;
+        this.#queuedText -= size;
+        if (drained === null) {
+          for (const send of batch) send.resolve();
+        } else {
+          this.#waitForDrain(drained);
+          drained.then(
+            () => batch.forEach((send) => send.resolve()),
+            (error) => {
+              const failure = this.#sendError(error);
+              for (const send of batch) send.reject(failure);
+            },
+          );
+        }
+      }
+    } finally {
+      queue.length = 0;
+      this.#head = 0;
+      this.#queuedText = 0;
+      this.#pumping = false;
+    }
+  }
+
+  #sendError(error: unknown): TransportError {
+    return this.#failure ?? this.#sink.sendError(error);
+  }
+}

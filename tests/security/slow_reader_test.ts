@@ -1,0 +1,77 @@
+/**
+ * A slow reader against a running LimeServer: a client establishes its session by hand, then
+ * never reads its socket again, while another session sends it 200 MiB of messages. The server
+ * must not queue that traffic: what it holds for the slow session never passes
+ * `maxQueuedBytes` (8 MiB by default) plus one envelope, its memory grows by far less than the
+ * traffic, the slow session is closed (its transport fails with `slow-reader`), the sender's
+ * session survives, and a bystander's `/ping` stays fast.
+ *
+ * Why 200 MiB and not 50: the server runs in this process with its clients, and at full speed
+ * the V8 heap's slack alone grows RSS by 60–160 MiB for 50 MiB of traffic even when the
+ * recipient reads everything (measured), so only a larger volume separates "bounded" from
+ * "queued" (without the cap: +388 MiB for 200 MiB).
+ *
+ * What this layer guarantees is asserted here; the sender is not told (yet) which of its messages
+ * were lost with the slow session.
+ */
+import assert from "node:assert/strict";
+import { DEFAULT_MAX_QUEUED_BYTES, Message } from "../../mod.ts";
+import { TestServer, type Via } from "../server_test_helpers.ts";
+import { within } from "../tcp_helpers.ts";
+import { CLOSED, p99, pingLoop, RawClient } from "./raw_client.ts";
+
+const MiB = 1024 * 1024;
+const SLOW = "slow@localhost/tablet";
+const CONTENT = "lorem ipsum dolor sit amet ".repeat(1200); // 32 KiB
+const MESSAGES = 6400; // 200 MiB
+
+for (const via of ["tcp", "ws"] as const satisfies readonly Via[]) {
+  Deno.test(`LimeServer closes a session that stops reading (${via}) instead of queueing for it`, async () => {
+    await using test = await TestServer.start();
+    const bystander = await test.login("bystander@localhost/desk");
+    const sender = await test.login("sender@localhost/phone");
+    const slow = via === "tcp"
+      ? await RawClient.tcp(test.server.tcpAddress!)
+      : await RawClient.ws(test.server.websocketAddress!);
+    try {
+      await slow.guest(SLOW);
+      const slowTransport = test.server.registry.byNode(SLOW)!.channel.transport;
+      slow.stopReading();
+      const pings = pingLoop(bystander);
+      const before = Deno.memoryUsage().rss;
+      let peak = before;
+      let held = 0;
+      const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+      try {
+        for (let i = 0; i < MESSAGES; i++) {
+          await sender.sendMessage(new Message("text/plain", CONTENT, { to: SLOW }));
+          held = Math.max(held, slowTransport.queuedBytes ?? 0);
+        }
+        // The slow session is gone from the server (its transport failed, the channel closed).
+        await within(waitUntil(() => test.server.registry.byNode(SLOW) === undefined), 15000);
+      } finally {
+        clearInterval(sampler);
+      }
+      const info = await slowTransport.closed;
+      assert.equal(info.error?.code, "slow-reader", info.error?.message ?? "");
+      assert.ok(held <= DEFAULT_MAX_QUEUED_BYTES + 40 * 1024, `held ${held} bytes for it`);
+      const grown = peak - before;
+      assert.ok(grown < 160 * MiB, `server RSS grew by ${grown} bytes for 200 MiB sent`);
+      // The sender's and the bystander's sessions carry on.
+      assert.equal(sender.state, "established");
+      await within(sender.getResource("/ping"));
+      const latencies = await pings.stop();
+      assert.equal(bystander.state, "established");
+      assert.ok(p99(latencies) < 100, `bystander /ping p99 ${p99(latencies)} ms`);
+      // The slow client's connection was ended by the server.
+      slow.resumeReading();
+      assert.equal(await slow.untilClosed(15000), CLOSED);
+    } finally {
+      await slow.close();
+    }
+  });
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
