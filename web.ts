@@ -138,7 +138,11 @@ export {
   type EstablishSessionOptions,
   type OptionSelector,
 } from "./src/channel/client_channel.ts";
-export { ServerChannel, type ServerChannelOptions } from "./src/channel/server_channel.ts";
+export {
+  DEFAULT_ESTABLISHMENT_RECEIVE_LIMIT,
+  ServerChannel,
+  type ServerChannelOptions,
+} from "./src/channel/server_channel.ts";
 export {
   assignNode,
   type AuthenticationContext,

@@ -37,11 +37,23 @@ export interface ServerChannelOptions extends ChannelOptions {
    * lime-js, blip-sdk and lime-python wait for `authenticating` and hang otherwise (§12).
    */
   establishWithoutAuthentication?: boolean;
+  /**
+   * Largest envelope accepted from the client until the session is established, in bytes (where
+   * the transport supports `receiveLimit`): session envelopes are small, and an unauthenticated
+   * peer must not make the server parse megabytes. Default 64 KiB
+   * ({@link DEFAULT_ESTABLISHMENT_RECEIVE_LIMIT}); the transport's own maximum applies after.
+   */
+  establishmentReceiveLimit?: number;
 }
+
+/** Default {@link ServerChannelOptions.establishmentReceiveLimit}: 64 KiB. */
+export const DEFAULT_ESTABLISHMENT_RECEIVE_LIMIT = 64 * 1024;
 
 /** A server channel: one client session, from `new` to its end. */
 export class ServerChannel extends Channel {
   readonly #establishWithoutAuthentication: boolean;
+  /** The transport's receive limit to restore once established. */
+  readonly #fullReceiveLimit: number | undefined;
   /** The server's node (`from` of everything the server sends). */
   readonly serverNode: string;
 
@@ -53,6 +65,11 @@ export class ServerChannel extends Channel {
     this.localNode = options.serverNode;
     this.sessionId = options.sessionId ?? newId();
     this.#establishWithoutAuthentication = options.establishWithoutAuthentication ?? false;
+    const limit = options.establishmentReceiveLimit ?? DEFAULT_ESTABLISHMENT_RECEIVE_LIMIT;
+    if (transport.receiveLimit !== undefined && limit > 0 && limit < transport.receiveLimit) {
+      this.#fullReceiveLimit = transport.receiveLimit;
+      transport.receiveLimit = limit;
+    }
     // Invalid input gets an answer with its reason instead of a silently dropped connection,
     // unless the transport's owner chose a policy.
     // Bytes that cannot be framed (not JSON, too deep, too large) end the connection; the client
@@ -189,7 +206,12 @@ export class ServerChannel extends Channel {
     const previous = this.remoteNode;
     this.remoteNode = node;
     try {
-      await this.sendSession(this.#session("established", { to: node }), options);
+      const sent = this.sendSession(this.#session("established", { to: node }), options);
+      // Established (the state moved as the envelope was handed over): full-size envelopes now.
+      if (this.#fullReceiveLimit !== undefined && this.state === "established") {
+        this.transport.receiveLimit = this.#fullReceiveLimit;
+      }
+      await sent;
     } catch (error) {
       // Refused by the state machine: nobody was established (a later `failed` has no `to`).
       if (this.state !== "established") this.remoteNode = previous;

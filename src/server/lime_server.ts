@@ -16,6 +16,7 @@ import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
+import { TransportError } from "../transport/errors.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
 import { DEFAULT_PBKDF2_ITERATIONS } from "./password_hash.ts";
 import { accountResource } from "./resources/account.ts";
@@ -162,7 +163,7 @@ export class LimeServer implements AsyncDisposable {
   /** Starts the configured listeners. */
   async start(): Promise<void> {
     const { tcp, websocket } = this.#options;
-    const limits = { maxEnvelopeSize: this.#options.maxEnvelopeSize };
+    const limits = this.#transportLimits();
     // A burst of connections lands in one turn before the accept loop takes them: let them all
     // wait (maxSessions is enforced per connection, with a proper `failed`), none reset.
     const queue = this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
@@ -189,6 +190,19 @@ export class LimeServer implements AsyncDisposable {
       await this.#websocket.listen();
       this.#acceptFrom(this.#websocket);
     }
+  }
+
+  /** The limits every accepted transport gets. */
+  #transportLimits() {
+    const options = this.#options;
+    return {
+      ...(options.maxEnvelopeSize !== undefined
+        ? { maxEnvelopeSize: options.maxEnvelopeSize }
+        : {}),
+      ...(options.maxMembers !== undefined ? { maxMembers: options.maxMembers } : {}),
+      ...(options.maxQueuedBytes !== undefined ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
+      ...options.inflation,
+    };
   }
 
   /** Where the TCP listener listens (`host:port`). */
@@ -218,7 +232,7 @@ export class LimeServer implements AsyncDisposable {
   readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
-        maxEnvelopeSize: this.#options.maxEnvelopeSize,
+        ...this.#transportLimits(),
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
         trustProxy: this.#options.trustProxy ?? false,
       });
@@ -309,8 +323,11 @@ export class LimeServer implements AsyncDisposable {
     channel.onMessage(route);
     channel.onNotification(route);
     channel.onCommand(route);
-    await channel.closed;
+    const end = await channel.closed;
     this.#unregister(established);
+    if (end.error instanceof TransportError && end.error.code === "slow-reader") {
+      this.#router.reportUnread(established);
+    }
   }
 
   /** The schemes offered on a channel, when its authentication starts (after any TLS switch). */

@@ -191,10 +191,25 @@ export class Router {
       }
       sent.then(
         () => {
+          target.handedOver(sender, message);
           if (sender.receiptEvents.has("dispatched")) this.#notify(sender, message, "dispatched");
         },
         (error) => this.#notify(sender, message, "failed", sendFailureReason(error, envelope.to!)),
       );
+    }
+  }
+
+  /**
+   * `session` was closed as a slow reader: what it was handed and cannot be known to have read
+   * (see `ServerSession.handedOver`) is reported `failed` (51) to its senders.
+   */
+  reportUnread(session: ServerSession): void {
+    for (const { sender, message } of session.takeUnread()) {
+      if (sender.channel.state !== "established") continue;
+      this.#notify(sender, message, "failed", {
+        code: ReasonCode.DISPATCH_ERROR,
+        description: `"${session.node}" stopped reading: the message may not have arrived`,
+      });
     }
   }
 

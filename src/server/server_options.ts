@@ -5,6 +5,7 @@
 import type { ChannelOptions } from "../channel/channel_options.ts";
 import type { DomainRole } from "../generated/enums.generated.ts";
 import type { TcpServerTlsOptions } from "../transport/tcp_tls.ts";
+import type { InflationLimits } from "../transport/tcp_gzip.ts";
 import type { AccountStore } from "./account_store.ts";
 import type { LoginThrottleOptions } from "./guard/login_throttle.ts";
 import type { PasswordWorkOptions } from "./guard/password_work.ts";
@@ -84,6 +85,22 @@ export interface LimeServerOptions {
   maxSessionsPerIdentity?: number;
   /** Largest envelope, in bytes. Default 8 MiB. */
   maxEnvelopeSize?: number;
+  /**
+   * Most object members in one received envelope, counted before parsing (a parse's cost grows
+   * with keys). Default 100,000.
+   */
+  maxMembers?: number;
+  /**
+   * Bytes the server holds for a session that does not read them (its send queue and socket
+   * buffers): past it the session is closed (a slow reader) and the senders of what it had not
+   * taken are told `failed` (51). Default 8 MiB.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Bytes one connection's gzip stream may inflate into per second (whitespace included), and
+   * inflated bytes per compressed byte: more fails it with 21. Default 64 MiB/s and 256:1.
+   */
+  inflation?: InflationLimits;
   /**
    * Envelopes a session may send per second (token bucket, burst = one second's worth); beyond
    * it they are refused with reason 34. Default 10,000; 0 disables.

@@ -10,7 +10,11 @@ import type {
   NotificationEvent,
 } from "../generated/enums.generated.ts";
 import type { PresenceRoutingRule, PresenceStatus } from "../generated/types.generated.ts";
+import type { Envelope } from "../envelope.ts";
 import { Node } from "../node.ts";
+
+/** Messages with ids kept as possibly unread beyond what is still queued (see `handedOver`). */
+export const UNREAD_WINDOW = 4096;
 
 /** Presence of a session (lime-protocol §7). */
 export interface SessionPresence {
@@ -46,6 +50,7 @@ export class ServerSession {
   readonly source: string | undefined;
   /** Whether an account operation (which may hash a password) is in progress. */
   accountBusy = false;
+  #unread: { sender: ServerSession; message: Envelope }[] = [];
   /** Presence. */
   presence: SessionPresence = {
     status: "available",
@@ -78,6 +83,27 @@ export class ServerSession {
   /** The identity string (`name@domain`). */
   get identity(): string {
     return Node.parse(this.node).identity.toString();
+  }
+
+  /**
+   * Records a message with an id handed to this session's transport. The server cannot see what
+   * the peer read, so it keeps the last {@link UNREAD_WINDOW} of them, and all of them while its
+   * own buffers for the session are not empty: if the session is closed as a slow reader, those
+   * are the messages whose senders are told they may not have arrived.
+   */
+  handedOver(sender: ServerSession, message: Envelope): void {
+    const unread = this.#unread;
+    unread.push({ sender, message });
+    if (unread.length > 2 * UNREAD_WINDOW && !this.channel.transport.queuedBytes) {
+      unread.splice(0, unread.length - UNREAD_WINDOW);
+    }
+  }
+
+  /** Takes the record of {@link handedOver} messages (the session ended as a slow reader). */
+  takeUnread(): { sender: ServerSession; message: Envelope }[] {
+    const unread = this.#unread;
+    this.#unread = [];
+    return unread;
   }
 
   /** Whether identity-addressed envelopes may reach this session. */

@@ -99,6 +99,7 @@ export class TcpTransport extends TransportBase {
     this.#framer = new EnvelopeFramer({
       maxEnvelopeSize: this.maxEnvelopeSize,
       maxDepth: this.maxDepth,
+      maxMembers: this.maxMembers,
     });
     if (accepted) this.#attach(accepted.socket);
   }
@@ -167,6 +168,11 @@ export class TcpTransport extends TransportBase {
       this.remoteClosed();
     }
   };
+
+  /** The framer refuses larger envelopes from the next one on. */
+  protected override receiveLimitChanged(bytes: number): void {
+    this.#framer.maxEnvelopeSize = bytes;
+  }
 
   /** Stops taking bytes from the connection (the receive queue is full). */
   protected override pauseReading(): void {

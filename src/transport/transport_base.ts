@@ -18,6 +18,7 @@ import { SendQueue, type SendSink } from "./send_queue.ts";
 import {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_ENVELOPE_SIZE,
+  DEFAULT_MAX_MEMBERS,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_RECEIVE_BUFFER_SIZE,
   type PeerCertificate,
@@ -43,6 +44,9 @@ export abstract class TransportBase implements Transport {
   readonly maxEnvelopeSize: number;
   /** Deepest JSON nesting accepted. */
   readonly maxDepth: number;
+  /** Most object members in one incoming envelope (see `TransportOptions.maxMembers`). */
+  readonly maxMembers: number;
+  #receiveLimit: number;
   /** Most bytes held for a peer that does not take them (0: no cap); see `TransportOptions`. */
   readonly maxQueuedBytes: number;
   /**
@@ -74,6 +78,8 @@ export abstract class TransportBase implements Transport {
   constructor(options: TransportOptions = {}, open = false) {
     this.maxEnvelopeSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxMembers = options.maxMembers ?? DEFAULT_MAX_MEMBERS;
+    this.#receiveLimit = this.maxEnvelopeSize;
     this.maxQueuedBytes = options.maxQueuedBytes ?? (open ? DEFAULT_MAX_QUEUED_BYTES : 0);
     this.invalidEnvelopePolicy = options.onInvalidEnvelope;
     this.#received = new ReceiveQueue(
@@ -84,6 +90,23 @@ export abstract class TransportBase implements Transport {
     this.#sends = new SendQueue(this.#sendSink(), this.maxQueuedBytes);
     if (open) this.#state = "open";
   }
+
+  /**
+   * The largest envelope accepted from the peer now (at most `maxEnvelopeSize`); see
+   * `Transport.receiveLimit`. Takes effect from the next envelope.
+   */
+  get receiveLimit(): number {
+    return this.#receiveLimit;
+  }
+
+  set receiveLimit(bytes: number) {
+    if (!(bytes > 0)) throw new RangeError(`receiveLimit must be positive, got ${bytes}`);
+    this.#receiveLimit = Math.min(bytes, this.maxEnvelopeSize);
+    this.receiveLimitChanged(this.#receiveLimit);
+  }
+
+  /** Called when `receiveLimit` changes (a framer that holds the limit updates it). */
+  protected receiveLimitChanged(_bytes: number): void {}
 
   /** What the send queue writes to: this transport's hooks. */
   #sendSink(): SendSink {

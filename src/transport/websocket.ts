@@ -302,6 +302,14 @@ export class WebSocketTransport extends TransportBase {
     });
   }
 
+  #limits(): { maxEnvelopeSize: number; maxDepth: number; maxMembers: number } {
+    return {
+      maxEnvelopeSize: this.receiveLimit,
+      maxDepth: this.maxDepth,
+      maxMembers: this.maxMembers,
+    };
+  }
+
   #onMessage(event: MessageEvent): void {
     if (this.#failure || this.isClosing) return;
     const data = event.data;
@@ -315,7 +323,7 @@ export class WebSocketTransport extends TransportBase {
       return;
     }
     try {
-      frameMessage(message, this, (frame) => {
+      frameMessage(message, this.#limits(), (frame) => {
         if (!this.#failure && !this.isClosing) this.receiveFrame(frame);
       });
     } catch (error) {

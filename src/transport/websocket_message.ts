@@ -15,6 +15,7 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
 
 const encoder = new TextEncoder();
 
@@ -24,6 +25,8 @@ export interface MessageLimits {
   readonly maxEnvelopeSize: number;
   /** Deepest nesting of objects and arrays. */
   readonly maxDepth: number;
+  /** Most object members (see `TransportOptions.maxMembers`). */
+  readonly maxMembers?: number;
 }
 
 /**
@@ -46,7 +49,7 @@ export function frameMessage(
       bytes = encoder.encode(data);
       if (bytes.length > limits.maxEnvelopeSize) throw tooLarge(bytes.length, limits);
     }
-    if (isSingleObject(data, limits.maxDepth)) {
+    if (isSingleObject(data, limits.maxDepth, limits.maxMembers)) {
       onFrame(data);
       return;
     }
@@ -65,19 +68,27 @@ export function frameMessage(
 }
 
 /**
- * Whether `text` is exactly one JSON object, braces at both ends, nested at most `maxDepth` deep.
+ * Whether `text` is exactly one JSON object, braces at both ends, nested at most `maxDepth` deep,
+ * with at most `maxMembers` object members.
  * Strings are skipped with `indexOf`, so the scan costs little next to `JSON.parse`. A `false`
  * only means "not the simple case": the framer then decides.
  */
-export function isSingleObject(text: string, maxDepth: number): boolean {
+export function isSingleObject(
+  text: string,
+  maxDepth: number,
+  maxMembers = Infinity,
+): boolean {
   const last = text.length - 1;
   if (last < 1 || text.charCodeAt(0) !== OPEN_BRACE || text.charCodeAt(last) !== CLOSE_BRACE) {
     return false;
   }
   let depth = 0;
+  let members = 0;
   for (let i = 0; i <= last; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) {
+    if (c === COLON) {
+      if (++members > maxMembers) return false;
+    } else if (c === QUOTE) {
       let end = i;
       for (;;) {
         end = text.indexOf('"', end + 1);

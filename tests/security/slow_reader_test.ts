@@ -11,8 +11,9 @@
  * recipient reads everything (measured), so only a larger volume separates "bounded" from
  * "queued" (without the cap: +388 MiB for 200 MiB).
  *
- * What this layer guarantees is asserted here; the sender is not told (yet) which of its messages
- * were lost with the slow session.
+ * Nothing is lost silently: every message was sent with an id, and the sender is told `failed`
+ * for each one (51 for what the slow session was handed or had queued, 42 for what came after
+ * it was gone).
  */
 import assert from "node:assert/strict";
 import { DEFAULT_MAX_QUEUED_BYTES, Message } from "../../mod.ts";
@@ -37,6 +38,12 @@ for (const via of ["tcp", "ws"] as const satisfies readonly Via[]) {
       await slow.guest(SLOW);
       const slowTransport = test.server.registry.byNode(SLOW)!.channel.transport;
       slow.stopReading();
+      const failed = new Map<string, number>();
+      sender.onNotification((notification) => {
+        if (notification.event === "failed") {
+          failed.set(notification.id!, notification.reason?.code ?? 0);
+        }
+      });
       const pings = pingLoop(bystander);
       const before = Deno.memoryUsage().rss;
       let peak = before;
@@ -44,7 +51,7 @@ for (const via of ["tcp", "ws"] as const satisfies readonly Via[]) {
       const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
       try {
         for (let i = 0; i < MESSAGES; i++) {
-          await sender.sendMessage(new Message("text/plain", CONTENT, { to: SLOW }));
+          await sender.sendMessage(new Message("text/plain", CONTENT, { id: `m${i}`, to: SLOW }));
           held = Math.max(held, slowTransport.queuedBytes ?? 0);
         }
         // The slow session is gone from the server (its transport failed, the channel closed).
@@ -57,6 +64,20 @@ for (const via of ["tcp", "ws"] as const satisfies readonly Via[]) {
       assert.ok(held <= DEFAULT_MAX_QUEUED_BYTES + 40 * 1024, `held ${held} bytes for it`);
       const grown = peak - before;
       assert.ok(grown < 160 * MiB, `server RSS grew by ${grown} bytes for 200 MiB sent`);
+      // Every message is reported.
+      await within(waitUntil(() => failed.size === MESSAGES), 15000).catch(() => {});
+      assert.equal(failed.size, MESSAGES, "every message was reported failed");
+      assert.deepEqual(
+        [...new Set(failed.values())].sort(),
+        [42, 51].filter((code) => [...failed.values()].includes(code)),
+      );
+      console.log(
+        `slow reader (${via}): ${[...failed.values()].filter((c) => c === 51).length} reported ` +
+          `51 (unread or queued), ${[...failed.values()].filter((c) => c === 42).length} 42 ` +
+          `(after it was gone); held at most ${(held / MiB).toFixed(1)} MiB; RSS +${
+            (grown / MiB).toFixed(0)
+          } MiB`,
+      );
       // The sender's and the bystander's sessions carry on.
       assert.equal(sender.state, "established");
       await within(sender.getResource("/ping"));
