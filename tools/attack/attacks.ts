@@ -6,6 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import net from "node:net";
 import zlib from "node:zlib";
 import { encodeBase64Text } from "../../src/channel/authentication/credentials.ts";
 import { EnvelopeFramer } from "../../src/transport/framing.ts";
@@ -101,58 +102,90 @@ const gzip: Attack = {
     const outcomes: string[] = [];
     while (time() < until) {
       rounds++;
-      const peer = await RawPeer.connect(tcp, "127.0.0.4");
-      const started = time();
-      try {
-        peer.write('{"state":"new"}');
-        const offer = await peer.next();
-        if (offer === "closed") break;
-        peer.write(
-          JSON.stringify({
-            state: "negotiating",
-            id: offer.id,
-            compression: "gzip",
-            encryption: "none",
-          }),
-        );
-        await peer.next(); // the confirmation; from here both directions are gzip
-        // Read what comes back through a gunzip of our own.
-        const framer = new EnvelopeFramer({ maxEnvelopeSize: 1 << 20, maxDepth: 64 });
-        const replies: unknown[] = [];
-        const gunzip = zlib.createGunzip();
-        gunzip.on("data", (chunk: Uint8Array) =>
-          framer.push(chunk, (frame) => {
-            replies.push(JSON.parse(new TextDecoder().decode(frame)));
-            return true;
-          }));
-        gunzip.on("error", () => {});
-        peer.socket.removeAllListeners("data");
-        peer.socket.on("data", (chunk: Uint8Array) => gunzip.write(chunk));
-        let written = 0;
-        if (await writeDrained(peer.socket, bomb.head)) written++;
-        const batch = Buffer.concat(new Array(64).fill(bomb.body));
-        while (written < blocks && !peer.closed && time() < until + 10_000) {
-          if (!(await writeDrained(peer.socket, batch))) break;
-          written += 64;
-        }
-        await Promise.race([
-          new Promise((resolve) => peer.socket.once("close", resolve)),
-          sleep(3000),
-        ]);
-        const ms = time() - started;
-        const failed = replies.find((reply) => (reply as { state?: string }).state === "failed");
-        outcomes.push(
-          failed
-            ? `ended with ${reasonOf(failed)} after ≤ ${written} MiB inflated (${ms.toFixed(0)} ms)`
-            : `${written} MiB inflated in ${ms.toFixed(0)} ms, not stopped`,
-        );
-      } finally {
-        await peer.close();
-      }
+      const outcome = await gzipRound(tcp, bomb, blocks, until);
+      outcomes.push(outcome);
     }
     return `${rounds} bombs: ${[...new Set(outcomes)].slice(0, 3).join("; ")}`;
   },
 };
+
+/** One bomb: negotiates gzip by hand, then streams it, reading the replies through gunzip. */
+async function gzipRound(
+  tcp: string,
+  bomb: Awaited<ReturnType<typeof gzipBomb>>,
+  blocks: number,
+  until: number,
+): Promise<string> {
+  const colon = tcp.lastIndexOf(":");
+  const socket = net.connect({
+    host: tcp.slice(0, colon),
+    port: Number(tcp.slice(colon + 1)),
+    localAddress: "127.0.0.4",
+  });
+  socket.on("error", () => {});
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  const replies: Record<string, unknown>[] = [];
+  let wake: (() => void) | undefined;
+  const plain = new EnvelopeFramer({ maxEnvelopeSize: 1 << 20, maxDepth: 64 });
+  const inflated = new EnvelopeFramer({ maxEnvelopeSize: 1 << 20, maxDepth: 64 });
+  const gunzip = zlib.createGunzip();
+  gunzip.on("error", () => {});
+  const take = (frame: Uint8Array) => {
+    replies.push(JSON.parse(new TextDecoder().decode(frame)));
+    wake?.();
+  };
+  gunzip.on("data", (chunk: Uint8Array) => inflated.push(chunk, (frame) => take(frame)));
+  let compressed = false;
+  socket.on("data", (chunk: Uint8Array) => {
+    if (compressed) return void gunzip.write(chunk);
+    const used = plain.push(chunk, (frame) => {
+      take(frame);
+      // The confirmation: what follows is gzip.
+      if (replies.length === 2) compressed = true;
+      return !compressed;
+    });
+    if (compressed && used < chunk.length) gunzip.write(chunk.subarray(used));
+  });
+  const next = async (count: number) => {
+    while (replies.length < count && !socket.destroyed) {
+      await Promise.race([new Promise<void>((resolve) => wake = resolve), sleep(1000)]);
+    }
+    return replies[count - 1];
+  };
+  const started = time();
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write('{"state":"new"}');
+    const offer = await next(1);
+    if (!offer) return "no offer";
+    socket.write(
+      JSON.stringify({
+        state: "negotiating",
+        id: offer.id,
+        compression: "gzip",
+        encryption: "none",
+      }),
+    );
+    await next(2); // the confirmation
+    let written = 0;
+    if (await writeDrained(socket, bomb.head)) written++;
+    const batch = Buffer.concat(new Array(64).fill(bomb.body));
+    while (written < blocks && !socket.destroyed && time() < until + 10_000) {
+      if (!(await writeDrained(socket, batch))) break;
+      written += 64;
+    }
+    await Promise.race([closed, sleep(3000)]);
+    const failed = replies.find((reply) => reply.state === "failed");
+    const ms = (time() - started).toFixed(0);
+    return failed
+      ? `ended with ${reasonOf(failed)} after at most ${written} MiB inflated (${ms} ms)`
+      : `${written} MiB inflated in ${ms} ms, not stopped`;
+  } finally {
+    socket.destroy();
+    gunzip.destroy();
+    await closed;
+  }
+}
 
 const hashing: Attack = {
   name: "hashing",
