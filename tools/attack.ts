@@ -15,11 +15,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ClientChannel } from "../src/channel/client_channel.ts";
-import { plainCredentials } from "../src/channel/authentication/plain.ts";
-import { TcpTransport } from "../src/transport/tcp.ts";
 import { ATTACKS } from "./attack/attacks.ts";
-import { type PingFigures, PingProbe } from "./attack/ping_probe.ts";
+import type { PingFigures } from "./attack/ping_probe.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -116,17 +113,36 @@ class Target {
   }
 }
 
-async function bystander(tcp: string): Promise<ClientChannel> {
-  const transport = new TcpTransport();
-  await transport.open(`net.tcp://${tcp}`);
-  const client = new ClientChannel(transport);
-  await client.establishSession({
-    identity: BYSTANDER.identity,
-    instance: `probe-${Math.random().toString(36).slice(2, 8)}`,
-    credentials: plainCredentials(BYSTANDER.password),
-    encryption: "none",
+/** A bystander in its own Worker (see `attack/bystander_worker.ts`). */
+class Bystander {
+  readonly #worker = new Worker(new URL("./attack/bystander_worker.ts", import.meta.url), {
+    type: "module",
   });
-  return client;
+  #next: ((data: unknown) => void) | undefined;
+
+  constructor() {
+    this.#worker.onmessage = (event) => this.#next?.(event.data);
+  }
+
+  #ask(message: unknown): Promise<Record<string, unknown> | string> {
+    return new Promise((resolve) => {
+      this.#next = resolve as (data: unknown) => void;
+      this.#worker.postMessage(message);
+    });
+  }
+
+  async start(tcp: string): Promise<void> {
+    const answer = await this.#ask({ tcp, ...BYSTANDER });
+    if (answer !== "ready") {
+      throw new Error(`the bystander could not start: ${JSON.stringify(answer)}`);
+    }
+  }
+
+  async stop(): Promise<{ figures: PingFigures; survived: boolean }> {
+    const answer = await this.#ask("stop") as { figures: PingFigures; survived: boolean };
+    this.#worker.terminate();
+    return answer;
+  }
 }
 
 const target = new Target();
@@ -138,9 +154,9 @@ try {
     `server pid ${target.pid}: TCP ${target.tcp}, WebSocket ${target.ws}; ${duration} s per attack`,
   );
   for (const attack of ATTACKS.filter((a) => !only || only.includes(a.name))) {
-    const client = await bystander(target.tcp);
+    const bystander = new Bystander();
+    await bystander.start(target.tcp);
     const rssBefore = await target.rss();
-    const probe = new PingProbe(client).run(10);
     const started = performance.now();
     let outcome: string;
     try {
@@ -153,9 +169,8 @@ try {
     } catch (error) {
       outcome = `the attack broke: ${(error as Error).message}`;
     }
-    const figures: PingFigures = await probe.stop();
+    const { figures, survived } = await bystander.stop();
     const rssAfter = await target.rss();
-    const survived = client.state === "established";
     const ok = survived && figures.failed === 0 && figures.p99 < 100;
     healthy &&= ok;
     rows.push(
@@ -166,7 +181,6 @@ try {
       }) | ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB | ${ok ? "yes" : "**no**"} |`,
     );
     console.log(rows.at(-1));
-    await client.close();
     // Let the server settle (timeouts, collection) before the next attack.
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

@@ -178,7 +178,7 @@ async function gzipRound(
     const failed = replies.find((reply) => reply.state === "failed");
     const ms = (time() - started).toFixed(0);
     return failed
-      ? `ended with ${reasonOf(failed)} after at most ${written} MiB inflated (${ms} ms)`
+      ? `failed ${reasonOf(failed)} within ${ms} ms`
       : `${written} MiB inflated in ${ms} ms, not stopped`;
   } finally {
     socket.destroy();
