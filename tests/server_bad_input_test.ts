@@ -896,7 +896,8 @@ const ROWS: Category[] = [
   // ---------------------------------------------------------------- the rate limit
   {
     name: `flood over the rate limit (600 pings at once, limit ${LIMITS.rateLimit}/s)`,
-    expect: "failure responses 34 beyond the limit, the rest answered; session goes on",
+    expect:
+      "all answered, the sender slowed down (where the transport cannot stop reading: 34 beyond the limit); session goes on",
     stage: "established",
     run: async (c) => {
       const pings = Array.from({ length: 600 }, (_, i) => ping(`f${i}`));
@@ -912,16 +913,17 @@ const ROWS: Category[] = [
         answered.add(id);
         if ((response as Wire).status === "success") like(response, pong(c, id), "a pong");
         else {
-          const description = "The session sends more envelopes per second than it may";
+          const description = "The session sends more than it may per second";
           like(response, failure(c, id, "get", 34, description), "a refusal");
           refused++;
         }
       }
       assert.equal(answered.size, pings.length);
-      // The bucket holds one second's worth; the flood takes far less than a second.
-      assert.ok(refused >= 100, `at least 100 refused (${refused})`);
-      assert.ok(pings.length - refused >= LIMITS.rateLimit, "a full bucket answered");
-      await delay(50); // tokens for the probe that follows
+      // TCP: shaped, nothing refused (the flood took about a second). The standard WebSocket API
+      // cannot stop reading: beyond a full bucket, refused.
+      if (c.via === "tcp") assert.equal(refused, 0, "nothing refused over TCP");
+      else assert.ok(pings.length - refused >= LIMITS.rateLimit, "a full bucket answered");
+      await delay(c.via === "tcp" ? 1100 : 50); // tokens for the probe that follows
     },
     closes: false,
   },

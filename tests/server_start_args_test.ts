@@ -73,7 +73,9 @@ Deno.test("parseServerArgs takes the server's limits and trust settings", async 
     "50",
     "--max-establishing=200",
     "--max-establishing-per-address=8",
-    "--rate-limit=0",
+    "--rate-limit=500",
+    "--rate-limit-bytes=65536",
+    "--identity-rate-limit=800",
     "--trust-proxy",
     "--plain-without-tls=nowhere",
   ]);
@@ -82,7 +84,11 @@ Deno.test("parseServerArgs takes the server's limits and trust settings", async 
     maxSessionsPerAddress: 50,
     maxEstablishing: 200,
     maxEstablishingPerAddress: 8,
-    rateLimit: 0,
+    rateLimit: {
+      envelopesPerSecond: 500,
+      bytesPerSecond: 65536,
+      perIdentity: { envelopesPerSecond: 800 },
+    },
     trustProxy: true,
     plainWithoutTls: "nowhere",
   });

@@ -10,7 +10,7 @@ import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Command, Envelope } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
-import { systemClock } from "../clock.ts";
+import { systemClock, type TimerHandle } from "../clock.ts";
 import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
@@ -32,7 +32,7 @@ import { PasswordWork } from "./guard/password_work.ts";
 import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
-import { RateLimiter } from "./rate_limiter.ts";
+import { TrafficShaping } from "./guard/traffic_shaper.ts";
 import { Router, type ServerReply } from "./router.ts";
 import { secretsAllowed, serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
@@ -104,6 +104,7 @@ export class LimeServer implements AsyncDisposable {
   readonly #admission: Admission;
   readonly #authenticator: ServerAuthenticator;
   readonly #guestContacts = new GuestContacts();
+  readonly #shaping: TrafficShaping;
   readonly #channels = new Set<ServerChannelType>();
   readonly #serving = new Set<Promise<void>>();
   readonly #handling = new Set<Promise<ServerReply>>();
@@ -122,6 +123,7 @@ export class LimeServer implements AsyncDisposable {
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
+    this.#shaping = new TrafficShaping(clock, options.rateLimit);
     this.#admission = new Admission(admissionLimits(options));
     this.#authenticator = serverAuthenticator({
       domain: this.domain,
@@ -307,19 +309,7 @@ export class LimeServer implements AsyncDisposable {
     if (established.guest && await options.store.getAccount(established.identity)) {
       this.#evict(established, IDENTITY_REASONS.nowOwned(established.identity));
     }
-    const limiter = new RateLimiter(
-      options.channel?.clock ?? systemClock,
-      options.rateLimit ?? SERVER_DEFAULTS.rateLimit,
-    );
-    const route = (envelope: Envelope) => {
-      if (limiter.take()) this.#router.route(established, envelope);
-      else {
-        this.#router.refuse(established, envelope, {
-          code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
-          description: "The session sends more envelopes per second than it may",
-        });
-      }
-    };
+    const route = this.#shapedRoute(established);
     channel.onMessage(route);
     channel.onNotification(route);
     channel.onCommand(route);
@@ -328,6 +318,65 @@ export class LimeServer implements AsyncDisposable {
     if (end.error instanceof TransportError && end.error.code === "slow-reader") {
       this.#router.reportUnread(established);
     }
+  }
+
+  /**
+   * The router behind the session's shaper (see `traffic_shaper.ts`). An envelope that puts the
+   * session (or its identity) over its rate is routed, then the connection stops being read and
+   * what was read already waits in order until the debt is paid back, envelope by envelope, so
+   * the session's rate is the limit. Where the transport cannot stop reading, what is over the
+   * rate is refused with 34 instead.
+   */
+  #shapedRoute(session: ServerSession): (envelope: Envelope) => void {
+    const shaping = this.#shaping;
+    const router = this.#router;
+    if (!shaping.limited) return (envelope) => router.route(session, envelope);
+    const transport = session.channel.transport;
+    const clock = this.#options.channel?.clock ?? systemClock;
+    const shaper = shaping.forSession(session.identityKey);
+    let counted = transport.receivedBytes ?? 0;
+    let timer: TimerHandle | undefined;
+    // Read while the session was held back: routed in order once its bucket allows.
+    const waiting: { envelope: Envelope; bytes: number }[] = [];
+    const hold = (wait: number) => {
+      session.shapedMs += wait;
+      timer = clock.setTimeout(release, Math.max(1, Math.ceil(wait)));
+    };
+    const release = () => {
+      timer = undefined;
+      while (waiting.length > 0) {
+        const { envelope, bytes } = waiting.shift()!;
+        const wait = shaper.charge(bytes);
+        router.route(session, envelope);
+        if (wait > 0) return hold(wait);
+      }
+      transport.resumeReceiving?.();
+    };
+    session.channel.closed.then(() => {
+      shaper.release();
+      if (timer !== undefined) clock.clearTimeout(timer);
+      waiting.length = 0;
+    });
+    return (envelope) => {
+      const total = transport.receivedBytes ?? counted;
+      const bytes = total - counted;
+      counted = total;
+      if (timer !== undefined) {
+        waiting.push({ envelope, bytes });
+        return;
+      }
+      const wait = shaper.charge(bytes);
+      if (wait > 0 && !transport.pauseReceiving?.()) {
+        shaper.refund(bytes);
+        router.refuse(session, envelope, {
+          code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
+          description: "The session sends more than it may per second",
+        });
+        return;
+      }
+      router.route(session, envelope);
+      if (wait > 0) hold(wait);
+    };
   }
 
   /** The schemes offered on a channel, when its authentication starts (after any TLS switch). */

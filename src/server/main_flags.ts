@@ -16,6 +16,7 @@ import {
   ACCOUNTS_ENV,
   type StartAccount,
 } from "./main_accounts.ts";
+import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from "./guard/traffic_shaper.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 
 /** The parsed configuration. */
@@ -137,8 +138,7 @@ function limitFlag(
     | "maxSessions"
     | "maxSessionsPerAddress"
     | "maxEstablishing"
-    | "maxEstablishingPerAddress"
-    | "rateLimit",
+    | "maxEstablishingPerAddress",
   help: string,
 ): ServerFlag {
   return {
@@ -154,6 +154,35 @@ function limitFlag(
         option.startsWith("max") && !option.endsWith("Address") ? 1 : 0,
         10_000_000,
       );
+    },
+  };
+}
+
+/**
+ * A flag that sets one of the rate limits (`rateLimit` as a `RateLimitOptions`); `--rate-limit=0`
+ * turns every rate limit off.
+ */
+function rateFlag(
+  name: string,
+  set: (limits: RateLimitOptions, n: number) => void,
+  help: string,
+): ServerFlag {
+  return {
+    name,
+    type: "string",
+    value: "N",
+    help,
+    apply: (draft, value, from) => {
+      const n = integer(text(value), from, 0, 1e12);
+      const server = draft.config.server;
+      if (name === "rate-limit" && n === 0) {
+        server.rateLimit = false;
+        return;
+      }
+      if (server.rateLimit === false) return;
+      const limits = typeof server.rateLimit === "object" ? server.rateLimit : {};
+      set(limits, n);
+      server.rateLimit = limits;
     },
   };
 }
@@ -254,7 +283,26 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     "maxEstablishingPerAddress",
     "connections establishing at once from one address; 0 = no cap",
   ),
-  limitFlag("rate-limit", "rateLimit", "envelopes per second per session; 0 = no limit"),
+  rateFlag(
+    "rate-limit",
+    (limits, n) => limits.envelopesPerSecond = n,
+    `envelopes per second per session, slowed beyond (default ${DEFAULT_RATE_LIMITS.envelopesPerSecond}); 0 = no rate limits at all`,
+  ),
+  rateFlag(
+    "rate-limit-bytes",
+    (limits, n) => limits.bytesPerSecond = n,
+    `bytes per second per session (default ${DEFAULT_RATE_LIMITS.bytesPerSecond})`,
+  ),
+  rateFlag(
+    "identity-rate-limit",
+    (limits, n) => (limits.perIdentity ??= {}).envelopesPerSecond = n,
+    `envelopes per second of all of an identity's sessions (default ${DEFAULT_RATE_LIMITS.perIdentity.envelopesPerSecond})`,
+  ),
+  rateFlag(
+    "identity-rate-limit-bytes",
+    (limits, n) => (limits.perIdentity ??= {}).bytesPerSecond = n,
+    `bytes per second of all of an identity's sessions (default ${DEFAULT_RATE_LIMITS.perIdentity.bytesPerSecond})`,
+  ),
   {
     name: "accounts-file",
     type: "string",

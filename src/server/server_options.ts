@@ -6,6 +6,7 @@ import type { ChannelOptions } from "../channel/channel_options.ts";
 import type { DomainRole } from "../generated/enums.generated.ts";
 import type { TcpServerTlsOptions } from "../transport/tcp_tls.ts";
 import type { InflationLimits } from "../transport/tcp_gzip.ts";
+import type { RateLimitOptions } from "./guard/traffic_shaper.ts";
 import type { AccountStore } from "./account_store.ts";
 import type { LoginThrottleOptions } from "./guard/login_throttle.ts";
 import type { PasswordWorkOptions } from "./guard/password_work.ts";
@@ -98,14 +99,19 @@ export interface LimeServerOptions {
   maxQueuedBytes?: number;
   /**
    * Bytes one connection's gzip stream may inflate into per second (whitespace included), and
-   * inflated bytes per compressed byte: more fails it with 21. Default 64 MiB/s and 256:1.
+   * inflated bytes per compressed byte: more fails it with 21. Default 16 MiB/s and 256:1.
    */
   inflation?: InflationLimits;
   /**
-   * Envelopes a session may send per second (token bucket, burst = one second's worth); beyond
-   * it they are refused with reason 34. Default 10,000; 0 disables.
+   * What a session, and all the sessions of one identity together, may send per second:
+   * envelopes and bytes (token buckets holding one second's worth). A sender over its rate is
+   * slowed down, not refused: the server stops reading its connection until it is back within
+   * the rate (TCP flow control does the rest); only where the transport cannot stop reading (the
+   * standard WebSocket API, `handler`) is what is over the rate refused with 34. A number sets
+   * the envelopes per session (per identity: twice that); 0 or `false` disables all limits.
+   * Default: per session 10,000 envelopes/s and 32 MiB/s, per identity 20,000/s and 64 MiB/s.
    */
-  rateLimit?: number;
+  rateLimit?: number | false | RateLimitOptions;
   /** PBKDF2 iterations for new password and key hashes. Default 600,000. */
   passwordIterations?: number;
   /**

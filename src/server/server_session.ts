@@ -50,6 +50,8 @@ export class ServerSession {
   readonly source: string | undefined;
   /** Whether an account operation (which may hash a password) is in progress. */
   accountBusy = false;
+  /** Milliseconds its reading was paused by the rate limits so far. */
+  shapedMs = 0;
   #unread: { sender: ServerSession; message: Envelope }[] = [];
   /** Presence. */
   presence: SessionPresence = {

@@ -78,6 +78,11 @@ export class MemoryTransport extends TransportBase {
     return Promise.resolve();
   }
 
+  /** It can stop reading (see `pauseReceiving`). */
+  protected override get canPauseReading(): boolean {
+    return true;
+  }
+
   /** Makes the peer's sends wait (backpressure). */
   protected override pauseReading(): void {
     this.#gate ??= new Promise((resolve) => this.#openGate = resolve);

@@ -174,6 +174,11 @@ export class TcpTransport extends TransportBase {
     this.#framer.maxEnvelopeSize = bytes;
   }
 
+  /** It can stop reading (see `pauseReceiving`). */
+  protected override get canPauseReading(): boolean {
+    return true;
+  }
+
   /** Stops taking bytes from the connection (the receive queue is full). */
   protected override pauseReading(): void {
     this.#connection?.pause();

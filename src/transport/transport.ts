@@ -130,6 +130,15 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
    * maximum always.
    */
   receiveLimit?: number;
+  /** Bytes of the envelopes received so far (optional; a server shapes senders by it). */
+  readonly receivedBytes?: number;
+  /**
+   * Stops reading from the connection until `resumeReceiving`; false when the transport cannot
+   * (the standard WebSocket API). Optional.
+   */
+  pauseReceiving?(): boolean;
+  /** Reads again after `pauseReceiving`. Optional. */
+  resumeReceiving?(): void;
   /** Whether envelopes can be sent and received now. */
   readonly isConnected: boolean;
   /** Compression modes this transport can switch to. */

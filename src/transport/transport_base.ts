@@ -56,6 +56,10 @@ export abstract class TransportBase implements Transport {
   invalidEnvelopePolicy: TransportOptions["onInvalidEnvelope"];
 
   #state: State = "new";
+  #receivedBytes = 0;
+  /** Why reading is paused: the receive queue is full, and/or the owner held it. */
+  #full = false;
+  #held = false;
   readonly #received: ReceiveQueue;
   readonly #sends: SendQueue;
   #closeInfo: TransportCloseInfo | undefined;
@@ -84,8 +88,8 @@ export abstract class TransportBase implements Transport {
     this.invalidEnvelopePolicy = options.onInvalidEnvelope;
     this.#received = new ReceiveQueue(
       options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,
-      () => this.pauseReading(),
-      () => this.resumeReading(),
+      () => this.#setPaused("full", true),
+      () => this.#setPaused("full", false),
     );
     this.#sends = new SendQueue(this.#sendSink(), this.maxQueuedBytes);
     if (open) this.#state = "open";
@@ -152,6 +156,47 @@ export abstract class TransportBase implements Transport {
   protected get coalescesWrites(): boolean {
     return false;
   }
+  /**
+   * Bytes of the envelopes received so far (framed bytes: after TLS and gzip; UTF-16 units for a
+   * text WebSocket message). A server reads the difference per envelope to shape by bytes.
+   */
+  get receivedBytes(): number {
+    return this.#receivedBytes;
+  }
+
+  /**
+   * Whether {@link pauseReceiving} can stop reading from the connection (TCP, memory); the
+   * standard WebSocket API cannot. Subclasses that can say so.
+   */
+  protected get canPauseReading(): boolean {
+    return false;
+  }
+
+  /**
+   * Stops reading from the connection until {@link resumeReceiving} (a server slowing a sender
+   * down); what was read already is still delivered. Returns false, changing nothing, when this
+   * transport cannot stop reading.
+   */
+  pauseReceiving(): boolean {
+    if (!this.canPauseReading) return false;
+    this.#setPaused("held", true);
+    return true;
+  }
+
+  /** Reads again after {@link pauseReceiving} (unless the receive queue is full). */
+  resumeReceiving(): void {
+    this.#setPaused("held", false);
+  }
+
+  #setPaused(reason: "full" | "held", paused: boolean): void {
+    const before = this.#full || this.#held;
+    if (reason === "full") this.#full = paused;
+    else this.#held = paused;
+    const after = this.#full || this.#held;
+    if (after && !before) this.pauseReading();
+    else if (!after && before) this.resumeReading();
+  }
+
   /** Stops reading from the connection (backpressure); reading resumes with `resumeReading`. */
   protected pauseReading(): void {}
   /** Resumes reading after `pauseReading`. */
@@ -367,6 +412,7 @@ export abstract class TransportBase implements Transport {
   /** Parses one framed envelope and delivers it (or applies the invalid-envelope policy). */
   protected receiveFrame(frame: Uint8Array | string): void {
     if (this.#state !== "open" && this.#state !== "opening") return;
+    this.#receivedBytes += frame.length;
     let envelope: Envelope;
     try {
       envelope = parseEnvelope(frame);
