@@ -297,9 +297,18 @@ const slowReader: Attack = {
         if (!(await writeDrained(sender.socket, batch.join("")))) break;
       }
       await sleep(200);
+      // Read again: a closed connection shows now.
+      sink.socket.removeAllListeners("data");
+      sink.socket.on("data", () => {});
+      sink.socket.resume();
+      await Promise.race([
+        new Promise((resolve) => sink.socket.once("close", resolve)),
+        sleep(2000),
+      ]);
       return `${sent} messages (${(sent * 65 / 1024).toFixed(0)} MiB) sent to a session that ` +
-        `never reads: the slow session ${sink.closed ? "was closed" : "is still open"}, ` +
-        `the sender was told failed ${failed} times`;
+        `never reads: the slow session ${
+          sink.socket.destroyed ? "was closed by the server" : "is still open"
+        }, the sender was told failed ${failed} times`;
     } finally {
       await sender.close();
       await sink.close();
