@@ -145,15 +145,16 @@ class Bystander {
   }
 }
 
-const target = new Target();
 const rows: string[] = [];
 let healthy = true;
-try {
-  await target.started();
-  console.log(
-    `server pid ${target.pid}: TCP ${target.tcp}, WebSocket ${target.ws}; ${duration} s per attack`,
-  );
-  for (const attack of ATTACKS.filter((a) => !only || only.includes(a.name))) {
+for (const attack of ATTACKS.filter((a) => !only || only.includes(a.name))) {
+  // A fresh server per attack: its RSS before and after is that attack's.
+  const target = new Target();
+  try {
+    await target.started();
+    console.log(
+      `${attack.name}: server pid ${target.pid}, TCP ${target.tcp}, WebSocket ${target.ws}`,
+    );
     const bystander = new Bystander();
     await bystander.start(target.tcp);
     const rssBefore = await target.rss();
@@ -181,11 +182,9 @@ try {
       }) | ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB | ${ok ? "yes" : "**no**"} |`,
     );
     console.log(rows.at(-1));
-    // Let the server settle (timeouts, collection) before the next attack.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+  } finally {
+    await target.stop();
   }
-} finally {
-  await target.stop();
 }
 console.log(
   `\nAttacks on deno task start (defaults; ${duration} s each; linux, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno})\n`,
