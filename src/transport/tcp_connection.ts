@@ -242,6 +242,49 @@ export class TcpConnection {
   }
 
   /**
+   * Before a switch (reading stopped): discards the whitespace the peer put after its last
+   * envelope (lime-go ends every envelope with `\n`), which may arrive after the confirmation was
+   * read. What is already buffered is looked at; with `untilData` (a TLS server, whose peer speaks
+   * first in the handshake) it also waits, until the first other byte arrives. Bytes other than
+   * whitespace are put back, to be read first after the switch, and returned (without
+   * `untilData`, a caller about to start TLS refuses them: nothing may precede the handshake).
+   */
+  async skipWhitespace(untilData: boolean, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    const raw = this.#raw;
+    for (let chunk = raw.read() as Uint8Array | null; chunk; chunk = raw.read()) {
+      const rest = afterWhitespace(chunk);
+      if (rest.length) {
+        raw.unshift(rest);
+        return rest;
+      }
+    }
+    if (!untilData) return undefined;
+    return await new Promise<Uint8Array | undefined>((resolve, reject) => {
+      const done = (rest?: Uint8Array, error?: unknown) => {
+        raw.off("data", onData);
+        raw.off("end", onEnd);
+        signal?.removeEventListener("abort", onAbort);
+        raw.pause();
+        if (rest?.length) raw.unshift(rest);
+        if (error) reject(error);
+        else resolve(rest);
+      };
+      const onData = (chunk: Uint8Array) => {
+        const rest = afterWhitespace(chunk);
+        if (rest.length) done(rest);
+      };
+      const onEnd = () => done(undefined);
+      const onAbort = () =>
+        done(undefined, new TransportError("aborted", "The switch was aborted"));
+      if (signal?.aborted) return onAbort();
+      raw.on("data", onData);
+      raw.once("end", onEnd);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      raw.resume();
+    });
+  }
+
+  /**
    * Runs the TLS handshake on the socket (reading must be stopped). Rejects with `tls` or
    * `aborted`; the connection is then unusable.
    */
@@ -311,4 +354,14 @@ export class TcpConnection {
 
 function closedError(): TransportError {
   return new TransportError("closed", "Cannot send: the transport closed");
+}
+
+/** The bytes of `chunk` after its leading JSON whitespace (space, tab, CR, LF). */
+export function afterWhitespace(chunk: Uint8Array): Uint8Array {
+  let i = 0;
+  while (
+    i < chunk.length &&
+    (chunk[i] === 0x20 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0x09)
+  ) i++;
+  return i === 0 ? chunk : chunk.subarray(i);
 }

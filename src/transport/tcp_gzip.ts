@@ -178,6 +178,7 @@ export class GunzipReader {
   #failed = false;
   #paused = false;
   #yielding: ReturnType<typeof setTimeout> | undefined;
+  #unhook: (() => void) | undefined;
   #sliceStart = 0;
   #lastChunkDone = -Infinity;
   #windowStart = -Infinity;
@@ -218,8 +219,34 @@ export class GunzipReader {
       if (this.#lastChunkDone - this.#sliceStart >= SLICE_MS) this.#yield();
     });
     this.#gunzip.on("error", onError);
-    if (pending?.length) this.#gunzip.write(pending);
-    source.pipe(this.#gunzip, { end: false });
+    if (pending?.length) {
+      this.#gunzip.write(pending);
+      source.pipe(this.#gunzip, { end: false });
+    } else this.#pipeAfterWhitespace(source);
+  }
+
+  /**
+   * Pipes `source` into the decompressor from its first byte that is not whitespace: a peer may
+   * end the envelope before the switch with `\n` (lime-go does), and that byte may come in a
+   * later segment; no gzip stream starts with whitespace.
+   */
+  #pipeAfterWhitespace(source: Readable): void {
+    const onData = (chunk: Uint8Array) => {
+      let i = 0;
+      while (
+        i < chunk.length &&
+        (chunk[i] === 0x20 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0x09)
+      ) i++;
+      if (i === chunk.length) return;
+      source.off("data", onData);
+      source.pause();
+      source.unshift(chunk.subarray(i));
+      if (this.#gunzip.destroyed) return;
+      source.pipe(this.#gunzip, { end: false });
+    };
+    source.on("data", onData);
+    source.resume();
+    this.#unhook = () => source.off("data", onData);
   }
 
   /** Stops handing out decompressed bytes. */
@@ -245,6 +272,7 @@ export class GunzipReader {
 
   /** Releases the decompressor. */
   destroy(): void {
+    this.#unhook?.();
     clearTimeout(this.#yielding);
     this.#yielding = undefined;
     this.#source.unpipe(this.#gunzip);

@@ -8,6 +8,7 @@ import { type Envelope, isSession } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
 import type { EnvelopeFramer } from "./framing.ts";
+import { afterWhitespace } from "./tcp_connection.ts";
 import type { TcpConnection, TlsRole } from "./tcp_connection.ts";
 
 /** Compression and encryption of a connection. */
@@ -191,7 +192,9 @@ export async function applySwitch(host: SwitchHost, signal?: AbortSignal): Promi
   }
   const connection = host.connection();
   const framer = host.framer();
-  const stash = host.takeStash();
+  // Whitespace after the confirmation (lime-go writes `}\n`) is not the next layer's.
+  const taken = host.takeStash();
+  let stash = taken && afterWhitespace(taken);
   if (framer.inObject) {
     throw host.fail(
       new TransportError(
@@ -201,6 +204,12 @@ export async function applySwitch(host: SwitchHost, signal?: AbortSignal): Promi
     );
   }
   if (target.encryption === "tls" && !connection.secure) {
+    // Also what arrived since (a later segment), up to the client's hello on a server.
+    if (!stash?.length) {
+      stash = await connection.skipWhitespace(host.tlsRole().server, signal);
+      // A server's first byte is the client's hello: it goes to TLS, where it was put back.
+      if (host.tlsRole().server) stash = undefined;
+    }
     if (stash?.length) {
       throw host.fail(
         new TransportError(
