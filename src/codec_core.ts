@@ -39,12 +39,16 @@ export async function loadExplainer(): Promise<void> {
 
 /**
  * The full explanation of a `ValidationError` made before the explainer was loaded (reason 21, no
- * path): loads the explainer on demand and validates the offending envelope again. Other errors
- * are returned as they are.
+ * path): loads the explainer on demand and validates the offending envelope again. Other errors,
+ * and this one when the explainer cannot be loaded (a page gone offline), are returned as they are.
  */
 export async function explainLater(error: ValidationError): Promise<ValidationError> {
   if (!unexplained.has(error) || error.envelope === undefined) return error;
-  await loadExplainer();
+  try {
+    await loadExplainer();
+  } catch {
+    return error;
+  }
   try {
     validateEnvelope(error.envelope);
   } catch (explained) {
