@@ -3,6 +3,8 @@
  * session machine, and the transports that run on Web APIs only (WebSocket client, memory).
  * `mod.ts` adds the TCP transport (`node:net`/`node:tls`), the Deno server-side pieces and the
  * generated zod schemas (decoding does not need zod, so this module does not load it).
+ * `web_client.ts` is the client path alone, the entry of the browser bundle `dist/lime.web.js`
+ * (`deno task bundle`), which loads the explainer only on demand.
  *
  * @example Connect over WebSocket from a browser
  * ```ts ignore

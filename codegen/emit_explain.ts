@@ -7,6 +7,7 @@
  * authentication by scheme, required-unless/when), in the order the zod validators report them.
  * @module
  */
+import { VariableDeclarationKind } from "ts-morph";
 import type { Schema, SpecModel } from "./spec_model.ts";
 import { refName, resolveShape } from "./spec_model.ts";
 import { type GeneratedFile, header, ident, lit, newSourceFile } from "./emit_util.ts";
@@ -256,7 +257,7 @@ export function emitExplain(spec: SpecModel): GeneratedFile {
   sf.addImportDeclaration({
     isTypeOnly: true,
     moduleSpecifier: "../document_types.ts",
-    namedImports: ["ExplainedIssue"],
+    namedImports: ["Explain", "ExplainedIssue"],
   });
   for (const [module, names] of Object.entries(HELPERS)) {
     const imported = names.filter(used);
@@ -292,6 +293,29 @@ export function emitExplain(spec: SpecModel): GeneratedFile {
       statements: f.body,
     });
   }
+  // The explainer of every registry entry (document types, authentication schemes, envelope
+  // kinds), by the entry's `name`: the registry itself does not import the explainer.
+  const registered = [
+    ...new Set([
+      ...spec.documents.map((d) => d.name),
+      ...Object.values(spec.schemes),
+      ...spec.kinds.map((k) => k.definition),
+    ]),
+  ].sort();
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: [
+      "The explainer of each registry entry (document type, authentication scheme, envelope kind) by its `name`.",
+    ],
+    declarations: [{
+      name: "EXPLAINERS",
+      type: "Readonly<Record<string, Explain>>",
+      initializer: `Object.freeze({\n${
+        registered.map((n) => `  ${lit(n)}: explain${ident(n)},`).join("\n")
+      }\n})`,
+    }],
+  });
   const files = ["envelopes.json", "authentication.json", "enums.json", "documents/*.json"];
   const text = header(
     "emit_explain.ts",

@@ -1,8 +1,9 @@
 /**
  * Emits `registry.generated.ts`: the document registry (media type → name, JSON or string, fast
- * check, explainer), the authentication registry (scheme → check, explainer), the envelope kinds
- * (tell-apart key, check, explainer) and the reason code of each envelope field. It does not
- * import zod: the zod schemas have their own tables in `validators.generated.ts`.
+ * check), the authentication registry (scheme → check), the envelope kinds (tell-apart key, check)
+ * and the reason code of each envelope field. It imports neither the explainer (its table,
+ * `EXPLAINERS`, is in `explain.generated.ts`, so a program that never explains a failure, like
+ * the browser client bundle, does not load it) nor zod (`validators.generated.ts`).
  * @module
  */
 import { VariableDeclarationKind } from "ts-morph";
@@ -27,15 +28,11 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
     moduleSpecifier: "./checks.generated.ts",
     namedImports: sorted.map((n) => `check${ident(n)}`),
   });
-  sf.addImportDeclaration({
-    moduleSpecifier: "./explain.generated.ts",
-    namedImports: sorted.map((n) => `explain${ident(n)}`),
-  });
 
   const docs = spec.documents.map((d) =>
     `  [${lit(d.mediaType.toLowerCase())}, Object.freeze({ name: ${lit(d.name)}, mediaType: ${
       lit(d.mediaType)
-    }, json: ${d.json}, check: check${ident(d.name)}, explain: explain${ident(d.name)} })],`
+    }, json: ${d.json}, check: check${ident(d.name)} })],`
   );
   sf.addVariableStatement({
     isExported: true,
@@ -50,7 +47,7 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
   const schemes = Object.entries(spec.schemes).map(([scheme, def]) =>
     `  [${lit(scheme)}, Object.freeze({ scheme: ${lit(scheme)}, name: ${lit(def)}, check: check${
       ident(def)
-    }, explain: explain${ident(def)} })],`
+    } })],`
   );
   sf.addVariableStatement({
     isExported: true,
@@ -65,7 +62,7 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
   const kinds = spec.kinds.map((k) =>
     `  Object.freeze({ kind: ${lit(k.kind)}, key: ${lit(k.key)}, name: ${
       lit(k.definition)
-    }, check: check${ident(k.definition)}, explain: explain${ident(k.definition)} }),`
+    }, check: check${ident(k.definition)} }),`
   );
   sf.addVariableStatement({
     isExported: true,

@@ -63,6 +63,19 @@ async function formatOnce(text: string): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
+/**
+ * Marks the constructor calls that build the generated tables (`Object.freeze(…)`, `new Map(…)`)
+ * `/* @__PURE__ *\/`, so a bundler drops a table nobody imports (a browser bundle that needs
+ * `ReasonCode` but not `REASONS`, the reason table with its descriptions). Without the mark a
+ * bundler must assume the call has side effects and keep it.
+ */
+export function markPure(text: string): string {
+  return text.replace(
+    /(?<!@__PURE__ \*\/ )(Object\.freeze\(|new Map(?=[<(]))/g,
+    "/* @__PURE__ */ $1",
+  );
+}
+
 /** A JS string literal. */
 export function lit(value: unknown): string {
   return JSON.stringify(value);

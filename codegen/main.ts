@@ -6,7 +6,7 @@
  * @module
  */
 import { loadSpec } from "./spec_model.ts";
-import { formatTs, type GeneratedFile } from "./emit_util.ts";
+import { formatTs, type GeneratedFile, markPure } from "./emit_util.ts";
 import { emitEnums } from "./emit_enums.ts";
 import { emitReasons } from "./emit_reasons.ts";
 import { emitTypes } from "./emit_types.ts";
@@ -33,7 +33,7 @@ export async function generate(specDir: string): Promise<GeneratedFile[]> {
     emitFormats(spec),
   ];
   return await Promise.all(
-    files.map(async (f) => ({ name: f.name, text: await formatTs(f.text) })),
+    files.map(async (f) => ({ name: f.name, text: await formatTs(markPure(f.text)) })),
   );
 }
 

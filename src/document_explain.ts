@@ -10,6 +10,8 @@ import type { ExplainedIssue } from "./document_types.ts";
 import { isPlainObject, lookupAuthentication, lookupDocumentType } from "./document_check.ts";
 import { isJsonMediaType } from "./media_type.ts";
 import { describeNodeProblem, quoteForError } from "./formats.ts";
+// An import cycle (the generated explainers call the helpers here); the table is read at call time.
+import { EXPLAINERS } from "./generated/explain.generated.ts";
 
 type Issue = ExplainedIssue;
 type Found = Issue | undefined;
@@ -190,7 +192,7 @@ export function explainStringMap(
 export function explainDocument(type: unknown, value: unknown): ExplainedIssue | undefined {
   if (typeof type !== "string") return expected("a media type", type);
   const entry = lookupDocumentType(type);
-  if (entry) return entry.explain(value);
+  if (entry) return EXPLAINERS[entry.name](value);
   if (isJsonMediaType(type)) {
     if (isPlainObject(value)) return undefined;
     return expected(`a JSON object (the media type ${quoteForError(type)} is JSON)`, value);
@@ -259,7 +261,8 @@ export function explainAuthenticationField(
       missing(`a scheme (here or in ${key}.scheme)`, o[schemeKey], `with ${key}`),
     );
   }
-  const found = lookupAuthentication(o[schemeKey], value)?.explain(value);
+  const entry = lookupAuthentication(o[schemeKey], value);
+  const found = entry && EXPLAINERS[entry.name](value);
   return found && at(key, found);
 }
 

@@ -53,8 +53,6 @@ export interface DocumentEntry {
   readonly json: boolean;
   /** Fast check. */
   readonly check: Check;
-  /** Explains a failure of `check` (first problem only). */
-  readonly explain: Explain;
 }
 
 /** The authentication object of one scheme. */
@@ -65,8 +63,6 @@ export interface AuthenticationEntry {
   readonly name: string;
   /** Fast check. */
   readonly check: Check;
-  /** Explains a failure of `check` (first problem only). */
-  readonly explain: Explain;
 }
 
 /** One envelope kind. */
@@ -79,8 +75,6 @@ export interface EnvelopeKindEntry {
   readonly name: string;
   /** Fast check. */
   readonly check: Check;
-  /** Explains a failure of `check` (first problem only). */
-  readonly explain: Explain;
 }
 
 /** Reason codes of an envelope's fields: when the value is invalid, and when it is missing. */

@@ -8,9 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
+import { EXPLAINERS } from "../src/generated/explain.generated.ts";
 import { DOCUMENT_TYPES, ENVELOPE_KINDS } from "../src/generated/registry.generated.ts";
 import { DOCUMENT_SCHEMAS, ENVELOPE_SCHEMAS } from "../src/generated/validators.generated.ts";
-import type { DocumentEntry, EnvelopeKindEntry, SchemaValidator } from "../src/document_types.ts";
+import type {
+  Check,
+  DocumentEntry,
+  EnvelopeKindEntry,
+  Explain,
+  SchemaValidator,
+} from "../src/document_types.ts";
 import core from "../spec/documents/core.json" with { type: "json" };
 import contents from "../spec/documents/contents.json" with { type: "json" };
 import resources from "../spec/documents/resources.json" with { type: "json" };
@@ -117,15 +124,15 @@ function describe(value: unknown): string {
 }
 
 /** A registry entry (check and explainer) with the zod schema of the same spec name. */
-type Judges = Pick<EnvelopeKindEntry, "check" | "explain"> & { schema: SchemaValidator };
+type Judges = { check: Check; explain: Explain; schema: SchemaValidator };
 
 function judgesOfKind(kind: EnvelopeKindEntry): Judges {
-  return { check: kind.check, explain: kind.explain, schema: ENVELOPE_SCHEMAS[kind.kind] };
+  return { check: kind.check, explain: EXPLAINERS[kind.name], schema: ENVELOPE_SCHEMAS[kind.kind] };
 }
 
 function judgesOfDocument(entry: DocumentEntry): Judges {
   const schema = DOCUMENT_SCHEMAS.get(entry.mediaType.toLowerCase())!;
-  return { check: entry.check, explain: entry.explain, schema };
+  return { check: entry.check, explain: EXPLAINERS[entry.name], schema };
 }
 
 /**
@@ -438,7 +445,7 @@ Deno.test("DOCUMENT_TYPES minimal samples built from the spec are valid", () => 
     if (s === undefined) continue; // envelope documents: covered by the envelope sweep
     const value = minimal(s);
     assert.ok(entry.check(value), `check ${doc.mediaType}: ${JSON.stringify(value)}`);
-    assert.equal(entry.explain(value), undefined, `explain ${doc.mediaType}`);
+    assert.equal(EXPLAINERS[entry.name](value), undefined, `explain ${doc.mediaType}`);
     assert.ok(
       DOCUMENT_SCHEMAS.get(doc.mediaType)!.safeParse(value).success,
       `zod ${doc.mediaType}: ${JSON.stringify(value)}`,

@@ -2,7 +2,8 @@
  * Interop with a client nobody here wrote: the npm packages `lime-js@3.0.1` and
  * `lime-transport-websocket@2.0.3`, run under Node against a {@link LimeServer} (lime-protocol
  * §12). The packages are installed with npm into `.tmp/npm-interop/` (gitignored) the first time
- * and reused afterwards; the test fails with a clear message when node or npm is missing.
+ * and reused afterwards (`limejs_npm.ts`); the test fails with a clear message when node or npm
+ * is missing.
  *
  * A small CommonJS script (written next to the packages) drives lime-js and prints one JSON line
  * per thing it sees: every envelope it sends or receives (`wire`) and every step it reaches
@@ -10,18 +11,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { ClientChannel, hashPassword, KvAccountStore, LimeServer, TcpTransport } from "../mod.ts";
 import { serializeEnvelope } from "../src/codec.ts";
 import type { Envelope } from "../src/envelope.ts";
 import { within } from "./tcp_helpers.ts";
+import { installLimeJs, LIMEJS_DIR, runWithin } from "./limejs_npm.ts";
 
-const LIME_JS = "lime-js@3.0.1";
-const LIME_TRANSPORT_WEBSOCKET = "lime-transport-websocket@2.0.3";
-const CACHE_DIR = fileURLToPath(new URL("../.tmp/npm-interop/", import.meta.url));
+const CACHE_DIR = LIMEJS_DIR;
 const SCRIPT = `${CACHE_DIR}limejs_client.cjs`;
-/** How long npm may take to install the packages on a cold cache. */
-const INSTALL_TIMEOUT_MS = 180_000;
 /** How long a run of the Node script may take before it is killed. */
 const NODE_TIMEOUT_MS = 15_000;
 
@@ -174,84 +171,10 @@ interface NodeRun {
   stderr: string;
 }
 
-async function run(command: string, args: string[], options: Deno.CommandOptions = {}) {
-  try {
-    return await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options })
-      .output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `interop_limejs_test needs \`${command}\` on PATH (Node.js with npm) to run ${LIME_JS} + ` +
-          `${LIME_TRANSPORT_WEBSOCKET}; install Node.js (>= 18) and run the test again`,
-      );
-    }
-    throw error;
-  }
-}
-
-/** Runs a command, killing it after `ms`. */
-async function runWithin(command: string, args: string[], ms: number, cwd?: string) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
-  try {
-    return await run(command, args, { signal: controller.signal, cwd });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function installedVersion(name: string): Promise<string | undefined> {
-  try {
-    const text = await Deno.readTextFile(`${CACHE_DIR}node_modules/${name}/package.json`);
-    return JSON.parse(text).version;
-  } catch {
-    return undefined;
-  }
-}
-
-async function installed(): Promise<boolean> {
-  return await installedVersion("lime-js") === "3.0.1" &&
-    await installedVersion("lime-transport-websocket") === "2.0.3";
-}
-
-async function install(): Promise<void> {
-  // When Node.js is missing, Deno.Command("node") runs Deno itself: check it is really Node.
-  const node = await run("node", ["--version"]);
-  const version = new TextDecoder().decode(node.stdout).trim();
-  const major = Number(/^v(\d+)\./.exec(version)?.[1]);
-  if (!node.success || !(major >= 18)) {
-    throw new Error(
-      `interop_limejs_test needs Node.js >= 18 with npm on PATH to run ${LIME_JS} + ` +
-        `${LIME_TRANSPORT_WEBSOCKET}; \`node --version\` gave ${JSON.stringify(version)}`,
-    );
-  }
-  if (!(await installed())) {
-    await Deno.mkdir(CACHE_DIR, { recursive: true });
-    const npm = await runWithin("npm", [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--prefix",
-      CACHE_DIR,
-      LIME_JS,
-      LIME_TRANSPORT_WEBSOCKET,
-    ], INSTALL_TIMEOUT_MS);
-    const decoder = new TextDecoder();
-    assert.ok(
-      npm.success && await installed(),
-      `npm install ${LIME_JS} ${LIME_TRANSPORT_WEBSOCKET} into ${CACHE_DIR} failed ` +
-        `(code ${npm.code}, signal ${npm.signal}):\n${decoder.decode(npm.stdout)}\n` +
-        decoder.decode(npm.stderr),
-    );
-  }
-  await Deno.writeTextFile(SCRIPT, CLIENT_SCRIPT);
-}
-
-let installing: Promise<void> | undefined;
-
 /** Installs lime-js once per test run (reusing the cache) and writes the Node script. */
-function limeJs(): Promise<void> {
-  return installing ??= install();
+async function limeJs(): Promise<void> {
+  await installLimeJs();
+  await Deno.writeTextFile(SCRIPT, CLIENT_SCRIPT);
 }
 
 /** Runs one scenario of the Node script; never takes longer than {@link NODE_TIMEOUT_MS}. */

@@ -39,22 +39,54 @@ Deno.test("src/ imports only full specifiers and never the codegen tools", async
   assert.deepEqual(offenders, []);
 });
 
-Deno.test("web.ts loads nothing Deno- or node-specific, so it runs in a browser", async () => {
-  const { code, stdout, stderr } = await runDeno(["info", "--json", `${ROOT}/web.ts`]);
-  assert.equal(code, 0, stderr);
-  const graph = JSON.parse(stdout) as { modules: { specifier: string }[] };
-  const offenders: string[] = [];
-  for (const { specifier } of graph.modules) {
-    if (specifier.startsWith("node:")) offenders.push(specifier);
-    if (specifier.startsWith("file://")) {
-      const text = await Deno.readTextFile(new URL(specifier));
-      // Code (not comments) calling Deno APIs.
-      const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-      if (/\bDeno\./.test(code)) offenders.push(`${specifier} uses Deno.*`);
+for (const entry of ["web.ts", "web_client.ts"]) {
+  Deno.test(`${entry} loads nothing Deno- or node-specific, so it runs in a browser`, async () => {
+    const { code, stdout, stderr } = await runDeno(["info", "--json", `${ROOT}/${entry}`]);
+    assert.equal(code, 0, stderr);
+    const graph = JSON.parse(stdout) as { modules: { specifier: string }[] };
+    const offenders: string[] = [];
+    for (const { specifier } of graph.modules) {
+      if (specifier.startsWith("node:")) offenders.push(specifier);
+      if (specifier.startsWith("file://")) {
+        const text = await Deno.readTextFile(new URL(specifier));
+        // Code (not comments) calling Deno APIs.
+        const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+        if (/\bDeno\./.test(code)) offenders.push(`${specifier} uses Deno.*`);
+      }
     }
-  }
-  assert.deepEqual(offenders, []);
-  assert.ok(graph.modules.some((m) => m.specifier.endsWith("/src/transport/websocket.ts")));
+    assert.deepEqual(offenders, []);
+    assert.ok(graph.modules.some((m) => m.specifier.endsWith("/src/transport/websocket.ts")));
+  });
+}
+
+interface GraphModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+Deno.test("web_client.ts loads the explainer only on demand and never zod", async () => {
+  const { code, stdout, stderr } = await runDeno(["info", "--json", `${ROOT}/web_client.ts`]);
+  assert.equal(code, 0, stderr);
+  const graph = JSON.parse(stdout) as { roots: string[]; modules: GraphModule[] };
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  // What loads before the page runs: the static imports, transitively.
+  const initial = new Set<string>();
+  const dynamic = new Set<string>();
+  const visit = (specifier: string) => {
+    if (initial.has(specifier)) return;
+    initial.add(specifier);
+    for (const dependency of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (!dependency.code) continue;
+      if (dependency.isDynamic) dynamic.add(dependency.code.specifier);
+      else visit(dependency.code.specifier);
+    }
+  };
+  visit(graph.roots[0]);
+  const late = [...initial].filter((s) => /zod|validators\.generated|explain/.test(s));
+  assert.deepEqual(late, []);
+  assert.deepEqual([...dynamic].map((s) => s.slice(s.indexOf("/src/"))), ["/src/codec.ts"]);
+  // The dynamic import brings the generated explainer.
+  assert.ok(graph.modules.some((m) => m.specifier.endsWith("/src/generated/explain.generated.ts")));
 });
 
 Deno.test("src/codec.ts and web.ts do not load zod (decoding explains with the generated explainer)", async () => {

@@ -5,6 +5,9 @@
  * (11, 12, 13, 15, 17).
  * @module
  */
+// The server answers invalid input with the reason of the offending field at once: it needs the
+// explainer installed (codec.ts installs it when loaded; the transports use the fast path only).
+import "../codec.ts";
 import { Command, type Envelope, Notification, Session } from "../envelope.ts";
 import type { Reason, ValidationError } from "../errors.ts";
 import {

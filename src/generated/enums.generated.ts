@@ -10,7 +10,7 @@ export const SessionState: {
   readonly Finishing: "finishing";
   readonly Finished: "finished";
   readonly Failed: "failed";
-} = Object.freeze(
+} = /* @__PURE__ */ Object.freeze(
   {
     /** First envelope of a session, sent by the client without an id. */
     New: "new",
@@ -40,7 +40,7 @@ export type SessionState =
   | "failed";
 
 /** Every wire value of {@link SessionState}, in spec order. */
-export const SessionStateValues: readonly SessionState[] = Object.freeze([
+export const SessionStateValues: readonly SessionState[] = /* @__PURE__ */ Object.freeze([
   "new",
   "negotiating",
   "authenticating",
@@ -59,7 +59,7 @@ export const NotificationEvent: {
   readonly Consumed: "consumed";
   readonly Failed: "failed";
   readonly Deleted: "deleted";
-} = Object.freeze(
+} = /* @__PURE__ */ Object.freeze(
   {
     /** Received and accepted by an intermediate node (server). */
     Accepted: "accepted",
@@ -92,7 +92,7 @@ export type NotificationEvent =
   | "deleted";
 
 /** Every wire value of {@link NotificationEvent}, in spec order. */
-export const NotificationEventValues: readonly NotificationEvent[] = Object.freeze([
+export const NotificationEventValues: readonly NotificationEvent[] = /* @__PURE__ */ Object.freeze([
   "accepted",
   "validated",
   "authorized",
@@ -111,7 +111,7 @@ export const CommandMethod: {
   readonly Unsubscribe: "unsubscribe";
   readonly Observe: "observe";
   readonly Merge: "merge";
-} = Object.freeze(
+} = /* @__PURE__ */ Object.freeze(
   {
     /** Read a resource. */
     Get: "get",
@@ -141,7 +141,7 @@ export type CommandMethod =
   | "merge";
 
 /** Every wire value of {@link CommandMethod}, in spec order. */
-export const CommandMethodValues: readonly CommandMethod[] = Object.freeze([
+export const CommandMethodValues: readonly CommandMethod[] = /* @__PURE__ */ Object.freeze([
   "get",
   "set",
   "delete",
@@ -151,8 +151,8 @@ export const CommandMethodValues: readonly CommandMethod[] = Object.freeze([
   "merge",
 ]);
 /** Status of a command response. A request has no status (internally pending). */
-export const CommandStatus: { readonly Success: "success"; readonly Failure: "failure" } = Object
-  .freeze(
+export const CommandStatus: { readonly Success: "success"; readonly Failure: "failure" } =
+  /* @__PURE__ */ Object.freeze(
     {
       /** The command was processed. */
       Success: "success",
@@ -165,40 +165,46 @@ export const CommandStatus: { readonly Success: "success"; readonly Failure: "fa
 export type CommandStatus = "success" | "failure";
 
 /** Every wire value of {@link CommandStatus}, in spec order. */
-export const CommandStatusValues: readonly CommandStatus[] = Object.freeze(["success", "failure"]);
+export const CommandStatusValues: readonly CommandStatus[] = /* @__PURE__ */ Object.freeze([
+  "success",
+  "failure",
+]);
 /** Compression of the transport, negotiated in the session. */
-export const SessionCompression: { readonly None: "none"; readonly Gzip: "gzip" } = Object.freeze(
-  {
-    /** No compression. */
-    None: "none",
-    /** gzip stream over the connection, sync-flushed after every envelope. */
-    Gzip: "gzip",
-  } as const,
-);
+export const SessionCompression: { readonly None: "none"; readonly Gzip: "gzip" } =
+  /* @__PURE__ */ Object.freeze(
+    {
+      /** No compression. */
+      None: "none",
+      /** gzip stream over the connection, sync-flushed after every envelope. */
+      Gzip: "gzip",
+    } as const,
+  );
 
 /** Compression of the transport, negotiated in the session. Wire values: `none`, `gzip`. */
 export type SessionCompression = "none" | "gzip";
 
 /** Every wire value of {@link SessionCompression}, in spec order. */
-export const SessionCompressionValues: readonly SessionCompression[] = Object.freeze([
-  "none",
-  "gzip",
-]);
+export const SessionCompressionValues: readonly SessionCompression[] = /* @__PURE__ */ Object
+  .freeze(["none", "gzip"]);
 /** Encryption of the transport, negotiated in the session. */
-export const SessionEncryption: { readonly None: "none"; readonly Tls: "tls" } = Object.freeze(
-  {
-    /** No encryption. */
-    None: "none",
-    /** TLS, started on the same connection right after the negotiation confirmation. */
-    Tls: "tls",
-  } as const,
-);
+export const SessionEncryption: { readonly None: "none"; readonly Tls: "tls" } =
+  /* @__PURE__ */ Object.freeze(
+    {
+      /** No encryption. */
+      None: "none",
+      /** TLS, started on the same connection right after the negotiation confirmation. */
+      Tls: "tls",
+    } as const,
+  );
 
 /** Encryption of the transport, negotiated in the session. Wire values: `none`, `tls`. */
 export type SessionEncryption = "none" | "tls";
 
 /** Every wire value of {@link SessionEncryption}, in spec order. */
-export const SessionEncryptionValues: readonly SessionEncryption[] = Object.freeze(["none", "tls"]);
+export const SessionEncryptionValues: readonly SessionEncryption[] = /* @__PURE__ */ Object.freeze([
+  "none",
+  "tls",
+]);
 /** Authentication scheme of a session. */
 export const AuthenticationScheme: {
   readonly Guest: "guest";
@@ -206,7 +212,7 @@ export const AuthenticationScheme: {
   readonly Key: "key";
   readonly Transport: "transport";
   readonly External: "external";
-} = Object.freeze(
+} = /* @__PURE__ */ Object.freeze(
   {
     /** No credentials; the server gives a temporary identity. */
     Guest: "guest",
@@ -225,20 +231,15 @@ export const AuthenticationScheme: {
 export type AuthenticationScheme = "guest" | "plain" | "key" | "transport" | "external";
 
 /** Every wire value of {@link AuthenticationScheme}, in spec order. */
-export const AuthenticationSchemeValues: readonly AuthenticationScheme[] = Object.freeze([
-  "guest",
-  "plain",
-  "key",
-  "transport",
-  "external",
-]);
+export const AuthenticationSchemeValues: readonly AuthenticationScheme[] = /* @__PURE__ */ Object
+  .freeze(["guest", "plain", "key", "transport", "external"]);
 /** Role of an authenticated identity in its domain (result of server authentication; not on the wire). */
 export const DomainRole: {
   readonly Unknown: "unknown";
   readonly Member: "member";
   readonly Authority: "authority";
   readonly RootAuthority: "rootAuthority";
-} = Object.freeze(
+} = /* @__PURE__ */ Object.freeze(
   {
     /** Not authenticated. */
     Unknown: "unknown",
@@ -255,7 +256,7 @@ export const DomainRole: {
 export type DomainRole = "unknown" | "member" | "authority" | "rootAuthority";
 
 /** Every wire value of {@link DomainRole}, in spec order. */
-export const DomainRoleValues: readonly DomainRole[] = Object.freeze([
+export const DomainRoleValues: readonly DomainRole[] = /* @__PURE__ */ Object.freeze([
   "unknown",
   "member",
   "authority",

@@ -35,7 +35,7 @@ export const DATE_TIME_PATTERN: RegExp = new RegExp(
   "^\\d{4}-\\d{2}-\\d{2}(?:[Tt ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:[Zz]|[+-]\\d{2}(?::?\\d{2})?)?)?$",
 );
 /** The pattern that checks each schema `format`. */
-export const FORMAT_PATTERNS: Readonly<Record<string, RegExp>> = Object.freeze({
+export const FORMAT_PATTERNS: Readonly<Record<string, RegExp>> = /* @__PURE__ */ Object.freeze({
   "node": NODE_PATTERN,
   "identity": NODE_PATTERN,
   "media-type": MEDIA_TYPE_PATTERN,

@@ -47,7 +47,7 @@ export const ReasonCode: {
   readonly GATEWAY_OPERATION_TIMED_OUT: 86;
   readonly GATEWAY_UNAUTHORIZED_SENDER: 87;
   readonly APPLICATION_ERROR: 101;
-} = Object.freeze(
+} = /* @__PURE__ */ Object.freeze(
   {
     /** General error. */
     GENERAL_ERROR: 1,
@@ -154,7 +154,7 @@ export interface ReasonInfo {
 }
 
 /** The reason table in code order; two names may share a code. */
-export const REASONS: readonly ReasonInfo[] = Object.freeze([
+export const REASONS: readonly ReasonInfo[] = /* @__PURE__ */ Object.freeze([
   { code: 1, name: "GENERAL_ERROR", description: "General error" },
   { code: 11, name: "SESSION_ERROR", description: "General session error" },
   {

@@ -59,552 +59,451 @@ import {
   checkTuple,
   checkWebLink,
 } from "./checks.generated.ts";
-import {
-  explainAccount,
-  explainBuilderCheckout,
-  explainCapability,
-  explainChatState,
-  explainClickTracking,
-  explainCommand,
-  explainCommandDocument,
-  explainContact,
-  explainCopyAndPaste,
-  explainDelegation,
-  explainDeletedContent,
-  explainDocumentCollection,
-  explainDocumentContainer,
-  explainDocumentSelect,
-  explainExternal,
-  explainExternalAuthentication,
-  explainGroup,
-  explainGroupMember,
-  explainGuestAuthentication,
-  explainIdentityDocument,
-  explainInput,
-  explainInvoice,
-  explainInvoiceStatus,
-  explainJsonDocument,
-  explainKeyAuthentication,
-  explainList,
-  explainLocation,
-  explainMediaLink,
-  explainMessage,
-  explainMessageDocument,
-  explainNodeDocument,
-  explainNotification,
-  explainNotificationDocument,
-  explainPaymentReceipt,
-  explainPing,
-  explainPlainAuthentication,
-  explainPlainText,
-  explainPresence,
-  explainQuota,
-  explainReaction,
-  explainReceipt,
-  explainRedirect,
-  explainReply,
-  explainSelect,
-  explainSensitive,
-  explainSession,
-  explainSsmlText,
-  explainTransportAuthentication,
-  explainTuple,
-  explainWebLink,
-} from "./explain.generated.ts";
 
 /** Registered document types by lowercase media type. */
-export const DOCUMENT_TYPES: ReadonlyMap<string, DocumentEntry> = new Map<string, DocumentEntry>([
+export const DOCUMENT_TYPES: ReadonlyMap<string, DocumentEntry> = /* @__PURE__ */ new Map<
+  string,
+  DocumentEntry
+>([
   [
     "application/json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "JsonDocument",
       mediaType: "application/json",
       json: true,
       check: checkJsonDocument,
-      explain: explainJsonDocument,
     }),
   ],
   [
     "application/vnd.iris.builder.checkout+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "BuilderCheckout",
       mediaType: "application/vnd.iris.builder.checkout+json",
       json: true,
       check: checkBuilderCheckout,
-      explain: explainBuilderCheckout,
     }),
   ],
   [
     "application/vnd.lime.account+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Account",
       mediaType: "application/vnd.lime.account+json",
       json: true,
       check: checkAccount,
-      explain: explainAccount,
     }),
   ],
   [
     "application/vnd.lime.capability+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Capability",
       mediaType: "application/vnd.lime.capability+json",
       json: true,
       check: checkCapability,
-      explain: explainCapability,
     }),
   ],
   [
     "application/vnd.lime.chatstate+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "ChatState",
       mediaType: "application/vnd.lime.chatstate+json",
       json: true,
       check: checkChatState,
-      explain: explainChatState,
     }),
   ],
   [
     "application/vnd.lime.click-tracking+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "ClickTracking",
       mediaType: "application/vnd.lime.click-tracking+json",
       json: true,
       check: checkClickTracking,
-      explain: explainClickTracking,
     }),
   ],
   [
     "application/vnd.lime.collection+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "DocumentCollection",
       mediaType: "application/vnd.lime.collection+json",
       json: true,
       check: checkDocumentCollection,
-      explain: explainDocumentCollection,
     }),
   ],
   [
     "application/vnd.lime.command+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "CommandDocument",
       mediaType: "application/vnd.lime.command+json",
       json: true,
       check: checkCommandDocument,
-      explain: explainCommandDocument,
     }),
   ],
   [
     "application/vnd.lime.contact+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Contact",
       mediaType: "application/vnd.lime.contact+json",
       json: true,
       check: checkContact,
-      explain: explainContact,
     }),
   ],
   [
     "application/vnd.lime.container+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "DocumentContainer",
       mediaType: "application/vnd.lime.container+json",
       json: true,
       check: checkDocumentContainer,
-      explain: explainDocumentContainer,
     }),
   ],
   [
     "application/vnd.lime.copy-and-paste+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "CopyAndPaste",
       mediaType: "application/vnd.lime.copy-and-paste+json",
       json: true,
       check: checkCopyAndPaste,
-      explain: explainCopyAndPaste,
     }),
   ],
   [
     "application/vnd.lime.delegation+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Delegation",
       mediaType: "application/vnd.lime.delegation+json",
       json: true,
       check: checkDelegation,
-      explain: explainDelegation,
     }),
   ],
   [
     "application/vnd.lime.deleted-content+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "DeletedContent",
       mediaType: "application/vnd.lime.deleted-content+json",
       json: true,
       check: checkDeletedContent,
-      explain: explainDeletedContent,
     }),
   ],
   [
     "application/vnd.lime.document-select+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "DocumentSelect",
       mediaType: "application/vnd.lime.document-select+json",
       json: true,
       check: checkDocumentSelect,
-      explain: explainDocumentSelect,
     }),
   ],
   [
     "application/vnd.lime.external+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "External",
       mediaType: "application/vnd.lime.external+json",
       json: true,
       check: checkExternal,
-      explain: explainExternal,
     }),
   ],
   [
     "application/vnd.lime.group+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Group",
       mediaType: "application/vnd.lime.group+json",
       json: true,
       check: checkGroup,
-      explain: explainGroup,
     }),
   ],
   [
     "application/vnd.lime.groupmember+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "GroupMember",
       mediaType: "application/vnd.lime.groupmember+json",
       json: true,
       check: checkGroupMember,
-      explain: explainGroupMember,
     }),
   ],
   [
     "application/vnd.lime.identity",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "IdentityDocument",
       mediaType: "application/vnd.lime.identity",
       json: false,
       check: checkIdentityDocument,
-      explain: explainIdentityDocument,
     }),
   ],
   [
     "application/vnd.lime.input+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Input",
       mediaType: "application/vnd.lime.input+json",
       json: true,
       check: checkInput,
-      explain: explainInput,
     }),
   ],
   [
     "application/vnd.lime.invoice-status+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "InvoiceStatus",
       mediaType: "application/vnd.lime.invoice-status+json",
       json: true,
       check: checkInvoiceStatus,
-      explain: explainInvoiceStatus,
     }),
   ],
   [
     "application/vnd.lime.invoice+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Invoice",
       mediaType: "application/vnd.lime.invoice+json",
       json: true,
       check: checkInvoice,
-      explain: explainInvoice,
     }),
   ],
   [
     "application/vnd.lime.list+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "List",
       mediaType: "application/vnd.lime.list+json",
       json: true,
       check: checkList,
-      explain: explainList,
     }),
   ],
   [
     "application/vnd.lime.location+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Location",
       mediaType: "application/vnd.lime.location+json",
       json: true,
       check: checkLocation,
-      explain: explainLocation,
     }),
   ],
   [
     "application/vnd.lime.media-link+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "MediaLink",
       mediaType: "application/vnd.lime.media-link+json",
       json: true,
       check: checkMediaLink,
-      explain: explainMediaLink,
     }),
   ],
   [
     "application/vnd.lime.message+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "MessageDocument",
       mediaType: "application/vnd.lime.message+json",
       json: true,
       check: checkMessageDocument,
-      explain: explainMessageDocument,
     }),
   ],
   [
     "application/vnd.lime.node",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "NodeDocument",
       mediaType: "application/vnd.lime.node",
       json: false,
       check: checkNodeDocument,
-      explain: explainNodeDocument,
     }),
   ],
   [
     "application/vnd.lime.notification+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "NotificationDocument",
       mediaType: "application/vnd.lime.notification+json",
       json: true,
       check: checkNotificationDocument,
-      explain: explainNotificationDocument,
     }),
   ],
   [
     "application/vnd.lime.payment-receipt+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "PaymentReceipt",
       mediaType: "application/vnd.lime.payment-receipt+json",
       json: true,
       check: checkPaymentReceipt,
-      explain: explainPaymentReceipt,
     }),
   ],
   [
     "application/vnd.lime.ping+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Ping",
       mediaType: "application/vnd.lime.ping+json",
       json: true,
       check: checkPing,
-      explain: explainPing,
     }),
   ],
   [
     "application/vnd.lime.presence+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Presence",
       mediaType: "application/vnd.lime.presence+json",
       json: true,
       check: checkPresence,
-      explain: explainPresence,
     }),
   ],
   [
     "application/vnd.lime.quota+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Quota",
       mediaType: "application/vnd.lime.quota+json",
       json: true,
       check: checkQuota,
-      explain: explainQuota,
     }),
   ],
   [
     "application/vnd.lime.reaction+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Reaction",
       mediaType: "application/vnd.lime.reaction+json",
       json: true,
       check: checkReaction,
-      explain: explainReaction,
     }),
   ],
   [
     "application/vnd.lime.receipt+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Receipt",
       mediaType: "application/vnd.lime.receipt+json",
       json: true,
       check: checkReceipt,
-      explain: explainReceipt,
     }),
   ],
   [
     "application/vnd.lime.redirect+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Redirect",
       mediaType: "application/vnd.lime.redirect+json",
       json: true,
       check: checkRedirect,
-      explain: explainRedirect,
     }),
   ],
   [
     "application/vnd.lime.reply+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Reply",
       mediaType: "application/vnd.lime.reply+json",
       json: true,
       check: checkReply,
-      explain: explainReply,
     }),
   ],
   [
     "application/vnd.lime.select+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Select",
       mediaType: "application/vnd.lime.select+json",
       json: true,
       check: checkSelect,
-      explain: explainSelect,
     }),
   ],
   [
     "application/vnd.lime.sensitive+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Sensitive",
       mediaType: "application/vnd.lime.sensitive+json",
       json: true,
       check: checkSensitive,
-      explain: explainSensitive,
     }),
   ],
   [
     "application/vnd.lime.ssml-text+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "SsmlText",
       mediaType: "application/vnd.lime.ssml-text+json",
       json: true,
       check: checkSsmlText,
-      explain: explainSsmlText,
     }),
   ],
   [
     "application/vnd.lime.tuple+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "Tuple",
       mediaType: "application/vnd.lime.tuple+json",
       json: true,
       check: checkTuple,
-      explain: explainTuple,
     }),
   ],
   [
     "application/vnd.lime.web-link+json",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "WebLink",
       mediaType: "application/vnd.lime.web-link+json",
       json: true,
       check: checkWebLink,
-      explain: explainWebLink,
     }),
   ],
   [
     "text/plain",
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       name: "PlainText",
       mediaType: "text/plain",
       json: false,
       check: checkPlainText,
-      explain: explainPlainText,
     }),
   ],
 ]);
 /** The authentication object of each scheme. */
-export const AUTHENTICATION_TYPES: ReadonlyMap<string, AuthenticationEntry> = new Map<
-  string,
-  AuthenticationEntry
->([
-  [
-    "guest",
-    Object.freeze({
-      scheme: "guest",
-      name: "GuestAuthentication",
-      check: checkGuestAuthentication,
-      explain: explainGuestAuthentication,
-    }),
-  ],
-  [
-    "plain",
-    Object.freeze({
-      scheme: "plain",
-      name: "PlainAuthentication",
-      check: checkPlainAuthentication,
-      explain: explainPlainAuthentication,
-    }),
-  ],
-  [
-    "key",
-    Object.freeze({
-      scheme: "key",
-      name: "KeyAuthentication",
-      check: checkKeyAuthentication,
-      explain: explainKeyAuthentication,
-    }),
-  ],
-  [
-    "transport",
-    Object.freeze({
-      scheme: "transport",
-      name: "TransportAuthentication",
-      check: checkTransportAuthentication,
-      explain: explainTransportAuthentication,
-    }),
-  ],
-  [
-    "external",
-    Object.freeze({
-      scheme: "external",
-      name: "ExternalAuthentication",
-      check: checkExternalAuthentication,
-      explain: explainExternalAuthentication,
-    }),
-  ],
-]);
+export const AUTHENTICATION_TYPES: ReadonlyMap<string, AuthenticationEntry> =
+  /* @__PURE__ */ new Map<string, AuthenticationEntry>([
+    [
+      "guest",
+      /* @__PURE__ */ Object.freeze({
+        scheme: "guest",
+        name: "GuestAuthentication",
+        check: checkGuestAuthentication,
+      }),
+    ],
+    [
+      "plain",
+      /* @__PURE__ */ Object.freeze({
+        scheme: "plain",
+        name: "PlainAuthentication",
+        check: checkPlainAuthentication,
+      }),
+    ],
+    [
+      "key",
+      /* @__PURE__ */ Object.freeze({
+        scheme: "key",
+        name: "KeyAuthentication",
+        check: checkKeyAuthentication,
+      }),
+    ],
+    [
+      "transport",
+      /* @__PURE__ */ Object.freeze({
+        scheme: "transport",
+        name: "TransportAuthentication",
+        check: checkTransportAuthentication,
+      }),
+    ],
+    [
+      "external",
+      /* @__PURE__ */ Object.freeze({
+        scheme: "external",
+        name: "ExternalAuthentication",
+        check: checkExternalAuthentication,
+      }),
+    ],
+  ]);
 /** Envelope kinds in the order their keys are tested (lime-protocol §1.6). */
-export const ENVELOPE_KINDS: readonly EnvelopeKindEntry[] = Object.freeze([
-  Object.freeze({
+export const ENVELOPE_KINDS: readonly EnvelopeKindEntry[] = /* @__PURE__ */ Object.freeze([
+  /* @__PURE__ */ Object.freeze({
     kind: "message",
     key: "content",
     name: "Message",
     check: checkMessage,
-    explain: explainMessage,
   }),
-  Object.freeze({
+  /* @__PURE__ */ Object.freeze({
     kind: "notification",
     key: "event",
     name: "Notification",
     check: checkNotification,
-    explain: explainNotification,
   }),
-  Object.freeze({
+  /* @__PURE__ */ Object.freeze({
     kind: "command",
     key: "method",
     name: "Command",
     check: checkCommand,
-    explain: explainCommand,
   }),
-  Object.freeze({
+  /* @__PURE__ */ Object.freeze({
     kind: "session",
     key: "state",
     name: "Session",
     check: checkSession,
-    explain: explainSession,
   }),
 ]);
 
@@ -618,20 +517,20 @@ export function envelopeKindOf(value: object): EnvelopeKindEntry | undefined {
 }
 
 /** Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21. */
-export const FIELD_REASONS: Readonly<Record<string, FieldReasons>> = Object.freeze({
-  message: Object.freeze({
+export const FIELD_REASONS: Readonly<Record<string, FieldReasons>> = /* @__PURE__ */ Object.freeze({
+  message: /* @__PURE__ */ Object.freeze({
     "from": { invalid: 26, empty: 26 },
     "to": { invalid: 26, empty: 26 },
     "pp": { invalid: 26, empty: 26 },
     "type": { invalid: 23, empty: 23 },
     "content": { invalid: 23, empty: 22 },
   }),
-  notification: Object.freeze({
+  notification: /* @__PURE__ */ Object.freeze({
     "from": { invalid: 26, empty: 26 },
     "to": { invalid: 26, empty: 26 },
     "pp": { invalid: 26, empty: 26 },
   }),
-  command: Object.freeze({
+  command: /* @__PURE__ */ Object.freeze({
     "from": { invalid: 26, empty: 26 },
     "to": { invalid: 26, empty: 26 },
     "pp": { invalid: 26, empty: 26 },
@@ -641,7 +540,7 @@ export const FIELD_REASONS: Readonly<Record<string, FieldReasons>> = Object.free
     "resource": { invalid: 23, empty: 23 },
     "status": { invalid: 24, empty: 24 },
   }),
-  session: Object.freeze({
+  session: /* @__PURE__ */ Object.freeze({
     "from": { invalid: 26, empty: 26 },
     "to": { invalid: 26, empty: 26 },
     "pp": { invalid: 26, empty: 26 },

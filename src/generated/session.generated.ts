@@ -12,101 +12,108 @@ import type {
 /** The state a session starts in. */
 export const INITIAL_SESSION_STATE: SessionState = "new";
 /** Every session state: who sends it, whether it ends the session. */
-export const SESSION_STATES: Readonly<Record<SessionState, SessionStateInfo>> = Object.freeze({
-  "new": Object.freeze({
-    sentBy: Object.freeze(["client"]) as readonly ("client" | "server")[],
-    final: false,
-    description: 'Before the first exchange; the client sends {"state":"new"}.',
-  }),
-  "negotiating": Object.freeze({
-    sentBy: Object.freeze(["server", "client"]) as readonly ("client" | "server")[],
-    final: false,
-    description: "Server offer and confirmation; client choice.",
-  }),
-  "authenticating": Object.freeze({
-    sentBy: Object.freeze(["server", "client"]) as readonly ("client" | "server")[],
-    final: false,
-    description: "Server scheme offer and round trips; client credentials.",
-  }),
-  "established": Object.freeze({
-    sentBy: Object.freeze(["server"]) as readonly ("client" | "server")[],
-    final: false,
-    description: "Server assigns the client node; traffic flows.",
-  }),
-  "finishing": Object.freeze({
-    sentBy: Object.freeze(["client"]) as readonly ("client" | "server")[],
-    final: false,
-    description: "Client asks to end the session.",
-  }),
-  "finished": Object.freeze({
-    sentBy: Object.freeze(["server"]) as readonly ("client" | "server")[],
-    final: true,
-    description: "Graceful end; the transport closes.",
-  }),
-  "failed": Object.freeze({
-    sentBy: Object.freeze(["server"]) as readonly ("client" | "server")[],
-    final: true,
-    description: "Error end with a reason; the transport closes.",
-  }),
-});
+export const SESSION_STATES: Readonly<Record<SessionState, SessionStateInfo>> =
+  /* @__PURE__ */ Object.freeze({
+    "new": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze(["client"]) as readonly ("client" | "server")[],
+      final: false,
+      description: 'Before the first exchange; the client sends {"state":"new"}.',
+    }),
+    "negotiating": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze([
+        "server",
+        "client",
+      ]) as readonly ("client" | "server")[],
+      final: false,
+      description: "Server offer and confirmation; client choice.",
+    }),
+    "authenticating": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze([
+        "server",
+        "client",
+      ]) as readonly ("client" | "server")[],
+      final: false,
+      description: "Server scheme offer and round trips; client credentials.",
+    }),
+    "established": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze(["server"]) as readonly ("client" | "server")[],
+      final: false,
+      description: "Server assigns the client node; traffic flows.",
+    }),
+    "finishing": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze(["client"]) as readonly ("client" | "server")[],
+      final: false,
+      description: "Client asks to end the session.",
+    }),
+    "finished": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze(["server"]) as readonly ("client" | "server")[],
+      final: true,
+      description: "Graceful end; the transport closes.",
+    }),
+    "failed": /* @__PURE__ */ Object.freeze({
+      sentBy: /* @__PURE__ */ Object.freeze(["server"]) as readonly ("client" | "server")[],
+      final: true,
+      description: "Error end with a reason; the transport closes.",
+    }),
+  });
 /** Every legal move: from a state, the side that sends a session envelope with the new state. */
-export const SESSION_MOVES: readonly SessionMove[] = Object.freeze(
+export const SESSION_MOVES: readonly SessionMove[] = /* @__PURE__ */ Object.freeze(
   [
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "new",
       to: "new",
       by: "client",
       description: "The client starts a session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "new",
       to: "negotiating",
       by: "server",
       description: "The server offers transport options.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "negotiating",
       to: "negotiating",
       by: "client",
       description: "The client chooses options.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "negotiating",
       to: "negotiating",
       by: "server",
       description: "The server confirms the options.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "new",
       to: "authenticating",
       by: "server",
       description: "The server offers schemes without negotiating.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "negotiating",
       to: "authenticating",
       by: "server",
       description: "The server offers schemes after negotiating.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "authenticating",
       to: "authenticating",
       by: "client",
       description: "The client sends credentials.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "authenticating",
       to: "authenticating",
       by: "server",
       description: "The server sends round-trip data.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "authenticating",
       to: "established",
       by: "server",
       description: "The server establishes the session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "new",
       to: "established",
       by: "server",
@@ -114,56 +121,56 @@ export const SESSION_MOVES: readonly SessionMove[] = Object.freeze(
       description:
         "The server establishes without authentication (real clients hang on it: opt-in).",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "negotiating",
       to: "established",
       by: "server",
       optIn: "establishWithoutAuthentication",
       description: "The server establishes right after negotiating (opt-in).",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "established",
       to: "finishing",
       by: "client",
       description: "The client asks to finish.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "established",
       to: "finished",
       by: "server",
       description: "The server finishes the session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "finishing",
       to: "finished",
       by: "server",
       description: "The server confirms the finish.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "new",
       to: "failed",
       by: "server",
       description: "The server fails the session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "negotiating",
       to: "failed",
       by: "server",
       description: "The server fails the session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "authenticating",
       to: "failed",
       by: "server",
       description: "The server fails the session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "established",
       to: "failed",
       by: "server",
       description: "The server fails the session.",
     }),
-    Object.freeze({
+    /* @__PURE__ */ Object.freeze({
       from: "finishing",
       to: "failed",
       by: "server",
@@ -174,18 +181,18 @@ export const SESSION_MOVES: readonly SessionMove[] = Object.freeze(
 /** States in which messages, notifications and commands may be sent and received. */
 export const ENVELOPE_PERMISSIONS: Readonly<
   Record<"message" | "notification" | "command", EnvelopePermission>
-> = Object.freeze({
-  message: Object.freeze({
-    send: Object.freeze(["established"]) as readonly SessionState[],
-    receive: Object.freeze(["established", "finishing"]) as readonly SessionState[],
+> = /* @__PURE__ */ Object.freeze({
+  message: /* @__PURE__ */ Object.freeze({
+    send: /* @__PURE__ */ Object.freeze(["established"]) as readonly SessionState[],
+    receive: /* @__PURE__ */ Object.freeze(["established", "finishing"]) as readonly SessionState[],
   }),
-  notification: Object.freeze({
-    send: Object.freeze(["established"]) as readonly SessionState[],
-    receive: Object.freeze(["established", "finishing"]) as readonly SessionState[],
+  notification: /* @__PURE__ */ Object.freeze({
+    send: /* @__PURE__ */ Object.freeze(["established"]) as readonly SessionState[],
+    receive: /* @__PURE__ */ Object.freeze(["established", "finishing"]) as readonly SessionState[],
   }),
-  command: Object.freeze({
-    send: Object.freeze(["established"]) as readonly SessionState[],
-    receive: Object.freeze(["established", "finishing"]) as readonly SessionState[],
+  command: /* @__PURE__ */ Object.freeze({
+    send: /* @__PURE__ */ Object.freeze(["established"]) as readonly SessionState[],
+    receive: /* @__PURE__ */ Object.freeze(["established", "finishing"]) as readonly SessionState[],
   }),
 });
 /** The reason code of each way a session can fail. */
@@ -201,28 +208,37 @@ export const SESSION_FAILURES: Readonly<
     | "negotiationTimeout",
     SessionFailure
   >
-> = Object.freeze({
-  forbiddenMove: Object.freeze({
+> = /* @__PURE__ */ Object.freeze({
+  forbiddenMove: /* @__PURE__ */ Object.freeze({
     code: 15,
     description: "A session envelope whose state is not a legal move from the current state.",
   }),
-  envelopeOutOfState: Object.freeze({
+  envelopeOutOfState: /* @__PURE__ */ Object.freeze({
     code: 15,
     description: "A message, notification or command in a state that does not allow it.",
   }),
-  invalidSessionId: Object.freeze({
+  invalidSessionId: /* @__PURE__ */ Object.freeze({
     code: 11,
     description: "A session envelope after new without the session id.",
   }),
-  invalidNegotiationOptions: Object.freeze({
+  invalidNegotiationOptions: /* @__PURE__ */ Object.freeze({
     code: 17,
     description: "The client chose an option that was not offered.",
   }),
-  authenticationFailed: Object.freeze({ code: 13, description: "The credentials were refused." }),
-  registrationFailed: Object.freeze({ code: 12, description: "The node could not be registered." }),
-  establishmentFailed: Object.freeze({
+  authenticationFailed: /* @__PURE__ */ Object.freeze({
+    code: 13,
+    description: "The credentials were refused.",
+  }),
+  registrationFailed: /* @__PURE__ */ Object.freeze({
+    code: 12,
+    description: "The node could not be registered.",
+  }),
+  establishmentFailed: /* @__PURE__ */ Object.freeze({
     code: 11,
     description: "Establishment ended below established (wrong scheme, missing from).",
   }),
-  negotiationTimeout: Object.freeze({ code: 16, description: "Establishment took too long." }),
+  negotiationTimeout: /* @__PURE__ */ Object.freeze({
+    code: 16,
+    description: "Establishment took too long.",
+  }),
 });

@@ -711,7 +711,10 @@ export const WebLinkSchema: z.ZodType = z.looseObject({
   "target": z.enum(["blank", "self", "selfCompact", "selfTall"]).nullish(),
 });
 /** zod schema of each registered document type, by lowercase media type. */
-export const DOCUMENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+export const DOCUMENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = /* @__PURE__ */ new Map<
+  string,
+  z.ZodType
+>([
   ["application/json", JsonDocumentSchema],
   ["application/vnd.iris.builder.checkout+json", BuilderCheckoutSchema],
   ["application/vnd.lime.account+json", AccountSchema],
@@ -755,7 +758,10 @@ export const DOCUMENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, 
   ["text/plain", PlainTextSchema],
 ]);
 /** zod schema of the authentication object of each scheme. */
-export const AUTHENTICATION_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
+export const AUTHENTICATION_SCHEMAS: ReadonlyMap<string, z.ZodType> = /* @__PURE__ */ new Map<
+  string,
+  z.ZodType
+>([
   ["guest", GuestAuthenticationSchema],
   ["plain", PlainAuthenticationSchema],
   ["key", KeyAuthenticationSchema],
@@ -763,7 +769,7 @@ export const AUTHENTICATION_SCHEMAS: ReadonlyMap<string, z.ZodType> = new Map<st
   ["external", ExternalAuthenticationSchema],
 ]);
 /** zod schema of each envelope kind. */
-export const ENVELOPE_SCHEMAS: Readonly<Record<string, z.ZodType>> = Object.freeze({
+export const ENVELOPE_SCHEMAS: Readonly<Record<string, z.ZodType>> = /* @__PURE__ */ Object.freeze({
   message: MessageSchema,
   notification: NotificationSchema,
   command: CommandSchema,

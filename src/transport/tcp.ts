@@ -21,7 +21,7 @@
  */
 import type net from "node:net";
 import type { X509Certificate } from "node:crypto";
-import { serializeEnvelope } from "../codec.ts";
+import { serializeEnvelope } from "../codec_core.ts";
 import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";

@@ -8,7 +8,7 @@
  * `receiveFrame`, `remoteClosed` and `fail`.
  * @module
  */
-import { parseEnvelope, serializeEnvelope } from "../codec.ts";
+import { explainLater, isUnexplained, parseEnvelope, serializeEnvelope } from "../codec_core.ts";
 import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { ValidationError } from "../errors.ts";
@@ -63,6 +63,8 @@ export abstract class TransportBase implements Transport {
   readonly #received: ReceiveQueue;
   readonly #sends: SendQueue;
   #closeInfo: TransportCloseInfo | undefined;
+  // An invalid envelope is being explained before the transport fails (see receiveFrame).
+  #explaining = false;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
   /** Resolves once, when the transport is closed. */
@@ -412,6 +414,7 @@ export abstract class TransportBase implements Transport {
   /** Parses one framed envelope and delivers it (or applies the invalid-envelope policy). */
   protected receiveFrame(frame: Uint8Array | string): void {
     if (this.#state !== "open" && this.#state !== "opening") return;
+    if (this.#explaining) return;
     this.#receivedBytes += frame.length;
     let envelope: Envelope;
     try {
@@ -420,14 +423,25 @@ export abstract class TransportBase implements Transport {
       if (!(error instanceof ValidationError)) throw error;
       const policy = this.invalidEnvelopePolicy?.(error) ?? "close";
       if (policy === "skip") return;
-      this.fail(
-        new TransportError("invalid-envelope", `Received an invalid envelope: ${error.message}`, {
-          cause: error,
-        }),
-      );
+      if (isUnexplained(error)) {
+        // The explainer is not loaded (browser client bundle): load it, then fail with the full
+        // error. Nothing received after the invalid envelope is delivered meanwhile.
+        this.#explaining = true;
+        explainLater(error).then((explained) => this.#failInvalid(explained));
+        return;
+      }
+      this.#failInvalid(error);
       return;
     }
     this.deliver(envelope);
+  }
+
+  #failInvalid(error: ValidationError): void {
+    this.fail(
+      new TransportError("invalid-envelope", `Received an invalid envelope: ${error.message}`, {
+        cause: error,
+      }),
+    );
   }
 
   /** Delivers one received envelope. */
