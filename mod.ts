@@ -74,6 +74,11 @@ export {
   type ThrottleLimits,
 } from "./src/server/guard/login_throttle.ts";
 export { type PasswordWorkOptions } from "./src/server/guard/password_work.ts";
+export {
+  DEFAULT_RATE_LIMITS,
+  type RateLimitOptions,
+  type RateLimits,
+} from "./src/server/guard/traffic_shaper.ts";
 export { DEFAULT_QUOTAS, type ResourceQuotas } from "./src/server/resources/quotas.ts";
 export {
   DEFAULT_RESERVED_NAMES,

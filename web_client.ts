@@ -10,7 +10,8 @@
  * loaded up front: when a transport receives an invalid envelope it loads it on demand, so the
  * error it fails with is the same `ValidationError` as in Deno, path and reason code included.
  * {@link loadExplainer} loads it ahead of time. Everything else (server channel, memory
- * transport, session machine tables, `parseEnvelope`, the registries) is in `web.ts`.
+ * transport, session machine tables, `parseEnvelope`, the registries, the `ReasonCode` table of
+ * names: errors carry the numeric `code`) is in `web.ts`.
  *
  * @example A page that chats as a guest
  * ```ts ignore
@@ -53,7 +54,6 @@ export {
   NotificationEvent,
   SessionState,
 } from "./src/generated/enums.generated.ts";
-export { ReasonCode } from "./src/generated/reasons.generated.ts";
 export type { Account, Contact, Presence, Receipt } from "./src/generated/types.generated.ts";
 export { TransportError, type TransportErrorCode } from "./src/transport/errors.ts";
 export type { Transport, TransportOptions } from "./src/transport/transport.ts";

@@ -28,6 +28,14 @@ export function capArgs(caps: (number | undefined)[]): string {
   return caps.slice(0, end).map((c) => `, ${c ?? "Infinity"}`).join("");
 }
 
+/** The helpers (in `document_check.ts`) for an optional field of a plain type, by its check. */
+const PLAIN_OPTIONAL: Record<string, string> = {
+  'typeof x === "string"': "optString",
+  'typeof x === "boolean"': "optBoolean",
+  "Number.isFinite(x)": "optNumber",
+  "Number.isSafeInteger(x)": "optInteger",
+};
+
 /** Format checks that live in `document_check.ts` (they consult the registry first). */
 const DOCUMENT_CHECK_FORMATS = new Set(["isMediaTypeFast"]);
 
@@ -114,9 +122,24 @@ class CheckCompiler {
       body.push("const o = v as Record<string, unknown>;");
     }
     const required = new Set(schema.required ?? []);
+    // Optional fields of a plain type go through one tiny helper each, chained in one test: the
+    // same work once V8 inlines them, in a third of the code (the browser bundle's budget).
+    const plain: string[] = [];
+    const flushPlain = () => {
+      if (plain.length) body.push(`if (!(${plain.join(" && ")})) return false;`);
+      plain.length = 0;
+    };
     for (const [key, prop] of Object.entries(schema.properties ?? {})) {
       const e = this.expr(prop, "x", `${name}_${key}`);
       const unless = prop["x-lime-required-unless"];
+      const helper = PLAIN_OPTIONAL[e];
+      if (
+        helper && !required.has(key) && !unless && !prop["x-lime-required-when"]
+      ) {
+        plain.push(`${helper}(o[${lit(key)}])`);
+        continue;
+      }
+      flushPlain();
       body.push([
         `{\n  const x = o[${lit(key)}];`,
         required.has(key)
@@ -129,6 +152,7 @@ class CheckCompiler {
         "}",
       ].join("\n"));
     }
+    flushPlain();
     body.push("return true;");
     this.functions.push({ name: fn, body, docs: schema.description ?? name, exported });
     return fn;
@@ -165,6 +189,7 @@ export function emitChecks(spec: SpecModel): GeneratedFile {
     "isMapOf",
     "isPlainObject",
     "isStringMap",
+    ...Object.values(PLAIN_OPTIONAL),
     ...DOCUMENT_CHECK_FORMATS,
   ];
   const enums = Object.keys(spec.enums).filter((n) => used(`${n}Values`));

@@ -62,3 +62,25 @@ export function emitReasons(spec: SpecModel): GeneratedFile {
     text: header("emit_reasons.ts", ["reasons.json"], "LIME reason codes.") + sf.getFullText(),
   };
 }
+
+/**
+ * Emits `reason_codes.generated.ts`: one constant per reason name, for code that needs a few
+ * codes and must stay small (a bundler keeps only the constants used; the `ReasonCode` object
+ * comes whole).
+ */
+export function emitReasonCodes(spec: SpecModel): GeneratedFile {
+  const sf = newSourceFile("reason_codes.generated.ts");
+  for (const reason of spec.reasons) {
+    sf.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [`${reason.description} (\`ReasonCode.${reason.name}\`).`],
+      declarations: [{ name: reason.name, initializer: `${reason.code} as const` }],
+    });
+  }
+  return {
+    name: "reason_codes.generated.ts",
+    text: header("emit_reasons.ts", ["reasons.json"], "LIME reason codes, one constant each.") +
+      sf.getFullText(),
+  };
+}

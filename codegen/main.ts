@@ -8,7 +8,7 @@
 import { loadSpec } from "./spec_model.ts";
 import { formatTs, type GeneratedFile, markPure } from "./emit_util.ts";
 import { emitEnums } from "./emit_enums.ts";
-import { emitReasons } from "./emit_reasons.ts";
+import { emitReasonCodes, emitReasons } from "./emit_reasons.ts";
 import { emitTypes } from "./emit_types.ts";
 import { emitChecks } from "./emit_checks.ts";
 import { emitExplain } from "./emit_explain.ts";
@@ -24,6 +24,7 @@ export async function generate(specDir: string): Promise<GeneratedFile[]> {
   const files = [
     emitEnums(spec),
     emitReasons(spec),
+    emitReasonCodes(spec),
     await emitTypes(spec),
     emitChecks(spec),
     emitExplain(spec),

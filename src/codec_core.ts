@@ -9,7 +9,7 @@
  * @module
  */
 import { ENVELOPE_KINDS, envelopeKindOf } from "./generated/registry.generated.ts";
-import { ReasonCode } from "./generated/reasons.generated.ts";
+import { VALIDATION_ERROR } from "./generated/reason_codes.generated.ts";
 import type { EnvelopeKindEntry } from "./document_types.ts";
 import type { Envelope } from "./envelope.ts";
 import { type JsonPath, ValidationError } from "./errors.ts";
@@ -83,7 +83,7 @@ export function parseEnvelope(input: string | Uint8Array): Envelope {
         text = utf8.decode(input);
       } catch {
         throw new ValidationError(
-          ReasonCode.VALIDATION_ERROR,
+          VALIDATION_ERROR,
           "Invalid envelope: the bytes are not valid UTF-8",
         );
       }
@@ -94,7 +94,7 @@ export function parseEnvelope(input: string | Uint8Array): Envelope {
     value = JSON.parse(text);
   } catch (error) {
     throw new ValidationError(
-      ReasonCode.VALIDATION_ERROR,
+      VALIDATION_ERROR,
       `Invalid envelope: not JSON (${(error as Error).message})`,
     );
   }
@@ -105,7 +105,7 @@ export function parseEnvelope(input: string | Uint8Array): Envelope {
     // Documents nested thousands deep (containers in containers) exhaust the stack.
     if (error instanceof RangeError) {
       throw new ValidationError(
-        ReasonCode.VALIDATION_ERROR,
+        VALIDATION_ERROR,
         "Invalid envelope: documents are nested too deeply",
       );
     }
@@ -122,7 +122,7 @@ export function validateEnvelope(value: unknown): Envelope {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     const what = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
     throw new ValidationError(
-      ReasonCode.VALIDATION_ERROR,
+      VALIDATION_ERROR,
       `Invalid envelope: expected a JSON object, got ${what}`,
     );
   }
@@ -132,7 +132,7 @@ export function validateEnvelope(value: unknown): Envelope {
     throw explain(kind, value as Record<string, unknown>);
   }
   throw new ValidationError(
-    ReasonCode.VALIDATION_ERROR,
+    VALIDATION_ERROR,
     `Invalid envelope: none of the keys ${
       ENVELOPE_KINDS.map((k) => `"${k.key}"`).join(", ")
     } tells its kind`,
@@ -145,7 +145,7 @@ export function validateEnvelope(value: unknown): Envelope {
 function explain(kind: EnvelopeKindEntry, value: Record<string, unknown>): ValidationError {
   if (explainer !== undefined) return explainer(kind, value);
   const error = new ValidationError(
-    ReasonCode.VALIDATION_ERROR,
+    VALIDATION_ERROR,
     `Invalid ${kind.kind} (not explained: the explainer was not loaded)`,
     [],
     [],

@@ -9,6 +9,15 @@ import type { AuthenticationEntry, DocumentEntry } from "./document_types.ts";
 import { isJsonMediaType } from "./media_type.ts";
 import { isMediaTypeString } from "./formats.ts";
 
+/** Whether an optional field is absent (or null) or a string. */
+export const optString = (x: unknown): boolean => x == null || typeof x === "string";
+/** Whether an optional field is absent (or null) or a boolean. */
+export const optBoolean = (x: unknown): boolean => x == null || typeof x === "boolean";
+/** Whether an optional field is absent (or null) or a finite number. */
+export const optNumber = (x: unknown): boolean => x == null || Number.isFinite(x);
+/** Whether an optional field is absent (or null) or a safe integer. */
+export const optInteger = (x: unknown): boolean => x == null || Number.isSafeInteger(x);
+
 /** Whether a value is a JSON object (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -12,6 +12,7 @@ const miniFiles = generate(MINI_SPEC);
 const EMITTERS = [
   "enums.generated.ts",
   "reasons.generated.ts",
+  "reason_codes.generated.ts",
   "types.generated.ts",
   "checks.generated.ts",
   "explain.generated.ts",

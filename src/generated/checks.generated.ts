@@ -9,6 +9,10 @@ import {
   isMediaTypeFast,
   isPlainObject,
   isStringMap,
+  optBoolean,
+  optInteger,
+  optNumber,
+  optString,
 } from "../document_check.ts";
 import {
   AuthenticationSchemeValues as AuthenticationSchemeList,
@@ -41,191 +45,62 @@ export function checkAccount(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
   }
 
-  {
-    const x = o["address"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["city"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["email"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["phoneNumber"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["photoUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["cellPhoneNumber"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["address"]) && optString(o["city"]) && optString(o["email"]) &&
+      optString(o["phoneNumber"]) && optString(o["photoUri"]) && optString(o["cellPhoneNumber"]))
+  ) return false;
   {
     const x = o["gender"];
     if (x != null && !(checkGender(x))) return false;
   }
 
-  {
-    const x = o["timeZoneName"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["timeZoneName"]) && optNumber(o["offset"]) && optString(o["culture"]))) {
+    return false;
   }
-
-  {
-    const x = o["offset"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["culture"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["extras"];
     if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
   }
 
-  {
-    const x = o["source"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["source"]) && optString(o["firstName"]) && optString(o["lastName"]))) {
+    return false;
   }
-
-  {
-    const x = o["firstName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["lastName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["birthDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["taxDocument"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["taxDocument"]))) return false;
   {
     const x = o["creationDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["tenantId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["isGroupEnabled"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["whatsAppBsuid"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppWaId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppUserName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppParentId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["fullName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["isTemporary"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["password"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["oldPassword"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["accessKey"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["tenantId"]) && optBoolean(o["isGroupEnabled"]) &&
+      optString(o["whatsAppBsuid"]) && optString(o["whatsAppWaId"]) &&
+      optString(o["whatsAppUserName"]) && optString(o["whatsAppParentId"]) &&
+      optString(o["fullName"]) && optBoolean(o["isTemporary"]) && optString(o["password"]) &&
+      optString(o["oldPassword"]) && optString(o["accessKey"]))
+  ) return false;
   {
     const x = o["inboxSize"];
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
-  {
-    const x = o["allowAnonymousSender"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["allowUnknownSender"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["storeMessageContent"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["encryptMessageContent"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
+  if (
+    !(optBoolean(o["allowAnonymousSender"]) && optBoolean(o["allowUnknownSender"]) &&
+      optBoolean(o["storeMessageContent"]) && optBoolean(o["encryptMessageContent"]))
+  ) return false;
   {
     const x = o["alternativeAccount"];
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
   }
 
-  {
-    const x = o["publishToDirectory"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["allowGuestSender"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["timezone"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
+  if (
+    !(optBoolean(o["publishToDirectory"]) && optBoolean(o["allowGuestSender"]) &&
+      optInteger(o["timezone"]))
+  ) return false;
   return true;
 }
 
@@ -233,41 +108,11 @@ export function checkAccount(v: unknown): boolean {
 export function checkCheckoutCustomer(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["identity"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["phone"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["name"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["surname"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["email"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["documentType"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["document"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["identity"]) && optString(o["phone"]) && optString(o["name"]) &&
+      optString(o["surname"]) && optString(o["email"]) && optString(o["documentType"]) &&
+      optString(o["document"]))
+  ) return false;
   return true;
 }
 
@@ -275,16 +120,7 @@ export function checkCheckoutCustomer(v: unknown): boolean {
 export function checkCheckoutProduct(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["description"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["price"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
+  if (!(optString(o["description"]) && optNumber(o["price"]))) return false;
   {
     const x = o["quantity"];
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
@@ -309,21 +145,9 @@ export function checkBuilderCheckout(v: unknown): boolean {
     ) return false;
   }
 
-  {
-    const x = o["currency"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["currency"]) && optString(o["channel"]) && optString(o["source"]))) {
+    return false;
   }
-
-  {
-    const x = o["channel"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["source"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   return true;
 }
 
@@ -376,26 +200,10 @@ export function checkChatState(v: unknown): boolean {
 export function checkClickTrackingMetadata(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["correlationId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["ipAddress"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["userAgent"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["cluster"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["correlationId"]) && optString(o["ipAddress"]) && optString(o["userAgent"]) &&
+      optString(o["cluster"]))
+  ) return false;
   return true;
 }
 
@@ -403,21 +211,7 @@ export function checkClickTrackingMetadata(v: unknown): boolean {
 export function checkClickTracking(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["from"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["to"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["id"]) && optString(o["from"]) && optString(o["to"]))) return false;
   {
     const x = o["fromIdentity"];
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
@@ -428,16 +222,7 @@ export function checkClickTracking(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
   }
 
-  {
-    const x = o["fromDomain"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["toDomain"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["fromDomain"]) && optString(o["toDomain"]))) return false;
   {
     const x = o["storageDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
@@ -448,31 +233,13 @@ export function checkClickTracking(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
   }
 
-  {
-    const x = o["contentHash"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["content"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["contentHash"]) && optString(o["content"]))) return false;
   {
     const x = o["contentLength"];
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
-  {
-    const x = o["sequentialId"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
-  {
-    const x = o["internalId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optInteger(o["sequentialId"]) && optString(o["internalId"]))) return false;
   {
     const x = o["metadata"];
     if (x != null && !(checkClickTrackingMetadata(x))) return false;
@@ -495,11 +262,7 @@ export function checkReason(v: unknown): boolean {
     if (x == null || !(Number.isSafeInteger(x))) return false;
   }
 
-  {
-    const x = o["description"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["description"]))) return false;
   return true;
 }
 
@@ -507,11 +270,7 @@ export function checkReason(v: unknown): boolean {
 export function checkCommand(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["id"]))) return false;
   {
     const x = o["from"];
     if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
@@ -580,151 +339,44 @@ export function checkContact(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
   }
 
-  {
-    const x = o["address"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["city"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["email"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["phoneNumber"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["photoUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["cellPhoneNumber"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["address"]) && optString(o["city"]) && optString(o["email"]) &&
+      optString(o["phoneNumber"]) && optString(o["photoUri"]) && optString(o["cellPhoneNumber"]))
+  ) return false;
   {
     const x = o["gender"];
     if (x != null && !(checkGender(x))) return false;
   }
 
-  {
-    const x = o["timeZoneName"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["timeZoneName"]) && optNumber(o["offset"]) && optString(o["culture"]))) {
+    return false;
   }
-
-  {
-    const x = o["offset"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["culture"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["extras"];
     if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
   }
 
-  {
-    const x = o["source"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["source"]) && optString(o["firstName"]) && optString(o["lastName"]))) {
+    return false;
   }
-
-  {
-    const x = o["firstName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["lastName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["birthDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["taxDocument"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["taxDocument"]))) return false;
   {
     const x = o["creationDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["tenantId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["isGroupEnabled"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["whatsAppBsuid"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppWaId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppUserName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppParentId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["name"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["isPending"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["sharePresence"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["shareAccountInfo"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["priority"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
-  {
-    const x = o["group"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["tenantId"]) && optBoolean(o["isGroupEnabled"]) &&
+      optString(o["whatsAppBsuid"]) && optString(o["whatsAppWaId"]) &&
+      optString(o["whatsAppUserName"]) && optString(o["whatsAppParentId"]) &&
+      optString(o["name"]) && optBoolean(o["isPending"]) && optBoolean(o["sharePresence"]) &&
+      optBoolean(o["shareAccountInfo"]) && optInteger(o["priority"]) && optString(o["group"]))
+  ) return false;
   {
     const x = o["lastMessageDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
@@ -752,121 +404,42 @@ export function checkContactDocument(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
   }
 
-  {
-    const x = o["address"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["city"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["email"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["phoneNumber"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["photoUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["cellPhoneNumber"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["address"]) && optString(o["city"]) && optString(o["email"]) &&
+      optString(o["phoneNumber"]) && optString(o["photoUri"]) && optString(o["cellPhoneNumber"]))
+  ) return false;
   {
     const x = o["gender"];
     if (x != null && !(checkGender(x))) return false;
   }
 
-  {
-    const x = o["timeZoneName"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["timeZoneName"]) && optNumber(o["offset"]) && optString(o["culture"]))) {
+    return false;
   }
-
-  {
-    const x = o["offset"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["culture"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["extras"];
     if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
   }
 
-  {
-    const x = o["source"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["source"]) && optString(o["firstName"]) && optString(o["lastName"]))) {
+    return false;
   }
-
-  {
-    const x = o["firstName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["lastName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["birthDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["taxDocument"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["taxDocument"]))) return false;
   {
     const x = o["creationDate"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["tenantId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["isGroupEnabled"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["whatsAppBsuid"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppWaId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppUserName"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["whatsAppParentId"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["tenantId"]) && optBoolean(o["isGroupEnabled"]) &&
+      optString(o["whatsAppBsuid"]) && optString(o["whatsAppWaId"]) &&
+      optString(o["whatsAppUserName"]) && optString(o["whatsAppParentId"]))
+  ) return false;
   return true;
 }
 
@@ -874,16 +447,7 @@ export function checkContactDocument(v: unknown): boolean {
 export function checkCopyAndPasteButton(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["value"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["text"]) && optString(o["value"]))) return false;
   return true;
 }
 
@@ -891,21 +455,7 @@ export function checkCopyAndPasteButton(v: unknown): boolean {
 export function checkCopyAndPaste(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["header"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["body"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["footer"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["header"]) && optString(o["body"]) && optString(o["footer"]))) return false;
   {
     const x = o["button"];
     if (x != null && !(checkCopyAndPasteButton(x))) return false;
@@ -1054,11 +604,7 @@ export function checkDocumentContainer(v: unknown): boolean {
 export function checkDocumentSelectOption(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["order"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
+  if (!(optInteger(o["order"]))) return false;
   {
     const x = o["label"];
     if (x != null && !(checkDocumentContainer(x))) return false;
@@ -1122,11 +668,7 @@ export function checkEmoji(v: unknown): boolean {
 export function checkEnvelopeBase(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["id"]))) return false;
   {
     const x = o["from"];
     if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
@@ -1193,26 +735,13 @@ export function checkGroup(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
   }
 
-  {
-    const x = o["name"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["description"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["name"]) && optString(o["description"]))) return false;
   {
     const x = o["type"];
     if (x != null && !(x === "temporary" || x === "private" || x === "public")) return false;
   }
 
-  {
-    const x = o["photoUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["photoUri"]))) return false;
   {
     const x = o["creator"];
     if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
@@ -1273,21 +802,13 @@ export function checkInputValidation(v: unknown): boolean {
     ) return false;
   }
 
-  {
-    const x = o["regex"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["regex"]))) return false;
   {
     const x = o["type"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
   }
 
-  {
-    const x = o["error"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["error"]))) return false;
   return true;
 }
 
@@ -1312,51 +833,16 @@ export function checkInput(v: unknown): boolean {
 export function checkInvoiceItem(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["description"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["imageUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["description"]) && optString(o["imageUri"]))) return false;
   {
     const x = o["imageType"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
   }
 
-  {
-    const x = o["complement"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["quantity"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["unit"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["currency"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["taxes"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["total"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
+  if (
+    !(optString(o["complement"]) && optNumber(o["quantity"]) && optNumber(o["unit"]) &&
+      optString(o["currency"]) && optNumber(o["taxes"]) && optNumber(o["total"]))
+  ) return false;
   return true;
 }
 
@@ -1364,16 +850,7 @@ export function checkInvoiceItem(v: unknown): boolean {
 export function checkPaymentMethod(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["name"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["account"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["name"]) && optString(o["account"]))) return false;
   return true;
 }
 
@@ -1381,11 +858,7 @@ export function checkPaymentMethod(v: unknown): boolean {
 export function checkInvoice(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["title"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["title"]))) return false;
   {
     const x = o["created"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
@@ -1403,21 +876,7 @@ export function checkInvoice(v: unknown): boolean {
     }
   }
 
-  {
-    const x = o["currency"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["taxes"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["total"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
+  if (!(optString(o["currency"]) && optNumber(o["taxes"]) && optNumber(o["total"]))) return false;
   {
     const x = o["items"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
@@ -1447,11 +906,7 @@ export function checkInvoiceStatus(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["code"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["code"]))) return false;
   return true;
 }
 
@@ -1481,36 +936,15 @@ export function checkKeyAuthentication(v: unknown): boolean {
 export function checkLink(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["uri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["previewUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["uri"]) && optString(o["previewUri"]))) return false;
   {
     const x = o["previewType"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
   }
 
-  {
-    const x = o["title"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["title"]) && optString(o["text"]) && optString(o["authorizationRealm"]))) {
+    return false;
   }
-
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["authorizationRealm"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   return true;
 }
 
@@ -1537,41 +971,11 @@ export function checkList(v: unknown): boolean {
 export function checkLocation(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["latitude"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["longitude"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["altitude"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["course"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
-  {
-    const x = o["speed"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["accuracy"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optNumber(o["latitude"]) && optNumber(o["longitude"]) && optNumber(o["altitude"]) &&
+      optInteger(o["course"]) && optNumber(o["speed"]) && optNumber(o["accuracy"]) &&
+      optString(o["text"]))
+  ) return false;
   return true;
 }
 
@@ -1579,36 +983,15 @@ export function checkLocation(v: unknown): boolean {
 export function checkMediaLink(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["uri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["previewUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["uri"]) && optString(o["previewUri"]))) return false;
   {
     const x = o["previewType"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
   }
 
-  {
-    const x = o["title"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["title"]) && optString(o["text"]) && optString(o["authorizationRealm"]))) {
+    return false;
   }
-
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["authorizationRealm"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["type"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
@@ -1619,11 +1002,7 @@ export function checkMediaLink(v: unknown): boolean {
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
   }
 
-  {
-    const x = o["aspectRatio"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["aspectRatio"]))) return false;
   return true;
 }
 
@@ -1631,11 +1010,7 @@ export function checkMediaLink(v: unknown): boolean {
 export function checkMessage(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["id"]))) return false;
   {
     const x = o["from"];
     if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
@@ -1683,11 +1058,7 @@ export function checkMessageDocument(v: unknown): boolean {
 export function checkMessageReference(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["id"]))) return false;
   {
     const x = o["type"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
@@ -1762,31 +1133,10 @@ export function checkNotificationDocument(v: unknown): boolean {
 export function checkPaymentAddress(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["street"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["city"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["postalCode"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["state"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["country"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (
+    !(optString(o["street"]) && optString(o["city"]) && optString(o["postalCode"]) &&
+      optString(o["state"]) && optString(o["country"]))
+  ) return false;
   return true;
 }
 
@@ -1799,36 +1149,19 @@ export function checkPaymentReceipt(v: unknown): boolean {
     if (x != null && !(checkPaymentMethod(x))) return false;
   }
 
-  {
-    const x = o["code"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["code"]))) return false;
   {
     const x = o["paidOn"];
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["currency"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["taxes"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
+  if (!(optString(o["currency"]) && optNumber(o["taxes"]))) return false;
   {
     const x = o["address"];
     if (x != null && !(checkPaymentAddress(x))) return false;
   }
 
-  {
-    const x = o["total"];
-    if (x != null && !(Number.isFinite(x))) return false;
-  }
-
+  if (!(optNumber(o["total"]))) return false;
   {
     const x = o["items"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
@@ -1875,11 +1208,7 @@ export function checkPresence(v: unknown): boolean {
     ) return false;
   }
 
-  {
-    const x = o["message"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["message"]))) return false;
   {
     const x = o["routingRule"];
     if (
@@ -1894,31 +1223,10 @@ export function checkPresence(v: unknown): boolean {
     if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
   }
 
-  {
-    const x = o["priority"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
-  {
-    const x = o["filterByDistance"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["roundRobin"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["echo"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
-  {
-    const x = o["promiscuous"];
-    if (x != null && !(typeof x === "boolean")) return false;
-  }
-
+  if (
+    !(optInteger(o["priority"]) && optBoolean(o["filterByDistance"]) &&
+      optBoolean(o["roundRobin"]) && optBoolean(o["echo"]) && optBoolean(o["promiscuous"]))
+  ) return false;
   {
     const x = o["instances"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => typeof i === "string"))) {
@@ -2021,11 +1329,7 @@ export function checkReply(v: unknown): boolean {
 export function checkSelectOption(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["order"];
-    if (x != null && !(Number.isSafeInteger(x))) return false;
-  }
-
+  if (!(optInteger(o["order"]))) return false;
   {
     const x = o["text"];
     if (x == null || !(typeof x === "string")) return false;
@@ -2053,11 +1357,7 @@ export function checkSelect(v: unknown): boolean {
     if (x != null && !(checkSelectScope(x))) return false;
   }
 
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["text"]))) return false;
   {
     const x = o["options"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkSelectOption(i)))) {
@@ -2089,11 +1389,7 @@ export function checkSensitive(v: unknown): boolean {
 export function checkSession(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["id"]))) return false;
   {
     const x = o["from"];
     if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
@@ -2178,16 +1474,7 @@ export function checkSession(v: unknown): boolean {
 export function checkSsmlText(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["ssml"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["text"]) && optString(o["ssml"]))) return false;
   return true;
 }
 
@@ -2233,36 +1520,15 @@ export function checkTuple(v: unknown): boolean {
 export function checkWebLink(v: unknown): boolean {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  {
-    const x = o["uri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["previewUri"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
+  if (!(optString(o["uri"]) && optString(o["previewUri"]))) return false;
   {
     const x = o["previewType"];
     if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
   }
 
-  {
-    const x = o["title"];
-    if (x != null && !(typeof x === "string")) return false;
+  if (!(optString(o["title"]) && optString(o["text"]) && optString(o["authorizationRealm"]))) {
+    return false;
   }
-
-  {
-    const x = o["text"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["authorizationRealm"];
-    if (x != null && !(typeof x === "string")) return false;
-  }
-
   {
     const x = o["target"];
     if (x != null && !(x === "blank" || x === "self" || x === "selfCompact" || x === "selfTall")) {
