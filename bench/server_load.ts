@@ -25,7 +25,8 @@
  *  [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...] [--profile[=DIR]]`
  *
  * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
- * `--only`: a comma-separated subset of `tcp-raw, tcp-channel, ws-raw, ws-channel, ws-limejs,
+ * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, ws-raw,
+ * ws-channel, ws-limejs,
  * establish-channel, establish-raw, memory`. `--profile`: the server runs under
  * `deno run --cpu-prof` and writes its profile into DIR (default `.tmp/server-load-profile/`)
  * when it quits.
@@ -51,6 +52,7 @@ import type { Transport } from "../src/transport/transport.ts";
 import { WebSocketTransport } from "../src/transport/websocket.ts";
 import { type LimeJsLine, prepareLimeJs } from "./server_load_limejs.ts";
 import { collect, killChildren, linesOf, ServerProcess, spawn } from "./server_process.ts";
+import { DEFAULT_RATE_LIMITS } from "../src/server/guard/traffic_shaper.ts";
 
 // ------------------------------------------------------------------------------------ options
 
@@ -74,6 +76,7 @@ const PROFILE_DIR = PROFILE_ARG === undefined
   : new URL("../.tmp/server-load-profile/", import.meta.url).pathname;
 const SCENARIOS = [
   "tcp-raw",
+  "tcp-raw-defaults",
   "tcp-channel",
   "ws-raw",
   "ws-channel",
@@ -156,8 +159,8 @@ interface ServerMemory {
 
 /** The bench server process, with the measurements this benchmark takes from it. */
 class BenchServer extends ServerProcess {
-  constructor() {
-    super(PROFILE_DIR);
+  constructor(args: string[] = []) {
+    super(PROFILE_DIR, args);
   }
 
   async memory(): Promise<ServerMemory> {
@@ -947,6 +950,29 @@ async function main(): Promise<void> {
       ],
       ["ws-limejs", "WebSocket", "lime-js 3.0.1 (Node)", () => limeJsLoad(server)],
     ];
+    if (runs("tcp-raw-defaults")) {
+      // The same raw load against a server on its default rate limits: senders faster than the
+      // limit are slowed down (shaped), nothing is refused.
+      console.error("routed messages: TCP, raw, on the server's default rate limits…");
+      const limited = new BenchServer(["--rate-limit=default"]);
+      try {
+        await limited.start();
+        const result = await measureLoad(limited, await rawTcpLoad(limited.tcp));
+        const limit = DEFAULT_RATE_LIMITS.envelopesPerSecond;
+        rows.push({
+          scenario: "routed messages/s on the default rate limits",
+          transport: "TCP",
+          generator: "raw",
+          figure: `**${int(result.rate)}** msg/s from ${PAIRS} senders (limit ${
+            int(limit)
+          }/s per session: ${int(PAIRS * limit)}/s in all); ${int(result.lost)} refused or lost`,
+          target: "0 refused",
+          met: result.lost === 0 ? "yes" : "**no**",
+        });
+      } finally {
+        await limited.stop();
+      }
+    }
     for (const [name, transport, generator, measure] of routed) {
       if (!runs(name)) continue;
       console.error(`routed messages: ${transport}, ${generator}…`);

@@ -69,8 +69,12 @@ export class ServerProcess {
   /** Its WebSocket address, once started. */
   ws = "";
 
-  /** `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits. */
-  constructor(profileDir?: string) {
+  /**
+   * `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits;
+   * `args`: passed to the server script (`--rate-limit=default`: the server's default rate limits
+   * instead of none).
+   */
+  constructor(profileDir?: string, args: string[] = []) {
     this.#child = spawn(
       Deno.execPath(),
       [
@@ -79,6 +83,7 @@ export class ServerProcess {
         "--v8-flags=--expose-gc",
         ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
         new URL("./server_load_server.ts", import.meta.url).pathname,
+        ...args,
       ],
       { stdin: "piped", stdout: "piped", stderr: "piped" },
     );

@@ -1,7 +1,7 @@
 /**
  * Routed-message load with verification: `--clients` (default 1,000) `ClientChannel`s, each
  * established as a guest on a {@link LimeServer} in its own process (`bench/server_load_server.ts`:
- * loopback, accounts in memory, no rate limit), send `--messages` (default 1,000,000) messages in
+ * loopback, accounts in memory, the default rate limits unless `--rate-limit=off`), send `--messages` (default 1,000,000) messages in
  * total around a ring (client i → client i+1). Every message has an id (`<sender>.<seq>`) and its
  * send time in `metadata.sentAt`; every receiver answers with a `received` notification
  * (`autoNotifyReceipt: true`), which the server routes back to the sender. Each client keeps at
@@ -17,7 +17,10 @@
  * with `cat`) and from the server itself after a GC (idle before, loaded after).
  *
  * `deno task load [--messages=1000000] [--clients=1000] [--transport=tcp|ws|both] [--window=8]
- *  [--profile[=DIR]]`
+ *  [--rate-limit=default|off] [--profile[=DIR]]`
+ *
+ * `--rate-limit`: the server's default rate limits (default; a sender over them is slowed down,
+ * nothing is refused: any `failed` notification fails the run) or none.
  *
  * `--profile`: the server runs under `deno run --cpu-prof` and writes its profile into DIR
  * (default `.tmp/load-profile/`) when it quits.
@@ -584,8 +587,12 @@ async function runAgainstServerProcess(
   messages: number,
   window: number,
   profileDir?: string,
+  rateLimits: "default" | "off" = "default",
 ): Promise<LoadRow> {
-  const server = new ServerProcess(profileDir);
+  const server = new ServerProcess(
+    profileDir,
+    rateLimits === "default" ? ["--rate-limit=default"] : [],
+  );
   try {
     await server.start();
     const numbers = async (command: "mem" | "cpu") =>
@@ -650,6 +657,10 @@ async function main(): Promise<number> {
   const clients = Number(option("clients", "1000"));
   const window = Number(option("window", "8"));
   const which = option("transport", "both");
+  const rateLimits = option("rate-limit", "default");
+  if (rateLimits !== "default" && rateLimits !== "off") {
+    throw new TypeError(`--rate-limit must be default or off (not "${rateLimits}")`);
+  }
   const profile = Deno.args.find((a) => a === "--profile" || a.startsWith("--profile="));
   const profileDir = profile === undefined
     ? undefined
@@ -663,14 +674,20 @@ async function main(): Promise<number> {
   const rows: LoadRow[] = [];
   const begun = performance.now();
   for (const transport of transports) {
-    rows.push(await runAgainstServerProcess(transport, clients, messages, window, profileDir));
+    rows.push(
+      await runAgainstServerProcess(transport, clients, messages, window, profileDir, rateLimits),
+    );
   }
   const machine =
     `${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
   console.log(
     `\nRouted-message load: ${int(clients)} clients in a ring (i → i+1), ${int(messages)} ` +
       `messages with ids per transport, each answered by a \`received\` notification; window ` +
-      `${window} unreceipted messages per client; server in its own process, clients in one ` +
+      `${window} unreceipted messages per client; server in its own process on ${
+        rateLimits === "default"
+          ? "its default rate limits (shaping, nothing refused)"
+          : "no rate limit"
+      }, clients in one ` +
       `(${machine}; ${((performance.now() - begun) / 1000).toFixed(0)} s in all)\n`,
   );
   console.log(formatTable(rows));
