@@ -114,7 +114,12 @@ export class IdentityRules {
     if (current && schemeStrength(current.scheme) > strength) return IDENTITY_REASONS.taken(node);
     if (current && strength === 0) return IDENTITY_REASONS.taken(node);
     if (!current && maxPerIdentity > 0 && sessions.size >= maxPerIdentity) {
-      return IDENTITY_REASONS.perIdentity(identity, maxPerIdentity);
+      // An owner's session displaces the identity's guests: only sessions that stay count, or
+      // guests could fill the identity's slots while its owner is away and lock it out.
+      const staying = strength > 0
+        ? [...sessions].filter((session) => !session.guest).length
+        : sessions.size;
+      if (staying >= maxPerIdentity) return IDENTITY_REASONS.perIdentity(identity, maxPerIdentity);
     }
     return undefined;
   }

@@ -385,3 +385,21 @@ Deno.test("identity: transport is offered only with client CAs configured, plain
     ["guest"],
   );
 });
+
+Deno.test("identity: guests filling an identity's session slots cannot lock out its external owner", async () => {
+  // Review finding: the per-identity cap counted the guests an owner's arrival displaces, so
+  // guests squatting an identity without an account (external or transport owners) while its
+  // owner was away refused the owner (12) and kept receiving the identity's traffic.
+  const verifier = (token: string) =>
+    token === "erin-token" ? "member" as const : "unknown" as const;
+  await using t = await TestServer.start({ externalVerifier: verifier, maxSessionsPerIdentity: 3 });
+  const squatters = [];
+  for (let i = 0; i < 3; i++) squatters.push(await t.login(`erin@localhost/g${i}`));
+  await t.login("erin@localhost/desk", {
+    credentials: externalCredentials("erin-token", "issuer"),
+  });
+  for (const squatter of squatters) {
+    assert.deepEqual((await ended(squatter)).reason, NOW_OWNED("erin@localhost"));
+  }
+  assert.equal(t.server.registry.byIdentity("erin@localhost").size, 1);
+});
