@@ -4,7 +4,7 @@
  * delays after failed sign-ins per identity and per address.
  */
 import assert from "node:assert/strict";
-import { type ClientChannel, Command, encodeBase64Text } from "../../mod.ts";
+import { type ClientChannel, Command, encodeBase64Text, plainCredentials } from "../../mod.ts";
 import { ACCOUNT, json, TestServer } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
 import { Bystander, percentile, RawPeer } from "./security_helpers.ts";
@@ -194,4 +194,35 @@ Deno.test("hashing: guessing a password meets growing delays per identity and pe
   }
   assert.deepEqual(spread.slice(0, 8), new Array(8).fill(13));
   assert.ok(spread.slice(8).includes(34), String(spread));
+});
+
+Deno.test("hashing: an owner's pipelined account changes run one at a time", async () => {
+  // Each change verifies the current password and hashes a new one. The registration test above
+  // is also bounded by registrations per address; this one is bounded by one operation per
+  // session alone (without it, both change slots would run at once).
+  await using t = await TestServer.start({ passwordIterations: ITERATIONS });
+  await t.addAccount("alice@localhost", "alice-pw");
+  const alice = await t.login("alice@localhost/a", {
+    credentials: plainCredentials("alice-pw"),
+    channel: { receiveBufferSize: 100 },
+  });
+  for (let i = 0; i < 20; i++) {
+    await alice.sendCommand(
+      new Command("merge", "/account", {
+        id: `c${i}`,
+        type: ACCOUNT,
+        resource: {
+          oldPassword: encodeBase64Text("alice-pw"),
+          password: encodeBase64Text(`new-${i}`),
+        },
+      }),
+    );
+  }
+  const answers = await responses(alice, 20);
+  const ran = answers.filter((answer) => answer.status === "success").length;
+  const refused =
+    answers.filter((answer) => (answer.reason as { code?: number } | undefined)?.code === 34)
+      .length;
+  assert.equal(ran, 1, JSON.stringify(answers.map((answer) => answer.reason)));
+  assert.equal(refused, 19);
 });

@@ -76,6 +76,16 @@ Deno.test("identity: nobody signs in as the server's own postmaster, with any sc
 Deno.test("identity: a guest proposing 'localhost/phone' is judged as localhost@localhost, the node it would get", async () => {
   await using t = await TestServer.start();
   await t.addAccount("localhost@localhost", "owner-pw");
+  // The attack while nobody is signed in (the account alone must refuse it): a guest whose
+  // `from` has no domain used to be authenticated as "localhost" (no account) and registered as
+  // localhost@localhost/phone.
+  const early = await t.connect();
+  const refusal = await within(
+    early.establishSession({ identity: "localhost", instance: "phone" }),
+  ).then(() => undefined, (caught) => caught);
+  assert.ok(refusal instanceof LimeError, String(refusal));
+  assert.deepEqual(refusal.reason, OWNED("localhost@localhost"));
+  assert.equal(t.server.registry.size, 0);
   const owner = await t.login("localhost@localhost/desk", {
     credentials: plainCredentials("owner-pw"),
   });
@@ -155,6 +165,11 @@ Deno.test("identity: an owner signing in ends the guests that held the name, and
     total: 0,
     items: [],
   });
+  // The guest roster went with it (the owner's roster above is the store's): once the owner
+  // leaves, the next guest of the name finds nothing.
+  await owner.finish();
+  const next = await t.login("zed@localhost/g2");
+  assert.equal((await within(next.getResource("/contacts")) as { total: number }).total, 0);
 });
 
 Deno.test("identity: creating an account ends every guest session of the identity; nothing they kept survives", async () => {
