@@ -22,6 +22,21 @@ import { ReasonCode } from "../generated/reasons.generated.ts";
 import type { ServerSession } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
 
+/**
+ * Longest identity (`name@domain`) in UTF-8 bytes the server gives a session or keeps as a
+ * contact: store keys are small (Deno KV: 2 KiB for a whole key, which holds an owner and a
+ * contact), and a longer one would fail in the store instead of being refused.
+ */
+export const MAX_IDENTITY_BYTES = 512;
+
+const encoder = new TextEncoder();
+
+/** Whether an identity is longer than {@link MAX_IDENTITY_BYTES}. */
+export function identityTooLong(identity: string): boolean {
+  return identity.length > MAX_IDENTITY_BYTES / 3 &&
+    encoder.encode(identity).length > MAX_IDENTITY_BYTES;
+}
+
 /** Names every server reserves in its domain. */
 export const DEFAULT_RESERVED_NAMES: readonly string[] = Object.freeze(["postmaster"]);
 
@@ -84,10 +99,12 @@ export class IdentityRules {
 
   /**
    * The node a session will have: the candidate completed with the served domain and instance
-   * `default` (a guest without a name gets a UUID). Undefined when it cannot be assigned.
+   * `default` (a guest without a name gets a UUID). Undefined when it cannot be assigned (also
+   * when its identity is longer than {@link MAX_IDENTITY_BYTES}).
    */
   assign(candidate: string | undefined, scheme: AuthenticationScheme): string | undefined {
-    return assignNode(candidate, this.#domain, scheme);
+    const node = assignNode(candidate, this.#domain, scheme);
+    return node === undefined || identityTooLong(identityKeyOf(node)) ? undefined : node;
   }
 
   /**
@@ -114,7 +131,12 @@ export class IdentityRules {
     if (current && schemeStrength(current.scheme) > strength) return IDENTITY_REASONS.taken(node);
     if (current && strength === 0) return IDENTITY_REASONS.taken(node);
     if (!current && maxPerIdentity > 0 && sessions.size >= maxPerIdentity) {
-      return IDENTITY_REASONS.perIdentity(identity, maxPerIdentity);
+      // An owner's session displaces the identity's guests: only sessions that stay count, or
+      // guests could fill the identity's slots while its owner is away and lock it out.
+      const staying = strength > 0
+        ? [...sessions].filter((session) => !session.guest).length
+        : sessions.size;
+      if (staying >= maxPerIdentity) return IDENTITY_REASONS.perIdentity(identity, maxPerIdentity);
     }
     return undefined;
   }

@@ -11,7 +11,7 @@ import type { EstablishmentResult, ServerAuthenticator } from "../channel/server
 import type { Command, Envelope } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock, type TimerHandle } from "../clock.ts";
-import type { Reason } from "../errors.ts";
+import type { Reason, ValidationError } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
@@ -325,7 +325,9 @@ export class LimeServer implements AsyncDisposable {
    * session (or its identity) over its rate is routed, then the connection stops being read and
    * what was read already waits in order until the debt is paid back, envelope by envelope, so
    * the session's rate is the limit. Where the transport cannot stop reading, what is over the
-   * rate is refused with 34 instead.
+   * rate is refused with 34 instead. Envelopes the channel answers as invalid (21–27) never reach
+   * the router but cost a parse and an answer each: they are charged and wait their turn too, or
+   * a flood of them would not be shaped at all.
    */
   #shapedRoute(session: ServerSession): (envelope: Envelope) => void {
     const shaping = this.#shaping;
@@ -336,8 +338,10 @@ export class LimeServer implements AsyncDisposable {
     const shaper = shaping.forSession(session.identityKey);
     let counted = transport.receivedBytes ?? 0;
     let timer: TimerHandle | undefined;
-    // Read while the session was held back: routed in order once its bucket allows.
-    const waiting: { envelope: Envelope; bytes: number }[] = [];
+    // Read while the session was held back: handled in order once its bucket allows (an
+    // envelope to route, or an invalid one to answer).
+    const waiting: { envelope?: Envelope; invalid?: ValidationError; bytes: number }[] = [];
+    const answerInvalid = transport.invalidEnvelopePolicy;
     const hold = (wait: number) => {
       session.shapedMs += wait;
       timer = clock.setTimeout(release, Math.max(1, Math.ceil(wait)));
@@ -345,9 +349,10 @@ export class LimeServer implements AsyncDisposable {
     const release = () => {
       timer = undefined;
       while (waiting.length > 0) {
-        const { envelope, bytes } = waiting.shift()!;
+        const { envelope, invalid, bytes } = waiting.shift()!;
         const wait = shaper.charge(bytes);
-        router.route(session, envelope);
+        if (envelope) router.route(session, envelope);
+        else if (answerInvalid?.(invalid!) === "close") transport.close().catch(() => {});
         if (wait > 0) return hold(wait);
       }
       transport.resumeReceiving?.();
@@ -357,16 +362,40 @@ export class LimeServer implements AsyncDisposable {
       if (timer !== undefined) clock.clearTimeout(timer);
       waiting.length = 0;
     });
-    return (envelope) => {
+    /** Bytes received since the previous envelope (this one's). */
+    const arrived = () => {
       const total = transport.receivedBytes ?? counted;
       const bytes = total - counted;
       counted = total;
+      return bytes;
+    };
+    /** Charges `bytes`: the wait to hold after handling (reading paused), 0, or -1 (cannot pause). */
+    const admit = (bytes: number): number => {
+      const wait = shaper.charge(bytes);
+      if (wait <= 0) return 0;
+      return transport.pauseReceiving?.() ? wait : -1;
+    };
+    if (answerInvalid) {
+      transport.invalidEnvelopePolicy = (invalid) => {
+        const bytes = arrived();
+        if (timer !== undefined) {
+          waiting.push({ invalid, bytes });
+          return "skip";
+        }
+        const wait = admit(bytes);
+        const policy = answerInvalid(invalid);
+        if (wait > 0) hold(wait);
+        return policy;
+      };
+    }
+    return (envelope) => {
+      const bytes = arrived();
       if (timer !== undefined) {
         waiting.push({ envelope, bytes });
         return;
       }
-      const wait = shaper.charge(bytes);
-      if (wait > 0 && !transport.pauseReceiving?.()) {
+      const wait = admit(bytes);
+      if (wait < 0) {
         shaper.refund(bytes);
         router.refuse(session, envelope, {
           code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,

@@ -9,6 +9,7 @@
  */
 import { Command, type Envelope, isCommand, isMessage, Notification } from "../envelope.ts";
 import type { Reason } from "../errors.ts";
+import { quoteForError } from "../formats.ts";
 import type { NotificationEvent } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { TransportError } from "../transport/errors.ts";
@@ -34,15 +35,17 @@ export interface ServerEndpoint {
 export const ROUTING_REASONS = {
   unauthorizedSender: (claimed: string): Reason => ({
     code: ReasonCode.AUTHORIZATION_UNAUTHORIZED_SENDER,
-    description: `The sender is not authorized to send as "${claimed}"`,
+    description: `The sender is not authorized to send as ${quoteForError(claimed)}`,
   }),
   notFound: (to: string): Reason => ({
     code: ReasonCode.ROUTING_DESTINATION_NOT_FOUND,
-    description: `The destination "${to}" was not found`,
+    description: `The destination ${quoteForError(to)} was not found`,
   }),
   otherDomain: (to: string): Reason => ({
     code: ReasonCode.ROUTING_ERROR,
-    description: `The destination "${to}" is in a domain this server does not route to`,
+    description: `The destination ${
+      quoteForError(to)
+    } is in a domain this server does not route to`,
   }),
   messageToServer: (): Reason => ({
     code: ReasonCode.MESSAGE_PROCESSING_ERROR,
@@ -59,13 +62,13 @@ export function sendFailureReason(error: unknown, to: string): Reason {
     if (error.code === "too-large") {
       return {
         code: ReasonCode.MESSAGE_PROCESSING_ERROR,
-        description: `Cannot deliver to "${to}": ${error.message}`,
+        description: `Cannot deliver to ${quoteForError(to)}: ${error.message}`,
       };
     }
     if (error.code === "slow-reader") {
       return {
         code: ReasonCode.DISPATCH_ERROR,
-        description: `Cannot deliver to "${to}": it does not read what it is sent`,
+        description: `Cannot deliver to ${quoteForError(to)}: it does not read what it is sent`,
       };
     }
   }

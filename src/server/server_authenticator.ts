@@ -11,7 +11,12 @@
 import { readExternal } from "../channel/authentication/external.ts";
 import { readKey } from "../channel/authentication/key.ts";
 import { readPlainPassword } from "../channel/authentication/plain.ts";
-import type { AuthenticationResult, ServerAuthenticator } from "../channel/server_establishment.ts";
+import type { Credentials } from "../channel/authentication/credentials.ts";
+import type {
+  AuthenticationContext,
+  AuthenticationResult,
+  ServerAuthenticator,
+} from "../channel/server_establishment.ts";
 import type { ServerChannel } from "../channel/server_channel.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
@@ -84,6 +89,28 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
       const wait = options.throttle.check(identity, source);
       if (wait) return { domainRole: "unknown", reason: wait };
     }
+    // A checked attempt is settled on every path: failed, succeeded, or abandoned (busy, error).
+    let verdict: boolean | undefined;
+    try {
+      const result = await judge(identity, credentials, context, scheme);
+      if (result !== BUSY) verdict = result.domainRole !== "unknown";
+      return result;
+    } finally {
+      if (throttled.has(scheme)) {
+        if (verdict === undefined) options.throttle.abandoned(identity, source);
+        else if (verdict) options.throttle.succeeded(identity, source);
+        else options.throttle.failed(identity, source);
+      }
+    }
+  };
+
+  async function judge(
+    identity: string,
+    credentials: Credentials,
+    context: AuthenticationContext,
+    scheme: AuthenticationScheme,
+  ): Promise<AuthenticationResult> {
+    const channel = context.channel;
     let result: AuthenticationResult = REFUSED;
     switch (scheme) {
       case "guest":
@@ -124,10 +151,6 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
         break;
       }
     }
-    if (throttled.has(scheme)) {
-      if (result.domainRole === "unknown") options.throttle.failed(identity, source);
-      else options.throttle.succeeded(identity);
-    }
     return result;
-  };
+  }
 }

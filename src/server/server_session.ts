@@ -16,6 +16,19 @@ import { Node } from "../node.ts";
 /** Messages with ids kept as possibly unread beyond what is still queued (see `handedOver`). */
 export const UNREAD_WINDOW = 4096;
 
+/**
+ * Bytes that can sit between the server's socket and the peer's reads (kernel send and receive
+ * buffers, generously): what was sent longer ago than this plus what is still queued was read.
+ */
+export const IN_FLIGHT_SLACK = 16 * 1024 * 1024;
+
+interface Unread {
+  sender: ServerSession;
+  message: Envelope;
+  /** The transport's `sentBytes` when it was handed over: the message ends at or before it. */
+  mark: number;
+}
+
 /** Presence of a session (lime-protocol §7). */
 export interface SessionPresence {
   /** Availability. */
@@ -52,7 +65,8 @@ export class ServerSession {
   accountBusy = false;
   /** Milliseconds its reading was paused by the rate limits so far. */
   shapedMs = 0;
-  #unread: { sender: ServerSession; message: Envelope }[] = [];
+  #unread: Unread[] = [];
+  #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */
   presence: SessionPresence = {
     status: "available",
@@ -89,20 +103,30 @@ export class ServerSession {
 
   /**
    * Records a message with an id handed to this session's transport. The server cannot see what
-   * the peer read, so it keeps the last {@link UNREAD_WINDOW} of them, and all of them while its
-   * own buffers for the session are not empty: if the session is closed as a slow reader, those
-   * are the messages whose senders are told they may not have arrived.
+   * the peer read, so it keeps the last {@link UNREAD_WINDOW} of them, and all of them that may
+   * still be on their way: sent less than {@link IN_FLIGHT_SLACK} bytes before what its own
+   * buffers for the session still hold. If the session is closed as a slow reader, those are the
+   * messages whose senders are told they may not have arrived. (A peer that reads just fast
+   * enough to keep the buffers from emptying no longer makes the server keep everything.)
    */
   handedOver(sender: ServerSession, message: Envelope): void {
     const unread = this.#unread;
-    unread.push({ sender, message });
-    if (unread.length > 2 * UNREAD_WINDOW && !this.channel.transport.queuedBytes) {
-      unread.splice(0, unread.length - UNREAD_WINDOW);
-    }
+    const transport = this.channel.transport;
+    const sent = transport.sentBytes ?? 0;
+    unread.push({ sender, message, mark: sent });
+    if (unread.length < this.#trimAt) return;
+    const queued = transport.queuedBytes ?? 0;
+    const read = sent - queued - IN_FLIGHT_SLACK;
+    const most = unread.length - UNREAD_WINDOW;
+    let drop = 0;
+    if (!queued) drop = most;
+    else while (drop < most && unread[drop].mark <= read) drop++;
+    if (drop > 0) unread.splice(0, drop);
+    this.#trimAt = Math.max(2 * UNREAD_WINDOW, unread.length + UNREAD_WINDOW / 4);
   }
 
   /** Takes the record of {@link handedOver} messages (the session ended as a slow reader). */
-  takeUnread(): { sender: ServerSession; message: Envelope }[] {
+  takeUnread(): Unread[] {
     const unread = this.#unread;
     this.#unread = [];
     return unread;

@@ -4,24 +4,29 @@
  * @module
  */
 
-/** Most bytes of a forwarding header the server reads (a longer one is ignored). */
-const MAX_FORWARDED_HEADER = 4096;
+/** The right-most element of a comma-separated header (only its end is looked at). */
+function lastElement(value: string): string {
+  return value.slice(value.lastIndexOf(",") + 1);
+}
 
 /**
  * The client address a trusted reverse proxy reports: the right-most entry of
  * `X-Forwarded-For` (the one the proxy next to the server appended; entries to its left were
- * written by the client or by proxies nobody vouches for), or else the right-most `for=` of the
- * standard `Forwarded` header. Undefined when neither header gives a usable address.
+ * written by the client or by proxies nobody vouches for), or, when there is no such header, the
+ * right-most `for=` of the standard `Forwarded` header. Undefined when the header gives no
+ * usable address. A client-written part is never read instead: however long the client made the
+ * header, only its right-most entry counts, and a `Forwarded` header (which the client may also
+ * send) is not consulted when `X-Forwarded-For` is there.
  */
 export function forwardedClientAddress(headers: Headers): string | undefined {
   const xff = headers.get("x-forwarded-for");
-  if (xff && xff.length <= MAX_FORWARDED_HEADER) {
-    const last = xff.split(",").at(-1)!.trim();
-    if (last) return stripPort(last);
+  if (xff !== null) {
+    const last = lastElement(xff).trim();
+    return last ? stripPort(last) : undefined;
   }
   const forwarded = headers.get("forwarded");
-  if (forwarded && forwarded.length <= MAX_FORWARDED_HEADER) {
-    const last = forwarded.split(",").at(-1)!;
+  if (forwarded) {
+    const last = lastElement(forwarded);
     for (const pair of last.split(";")) {
       const [key, value] = pair.split("=", 2).map((part) => part?.trim());
       if (key?.toLowerCase() === "for" && value) {

@@ -133,6 +133,11 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
   /** Bytes of the envelopes received so far (optional; a server shapes senders by it). */
   readonly receivedBytes?: number;
   /**
+   * Bytes of the envelopes accepted for sending so far (UTF-16 units of their JSON): with
+   * `queuedBytes`, how far into what was sent the peer must at least have got (optional).
+   */
+  readonly sentBytes?: number;
+  /**
    * Stops reading from the connection until `resumeReceiving`; false when the transport cannot
    * (the standard WebSocket API). Optional.
    */

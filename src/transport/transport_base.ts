@@ -65,6 +65,7 @@ export abstract class TransportBase implements Transport {
   #closeInfo: TransportCloseInfo | undefined;
   // An invalid envelope is being explained before the transport fails (see receiveFrame).
   #explaining = false;
+  #sentBytes = 0;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
   /** Resolves once, when the transport is closed. */
@@ -307,6 +308,11 @@ export abstract class TransportBase implements Transport {
     return this.#sends.queuedBytes;
   }
 
+  /** Bytes (UTF-16 units of JSON) of the envelopes accepted for sending so far. */
+  get sentBytes(): number {
+    return this.#sentBytes;
+  }
+
   /**
    * Sends one envelope (serialized, size-checked, written in order). Rejects with `too-large`
    * (the transport stays usable), `closed`, or `slow-reader` when the peer is not taking what is
@@ -336,6 +342,7 @@ export abstract class TransportBase implements Transport {
         ),
       );
     }
+    this.#sentBytes += text.length;
     return this.#sends.send(text, getBytes);
   }
 

@@ -9,6 +9,7 @@ import { ClientChannel } from "../../mod.ts";
 import { TestServer } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
 import { Bystander, RawPeer } from "./security_helpers.ts";
+import { forwardedClientAddress } from "../../src/transport/forwarded.ts";
 
 Deno.test("establishment: 1,000 silent sockets from one address cannot lock out other logins", async () => {
   await using t = await TestServer.start();
@@ -104,7 +105,11 @@ function forwardedFrom(address: string) {
 
 for (const trustProxy of [false, true]) {
   Deno.test(`establishment: X-Forwarded-For ${trustProxy ? "names the source address with trustProxy" : "is ignored by default"}`, async () => {
-    await using t = await TestServer.start({ trustProxy, maxSessionsPerAddress: 3 });
+    // The default is what is tested when not trusting: trustProxy is left out, not false.
+    await using t = await TestServer.start({
+      ...(trustProxy ? { trustProxy } : {}),
+      maxSessionsPerAddress: 3,
+    });
     const clients: ClientChannel[] = [];
     const outcomes: string[] = [];
     try {
@@ -135,3 +140,25 @@ for (const trustProxy of [false, true]) {
     }
   });
 }
+
+Deno.test("establishment: with trustProxy, a client cannot pick its address by padding X-Forwarded-For", () => {
+  // Review finding: an X-Forwarded-For over 4 KiB was ignored and the `Forwarded` header read
+  // instead; a proxy that appends to X-Forwarded-For passes a client's own `Forwarded` on, so
+  // the client chose its source address (any per-address cap, or loopback for plainWithoutTls).
+  const padded = `${"10.0.0.1, ".repeat(600)}10.0.0.2`;
+  const headers = new Headers({
+    "x-forwarded-for": `${padded}, 198.51.100.7`, // the proxy appended the last entry
+    "forwarded": "for=127.0.0.1",
+  });
+  assert.equal(forwardedClientAddress(headers), "198.51.100.7");
+  // An unusable right-most entry gives no address (the connection's own counts), never another.
+  assert.equal(
+    forwardedClientAddress(new Headers({ "x-forwarded-for": "junk", "forwarded": "for=1.2.3.4" })),
+    undefined,
+  );
+  // Without X-Forwarded-For, the right-most `for=` of Forwarded.
+  assert.equal(
+    forwardedClientAddress(new Headers({ forwarded: 'for=1.2.3.4, for="[2001:db8::1]:4711"' })),
+    "2001:db8::1",
+  );
+});

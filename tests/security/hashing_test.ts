@@ -4,7 +4,7 @@
  * delays after failed sign-ins per identity and per address.
  */
 import assert from "node:assert/strict";
-import { type ClientChannel, Command, encodeBase64Text } from "../../mod.ts";
+import { type ClientChannel, Command, encodeBase64Text, plainCredentials } from "../../mod.ts";
 import { ACCOUNT, json, TestServer } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
 import { Bystander, percentile, RawPeer } from "./security_helpers.ts";
@@ -194,4 +194,110 @@ Deno.test("hashing: guessing a password meets growing delays per identity and pe
   }
   assert.deepEqual(spread.slice(0, 8), new Array(8).fill(13));
   assert.ok(spread.slice(8).includes(34), String(spread));
+});
+
+Deno.test("hashing: an owner's pipelined account changes run one at a time", async () => {
+  // Each change verifies the current password and hashes a new one. The registration test above
+  // is also bounded by registrations per address; this one is bounded by one operation per
+  // session alone (without it, both change slots would run at once).
+  await using t = await TestServer.start({ passwordIterations: ITERATIONS });
+  await t.addAccount("alice@localhost", "alice-pw");
+  const alice = await t.login("alice@localhost/a", {
+    credentials: plainCredentials("alice-pw"),
+    channel: { receiveBufferSize: 100 },
+  });
+  for (let i = 0; i < 20; i++) {
+    await alice.sendCommand(
+      new Command("merge", "/account", {
+        id: `c${i}`,
+        type: ACCOUNT,
+        resource: {
+          oldPassword: encodeBase64Text("alice-pw"),
+          password: encodeBase64Text(`new-${i}`),
+        },
+      }),
+    );
+  }
+  const answers = await responses(alice, 20);
+  const ran = answers.filter((answer) => answer.status === "success").length;
+  const refused =
+    answers.filter((answer) => (answer.reason as { code?: number } | undefined)?.code === 34)
+      .length;
+  assert.equal(ran, 1, JSON.stringify(answers.map((answer) => answer.reason)));
+  assert.equal(refused, 19);
+});
+
+/** A raw peer from `local` that negotiated and got the scheme offer; `guess` sends plain. */
+async function readyToGuess(address: string, local: string, identity: string) {
+  const peer = await RawPeer.connect(address, local);
+  peer.write('{"state":"new"}');
+  const offer = await peer.next() as Record<string, unknown>;
+  peer.write(
+    JSON.stringify({ state: "negotiating", id: offer.id, compression: "none", encryption: "none" }),
+  );
+  await peer.next(); // confirmation
+  await peer.next(); // scheme offer
+  return {
+    peer,
+    guess: (password: string) =>
+      peer.write(JSON.stringify({
+        state: "authenticating",
+        id: offer.id,
+        from: `${identity}/x`,
+        scheme: "plain",
+        authentication: { password: encodeBase64Text(password) },
+      })),
+  };
+}
+
+Deno.test("hashing: guesses sent on many connections at once get no more checks than the throttle allows", async () => {
+  // Review finding: failures were recorded only once a hash finished, so every attempt that
+  // arrived meanwhile passed the throttle: 30 connections guessing at once were all checked.
+  await using t = await TestServer.start({
+    passwordIterations: ITERATIONS,
+    loginThrottle: { identity: { free: 3 }, address: { free: 8, baseDelay: 300 } },
+  });
+  await t.addAccount("alice@localhost", "right");
+  const address = t.server.tcpAddress!;
+  const peers: Awaited<ReturnType<typeof readyToGuess>>[] = [];
+  try {
+    for (let i = 0; i < 30; i++) {
+      peers.push(await readyToGuess(address, "127.0.0.2", "alice@localhost"));
+    }
+    for (const { guess } of peers) guess("wrong");
+    const codes = await Promise.all(
+      peers.map(async ({ peer }) =>
+        ((await peer.next(20_000)) as { reason: { code: number } }).reason.code
+      ),
+    );
+    const checked = codes.filter((code) => code === 13).length;
+    console.log(`30 guesses at once: ${checked} checked, ${codes.length - checked} refused (34)`);
+    assert.ok(checked <= 3, `${checked} guesses were checked: ${codes}`);
+    assert.ok(codes.every((code) => code === 13 || code === 34), String(codes));
+    // Across identities from one address: once the address is delayed, one guess at a time
+    // after each delay (before that, its free failures may run at once: many people behind
+    // one NAT sign in together).
+    for (let i = 0; i < 5; i++) {
+      const { peer, guess } = await readyToGuess(address, "127.0.0.2", `other${i}@localhost`);
+      peers.push({ peer, guess });
+      guess("x");
+      assert.equal(((await peer.next(20_000)) as { reason: { code: number } }).reason.code, 13);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const spread = [];
+    for (let i = 0; i < 20; i++) {
+      spread.push(await readyToGuess(address, "127.0.0.2", `user${i}@localhost`));
+    }
+    for (const { guess } of spread) guess("x");
+    const spreadCodes = await Promise.all(
+      spread.map(async ({ peer }) =>
+        ((await peer.next(20_000)) as { reason: { code: number } }).reason.code
+      ),
+    );
+    peers.push(...spread);
+    assert.equal(spreadCodes.filter((code) => code === 13).length, 1, String(spreadCodes));
+    assert.ok(spreadCodes.every((code) => code === 13 || code === 34), String(spreadCodes));
+  } finally {
+    await Promise.all(peers.map(({ peer }) => peer.close()));
+  }
 });

@@ -76,6 +76,16 @@ Deno.test("identity: nobody signs in as the server's own postmaster, with any sc
 Deno.test("identity: a guest proposing 'localhost/phone' is judged as localhost@localhost, the node it would get", async () => {
   await using t = await TestServer.start();
   await t.addAccount("localhost@localhost", "owner-pw");
+  // The attack while nobody is signed in (the account alone must refuse it): a guest whose
+  // `from` has no domain used to be authenticated as "localhost" (no account) and registered as
+  // localhost@localhost/phone.
+  const early = await t.connect();
+  const refusal = await within(
+    early.establishSession({ identity: "localhost", instance: "phone" }),
+  ).then(() => undefined, (caught) => caught);
+  assert.ok(refusal instanceof LimeError, String(refusal));
+  assert.deepEqual(refusal.reason, OWNED("localhost@localhost"));
+  assert.equal(t.server.registry.size, 0);
   const owner = await t.login("localhost@localhost/desk", {
     credentials: plainCredentials("owner-pw"),
   });
@@ -155,6 +165,11 @@ Deno.test("identity: an owner signing in ends the guests that held the name, and
     total: 0,
     items: [],
   });
+  // The guest roster went with it (the owner's roster above is the store's): once the owner
+  // leaves, the next guest of the name finds nothing.
+  await owner.finish();
+  const next = await t.login("zed@localhost/g2");
+  assert.equal((await within(next.getResource("/contacts")) as { total: number }).total, 0);
 });
 
 Deno.test("identity: creating an account ends every guest session of the identity; nothing they kept survives", async () => {
@@ -384,4 +399,22 @@ Deno.test("identity: transport is offered only with client CAs configured, plain
     await t.notOffered("bob@localhost/ws", { credentials: plainCredentials("x"), via: "ws" }),
     ["guest"],
   );
+});
+
+Deno.test("identity: guests filling an identity's session slots cannot lock out its external owner", async () => {
+  // Review finding: the per-identity cap counted the guests an owner's arrival displaces, so
+  // guests squatting an identity without an account (external or transport owners) while its
+  // owner was away refused the owner (12) and kept receiving the identity's traffic.
+  const verifier = (token: string) =>
+    token === "erin-token" ? "member" as const : "unknown" as const;
+  await using t = await TestServer.start({ externalVerifier: verifier, maxSessionsPerIdentity: 3 });
+  const squatters = [];
+  for (let i = 0; i < 3; i++) squatters.push(await t.login(`erin@localhost/g${i}`));
+  await t.login("erin@localhost/desk", {
+    credentials: externalCredentials("erin-token", "issuer"),
+  });
+  for (const squatter of squatters) {
+    assert.deepEqual((await ended(squatter)).reason, NOW_OWNED("erin@localhost"));
+  }
+  assert.equal(t.server.registry.byIdentity("erin@localhost").size, 1);
 });

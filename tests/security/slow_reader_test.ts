@@ -20,6 +20,8 @@ import { DEFAULT_MAX_QUEUED_BYTES, Message } from "../../mod.ts";
 import { TestServer, type Via } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
 import { CLOSED, p99, pingLoop, RawClient } from "./raw_client.ts";
+import { rawGuest } from "../../tools/attack/wire.ts";
+import { UNREAD_WINDOW } from "../../src/server/server_session.ts";
 
 const MiB = 1024 * 1024;
 const SLOW = "slow@localhost/tablet";
@@ -92,6 +94,73 @@ for (const via of ["tcp", "ws"] as const satisfies readonly Via[]) {
     }
   });
 }
+
+Deno.test("LimeServer does not keep every message for a reader that stays just behind", async () => {
+  // Review finding: the messages a session was handed were all kept (to report them if it is
+  // closed as a slow reader) for as long as its queue never emptied, so a reader that reads just
+  // slowly enough to keep a backlog made the server keep all its traffic, past maxQueuedBytes
+  // (16,000 × 8 KiB: 15,700 kept, 123 MiB).
+  // Room for a backlog that never empties, whatever the kernel's buffers take of it.
+  await using test = await TestServer.start({ rateLimit: false, maxQueuedBytes: 32 * MiB });
+  const reader = await rawGuest(test.server.tcpAddress!, "127.0.0.2", "reader@localhost/r");
+  const sender = await test.login("sender@localhost/s");
+  const session = test.server.registry.byNode("reader@localhost/r")!;
+  const socket = reader.socket;
+  socket.removeAllListeners("data");
+  socket.pause();
+  // The reader reads only up to `target`, so that 16 MiB always wait for it (some in the
+  // kernel's buffers, the rest in the server's own, below maxQueuedBytes).
+  let read = 0;
+  let target = 0;
+  let reached: (() => void) | undefined;
+  socket.on("data", (chunk: Uint8Array) => {
+    read += chunk.length;
+    if (read >= target) {
+      socket.pause();
+      reached?.();
+    }
+  });
+  const content = "x".repeat(8192);
+  const wire = (i: number) =>
+    JSON.stringify({
+      type: "text/plain",
+      content,
+      id: `m${i}`,
+      from: "sender@localhost/s",
+      to: "reader@localhost/r",
+    }).length;
+  const lag = 16 * MiB;
+  let sent = 0;
+  let sentBytes = 0;
+  let least = Infinity;
+  try {
+    while (sent < 16_000) {
+      for (let i = 0; i < 128; i++) {
+        await sender.sendMessage(
+          new Message("text/plain", content, { id: `m${sent}`, to: "reader@localhost/r" }),
+        );
+        sentBytes += wire(sent++);
+      }
+      if (sentBytes > lag + 4 * MiB) {
+        least = Math.min(least, session.channel.transport.queuedBytes ?? 0);
+      }
+      if (sentBytes - lag > read) {
+        target = sentBytes - lag;
+        await within(new Promise<void>((resolve) => (reached = resolve, socket.resume())), 10_000);
+      }
+    }
+    assert.equal(session.channel.state, "established");
+    const kept = session.takeUnread().length;
+    console.log(
+      `reader just behind: ${sent} messages (${sentBytes / MiB | 0} MiB), at least ` +
+        `${(least / MiB).toFixed(1)} MiB queued for it, ${kept} kept to report`,
+    );
+    assert.ok(kept <= 2 * UNREAD_WINDOW + UNREAD_WINDOW / 4 + 1, `${kept} messages kept`);
+  } finally {
+    socket.resume();
+    await reader.close();
+  }
+});
 
 async function waitUntil(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));

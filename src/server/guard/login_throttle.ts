@@ -6,6 +6,10 @@
  * after `forgetAfter` without failures, so a valid account cannot be used to wash an address.
  * Refusals carry reason 34, not 13, so a client with the right password (say, a bot whose
  * identity someone else is guessing at) retries later instead of giving up.
+ *
+ * Attempts in progress count as failures not known yet: an identity has at most its free
+ * failures in flight at once (then one at a time), and an address that is being delayed one at
+ * a time, so opening many connections and guessing on all of them at once gains nothing.
  * @module
  */
 import type { Clock } from "../../clock.ts";
@@ -37,6 +41,11 @@ export interface LoginThrottleOptions {
 const IDENTITY: ThrottleLimits = { free: 5, baseDelay: 1_000, maxDelay: 60_000 };
 const ADDRESS: ThrottleLimits = { free: 20, baseDelay: 1_000, maxDelay: 300_000 };
 
+const refusal = (description: string): Reason => ({
+  code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
+  description,
+});
+
 interface Failures {
   count: number;
   last: number;
@@ -50,6 +59,8 @@ export class LoginThrottle {
   readonly #forgetAfter: number;
   readonly #maxKeys: number;
   readonly #failures = new Map<string, Failures>();
+  /** Attempts checked and not yet settled, per key. */
+  readonly #pending = new Map<string, number>();
 
   /** A throttle on `clock`. */
   constructor(clock: Clock, options: LoginThrottleOptions = {}) {
@@ -62,34 +73,70 @@ export class LoginThrottle {
 
   /**
    * Why an attempt for `identity` from `address` must not be tried now (reason 34 with the wait),
-   * or undefined when it may.
+   * or undefined when it may: the attempt is then in progress until it is settled with exactly
+   * one of {@link failed}, {@link succeeded} or {@link abandoned}.
    */
   check(identity: string, address: string | undefined): Reason | undefined {
     const now = this.#clock.now();
+    const identityKey = `i:${identity.toLowerCase()}`;
+    const addressKey = address === undefined ? undefined : `a:${address}`;
     const waits = [
-      this.#wait(`i:${identity.toLowerCase()}`, this.#identity, now),
-      address === undefined ? 0 : this.#wait(`a:${address}`, this.#address, now),
+      this.#wait(identityKey, this.#identity, now),
+      addressKey === undefined ? 0 : this.#wait(addressKey, this.#address, now),
     ];
     const wait = Math.max(...waits);
-    if (wait <= 0) return undefined;
-    const which = waits[0] >= waits[1] ? "this identity" : "this address";
-    return {
-      code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
-      description: `Too many failed sign-ins for ${which}; try again in ${
-        Math.ceil(wait / 1000)
-      } s`,
-    };
+    if (wait > 0) {
+      const which = waits[0] >= waits[1] ? "this identity" : "this address";
+      return refusal(
+        `Too many failed sign-ins for ${which}; try again in ${Math.ceil(wait / 1000)} s`,
+      );
+    }
+    const identityBusy = this.#inFlight(identityKey, this.#identity, now, true);
+    if (identityBusy || (addressKey && this.#inFlight(addressKey, this.#address, now, false))) {
+      const which = identityBusy ? "this identity" : "this address";
+      return refusal(`Sign-ins for ${which} are already being checked; try again in 1 s`);
+    }
+    this.#adjust(identityKey, 1);
+    if (addressKey !== undefined) this.#adjust(addressKey, 1);
+    return undefined;
   }
 
-  /** Records a failed attempt. */
+  /** Settles a checked attempt as failed. */
   failed(identity: string, address: string | undefined): void {
+    this.abandoned(identity, address);
     this.#bump(`i:${identity.toLowerCase()}`);
     if (address !== undefined) this.#bump(`a:${address}`);
   }
 
-  /** Records a success: the identity's failures are forgotten. */
-  succeeded(identity: string): void {
+  /** Settles a checked attempt as a success: the identity's failures are forgotten. */
+  succeeded(identity: string, address: string | undefined): void {
+    this.abandoned(identity, address);
     this.#failures.delete(`i:${identity.toLowerCase()}`);
+  }
+
+  /** Settles a checked attempt that ended without a verdict (the server was busy, an error). */
+  abandoned(identity: string, address: string | undefined): void {
+    this.#adjust(`i:${identity.toLowerCase()}`, -1);
+    if (address !== undefined) this.#adjust(`a:${address}`, -1);
+  }
+
+  /**
+   * Whether the attempts in progress for `key` take what it may have at once: its free failures
+   * minus those it has (`strict`, identities), or one once it is being delayed (addresses, where
+   * many people behind one NAT may sign in at once).
+   */
+  #inFlight(key: string, limits: ThrottleLimits, now: number, strict: boolean): boolean {
+    const pending = this.#pending.get(key) ?? 0;
+    if (pending === 0) return false;
+    const entry = this.#failures.get(key);
+    const count = entry && now - entry.last < this.#forgetAfter ? entry.count : 0;
+    return strict ? count + pending >= limits.free : count >= limits.free;
+  }
+
+  #adjust(key: string, by: number): void {
+    const pending = (this.#pending.get(key) ?? 0) + by;
+    if (pending > 0) this.#pending.set(key, pending);
+    else this.#pending.delete(key);
   }
 
   #wait(key: string, limits: ThrottleLimits, now: number): number {

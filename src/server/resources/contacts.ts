@@ -9,7 +9,9 @@
 import type { Contact } from "../../generated/types.generated.ts";
 import { ReasonCode } from "../../generated/reasons.generated.ts";
 import { Identity } from "../../identity.ts";
+import { quoteForError } from "../../formats.ts";
 import type { AccountStore } from "../account_store.ts";
+import { identityTooLong, MAX_IDENTITY_BYTES } from "../identity_rules.ts";
 import { KeyedLock, KeyedLockBusy } from "../guard/keyed_lock.ts";
 import type { ServerSession } from "../server_session.ts";
 import type { GuestContacts } from "./guest_contacts.ts";
@@ -55,10 +57,10 @@ export function contactsResource(
     const roster = rosterOf(session);
     if (subpath) {
       const identity = Identity.tryParse(decodeURIComponent(subpath));
-      if (!identity) {
+      if (!identity || identityTooLong(identity.toString())) {
         throw new ResourceFailure(
           ReasonCode.COMMAND_INVALID_ARGUMENT,
-          `"${subpath}" is not an identity`,
+          `${quoteForError(subpath)} is not an identity`,
         );
       }
       if (request.method === "get") {
@@ -100,6 +102,12 @@ export function contactsResource(
         throw new ResourceFailure(
           ReasonCode.COMMAND_INVALID_ARGUMENT,
           "A contact needs an identity",
+        );
+      }
+      if (identityTooLong(identity.toString())) {
+        throw new ResourceFailure(
+          ReasonCode.COMMAND_INVALID_ARGUMENT,
+          `A contact's identity is at most ${MAX_IDENTITY_BYTES} bytes`,
         );
       }
       const stored = { ...contact, identity: identity.toString() };

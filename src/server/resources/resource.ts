@@ -65,13 +65,19 @@ export function failureResponse(request: Command, session: ServerSession, reason
   return respond(request, session, { status: "failure", reason });
 }
 
+/** A value of the request as reasons show it: at most 64 characters (the peer wrote it). */
+function shown(value: string | undefined): string {
+  const text = value ?? "";
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
 /** The resource of a `set`/`merge` as an object, or a 64 failure. */
 export function objectResource(request: Command): Record<string, unknown> {
   const resource = request.resource;
   if (resource === null || typeof resource !== "object" || Array.isArray(resource)) {
     throw new ResourceFailure(
       ReasonCode.COMMAND_INVALID_ARGUMENT,
-      `A ${request.method} of ${request.uri} needs a resource object`,
+      `A ${request.method} of ${shown(request.uri)} needs a resource object`,
     );
   }
   return resource as Record<string, unknown>;
@@ -101,7 +107,9 @@ export function expectType(request: Command, type: string): void {
   if (request.type?.toLowerCase() !== type) {
     throw new ResourceFailure(
       ReasonCode.COMMAND_INVALID_ARGUMENT,
-      `A ${request.method} of ${request.uri} needs type "${type}", got "${request.type ?? ""}"`,
+      `A ${request.method} of ${shown(request.uri)} needs type "${type}", got "${
+        shown(request.type)
+      }"`,
     );
   }
 }

@@ -7,6 +7,7 @@
 import type { Command } from "../../envelope.ts";
 import { LimeUri } from "../../lime_uri.ts";
 import { ReasonCode } from "../../generated/reasons.generated.ts";
+import { quoteForError } from "../../formats.ts";
 import type { ServerEndpoint, ServerReply } from "../router.ts";
 import type { ServerSession } from "../server_session.ts";
 import {
@@ -36,13 +37,13 @@ export class ServerResources implements ServerEndpoint {
       if (!handler || (subpath && !handler.hasSubpaths)) {
         throw new ResourceFailure(
           ReasonCode.COMMAND_RESOURCE_NOT_SUPPORTED,
-          `There is no resource at "${request.uri}"`,
+          `There is no resource at ${quoteForError(request.uri ?? "")}`,
         );
       }
       if (!handler.methods.includes(request.method)) {
         throw new ResourceFailure(
           ReasonCode.COMMAND_METHOD_NOT_SUPPORTED,
-          `The method "${request.method}" is not supported on "${request.uri}"`,
+          `The method "${request.method}" is not supported on ${quoteForError(request.uri ?? "")}`,
         );
       }
       const afterSent = (effect: () => void) => effects.push(effect);
@@ -68,7 +69,7 @@ export class ServerResources implements ServerEndpoint {
     if (!parsed) {
       throw new ResourceFailure(
         ReasonCode.COMMAND_RESOURCE_NOT_SUPPORTED,
-        `There is no resource at "${uri ?? ""}"`,
+        `There is no resource at ${quoteForError(uri ?? "")}`,
       );
     }
     const owner = parsed.owner?.toString().toLowerCase();
@@ -78,7 +79,7 @@ export class ServerResources implements ServerEndpoint {
       if (!owner.startsWith("postmaster@") || domain !== this.#domain) {
         throw new ResourceFailure(
           ReasonCode.COMMAND_NOT_ALLOWED,
-          `The resources of "${parsed.owner}" are not yours`,
+          `The resources of ${quoteForError(String(parsed.owner))} are not yours`,
         );
       }
     }
