@@ -8,10 +8,10 @@
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
-import type { Command, Envelope } from "../envelope.ts";
+import type { Command } from "../envelope.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
-import { systemClock, type TimerHandle } from "../clock.ts";
-import type { Reason, ValidationError } from "../errors.ts";
+import { systemClock } from "../clock.ts";
+import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
@@ -27,12 +27,15 @@ import { receiptResource } from "./resources/receipt.ts";
 import { ServerResources } from "./resources/server_resources.ts";
 import { Admission, type AdmissionLimits } from "./guard/admission.ts";
 import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
+import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
+import { failureResponse } from "./resources/resource.ts";
 import { LoginThrottle } from "./guard/login_throttle.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
 import { TrafficShaping } from "./guard/traffic_shaper.ts";
+import { openSessionGate } from "./session_gate.ts";
 import { Router, type ServerReply } from "./router.ts";
 import { secretsAllowed, serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
@@ -151,9 +154,21 @@ export class LimeServer implements AsyncDisposable {
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
     }, this.domain);
     // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
+    // Requests to the server's resources run a few at a time per source address (their answers
+    // can be large); past a short line they are refused at once.
+    const slots = new KeyedSlots(2, 64);
     const endpoint = {
       processCommand: (session: ServerSession, request: Command) => {
-        const handling = resources.processCommand(session, request);
+        const handling = slots.run(session.source, () => resources.processCommand(session, request))
+          .catch((error): ServerReply => {
+            if (!(error instanceof KeyedSlotsBusy)) throw error;
+            return {
+              response: failureResponse(request, session, {
+                code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
+                description: error.message,
+              }),
+            };
+          });
         this.#handling.add(handling);
         handling.finally(() => this.#handling.delete(handling)).catch(() => {});
         return handling;
@@ -306,10 +321,26 @@ export class LimeServer implements AsyncDisposable {
     }
     const established = session;
     // An account created while this guest was being let in: the identity is owned now.
-    if (established.guest && await options.store.getAccount(established.identity)) {
-      this.#evict(established, IDENTITY_REASONS.nowOwned(established.identity));
+    if (established.guest) {
+      const owned = await options.store.getAccount(established.identity).then(
+        (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
+        (): Reason => ({
+          code: ReasonCode.SESSION_ERROR,
+          description: "An unexpected server error occurred",
+        }),
+      );
+      if (owned) {
+        this.#evict(established, owned);
+        await channel.closed;
+        return;
+      }
     }
-    const route = this.#shapedRoute(established);
+    const route = openSessionGate(
+      established,
+      this.#shaping,
+      this.#router,
+      options.channel?.clock ?? systemClock,
+    );
     channel.onMessage(route);
     channel.onNotification(route);
     channel.onCommand(route);
@@ -318,94 +349,6 @@ export class LimeServer implements AsyncDisposable {
     if (end.error instanceof TransportError && end.error.code === "slow-reader") {
       this.#router.reportUnread(established);
     }
-  }
-
-  /**
-   * The router behind the session's shaper (see `traffic_shaper.ts`). An envelope that puts the
-   * session (or its identity) over its rate is routed, then the connection stops being read and
-   * what was read already waits in order until the debt is paid back, envelope by envelope, so
-   * the session's rate is the limit. Where the transport cannot stop reading, what is over the
-   * rate is refused with 34 instead. Envelopes the channel answers as invalid (21–27) never reach
-   * the router but cost a parse and an answer each: they are charged and wait their turn too, or
-   * a flood of them would not be shaped at all.
-   */
-  #shapedRoute(session: ServerSession): (envelope: Envelope) => void {
-    const shaping = this.#shaping;
-    const router = this.#router;
-    if (!shaping.limited) return (envelope) => router.route(session, envelope);
-    const transport = session.channel.transport;
-    const clock = this.#options.channel?.clock ?? systemClock;
-    const shaper = shaping.forSession(session.identityKey);
-    let counted = transport.receivedBytes ?? 0;
-    let timer: TimerHandle | undefined;
-    // Read while the session was held back: handled in order once its bucket allows (an
-    // envelope to route, or an invalid one to answer).
-    const waiting: { envelope?: Envelope; invalid?: ValidationError; bytes: number }[] = [];
-    const answerInvalid = transport.invalidEnvelopePolicy;
-    const hold = (wait: number) => {
-      session.shapedMs += wait;
-      timer = clock.setTimeout(release, Math.max(1, Math.ceil(wait)));
-    };
-    const release = () => {
-      timer = undefined;
-      while (waiting.length > 0) {
-        const { envelope, invalid, bytes } = waiting.shift()!;
-        const wait = shaper.charge(bytes);
-        if (envelope) router.route(session, envelope);
-        else if (answerInvalid?.(invalid!) === "close") transport.close().catch(() => {});
-        if (wait > 0) return hold(wait);
-      }
-      transport.resumeReceiving?.();
-    };
-    session.channel.closed.then(() => {
-      shaper.release();
-      if (timer !== undefined) clock.clearTimeout(timer);
-      waiting.length = 0;
-    });
-    /** Bytes received since the previous envelope (this one's). */
-    const arrived = () => {
-      const total = transport.receivedBytes ?? counted;
-      const bytes = total - counted;
-      counted = total;
-      return bytes;
-    };
-    /** Charges `bytes`: the wait to hold after handling (reading paused), 0, or -1 (cannot pause). */
-    const admit = (bytes: number): number => {
-      const wait = shaper.charge(bytes);
-      if (wait <= 0) return 0;
-      return transport.pauseReceiving?.() ? wait : -1;
-    };
-    if (answerInvalid) {
-      transport.invalidEnvelopePolicy = (invalid) => {
-        const bytes = arrived();
-        if (timer !== undefined) {
-          waiting.push({ invalid, bytes });
-          return "skip";
-        }
-        const wait = admit(bytes);
-        const policy = answerInvalid(invalid);
-        if (wait > 0) hold(wait);
-        return policy;
-      };
-    }
-    return (envelope) => {
-      const bytes = arrived();
-      if (timer !== undefined) {
-        waiting.push({ envelope, bytes });
-        return;
-      }
-      const wait = admit(bytes);
-      if (wait < 0) {
-        shaper.refund(bytes);
-        router.refuse(session, envelope, {
-          code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
-          description: "The session sends more than it may per second",
-        });
-        return;
-      }
-      router.route(session, envelope);
-      if (wait > 0) hold(wait);
-    };
   }
 
   /** The schemes offered on a channel, when its authentication starts (after any TLS switch). */

@@ -65,6 +65,8 @@ export class ServerSession {
   accountBusy = false;
   /** Milliseconds its reading was paused by the rate limits so far. */
   shapedMs = 0;
+  /** Charges bytes the server sends in answer to this session to its rate limits (set by its gate). */
+  chargeAnswer: (bytes: number) => void = () => {};
   #unread: Unread[] = [];
   #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */

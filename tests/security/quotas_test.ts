@@ -126,3 +126,37 @@ Deno.test("quotas: a response too large to send is answered with a failure, neve
   // The session goes on.
   assert.deepEqual(await within(alice.getResource("/ping")), {});
 });
+
+Deno.test("quotas: guest rosters (in memory, anyone can be a guest) are smaller, and capped all together", async () => {
+  await using t = await TestServer.start({
+    quotas: { guestContacts: 3, guestRostersTotalBytes: 600 },
+  });
+  const ann = await t.login("ann@localhost/a");
+  for (let i = 0; i < 3; i++) {
+    await within(ann.setResource("/contacts", CONTACT, { identity: `c${i}@localhost` }));
+  }
+  const fourth = await commandFailure(
+    ann.setResource("/contacts", CONTACT, { identity: "c3@localhost" }),
+  ) as { code: number };
+  assert.equal(fourth.code, 34);
+  // All guests together: ann holds about 3 × 30 bytes; bob fills the rest of the 600.
+  const bob = await t.login("bob@localhost/b");
+  let refusal: { code: number; description: string } | undefined;
+  for (let i = 0; i < 3 && !refusal; i++) {
+    await bob.setResource("/contacts", CONTACT, {
+      identity: `d${i}@localhost`,
+      name: "x".repeat(180),
+    })
+      .catch((error) => refusal = error.reason);
+  }
+  assert.equal(refusal?.code, 34);
+  assert.match(refusal!.description, /Guests' rosters are full/);
+  // What ann kept is released with her last session: room for bob's small contact again.
+  const small = { identity: "e@localhost", name: "y".repeat(60) };
+  assert.equal(
+    (await commandFailure(bob.setResource("/contacts", CONTACT, small)) as { code: number }).code,
+    34,
+  );
+  await ann.finish();
+  await within(bob.setResource("/contacts", CONTACT, small));
+});

@@ -8,8 +8,16 @@ import type net from "node:net";
 import zlib from "node:zlib";
 import { RawPeer } from "./raw_peer.ts";
 
-/** Opens a raw TCP peer from `local` and establishes a guest `node` (no TLS, no gzip). */
-export async function rawGuest(tcp: string, local: string, node: string): Promise<RawPeer> {
+/**
+ * Opens a raw TCP peer from `local` and establishes `node` (no TLS, no gzip): as a guest, or
+ * with `password` (plain; over loopback the server accepts it without TLS).
+ */
+export async function rawGuest(
+  tcp: string,
+  local: string,
+  node: string,
+  password?: string,
+): Promise<RawPeer> {
   const peer = await RawPeer.connect(tcp, local);
   peer.write('{"state":"new"}');
   const offer = await peer.next();
@@ -26,8 +34,9 @@ export async function rawGuest(tcp: string, local: string, node: string): Promis
     state: "authenticating",
     id: offer.id,
     from: node,
-    scheme: "guest",
-    authentication: {},
+    ...(password === undefined
+      ? { scheme: "guest", authentication: {} }
+      : { scheme: "plain", authentication: { password: btoa(password) } }),
   }));
   const established = await peer.next();
   if (established === "closed" || established.state !== "established") {

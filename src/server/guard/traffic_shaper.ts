@@ -22,31 +22,46 @@ export interface RateLimits {
 export interface RateLimitOptions extends RateLimits {
   /** Limits shared by all the sessions of one identity. */
   perIdentity?: RateLimits;
+  /** Limits shared by all the sessions from one source address (see `source_address.ts`). */
+  perAddress?: RateLimits;
 }
 
-/** The defaults: per session 10,000 envelopes/s and 32 MiB/s; per identity twice that. */
+/**
+ * The defaults: per session 10,000 envelopes/s and 32 MiB/s; per identity twice that; per
+ * source address 20,000 envelopes/s and 32 MiB/s (what the server sends in answer to a session's
+ * requests counts too, so a few small requests cannot buy megabytes of responses).
+ */
 export const DEFAULT_RATE_LIMITS: Readonly<
-  { envelopesPerSecond: number; bytesPerSecond: number; perIdentity: Required<RateLimits> }
+  {
+    envelopesPerSecond: number;
+    bytesPerSecond: number;
+    perIdentity: Required<RateLimits>;
+    perAddress: Required<RateLimits>;
+  }
 > = Object.freeze({
   envelopesPerSecond: 10_000,
   bytesPerSecond: 32 * 1024 * 1024,
   perIdentity: Object.freeze({ envelopesPerSecond: 20_000, bytesPerSecond: 64 * 1024 * 1024 }),
+  perAddress: Object.freeze({ envelopesPerSecond: 20_000, bytesPerSecond: 32 * 1024 * 1024 }),
 });
 
 /** A token bucket that may go into debt. */
 class Bucket {
   readonly #rate: number;
+  readonly #capacity: number;
   #tokens: number;
   #at: number;
 
-  constructor(rate: number, now: number) {
+  /** `rate` per second, holding `burst` seconds' worth. */
+  constructor(rate: number, now: number, burst = 1) {
     this.#rate = rate;
-    this.#tokens = rate;
+    this.#capacity = rate * burst;
+    this.#tokens = this.#capacity;
     this.#at = now;
   }
 
   #refill(now: number): void {
-    this.#tokens = Math.min(this.#rate, this.#tokens + (now - this.#at) * this.#rate / 1000);
+    this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#at) * this.#rate / 1000);
     this.#at = now;
   }
 
@@ -59,7 +74,7 @@ class Bucket {
 
   /** Gives back what {@link charge} took (an envelope that was refused after all). */
   refund(amount: number): void {
-    this.#tokens = Math.min(this.#rate, this.#tokens + amount);
+    this.#tokens = Math.min(this.#capacity, this.#tokens + amount);
   }
 }
 
@@ -68,15 +83,19 @@ class Buckets {
   readonly envelopes: Bucket | undefined;
   readonly bytes: Bucket | undefined;
 
-  constructor(limits: RateLimits, now: number) {
+  constructor(limits: RateLimits, now: number, burst = 1) {
     this.envelopes = limits.envelopesPerSecond
-      ? new Bucket(limits.envelopesPerSecond, now)
+      ? new Bucket(limits.envelopesPerSecond, now, burst)
       : undefined;
-    this.bytes = limits.bytesPerSecond ? new Bucket(limits.bytesPerSecond, now) : undefined;
+    this.bytes = limits.bytesPerSecond ? new Bucket(limits.bytesPerSecond, now, burst) : undefined;
   }
 
   charge(bytes: number, now: number): number {
     return Math.max(this.envelopes?.charge(1, now) ?? 0, this.bytes?.charge(bytes, now) ?? 0);
+  }
+
+  chargeBytes(bytes: number, now: number): number {
+    return this.bytes?.charge(bytes, now) ?? 0;
   }
 
   refund(bytes: number): void {
@@ -85,48 +104,95 @@ class Buckets {
   }
 }
 
-/** What one session is charged to: its own buckets and its identity's. */
+/** What one session is charged to: its own buckets, its identity's and its address's. */
 export interface SessionShaper {
   /** Charges one received envelope of `bytes`; returns the ms the session must wait (0: none). */
   charge(bytes: number): number;
+  /**
+   * Charges `bytes` the server sends in answer to the session (no envelope counted); returns the
+   * ms the session must wait.
+   */
+  chargeAnswer(bytes: number): number;
   /** Undoes the last charge (the envelope was refused, not delivered). */
   refund(bytes: number): void;
-  /** The session ended: its identity's buckets go when no session uses them. */
+  /** The session ended: its identity's and address's buckets go when no session uses them. */
   release(): void;
 }
 
-/** The shapers of a server's sessions, with the identity buckets they share. */
+/** Buckets shared by several sessions (an identity's, an address's), counted by their users. */
+class SharedBuckets {
+  readonly #limits: RateLimits;
+  readonly #clock: Clock;
+  readonly #burst: number;
+  readonly #entries = new Map<string, { buckets: Buckets; users: number }>();
+
+  constructor(limits: RateLimits, clock: Clock, burst = 1) {
+    this.#limits = limits;
+    this.#clock = clock;
+    this.#burst = burst;
+  }
+
+  acquire(key: string): { buckets: Buckets; release: () => void } {
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = { buckets: new Buckets(this.#limits, this.#clock.now(), this.#burst), users: 0 };
+      this.#entries.set(key, entry);
+    }
+    entry.users++;
+    const held = entry;
+    let released = false;
+    return {
+      buckets: held.buckets,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--held.users === 0 && this.#entries.get(key) === held) this.#entries.delete(key);
+      },
+    };
+  }
+}
+
+/** The shapers of a server's sessions, with the identity and address buckets they share. */
 export class TrafficShaping {
   readonly #clock: Clock;
   readonly #session: RateLimits;
-  readonly #identity: RateLimits;
-  readonly #identities = new Map<string, { buckets: Buckets; users: number }>();
+  readonly #identities: SharedBuckets;
+  readonly #addresses: SharedBuckets;
+  readonly #limited: boolean;
 
   /** Shaping on `clock` with these limits (`false` or 0 envelopes/s: none at all). */
   constructor(clock: Clock, limits: RateLimitOptions | number | false | undefined) {
     this.#clock = clock;
+    let session: RateLimits;
+    let identity: RateLimits;
+    let address: RateLimits;
     if (limits === false || limits === 0) {
-      this.#session = {};
-      this.#identity = {};
+      session = identity = address = {};
     } else if (typeof limits === "number") {
-      this.#session = { ...DEFAULT_RATE_LIMITS, envelopesPerSecond: limits };
-      this.#identity = {
-        ...DEFAULT_RATE_LIMITS.perIdentity,
-        envelopesPerSecond: 2 * limits,
-      };
+      session = { ...DEFAULT_RATE_LIMITS, envelopesPerSecond: limits };
+      identity = { ...DEFAULT_RATE_LIMITS.perIdentity, envelopesPerSecond: 2 * limits };
+      address = { ...DEFAULT_RATE_LIMITS.perAddress, envelopesPerSecond: 2 * limits };
     } else {
-      this.#session = {
+      session = {
         envelopesPerSecond: limits?.envelopesPerSecond ?? DEFAULT_RATE_LIMITS.envelopesPerSecond,
         bytesPerSecond: limits?.bytesPerSecond ?? DEFAULT_RATE_LIMITS.bytesPerSecond,
       };
-      this.#identity = { ...DEFAULT_RATE_LIMITS.perIdentity, ...limits?.perIdentity };
+      identity = { ...DEFAULT_RATE_LIMITS.perIdentity, ...limits?.perIdentity };
+      address = { ...DEFAULT_RATE_LIMITS.perAddress, ...limits?.perAddress };
     }
+    this.#session = session;
+    this.#identities = new SharedBuckets(identity, clock);
+    // An address's many sessions get a short burst (a quarter second's worth): what they send at
+    // once stays small next to everyone else's.
+    this.#addresses = new SharedBuckets(address, clock, 0.25);
+    this.#limited = [session, identity, address].some((l) =>
+      !!(l.envelopesPerSecond || l.bytesPerSecond)
+    );
   }
 
   /** Whether anything is limited at all. */
   get limited(): boolean {
-    return !!(this.#session.envelopesPerSecond || this.#session.bytesPerSecond ||
-      this.#identity.envelopesPerSecond || this.#identity.bytesPerSecond);
+    return this.#limited;
   }
 
   /** The limits per session. */
@@ -134,31 +200,32 @@ export class TrafficShaping {
     return this.#session;
   }
 
-  /** A shaper for a new session of `identityKey`. */
-  forSession(identityKey: string): SessionShaper {
+  /** A shaper for a new session of `identityKey` from `source` (undefined: no address buckets). */
+  forSession(identityKey: string, source?: string): SessionShaper {
     const clock = this.#clock;
     const own = new Buckets(this.#session, clock.now());
-    let shared = this.#identities.get(identityKey);
-    if (!shared) {
-      shared = { buckets: new Buckets(this.#identity, clock.now()), users: 0 };
-      this.#identities.set(identityKey, shared);
-    }
-    shared.users++;
-    const identity = shared;
-    let released = false;
+    const identity = this.#identities.acquire(identityKey);
+    const address = source === undefined ? undefined : this.#addresses.acquire(source);
+    const all = [own, identity.buckets, ...(address ? [address.buckets] : [])];
     return {
       charge: (bytes) => {
         const now = clock.now();
-        return Math.max(own.charge(bytes, now), identity.buckets.charge(bytes, now));
+        let wait = 0;
+        for (const buckets of all) wait = Math.max(wait, buckets.charge(bytes, now));
+        return wait;
+      },
+      chargeAnswer: (bytes) => {
+        const now = clock.now();
+        let wait = 0;
+        for (const buckets of all) wait = Math.max(wait, buckets.chargeBytes(bytes, now));
+        return wait;
       },
       refund: (bytes) => {
-        own.refund(bytes);
-        identity.buckets.refund(bytes);
+        for (const buckets of all) buckets.refund(bytes);
       },
       release: () => {
-        if (released) return;
-        released = true;
-        if (--identity.users === 0) this.#identities.delete(identityKey);
+        identity.release();
+        address?.release();
       },
     };
   }

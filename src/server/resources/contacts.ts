@@ -3,7 +3,8 @@
  * or replaces a contact; `/contacts/{identity}` supports `get` and `delete` (67 when there is no
  * such contact). Owners' rosters live in the account store; guests' in memory
  * ({@link GuestContacts}), dropped with their last session. Quotas: contacts per roster and
- * bytes per contact and per roster (see `quotas.ts`).
+ * bytes per contact and per roster, smaller for guests, whose rosters are in memory, with a cap on
+ * all guest rosters together (see `quotas.ts`).
  * @module
  */
 import type { Contact } from "../../generated/types.generated.ts";
@@ -45,7 +46,15 @@ export type ContactStore = Pick<
 export function contactsResource(
   store: AccountStore,
   guests: GuestContacts,
-  quotas: Pick<ResourceQuotas, "contactsPerIdentity" | "contactBytes" | "rosterBytes">,
+  quotas: Pick<
+    ResourceQuotas,
+    | "contactsPerIdentity"
+    | "contactBytes"
+    | "rosterBytes"
+    | "guestContacts"
+    | "guestRosterBytes"
+    | "guestRostersTotalBytes"
+  >,
 ): ResourceHandler {
   const rosterOf = (session: ServerSession): ContactStore => session.guest ? guests : store;
   const writes = new KeyedLock();
@@ -112,7 +121,24 @@ export function contactsResource(
       }
       const stored = { ...contact, identity: identity.toString() };
       const size = expectSizeAtMost(stored, quotas.contactBytes, "contact");
-      await checkRoster(roster, owner, stored.identity, size, quotas);
+      await checkRoster(
+        roster,
+        owner,
+        stored.identity,
+        size,
+        session.guest
+          ? {
+            contactsPerIdentity: Math.min(quotas.guestContacts, quotas.contactsPerIdentity),
+            rosterBytes: Math.min(quotas.guestRosterBytes, quotas.rosterBytes),
+          }
+          : quotas,
+      );
+      if (session.guest && guests.bytes + size > quotas.guestRostersTotalBytes) {
+        throw new ResourceFailure(
+          ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
+          "Guests' rosters are full on this server: sign in with an account to keep contacts",
+        );
+      }
       await roster.putContact(owner, stored);
       return undefined;
     }

@@ -10,10 +10,16 @@ import type { ContactStore } from "./contacts.ts";
 /** Guest rosters by lower-cased identity. */
 export class GuestContacts implements ContactStore {
   readonly #rosters = new Map<string, Map<string, Contact>>();
+  #bytes = 0;
 
   /** Identities with a roster. */
   get size(): number {
     return this.#rosters.size;
+  }
+
+  /** Bytes (JSON) of all guest rosters together. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The roster of `owner`. */
@@ -31,13 +37,19 @@ export class GuestContacts implements ContactStore {
     const key = owner.toLowerCase();
     let roster = this.#rosters.get(key);
     if (!roster) this.#rosters.set(key, roster = new Map());
-    roster.set(contact.identity.toLowerCase(), contact);
+    const contactKey = contact.identity.toLowerCase();
+    const previous = roster.get(contactKey);
+    if (previous) this.#bytes -= size(previous);
+    roster.set(contactKey, contact);
+    this.#bytes += size(contact);
     return Promise.resolve();
   }
 
   /** Removes a contact; false when there was none. */
   deleteContact(owner: string, identity: string): Promise<boolean> {
     const roster = this.#rosters.get(owner.toLowerCase());
+    const previous = roster?.get(identity.toLowerCase());
+    if (previous) this.#bytes -= size(previous);
     const deleted = roster?.delete(identity.toLowerCase()) ?? false;
     if (roster?.size === 0) this.#rosters.delete(owner.toLowerCase());
     return Promise.resolve(deleted);
@@ -45,6 +57,12 @@ export class GuestContacts implements ContactStore {
 
   /** Drops everything of `owner`. */
   discard(owner: string): void {
+    const roster = this.#rosters.get(owner.toLowerCase());
+    for (const contact of roster?.values() ?? []) this.#bytes -= size(contact);
     this.#rosters.delete(owner.toLowerCase());
   }
+}
+
+function size(contact: Contact): number {
+  return JSON.stringify(contact).length;
 }

@@ -13,6 +13,15 @@ export interface ResourceQuotas {
   contactBytes: number;
   /** Bytes of one identity's whole roster (JSON of its contacts). Default 1 MiB. */
   rosterBytes: number;
+  /**
+   * A guest identity's roster (kept in memory, and anyone can be a guest): contacts and bytes.
+   * Default 100 contacts, 64 KiB.
+   */
+  guestContacts: number;
+  /** See {@link guestContacts}. */
+  guestRosterBytes: number;
+  /** Bytes of all guest rosters together, in memory. Default 64 MiB. */
+  guestRostersTotalBytes: number;
   /** Bytes of a presence document. Default 4 KiB. */
   presenceBytes: number;
   /** Bytes of an account document (without its secrets). Default 16 KiB. */
@@ -26,6 +35,9 @@ export const DEFAULT_QUOTAS: Readonly<ResourceQuotas> = Object.freeze({
   contactsPerIdentity: 1_000,
   contactBytes: 4 * 1024,
   rosterBytes: 1024 * 1024,
+  guestContacts: 100,
+  guestRosterBytes: 64 * 1024,
+  guestRostersTotalBytes: 64 * 1024 * 1024,
   presenceBytes: 4 * 1024,
   accountBytes: 16 * 1024,
   registrationsPerAddressPerMinute: 10,

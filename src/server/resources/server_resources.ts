@@ -48,6 +48,11 @@ export class ServerResources implements ServerEndpoint {
       }
       const afterSent = (effect: () => void) => effects.push(effect);
       const result = await handler.handle(request, { session, subpath, afterSent });
+      // The answer's size counts against the session's rate limits (a small request must not
+      // buy a large answer for free).
+      if (result?.resource !== undefined && typeof result.resource === "object") {
+        session.chargeAnswer(JSON.stringify(result.resource).length);
+      }
       return {
         response: successResponse(request, session, result),
         ...(effects.length ? { afterSent: () => effects.forEach((effect) => effect()) } : {}),
