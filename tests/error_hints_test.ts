@@ -52,6 +52,6 @@ Deno.test("LimeClient from web.ts given host:port without a scheme says the URI 
     (error) =>
       error instanceof TypeError &&
       error.message ===
-        'The URI "localhost:8080" needs a scheme: write "ws://localhost:8080" (or wss://)',
+        'The URI "localhost:8080" needs ws:// or wss:// (LimeClient from mod.ts takes net.tcp:// too)',
   );
 });

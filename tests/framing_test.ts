@@ -205,34 +205,3 @@ Deno.test("EnvelopeFramer.maxEnvelopeSize can be lowered and raised between enve
   again.push(encoder.encode(`{"content":"${"x".repeat(64)}"}`), () => frames++);
   assert.equal(frames, 1);
 });
-
-Deno.test("EnvelopeFramer says an HTTP reply at the start of the stream comes from an HTTP server", () => {
-  const framer = new EnvelopeFramer();
-  assert.throws(
-    () =>
-      framer.push(
-        encoder.encode("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"),
-        () => {},
-      ),
-    (error) =>
-      error instanceof TransportError && error.code === "framing" &&
-      error.message.startsWith(
-        'The server answered in HTTP ("HTTP/1.1 400 Bad Request"): this looks like an HTTP server',
-      ) && error.message.includes("ws://"),
-  );
-});
-
-Deno.test("EnvelopeFramer says an HTTP request at the start of the stream is one", () => {
-  assert.throws(
-    () => new EnvelopeFramer().push(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), () => {}),
-    /^TransportError: The peer sent an HTTP request \("GET \/ HTTP\/1\.1"\) to a LIME TCP port/,
-  );
-});
-
-Deno.test("EnvelopeFramer reports HTTP-looking bytes after an envelope as an unexpected byte", () => {
-  const framer = new EnvelopeFramer();
-  assert.throws(
-    () => framer.push(encoder.encode('{"state":"new"} HTTP/1.1 200 OK\r\n'), () => {}),
-    /Unexpected byte 0x48 between envelopes/,
-  );
-});

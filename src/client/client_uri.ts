@@ -18,10 +18,6 @@ export function clientUriProblem(uri: string, schemes: readonly string[]): strin
     return `The URI "${uri}" needs a scheme: write "${tcp ? "net.tcp" : "ws"}://${rest}"` +
       (tcp ? " for TCP (or ws://, wss:// for WebSocket)" : " (or wss://)");
   }
-  if (scheme === "net.tcp") {
-    return `Cannot connect to "${uri}" here: only ws:// and wss:// ` +
-      "(LimeClient from mod.ts connects to net.tcp:// too)";
-  }
   return `Cannot connect to "${uri}": the scheme must be ${
     schemes.map((s) => `${s}://`).join(", ")
   }`;

@@ -1,17 +1,20 @@
 /**
- * The browser-safe default transport factory of {@link LimeClient}: WebSocket URIs only.
+ * The browser-safe default transport factory of {@link LimeClient}: WebSocket URIs only. Kept
+ * small (it ships in the browser bundle): the Deno client checks URIs with `client_uri.ts`.
  * @module
  */
 import { WebSocketTransport } from "../transport/websocket.ts";
-import { clientUriProblem } from "./client_uri.ts";
 
 /** The browser-safe default: opens a WebSocket transport for `ws://` and `wss://` URIs. */
 export async function webTransportFactory(
   uri: string,
   signal: AbortSignal,
 ): Promise<WebSocketTransport> {
-  const problem = clientUriProblem(uri, ["ws", "wss"]);
-  if (problem) throw new TypeError(problem);
+  if (!/^wss?:\/\//i.test(uri)) {
+    throw new TypeError(
+      `The URI "${uri}" needs ws:// or wss:// (LimeClient from mod.ts takes net.tcp:// too)`,
+    );
+  }
   const transport = new WebSocketTransport();
   await transport.open(uri, { signal });
   return transport;

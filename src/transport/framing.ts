@@ -17,7 +17,6 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
-const latin1 = new TextDecoder("latin1");
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -50,8 +49,6 @@ export class EnvelopeFramer {
   #nesting = 0; // open objects and arrays: capped by maxDepth
   #inString = false;
   #escaped = false;
-  // Whether an object has started on this stream (an HTTP peer is recognised before that).
-  #started = false;
 
   /** Creates a framer. */
   constructor(options: FramerOptions = {}) {
@@ -125,9 +122,13 @@ export class EnvelopeFramer {
           this.#braces = 1;
           this.#nesting = 1;
           this.#members = 0;
-          this.#started = true;
         } else if (!isWhitespace(byte)) {
-          throw this.#unexpected(chunk, i);
+          throw new TransportError(
+            "framing",
+            `Unexpected byte 0x${
+              byte.toString(16).padStart(2, "0")
+            } between envelopes (expected "{")`,
+          );
         }
         i++;
         continue;
@@ -195,37 +196,6 @@ export class EnvelopeFramer {
     this.#parts = [];
     this.#partsLength = 0;
     return out;
-  }
-
-  /**
-   * The error for a byte other than whitespace between objects. At the very start of the stream,
-   * an HTTP status line or request line says what the peer is, so the message names the fix.
-   */
-  #unexpected(chunk: Uint8Array, at: number): TransportError {
-    if (!this.#started) {
-      const head = latin1.decode(chunk.subarray(at, at + 128)).split(/\r?\n/)[0];
-      const line = JSON.stringify(head.replace(/[^\x20-\x7e]/g, "?").slice(0, 64));
-      if (/^HTTP\/\d/.test(head)) {
-        return new TransportError(
-          "framing",
-          `The server answered in HTTP (${line}): this looks like an HTTP server (a LIME ` +
-            `server's WebSocket port?), not a LIME TCP port. Connect to it with ws:// or wss://, ` +
-            `or use net.tcp:// with the server's TCP port (55321 by default)`,
-        );
-      }
-      if (/^[A-Z]{3,8} \S+ HTTP\/\d/.test(head)) {
-        return new TransportError(
-          "framing",
-          `The peer sent an HTTP request (${line}) to a LIME TCP port: HTTP and WebSocket ` +
-            `clients connect to the server's WebSocket port`,
-        );
-      }
-    }
-    const byte = chunk[at];
-    return new TransportError(
-      "framing",
-      `Unexpected byte 0x${byte.toString(16).padStart(2, "0")} between envelopes (expected "{")`,
-    );
   }
 
   #tooLarge(size: number): TransportError {
