@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { COMMANDS } from "../../src/cli/args.ts";
 import { TestServer } from "../server_test_helpers.ts";
-import { lime, LimeProcess } from "./cli_helpers.ts";
+import { ROOT } from "../test_utils.ts";
+import { lime, LIME_ARGS, LimeProcess } from "./cli_helpers.ts";
 
 const PASSWORD = "s3cret, with spaces";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -306,5 +307,29 @@ Deno.test("lime exits 5 when the server does not answer within --timeout", async
     listener.close();
     await accepting.catch(() => {});
     for (const conn of held) conn.close();
+  }
+});
+
+Deno.test("lime installs with deno install -g and the task's permissions, and runs installed", async () => {
+  await using test = await server();
+  const root = await Deno.makeTempDir({ prefix: "lime_install_" });
+  try {
+    const flags = LIME_ARGS.filter((arg) => arg.startsWith("--allow"));
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: ["install", "-g", "-n", "lime", "--root", root, ...flags, `${ROOT}/src/cli/main.ts`],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+    const run = await new Deno.Command(`${root}/bin/lime`, {
+      args: ["ping", "-s", test.tcp],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.match(new TextDecoder().decode(run.stdout), /^pong from postmaster@localhost\/server/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
