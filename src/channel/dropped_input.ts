@@ -19,7 +19,7 @@ export interface DroppedInput {
   problem: string;
 }
 
-/** Reports an envelope dropped as invalid: who sent it and the validation problem, not the envelope. */
+/** Reports an envelope dropped as invalid: who sent it and why, not the envelope itself. */
 export function reportDroppedInput(input: DroppedInput): void {
   const who = [input.node, input.remote && `(${input.remote})`].filter(Boolean).join(" ");
   console.warn(

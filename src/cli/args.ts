@@ -29,7 +29,8 @@ const OPTIONS = {
   version: { type: "boolean" },
 } as const;
 
-type OptionName = keyof typeof OPTIONS;
+/** The name of an option (without `--`). */
+export type OptionName = keyof typeof OPTIONS;
 
 /** Options every command takes. */
 const COMMON: readonly OptionName[] = [

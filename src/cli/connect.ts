@@ -46,7 +46,7 @@ export function identityOf(options: CliOptions, io: CliIo): string | undefined {
   return identity;
 }
 
-/** The URIs to try, in order: the URI given, or the servers of a domain (SRV, else DOMAIN:55321). */
+/** The URIs to try, in order: the URI given, or a domain's servers (SRV, else DOMAIN:55321). */
 export async function serverUris(
   options: CliOptions,
   identity: string | undefined,
