@@ -8,15 +8,15 @@
  *
  * @example Decode, inspect and encode envelopes
  * ```ts
- * import { CommandMethod, Message, Node, parseEnvelope, serializeEnvelope, isMessage } from "./mod.ts";
+ * import { CommandMethod, isMessage, Message, Node, parseEnvelope, serializeEnvelope } from "./mod.ts";
  *
  * const envelope = parseEnvelope('{"id":"1","from":"alice@localhost/home","type":"text/plain","content":"Hi"}');
  * if (isMessage(envelope)) {
- *   console.log(Node.parse(envelope.from!).name, envelope.content); // "alice" "Hi"
+ *   console.log(Node.parse(envelope.from!).name, envelope.content); // → alice Hi
  * }
  * const reply = new Message("text/plain", "Hello!", { to: "alice@localhost" });
- * console.log(serializeEnvelope(reply)); // {"to":"alice@localhost","type":"text/plain","content":"Hello!"}
- * console.log(CommandMethod.Get); // "get"
+ * console.log(serializeEnvelope(reply)); // → {"type":"text/plain","content":"Hello!","to":"alice@localhost"}
+ * console.log(CommandMethod.Get); // → get
  * ```
  * @module
  */

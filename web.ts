@@ -6,14 +6,18 @@
  * `web_client.ts` is the client path alone, the entry of the browser bundle `dist/lime.web.js`
  * (`deno task bundle`), which loads the explainer only on demand.
  *
- * @example Connect over WebSocket from a browser
- * ```ts ignore
+ * @example Connect over WebSocket (from a page, or from Deno)
+ * ```ts
  * import { Session, WebSocketTransport } from "./web.ts";
  *
  * const transport = new WebSocketTransport();
- * await transport.open("wss://example.org:443");
+ * await transport.open("ws://127.0.0.1:8080"); // `deno task start` listens there
  * await transport.send(new Session("new"));
- * for await (const envelope of transport) console.log(envelope);
+ * for await (const envelope of transport) {
+ *   console.log((envelope as Session).state); // → authenticating
+ *   break;
+ * }
+ * await transport.close();
  * ```
  * @module
  */

@@ -7,11 +7,11 @@ import { ClientChannel, Message, plainCredentials, TcpTransport } from "../mod.t
 
 const transport = new TcpTransport();
 await transport.open(Deno.args[0] ?? "net.tcp://127.0.0.1:55321");
-await using channel = new ClientChannel(transport);
+await using channel = new ClientChannel(transport); // `await using` finishes the session
 await channel.establishSession({
   identity: "alice@example.org",
   instance: "home",
-  credentials: plainCredentials("secret"),
+  credentials: plainCredentials("secret"), // base64-encoded by the library
 });
 await channel.sendMessage(new Message("text/plain", "Hello, LIME!"));
 console.log("echo:", (await channel.receiveMessage()).content);

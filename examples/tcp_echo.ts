@@ -17,6 +17,6 @@ await using client = new TcpTransport();
 await client.open(`net.tcp://${listener.address}`);
 await client.send(new Message("text/plain", "Hello, LIME!", { id: "1" }));
 for await (const echo of client) {
-  console.log("echo:", (echo as Message).content);
+  console.log("echo:", (echo as Message).content); // → echo: Hello, LIME!
   break;
 }

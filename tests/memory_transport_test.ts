@@ -68,6 +68,21 @@ Deno.test("MemoryTransport skips an invalid envelope when the policy says so", a
   await a.close();
 });
 
+Deno.test("MemoryTransport delivers the envelope an invalid-envelope policy returns, in order", async () => {
+  const [a, b] = MemoryTransport.pair({
+    onInvalidEnvelope: (e) => new Session("finishing", { id: String(e.envelope?.id) }),
+  });
+  await a.send({ id: "bad", state: "exploded" } as unknown as Session);
+  await a.send(new Session("new", { id: "after" }));
+  const received: Session[] = [];
+  for await (const e of b) {
+    received.push(e as Session);
+    if (received.length === 2) break;
+  }
+  assert.deepEqual(received.map((s) => [s.state, s.id]), [["finishing", "bad"], ["new", "after"]]);
+  await a.close();
+});
+
 Deno.test("MemoryTransport iterator throws the failure that closed it", async () => {
   const [a, b] = MemoryTransport.pair();
   await a.send({ id: "x", event: "nope" } as unknown as Message);

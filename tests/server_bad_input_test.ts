@@ -873,16 +873,16 @@ const ROWS: Category[] = [
       ),
     ],
   ),
-  {
-    ...refused(
-      "notification with an unknown event",
-      "established",
-      () => E({ id: "v5", to: NOBODY, event: "exploded" }),
-      21,
-      /^Invalid notification at event: /,
-    ),
-    expect: "failed session 21 (a notification is not answered), closed",
-  },
+  goesOn(
+    "notification with an unknown event",
+    "nothing (an invalid notification is dropped and reported; the session goes on)",
+    () => E({ id: "v5", to: NOBODY, event: "exploded" }),
+  ),
+  goesOn(
+    "failed notification with a text reason and no to (blip-sdk Python, lime-protocol §16)",
+    "nothing (the reason is read as code 101; notifications are not answered)",
+    () => E({ id: "v6", from: "alice@localhost/home", event: "failed", reason: "boom (Code 101)" }),
+  ),
   {
     ...refused(
       "command with an invalid method",

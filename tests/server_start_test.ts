@@ -250,3 +250,26 @@ Deno.test("deno task start on an existing data folder resets the password of an 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task start on an address in use prints one line naming the flag to change and exits 1", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const address = `127.0.0.1:${taken.addr.port}`;
+    for (const [flag, other] of [["tcp", "ws"], ["ws", "tcp"]]) {
+      const run = await runStart([
+        "--data=:memory:",
+        `--${flag}=${address}`,
+        `--${other}=127.0.0.1:0`,
+      ]);
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(
+        run.stderr,
+        `error: Cannot listen on ${address}: the address is in use (another LIME server?). Stop ` +
+          `that process, or give this one another address with --${flag}=HOST:PORT (port 0 ` +
+          `picks a free one; --${flag}=off turns that listener off)\n`,
+      );
+    }
+  } finally {
+    taken.close();
+  }
+});

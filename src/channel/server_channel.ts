@@ -9,6 +9,7 @@
 // explainer installed (codec.ts installs it when loaded; the transports use the fast path only).
 import "../codec.ts";
 import { Command, type Envelope, Notification, Session } from "../envelope.ts";
+import { envelopeKindOf } from "../generated/registry.generated.ts";
 import type { Reason, ValidationError } from "../errors.ts";
 import {
   type AuthenticationScheme,
@@ -22,6 +23,8 @@ import { isFinalSessionState } from "../session_machine.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Channel } from "./channel.ts";
 import { deadline } from "./deadline.ts";
+import { reportDroppedInput } from "./dropped_input.ts";
+import { repairNotification } from "./peer_tolerance.ts";
 import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_options.ts";
 import {
   type EstablishmentResult,
@@ -88,23 +91,36 @@ export class ServerChannel extends Channel {
       };
     }
     if ("invalidEnvelopePolicy" in transport && !transport.invalidEnvelopePolicy) {
-      transport.invalidEnvelopePolicy = (error) => {
-        this.#answerInvalid(error);
-        return "skip";
-      };
+      transport.invalidEnvelopePolicy = (error) => this.#answerInvalid(error);
     }
   }
 
   /**
    * Answers an envelope that is JSON but not valid LIME with the error's reason (21–27): a
    * command request with a failure response, a message with a `failed` notification (both when
-   * established and the envelope has an id); anything else fails the session.
+   * established and the envelope has an id). A notification from an established peer is never
+   * answered: one whose `reason` is text in lime-python's shape (`"text (Code 101)"`, blip-sdk's
+   * `failed` when a bot's handler raises) is read into `{ code, description }` and delivered in
+   * its place; any other is dropped and reported (`reportDroppedInput`), and the session goes on.
+   * Anything else fails the session.
    */
-  #answerInvalid(error: ValidationError): void {
-    if (isFinalSessionState(this.state)) return;
+  #answerInvalid(error: ValidationError): "skip" | Envelope {
+    if (isFinalSessionState(this.state)) return "skip";
     const raw = error.envelope ?? {};
     const id = typeof raw.id === "string" && raw.id !== "" ? raw.id : undefined;
     const to = this.remoteNode ? { to: this.remoteNode } : {};
+    if (this.state === "established" && envelopeKindOf(raw)?.kind === "notification") {
+      const repaired = repairNotification(raw);
+      if (repaired) return repaired;
+      reportDroppedInput({
+        kind: "notification",
+        node: this.remoteNode,
+        remote: this.transport.remoteEndpoint,
+        id,
+        problem: error.message,
+      });
+      return "skip";
+    }
     if (this.state === "established" && id) {
       const method = raw.method;
       if (
@@ -119,16 +135,17 @@ export class ServerChannel extends Channel {
             reason: error.reason,
           }),
         ).catch(() => {});
-        return;
+        return "skip";
       }
       if ("content" in raw) {
         this.sendNotification(new Notification("failed", { id, ...to, reason: error.reason }))
           .catch(() => {});
-        return;
+        return "skip";
       }
     }
     this.violation = error.reason;
     this.sendFailedSession(error.reason).catch(() => {});
+    return "skip";
   }
 
   /** Lets the opt-in moves through the state machine when configured. */

@@ -36,7 +36,7 @@ export interface LimeClientOptions {
   compression?: OptionSelector<SessionCompression>;
   /** Encryption choice when the server negotiates. */
   encryption?: OptionSelector<SessionEncryption>;
-  /** Opens transports. Default: by URI scheme (TCP needs `mod.ts`; `web.ts` has WebSocket only). */
+  /** Opens transports. Default: by URI scheme (`net.tcp://` needs `mod.ts`; `web.ts`: WebSocket). */
   transportFactory?: TransportFactory;
   /** Reconnection backoff. */
   reconnect?: BackoffOptions;

@@ -16,7 +16,6 @@ import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import type { Command, Envelope, Message, Notification } from "../envelope.ts";
 import { LimeError } from "../errors.ts";
 import { Node } from "../node.ts";
-import { WebSocketTransport } from "../transport/websocket.ts";
 import { BACKOFF_DEFAULTS, backoffDelay } from "./backoff.ts";
 import {
   KEEPALIVE_DEFAULTS,
@@ -27,21 +26,9 @@ import {
 import { LimeClientError } from "./client_errors.ts";
 import { DedupeWindow } from "./dedupe_window.ts";
 import { ResendTracker } from "./resend_tracker.ts";
+import { webTransportFactory } from "./web_transport_factory.ts";
 
-/** The browser-safe default: WebSocket URIs only. */
-export async function webTransportFactory(
-  uri: string,
-  signal: AbortSignal,
-): Promise<WebSocketTransport> {
-  if (!/^wss?:/i.test(uri)) {
-    throw new TypeError(
-      `Cannot connect to "${uri}" here: only ws:// and wss:// (import LimeClient from mod.ts for net.tcp://)`,
-    );
-  }
-  const transport = new WebSocketTransport();
-  await transport.open(uri, { signal });
-  return transport;
-}
+export { webTransportFactory } from "./web_transport_factory.ts";
 
 /** Whether an establishment failure will fail the same way on every attempt. */
 function isPermanent(error: unknown): boolean {

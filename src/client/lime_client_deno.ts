@@ -7,6 +7,7 @@ import { resolveLimeServer, type ResolveLimeServerOptions } from "../channel/res
 import { TcpTransport } from "../transport/tcp.ts";
 import type { TcpClientTlsOptions } from "../transport/tcp_options.ts";
 import type { LimeClientOptions, TransportFactory } from "./client_options.ts";
+import { clientUriProblem } from "./client_uri.ts";
 import { LimeClient as WebLimeClient, webTransportFactory } from "./lime_client.ts";
 
 /** Options of the Deno client: a URI or a domain, and TLS settings for TCP. */
@@ -46,6 +47,10 @@ export class LimeClient extends WebLimeClient {
   constructor(options: DenoLimeClientOptions) {
     if (!options?.uri && !options?.domain) {
       throw new TypeError("A LimeClient needs options.uri or options.domain");
+    }
+    if (options.uri && !options.transportFactory) {
+      const problem = clientUriProblem(String(options.uri), ["net.tcp", "ws", "wss"]);
+      if (problem) throw new TypeError(problem);
     }
     super(options, denoTransportFactory(options));
   }

@@ -49,8 +49,11 @@ export class KvAccountStore implements AccountStore {
     this.#kv = kv;
   }
 
-  /** Opens a store at `path` (a file; `:memory:` for a throwaway one). */
-  static async open(path: string): Promise<KvAccountStore> {
+  /**
+   * Opens a store at `path` (a file; `:memory:` for a throwaway one); without a path, Deno's
+   * default database (on Deno Deploy, the project's KV).
+   */
+  static async open(path?: string): Promise<KvAccountStore> {
     return new KvAccountStore(await Deno.openKv(path));
   }
 

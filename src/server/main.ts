@@ -6,12 +6,14 @@
  * Run `deno task start --help` for the flags (the table in `main_flags.ts`). Accounts come from
  * `--accounts-file=FILE` or the `LIME_ACCOUNTS` environment variable (one `name@domain:password`
  * per line); `--account=name@domain:password` is for development, since ps shows it. A bad flag
- * prints `error: <problem>` and the usage to stderr and exits with code 2.
+ * prints `error: <problem>` and the usage to stderr and exits with code 2; a server that cannot
+ * start (an address in use) prints `error: <problem and fix>` and exits with code 1.
  * @module
  */
 import { KvAccountStore } from "./account_store.ts";
 import { LimeServer } from "./lime_server.ts";
 import { ACCOUNTS_ENV, seedAccounts } from "./main_accounts.ts";
+import { startProblem } from "./main_errors.ts";
 import { parseServerArgs, type ServerArgs, USAGE, UsageError, VERSION } from "./main_args.ts";
 
 let args: ServerArgs;
@@ -50,7 +52,14 @@ const server = new LimeServer({
   tcp: config.tcp && { ...config.tcp, ...(config.tls ? { tls: config.tls } : {}) },
   websocket: config.ws && { ...config.ws, ...(config.tls ?? {}) },
 });
-await server.start();
+try {
+  await server.start();
+} catch (error) {
+  console.error(`error: ${startProblem(error, config)}`);
+  await server.shutdown().catch(() => {});
+  store.close();
+  Deno.exit(1);
+}
 console.log(`LIME server ${server.serverNode}`);
 if (server.tcpAddress) {
   console.log(`  TCP        net.tcp://${server.tcpAddress}${config.tls ? " (TLS offered)" : ""}`);

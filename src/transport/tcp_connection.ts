@@ -29,6 +29,7 @@ import {
   type TcpServerTlsOptions,
 } from "./tcp_tls.ts";
 import type { PeerCertificate } from "./transport.ts";
+import { checkFirstChunk } from "./tcp_http_hint.ts";
 
 /** What a {@link TcpConnection} reports. */
 export interface ConnectionEvents {
@@ -112,7 +113,8 @@ export class TcpConnection {
    */
   constructor(socket: net.Socket, events: ConnectionEvents, limits: GunzipLimits = {}) {
     this.#raw = socket;
-    this.#events = events;
+    // The first bytes of a connection may say it reached HTTP instead of LIME.
+    this.#events = { ...events, data: checkFirstChunk(events.data, events.error) };
     this.#limits = limits;
     socket.setNoDelay(true);
     this.#closes.push(whenClosed(socket));

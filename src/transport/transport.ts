@@ -51,9 +51,10 @@ export interface TransportOptions {
   /**
    * What to do with an incoming envelope that is well-formed JSON but not valid LIME: `close`
    * (default) closes the transport with an `invalid-envelope` error whose cause is the
-   * ValidationError; `skip` drops it. Called with the error either way.
+   * ValidationError; `skip` drops it; an envelope (a repaired form of the invalid one, validated
+   * by the policy) is delivered in its place, in order. Called with the error either way.
    */
-  onInvalidEnvelope?: (error: ValidationError) => "close" | "skip";
+  onInvalidEnvelope?: (error: ValidationError) => "close" | "skip" | Envelope;
   /**
    * Most bytes this side may hold for a peer that does not take them: everything accepted for
    * sending and not yet taken by the peer (the send queue, the sends batched for the end of the

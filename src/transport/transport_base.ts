@@ -430,6 +430,10 @@ export abstract class TransportBase implements Transport {
       if (!(error instanceof ValidationError)) throw error;
       const policy = this.invalidEnvelopePolicy?.(error) ?? "close";
       if (policy === "skip") return;
+      if (policy !== "close") {
+        this.deliver(policy);
+        return;
+      }
       if (isUnexplained(error)) {
         // The explainer is not loaded (browser client bundle): load it, then fail with the full
         // error. Nothing received after the invalid envelope is delivered meanwhile.
