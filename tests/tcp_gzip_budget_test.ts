@@ -129,7 +129,12 @@ Deno.test("TcpTransport gzip: the decompressor lets timers run between slices", 
     const after = await inbox(peer.server)(20000);
     assert.equal(after.id, "after");
     const elapsed = performance.now() - started;
-    assert.ok(longest < 50, `a timer waited ${longest} ms (inflating took ${elapsed} ms)`);
+    // Without yielding, one timer would wait the whole inflation; with it, about one 8 ms slice
+    // (more on a machine busy with other processes, hence the bound relative to the whole).
+    assert.ok(
+      longest < Math.max(50, elapsed / 4),
+      `a timer waited ${longest} ms (inflating took ${elapsed} ms)`,
+    );
   } finally {
     clearInterval(ticker);
   }
