@@ -96,7 +96,7 @@ export {
   type PasswordHash,
   verifyPassword,
 } from "./src/server/password_hash.ts";
-export { ServerSession, type SessionPresence } from "./src/server/server_session.ts";
+export { ServerSession, type SessionPresence, type Unread } from "./src/server/server_session.ts";
 export { SessionRegistry } from "./src/server/session_registry.ts";
 export {
   Router,

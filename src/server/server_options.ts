@@ -108,8 +108,10 @@ export interface LimeServerOptions {
    * slowed down, not refused: the server stops reading its connection until it is back within
    * the rate (TCP flow control does the rest); only where the transport cannot stop reading (the
    * standard WebSocket API, `handler`) is what is over the rate refused with 34. A number sets
-   * the envelopes per session (per identity: twice that); 0 or `false` disables all limits.
-   * Default: per session 10,000 envelopes/s and 32 MiB/s, per identity 20,000/s and 64 MiB/s.
+   * the envelopes per session (per identity: twice that; no per-address limits); 0 or `false`
+   * disables all limits.
+   * Default: per session 10,000 envelopes/s and 32 MiB/s, per identity 20,000/s and 64 MiB/s, per
+   * source address 20,000/s and 32 MiB/s (a quarter second's burst), the server's answers included.
    */
   rateLimit?: number | false | RateLimitOptions;
   /** PBKDF2 iterations for new password and key hashes. Default 600,000. */

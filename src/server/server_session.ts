@@ -22,8 +22,11 @@ export const UNREAD_WINDOW = 4096;
  */
 export const IN_FLIGHT_SLACK = 16 * 1024 * 1024;
 
-interface Unread {
+/** A message handed to a session that the server cannot know it has read. */
+export interface Unread {
+  /** Who sent it. */
   sender: ServerSession;
+  /** The message (with an id). */
   message: Envelope;
   /** The transport's `sentBytes` when it was handed over: the message ends at or before it. */
   mark: number;

@@ -169,9 +169,10 @@ export class TrafficShaping {
     if (limits === false || limits === 0) {
       session = identity = address = {};
     } else if (typeof limits === "number") {
+      // The shorthand: envelopes per session (per identity twice that), nothing per address.
       session = { ...DEFAULT_RATE_LIMITS, envelopesPerSecond: limits };
       identity = { ...DEFAULT_RATE_LIMITS.perIdentity, envelopesPerSecond: 2 * limits };
-      address = { ...DEFAULT_RATE_LIMITS.perAddress, envelopesPerSecond: 2 * limits };
+      address = {};
     } else {
       session = {
         envelopesPerSecond: limits?.envelopesPerSecond ?? DEFAULT_RATE_LIMITS.envelopesPerSecond,
