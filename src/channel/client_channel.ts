@@ -46,7 +46,11 @@ export interface EstablishSessionOptions extends TimeoutOptions {
   authenticator?: Authenticator;
   /** Compression to choose when the server negotiates. Default: `none` when offered. */
   compression?: OptionSelector<SessionCompression>;
-  /** Encryption to choose when the server negotiates. Default: `tls` when offered. */
+  /**
+   * Encryption to choose when the server negotiates. Default: `tls` when offered. `"tls"` given
+   * by name is required: when the server does not negotiate and the transport is not encrypted,
+   * establishment fails (a `protocol` ChannelError) before anything else is sent.
+   */
   encryption?: OptionSelector<SessionEncryption>;
 }
 
@@ -183,6 +187,18 @@ export class ClientChannel extends Channel {
           "encryption",
         );
         session = await this.negotiateSession(compression, encryption, wait);
+      }
+      // "tls" asked for by name is a requirement: a server that skips negotiation (lime-go
+      // configured with TLS alone offers a single option, so it does not negotiate) gets nothing
+      // sent in the clear.
+      if (
+        options.encryption === "tls" && this.transport.encryption !== "tls" &&
+        session.state !== "failed"
+      ) {
+        throw new ChannelError(
+          "protocol",
+          `Encryption "tls" is required, but the server went on to "${session.state}" without negotiating it`,
+        );
       }
       if (session.state === "authenticating") {
         const schemeOptions = session.schemeOptions ?? [];

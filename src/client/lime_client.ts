@@ -7,6 +7,7 @@
  * @module
  */
 import type { Handler } from "../channel/channel.ts";
+import type { ChannelModule } from "../channel/channel_module.ts";
 import { ClientChannel } from "../channel/client_channel.ts";
 import type { TimeoutOptions, WaitOptions } from "../channel/channel_options.ts";
 import { ChannelError } from "../channel/errors.ts";
@@ -15,6 +16,7 @@ import { CommandFailedError, ResourceCommands } from "../channel/resource_comman
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import type { Command, Envelope, Message, Notification } from "../envelope.ts";
 import { LimeError } from "../errors.ts";
+import type { SessionState } from "../generated/enums.generated.ts";
 import { Node } from "../node.ts";
 import { WebSocketTransport } from "../transport/websocket.ts";
 import { BACKOFF_DEFAULTS, backoffDelay } from "./backoff.ts";
@@ -43,12 +45,28 @@ export async function webTransportFactory(
   return transport;
 }
 
-/** Whether an establishment failure will fail the same way on every attempt. */
-function isPermanent(error: unknown): boolean {
+/**
+ * Whether an establishment failure will fail the same way on every attempt. `failedWhile` is the
+ * session state the server's `failed` came in.
+ */
+function isPermanent(error: unknown, failedWhile: SessionState | undefined): boolean {
   // The server refused the presence or receipts of the options: they will be refused again.
   if (error instanceof CommandFailedError) return true;
-  if (error instanceof LimeError) return error.code === 13;
+  // Refused credentials: 13, or 1 in answer to them (lime-go's code for every session failure;
+  // a guest whose name is not a UUID gets a bare `{"code":1}` there).
+  if (error instanceof LimeError) {
+    return error.code === 13 || (error.code === 1 && failedWhile === "authenticating");
+  }
   return error instanceof TypeError || error instanceof RangeError;
+}
+
+/** Remembers the last state a channel was in before `failed`. */
+function stateBeforeFailure(): ChannelModule & { state?: SessionState } {
+  return {
+    onStateChanged(state) {
+      if (state !== "failed") this.state = state;
+    },
+  };
 }
 
 /** A client that stays connected. */
@@ -77,6 +95,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
   #presence: unknown;
   #duplicates = 0;
   #receipts: unknown;
+  #failedWhile: SessionState | undefined;
 
   /** Creates a client; {@link start} connects. */
   constructor(options: LimeClientOptions, defaultFactory: TransportFactory = webTransportFactory) {
@@ -285,7 +304,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
       } catch (error) {
         if (this.#stop.signal.aborted) break;
         this.#setStatus({ state: "disconnected", error: error as Error, reason: String(error) });
-        if (isPermanent(error)) {
+        if (isPermanent(error, this.#failedWhile)) {
           // Retrying cannot help: refused credentials, or options the channel rejects.
           failure = error as Error;
           break;
@@ -311,10 +330,13 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
       remotePingInterval: options.keepalive?.interval ?? KEEPALIVE_DEFAULTS.interval,
       remoteIdleTimeout: options.keepalive?.timeout ?? KEEPALIVE_DEFAULTS.timeout,
     };
+    const before = stateBeforeFailure();
+    this.#failedWhile = undefined;
     const channel = new ClientChannel(transport, {
       autoNotifyReceipt: true,
       ...keepalive,
       ...options.channel,
+      modules: [...options.channel?.modules ?? [], before],
       clock: this.#clock,
     });
     try {
@@ -341,6 +363,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
       // close() ran meanwhile (it saw no channel to finish): do not keep this one.
       if (this.#stop.signal.aborted) throw this.#stop.signal.reason;
     } catch (error) {
+      this.#failedWhile = channel.state === "failed" ? before.state : undefined;
       await channel.close().catch(() => {});
       throw error;
     }
