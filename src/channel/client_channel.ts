@@ -7,6 +7,11 @@
  */
 import { type Envelope, Session } from "../envelope.ts";
 import { LimeError, type Reason } from "../errors.ts";
+import {
+  GENERAL_ERROR,
+  SESSION_AUTHENTICATION_FAILED,
+  SESSION_ERROR,
+} from "../generated/reason_codes.generated.ts";
 import type {
   AuthenticationScheme,
   SessionCompression,
@@ -57,7 +62,7 @@ export interface EstablishSessionOptions extends TimeoutOptions {
 const LENIENT = Object.freeze({ establishWithoutAuthentication: true });
 
 const UNKNOWN_FAILURE: Reason = {
-  code: 1,
+  code: GENERAL_ERROR,
   description: "Could not establish the session for an unknown reason",
 };
 
@@ -269,7 +274,7 @@ export class ClientChannel extends Channel {
     const credentials = options.credentials ?? guestCredentials();
     if (schemeOptions.length > 0 && !schemeOptions.includes(credentials.scheme)) {
       throw new LimeError({
-        code: 13,
+        code: SESSION_AUTHENTICATION_FAILED,
         description: `The server offers the schemes ${
           schemeOptions.join(", ")
         }; the credentials are for "${credentials.scheme}"`,
@@ -313,7 +318,7 @@ export class ClientChannel extends Channel {
   protected checkSessionId(session: Session): Reason | undefined {
     if (this.sessionId && session.id && session.id !== this.sessionId) {
       return {
-        code: 11,
+        code: SESSION_ERROR,
         description: `The server sent session id "${session.id}" in session "${this.sessionId}"`,
       };
     }

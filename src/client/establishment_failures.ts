@@ -8,6 +8,10 @@ import type { ChannelModule } from "../channel/channel_module.ts";
 import { CommandFailedError } from "../channel/resource_commands.ts";
 import { LimeError } from "../errors.ts";
 import type { SessionState } from "../generated/enums.generated.ts";
+import {
+  GENERAL_ERROR,
+  SESSION_AUTHENTICATION_FAILED,
+} from "../generated/reason_codes.generated.ts";
 
 /**
  * Whether an establishment failure will fail the same way on every attempt. `failedWhile` is the
@@ -19,7 +23,8 @@ export function isPermanent(error: unknown, failedWhile: SessionState | undefine
   // Refused credentials: 13, or 1 in answer to them (lime-go's code for every session failure;
   // a guest whose name is not a UUID gets a bare `{"code":1}` there).
   if (error instanceof LimeError) {
-    return error.code === 13 || (error.code === 1 && failedWhile === "authenticating");
+    return error.code === SESSION_AUTHENTICATION_FAILED ||
+      (error.code === GENERAL_ERROR && failedWhile === "authenticating");
   }
   return error instanceof TypeError || error instanceof RangeError;
 }
