@@ -170,7 +170,7 @@ export {
   decodeBase64Text,
   encodeBase64Text,
 } from "./src/channel/authentication/credentials.ts";
-export { guestCredentials } from "./src/channel/authentication/guest.ts";
+export { guestCredentials, guestIdentity } from "./src/channel/authentication/guest.ts";
 export { plainCredentials, readPlainPassword } from "./src/channel/authentication/plain.ts";
 export { keyCredentials, readKey } from "./src/channel/authentication/key.ts";
 export { externalCredentials, readExternal } from "./src/channel/authentication/external.ts";

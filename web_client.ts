@@ -64,7 +64,7 @@ export type { ChannelOptions, TimeoutOptions } from "./src/channel/channel_optio
 export { ClientChannel, type EstablishSessionOptions } from "./src/channel/client_channel.ts";
 export { CommandFailedError } from "./src/channel/resource_commands.ts";
 export type { Credentials } from "./src/channel/authentication/credentials.ts";
-export { guestCredentials } from "./src/channel/authentication/guest.ts";
+export { guestCredentials, guestIdentity } from "./src/channel/authentication/guest.ts";
 export { plainCredentials } from "./src/channel/authentication/plain.ts";
 export { keyCredentials } from "./src/channel/authentication/key.ts";
 export { LimeClient, webTransportFactory } from "./src/client/lime_client.ts";

@@ -7,6 +7,11 @@
  */
 import { type Envelope, Session } from "../envelope.ts";
 import { LimeError, type Reason } from "../errors.ts";
+import {
+  GENERAL_ERROR,
+  SESSION_AUTHENTICATION_FAILED,
+  SESSION_ERROR,
+} from "../generated/reason_codes.generated.ts";
 import type {
   AuthenticationScheme,
   SessionCompression,
@@ -46,14 +51,18 @@ export interface EstablishSessionOptions extends TimeoutOptions {
   authenticator?: Authenticator;
   /** Compression to choose when the server negotiates. Default: `none` when offered. */
   compression?: OptionSelector<SessionCompression>;
-  /** Encryption to choose when the server negotiates. Default: `tls` when offered. */
+  /**
+   * Encryption to choose when the server negotiates. Default: `tls` when offered. `"tls"` given
+   * by name is required: when the server does not negotiate and the transport is not encrypted,
+   * establishment fails (a `protocol` ChannelError) before anything else is sent.
+   */
   encryption?: OptionSelector<SessionEncryption>;
 }
 
 const LENIENT = Object.freeze({ establishWithoutAuthentication: true });
 
 const UNKNOWN_FAILURE: Reason = {
-  code: 1,
+  code: GENERAL_ERROR,
   description: "Could not establish the session for an unknown reason",
 };
 
@@ -184,6 +193,18 @@ export class ClientChannel extends Channel {
         );
         session = await this.negotiateSession(compression, encryption, wait);
       }
+      // "tls" asked for by name is a requirement: a server that skips negotiation (lime-go
+      // configured with TLS alone offers a single option, so it does not negotiate) gets nothing
+      // sent in the clear.
+      if (
+        options.encryption === "tls" && this.transport.encryption !== "tls" &&
+        session.state !== "failed"
+      ) {
+        throw new ChannelError(
+          "protocol",
+          `Encryption "tls" is required, but the server went on to "${session.state}" without negotiating it`,
+        );
+      }
       if (session.state === "authenticating") {
         const schemeOptions = session.schemeOptions ?? [];
         let credentials = await this.#credentials(options, schemeOptions, undefined);
@@ -253,7 +274,7 @@ export class ClientChannel extends Channel {
     const credentials = options.credentials ?? guestCredentials();
     if (schemeOptions.length > 0 && !schemeOptions.includes(credentials.scheme)) {
       throw new LimeError({
-        code: 13,
+        code: SESSION_AUTHENTICATION_FAILED,
         description: `The server offers the schemes ${
           schemeOptions.join(", ")
         }; the credentials are for "${credentials.scheme}"`,
@@ -297,7 +318,7 @@ export class ClientChannel extends Channel {
   protected checkSessionId(session: Session): Reason | undefined {
     if (this.sessionId && session.id && session.id !== this.sessionId) {
       return {
-        code: 11,
+        code: SESSION_ERROR,
         description: `The server sent session id "${session.id}" in session "${this.sessionId}"`,
       };
     }

@@ -10,12 +10,10 @@ import type { Handler } from "../channel/channel.ts";
 import { ClientChannel } from "../channel/client_channel.ts";
 import type { TimeoutOptions, WaitOptions } from "../channel/channel_options.ts";
 import { ChannelError } from "../channel/errors.ts";
-import { BoundedQueue } from "../channel/bounded_queue.ts";
-import { CommandFailedError, ResourceCommands } from "../channel/resource_commands.ts";
+import { ResourceCommands } from "../channel/resource_commands.ts";
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 import type { Command, Envelope, Message, Notification } from "../envelope.ts";
-import { LimeError } from "../errors.ts";
-import { Node } from "../node.ts";
+import type { SessionState } from "../generated/enums.generated.ts";
 import { BACKOFF_DEFAULTS, backoffDelay } from "./backoff.ts";
 import {
   KEEPALIVE_DEFAULTS,
@@ -24,19 +22,15 @@ import {
   type TransportFactory,
 } from "./client_options.ts";
 import { LimeClientError } from "./client_errors.ts";
-import { DedupeWindow } from "./dedupe_window.ts";
+import { Inbound } from "./inbound.ts";
+import { isPermanent, stateBeforeFailure } from "./establishment_failures.ts";
 import { ResendTracker } from "./resend_tracker.ts";
+import { SessionSettings } from "./session_settings.ts";
+import { StatusFeed } from "./status_feed.ts";
+import { raceWithin, sleepUnlessAborted } from "./waits.ts";
 import { webTransportFactory } from "./web_transport_factory.ts";
 
 export { webTransportFactory } from "./web_transport_factory.ts";
-
-/** Whether an establishment failure will fail the same way on every attempt. */
-function isPermanent(error: unknown): boolean {
-  // The server refused the presence or receipts of the options: they will be refused again.
-  if (error instanceof CommandFailedError) return true;
-  if (error instanceof LimeError) return error.code === 13;
-  return error instanceof TypeError || error instanceof RangeError;
-}
 
 /** A client that stays connected. */
 export class LimeClient extends ResourceCommands implements AsyncDisposable {
@@ -46,24 +40,15 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
   readonly #outbox: Envelope[] = [];
   readonly #outboxSize: number;
   readonly #tracker: ResendTracker;
-  readonly #dedupe: DedupeWindow;
-  readonly #messages: BoundedQueue<Message>;
-  readonly #handlers = {
-    message: new Set<Handler<Message>>(),
-    notification: new Set<Handler<Notification>>(),
-    command: new Set<Handler<Command>>(),
-    status: new Set<Handler<LimeClientStatus>>(),
-  };
-  readonly #statusQueues = new Set<BoundedQueue<LimeClientStatus>>();
+  readonly #inbound: Inbound;
+  readonly #status = new StatusFeed();
   readonly #stop = new AbortController();
   #channel: ClientChannel | undefined;
-  #status: LimeClientStatus = { state: "connecting", attempt: 0 };
   #established = Promise.withResolvers<ClientChannel>();
   #running: Promise<void> | undefined;
   #resendTimer: TimerHandle | undefined;
-  #presence: unknown;
-  #duplicates = 0;
-  #receipts: unknown;
+  readonly #settings: SessionSettings;
+  #failedWhile: SessionState | undefined;
 
   /** Creates a client; {@link start} connects. */
   constructor(options: LimeClientOptions, defaultFactory: TransportFactory = webTransportFactory) {
@@ -74,16 +59,17 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
     this.#factory = options.transportFactory ?? defaultFactory;
     this.#outboxSize = options.outboxSize ?? 1_000;
     this.#tracker = new ResendTracker(options.resend);
-    this.#dedupe = new DedupeWindow(options.dedupeWindow ?? 10_000);
-    this.#messages = new BoundedQueue(options.channel?.receiveBufferSize ?? 64);
-    this.#presence = options.presence;
-    this.#receipts = options.receipts ? { events: options.receipts } : undefined;
+    this.#inbound = new Inbound(
+      options.dedupeWindow ?? 10_000,
+      options.channel?.receiveBufferSize ?? 64,
+    );
+    this.#settings = new SessionSettings(options.presence, options.receipts);
     this.#established.promise.catch(() => {});
   }
 
   /** The current status. */
   get status(): LimeClientStatus {
-    return this.#status;
+    return this.#status.current;
   }
 
   /** The node the server assigned, while established. */
@@ -98,7 +84,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
 
   /** Received messages dropped as duplicates (same sender identity and id within the window). */
   get duplicatesDropped(): number {
-    return this.#duplicates;
+    return this.#inbound.duplicatesDropped;
   }
 
   /** Messages sent and not yet confirmed. */
@@ -117,54 +103,32 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
 
   /** Every status change from now on, until the client closes. */
   statusChanges(): AsyncIterable<LimeClientStatus> {
-    const queue = new BoundedQueue<LimeClientStatus>(1024);
-    // Before start() the loop's own first `connecting` comes next: do not yield it twice.
-    if (this.#running || this.#status.state === "closed") queue.tryPut(this.#status);
-    this.#statusQueues.add(queue);
-    if (this.#status.state === "closed") queue.close();
-    return queue;
+    return this.#status.changes(this.#running !== undefined);
   }
 
   /** Calls `handler` on every status change; returns a remover. */
   onStatus(handler: Handler<LimeClientStatus>): () => void {
-    this.#handlers.status.add(handler);
-    return () => this.#handlers.status.delete(handler);
+    return this.#status.on(handler);
   }
 
   /** Calls `handler` for every received message (duplicates dropped); returns a remover. */
   onMessage(handler: Handler<Message>): () => void {
-    this.#handlers.message.add(handler);
-    for (const message of this.#messages.drain()) this.#call(handler, message);
-    return () => this.#handlers.message.delete(handler);
+    return this.#inbound.on("message", handler);
   }
 
   /** Calls `handler` for every received notification. */
   onNotification(handler: Handler<Notification>): () => void {
-    this.#handlers.notification.add(handler);
-    return () => this.#handlers.notification.delete(handler);
+    return this.#inbound.on("notification", handler);
   }
 
   /** Calls `handler` for every received command that is not a response. */
   onCommand(handler: Handler<Command>): () => void {
-    this.#handlers.command.add(handler);
-    return () => this.#handlers.command.delete(handler);
+    return this.#inbound.on("command", handler);
   }
 
   /** Received messages (duplicates dropped) when no `onMessage` handler takes them. */
   messages(options: WaitOptions = {}): AsyncIterable<Message> {
-    const queue = this.#messages;
-    return {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          try {
-            yield await queue.take(options.signal);
-          } catch (error) {
-            if (queue.closed && queue.size === 0) return;
-            throw error;
-          }
-        }
-      },
-    };
+    return this.#inbound.messages(options);
   }
 
   /**
@@ -207,7 +171,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
         });
         // Only what the server accepted is set again after a reconnection (a refused presence
         // would fail every later establishment).
-        if (response.status === "success") this.#remember(request);
+        if (response.status === "success") this.#settings.remember(request);
         return response;
       } catch (error) {
         // Lost: the channel closed, or the server ended the session (`finished`/`failed`) first.
@@ -254,7 +218,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
     let attempt = 0;
     let failure: Error | undefined;
     while (!this.#stop.signal.aborted) {
-      this.#setStatus({ state: "connecting", attempt });
+      this.#status.set({ state: "connecting", attempt });
       try {
         const channel = await this.#connect();
         attempt = 0;
@@ -264,15 +228,15 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
         this.#established = Promise.withResolvers();
         this.#established.promise.catch(() => {});
         if (this.#stop.signal.aborted) break;
-        this.#setStatus({
+        this.#status.set({
           state: "disconnected",
           ...(info.error ? { error: info.error } : {}),
           reason: info.reason?.description ?? info.error?.message ?? `session ${info.state}`,
         });
       } catch (error) {
         if (this.#stop.signal.aborted) break;
-        this.#setStatus({ state: "disconnected", error: error as Error, reason: String(error) });
-        if (isPermanent(error)) {
+        this.#status.set({ state: "disconnected", error: error as Error, reason: String(error) });
+        if (isPermanent(error, this.#failedWhile)) {
           // Retrying cannot help: refused credentials, or options the channel rejects.
           failure = error as Error;
           break;
@@ -284,7 +248,7 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
         break;
       }
       const delay = backoffDelay(attempt, backoff, this.#options.random);
-      this.#setStatus({ state: "reconnecting", attempt, delay });
+      this.#status.set({ state: "reconnecting", attempt, delay });
       await this.#sleep(delay);
     }
     this.#finishClosed(failure);
@@ -298,10 +262,13 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
       remotePingInterval: options.keepalive?.interval ?? KEEPALIVE_DEFAULTS.interval,
       remoteIdleTimeout: options.keepalive?.timeout ?? KEEPALIVE_DEFAULTS.timeout,
     };
+    const before = stateBeforeFailure();
+    this.#failedWhile = undefined;
     const channel = new ClientChannel(transport, {
       autoNotifyReceipt: true,
       ...keepalive,
       ...options.channel,
+      modules: [...options.channel?.modules ?? [], before],
       clock: this.#clock,
     });
     try {
@@ -314,52 +281,21 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
         encryption: options.encryption,
         signal: this.#stop.signal,
       });
-      this.#attach(channel);
-      if (this.#presence) {
-        await channel.setResource(
-          "/presence",
-          "application/vnd.lime.presence+json",
-          this.#presence,
-        );
-      }
-      if (this.#receipts) {
-        await channel.setResource("/receipt", "application/vnd.lime.receipt+json", this.#receipts);
-      }
+      this.#inbound.attach(channel, (notification) => this.#tracker.settle(notification));
+      await this.#settings.apply(channel);
       // close() ran meanwhile (it saw no channel to finish): do not keep this one.
       if (this.#stop.signal.aborted) throw this.#stop.signal.reason;
     } catch (error) {
+      this.#failedWhile = channel.state === "failed" ? before.state : undefined;
       await channel.close().catch(() => {});
       throw error;
     }
     this.#channel = channel;
     await this.#flush(channel, true);
-    this.#setStatus({ state: "established", node: channel.localNode ?? "", attempt: 0 });
+    this.#status.set({ state: "established", node: channel.localNode ?? "", attempt: 0 });
     this.#established.resolve(channel);
     this.#scheduleResends(channel);
     return channel;
-  }
-
-  #attach(channel: ClientChannel): void {
-    channel.onMessage((message) => {
-      const from = message.from ? Node.tryParse(message.from)?.identity.toString() ?? "" : "";
-      if (message.id && this.#dedupe.seen(`${from.toLowerCase()}:${message.id}`)) {
-        this.#duplicates++;
-        return;
-      }
-      if (this.#handlers.message.size > 0) {
-        for (const handler of this.#handlers.message) this.#call(handler, message);
-      } else if (!this.#messages.tryPut(message)) {
-        // Full: wait for room (backpressure stops at the channel's handler, so keep it bounded).
-        this.#messages.put(message).catch(() => {});
-      }
-    });
-    channel.onNotification((notification) => {
-      this.#tracker.settle(notification);
-      for (const handler of this.#handlers.notification) this.#call(handler, notification);
-    });
-    channel.onCommand((command) => {
-      for (const handler of this.#handlers.command) this.#call(handler, command);
-    });
   }
 
   // ---------------------------------------------------------------- sending
@@ -419,101 +355,34 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
     this.#resendTimer = undefined;
   }
 
-  /** Remembers presence and receipts set through the client, to set them again after reconnecting. */
-  #remember(request: Command): void {
-    if (request.method !== "set" || !request.uri) return;
-    const path = request.uri.replace(/^lime:\/\/[^/]*/, "").split("?")[0];
-    if (path === "/presence") this.#presence = request.resource;
-    if (path === "/receipt") this.#receipts = request.resource;
-  }
-
   // ---------------------------------------------------------------- helpers
 
   async #waitEstablished(signal?: AbortSignal, timeout = 0): Promise<ClientChannel> {
     if (this.#channel?.isEstablished) return this.#channel;
     if (this.#stop.signal.aborted) throw new LimeClientError("closed", "The client is closed");
-    const waits: Promise<ClientChannel>[] = [this.#established.promise];
-    const cleanups: (() => void)[] = [];
-    if (signal) {
-      waits.push(
-        new Promise((_, reject) => {
-          const onAbort = () => reject(new ChannelError("aborted", "The wait was aborted"));
-          if (signal.aborted) onAbort();
-          signal.addEventListener("abort", onAbort, { once: true });
-          cleanups.push(() => signal.removeEventListener("abort", onAbort));
-        }),
-      );
-    }
-    if (timeout) {
-      waits.push(
-        new Promise((_, reject) => {
-          const timer = this.#clock.setTimeout(
-            () =>
-              reject(
-                new ChannelError("timeout", `No session was established within ${timeout} ms`),
-              ),
-            timeout,
-          );
-          cleanups.push(() => this.#clock.clearTimeout(timer));
-        }),
-      );
-    }
-    try {
-      return await Promise.race(waits);
-    } finally {
-      for (const cleanup of cleanups) cleanup();
-    }
+    return await raceWithin(this.#established.promise, this.#clock, signal, timeout);
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.#stop.signal;
-      const timer = this.#clock.setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        this.#clock.clearTimeout(timer);
-        resolve();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  #setStatus(status: LimeClientStatus): void {
-    this.#status = status;
-    for (const queue of this.#statusQueues) queue.tryPut(status);
-    for (const handler of this.#handlers.status) this.#call(handler, status);
+    return sleepUnlessAborted(this.#clock, ms, this.#stop.signal);
   }
 
   #finishClosed(error: Error | undefined): void {
-    if (this.#status.state === "closed") return;
+    if (this.#status.current.state === "closed") return;
     this.#stopResendTimer();
     const unsent = this.#outbox.splice(0).filter((e): e is Message => "content" in e);
     for (const message of [...this.#tracker.clear(), ...unsent]) {
       this.#options.onDeadLetter?.({ message, reason: "closed" });
     }
     this.#established.reject(error ?? new LimeClientError("closed", "The client is closed"));
-    this.#setStatus({ state: "closed", ...(error ? { error } : {}) });
-    for (const queue of this.#statusQueues) queue.close();
-    this.#statusQueues.clear();
-    this.#messages.close();
+    this.#status.set({ state: "closed", ...(error ? { error } : {}) });
+    this.#status.end();
+    this.#inbound.close();
   }
 
   #closedOr(error: unknown): unknown {
     return this.#stop.signal.aborted
       ? new LimeClientError("closed", "The client was closed", { cause: error })
       : error;
-  }
-
-  #call<T>(handler: Handler<T>, value: T): void {
-    try {
-      const result = handler(value);
-      if (result instanceof Promise) {
-        result.catch((error) => console.error("LIME client: a handler rejected", error));
-      }
-    } catch (error) {
-      console.error("LIME client: a handler threw", error);
-    }
   }
 }

@@ -11,6 +11,7 @@ import { TransportError } from "./errors.ts";
 import { peerCertificateOf } from "./tcp_certificate.ts";
 import { type GunzipLimits, GunzipReader, GzipWriter } from "./tcp_gzip.ts";
 import {
+  afterWhitespace,
   atMost,
   END_TIMEOUT_MS,
   formatEndpoint,
@@ -30,6 +31,8 @@ import {
 } from "./tcp_tls.ts";
 import type { PeerCertificate } from "./transport.ts";
 import { checkFirstChunk } from "./tcp_http_hint.ts";
+
+export { afterWhitespace } from "./tcp_io.ts";
 
 /** What a {@link TcpConnection} reports. */
 export interface ConnectionEvents {
@@ -356,14 +359,4 @@ export class TcpConnection {
 
 function closedError(): TransportError {
   return new TransportError("closed", "Cannot send: the transport closed");
-}
-
-/** The bytes of `chunk` after its leading JSON whitespace (space, tab, CR, LF). */
-export function afterWhitespace(chunk: Uint8Array): Uint8Array {
-  let i = 0;
-  while (
-    i < chunk.length &&
-    (chunk[i] === 0x20 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0x09)
-  ) i++;
-  return i === 0 ? chunk : chunk.subarray(i);
 }

@@ -111,3 +111,13 @@ export function parseTcpUri(uri: URL): { host: string; port: number | undefined 
   if (!host) throw new TransportError("unsupported", `The URI ${uri} has no host`);
   return { host, port: uri.port ? Number(uri.port) : undefined };
 }
+
+/** The bytes of `chunk` after its leading JSON whitespace (space, tab, CR, LF). */
+export function afterWhitespace(chunk: Uint8Array): Uint8Array {
+  let i = 0;
+  while (
+    i < chunk.length &&
+    (chunk[i] === 0x20 || chunk[i] === 0x0a || chunk[i] === 0x0d || chunk[i] === 0x09)
+  ) i++;
+  return i === 0 ? chunk : chunk.subarray(i);
+}

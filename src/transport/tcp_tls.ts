@@ -5,8 +5,10 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { TransportError } from "./errors.ts";
+import { afterWhitespace } from "./tcp_io.ts";
 
 /** TLS settings of a client transport. */
 export interface TcpClientTlsOptions {
@@ -61,9 +63,56 @@ export function checkCertificateAndKey(what: string, cert: string, key: string):
   if (!matches) throw new TypeError(`${what}: the key does not belong to the certificate`);
 }
 
+/** TLS record content types (change_cipher_spec, alert, handshake, application_data). */
+const isTlsRecordType = (byte: number) => byte >= 20 && byte <= 23;
+
+/**
+ * The stream a client's TLS runs over: `socket`, minus the whitespace that comes before the
+ * server's first TLS record. The client speaks first in TLS, so its hello is out before it can
+ * know whether the `\n` a server writes after the confirmation (lime-go) is still on its way in a
+ * later segment; that `\n` must not reach the TLS engine. A first byte that starts no TLS record
+ * fails the stream (bytes injected after the confirmation).
+ */
+function skippingWhitespace(socket: net.Socket): Duplex {
+  let skipping = true;
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, _encoding, callback) => void socket.write(chunk, callback),
+    writev: (chunks, callback) => {
+      socket.cork();
+      chunks.forEach(({ chunk }, i) =>
+        socket.write(chunk, i === chunks.length - 1 ? callback : undefined)
+      );
+      socket.uncork();
+    },
+    final: (callback) => void socket.end(callback),
+    destroy: (error, callback) => {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  socket.on("data", (chunk: Uint8Array) => {
+    if (skipping) {
+      chunk = afterWhitespace(chunk);
+      if (chunk.length === 0) return;
+      skipping = false;
+      if (!isTlsRecordType(chunk[0])) {
+        const problem = "arrived after the negotiation confirmation, before the TLS handshake";
+        stream.destroy(new Error(`${chunk.length} bytes ${problem}`));
+        return;
+      }
+    }
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => stream.push(null));
+  socket.on("close", () => stream.destroy());
+  return stream;
+}
+
 /**
  * Starts the client side of TLS on `socket`, which must be paused with no reader attached. The
- * returned socket carries the application bytes once {@link handshake} resolves.
+ * returned socket carries the application bytes once {@link handshake} resolves. Whitespace that
+ * arrives before the server's first TLS record is dropped, whenever it arrives.
  */
 export function startClientTls(
   socket: net.Socket,
@@ -71,7 +120,7 @@ export function startClientTls(
   host: string,
 ): tls.TLSSocket {
   const connect: tls.ConnectionOptions = {
-    socket,
+    socket: skippingWhitespace(socket) as net.Socket,
     ca: options.caCerts,
     cert: options.cert,
     key: options.key,

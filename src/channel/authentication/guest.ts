@@ -8,3 +8,11 @@ import type { Credentials } from "./credentials.ts";
 export function guestCredentials(): Credentials {
   return { scheme: "guest", authentication: {} };
 }
+
+/**
+ * A guest identity every server accepts: a random UUID as the name, `${uuid}@${domain}`. lime-go
+ * refuses guests whose name is not a UUID (`failed` with code 1), and BLiP's guests are named so.
+ */
+export function guestIdentity(domain: string): string {
+  return `${crypto.randomUUID()}@${domain}`;
+}
