@@ -227,7 +227,9 @@ export class LimeServer implements AsyncDisposable {
 
   /**
    * A `Deno.serve` handler that accepts LIME over WebSocket on any path (Deno Deploy:
-   * `Deno.serve(server.handler)`); other requests get 400.
+   * `Deno.serve(server.handler)`); other requests get 400. There Deno owns the sockets
+   * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
+   * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
   readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
     if (!this.#embedded) {
@@ -395,7 +397,7 @@ export class LimeServer implements AsyncDisposable {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    // Sessions first: closing a Deno.serve listener would cut its WebSockets before `finished`.
+    // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
     await Promise.all(

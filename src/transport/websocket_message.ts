@@ -68,6 +68,39 @@ export function frameMessage(
 }
 
 /**
+ * Frames one received message (a string for a text message, bytes for a binary one) and hands
+ * every envelope to `receive`. Returns the error the transport fails with, when the message is
+ * refused (`framing`), or when `receive` throws anything but a TransportError (`io`).
+ */
+export function receiveMessage(
+  data: string | Uint8Array,
+  limits: MessageLimits,
+  receive: (frame: string | Uint8Array) => void,
+): TransportError | undefined {
+  try {
+    frameMessage(data, limits, receive);
+    return undefined;
+  } catch (error) {
+    return error instanceof TransportError ? error : new TransportError(
+      "io",
+      `Cannot read a WebSocket message: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Close codes a peer sends on a deliberate close: normal, going away, no status. */
+export const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1005]);
+
+/** The `io` error of a WebSocket the peer closed with a code that is not a clean close. */
+export function closedWithCode(code: number, reason: string): TransportError {
+  return new TransportError(
+    "io",
+    `The WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`,
+  );
+}
+
+/**
  * Whether `text` is exactly one JSON object, braces at both ends, nested at most `maxDepth` deep,
  * with at most `maxMembers` object members.
  * Strings are skipped with `indexOf`, so the scan costs little next to `JSON.parse`. A `false`
