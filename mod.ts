@@ -55,7 +55,6 @@ export {
 export {
   DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
   FAILURE_CLOSE_GRACE,
-  type UpgradedSocket,
   WebSocketServerTransport,
   type WebSocketServerTransportOptions,
 } from "./src/transport/websocket_server_transport.ts";
@@ -63,6 +62,7 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT,
   MAX_UPGRADE_HEAD,
 } from "./src/transport/websocket_handshake.ts";
+export type { UpgradedSocket } from "./src/transport/websocket_node_server.ts";
 export {
   type LimeUpgrade,
   type LimeUpgradeOptions,

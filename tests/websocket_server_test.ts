@@ -46,12 +46,74 @@ Deno.test("WebSocketServerTransport answers a ping with a pong of the same paylo
   );
 });
 
+Deno.test("WebSocketServerTransport does not pile up pongs for a peer that pings without reading", async () => {
+  await using pair = await rawPair({ maxQueuedBytes: 256 * 1024 });
+  pair.client.socket.pause(); // never reads the pongs
+  const ping = clientFrame(9, "p".repeat(125));
+  const burst = new Uint8Array(ping.length * 50_000); // 6.5 MiB of pings, as many pongs
+  for (let i = 0; i < 50_000; i++) burst.set(ping, i * ping.length);
+  await pair.client.write(burst);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const held = (pair.server as unknown as { queuedBytes: number }).queuedBytes;
+  assert.ok(held <= 64 * 1024 + 256, `the server holds ${held} bytes of pongs`);
+  assert.ok(pair.server.isConnected);
+});
+
 Deno.test("WebSocketServerTransport echoes a client's close, hangs up, and reports a remote close", async () => {
   await using pair = await rawPair();
   await pair.client.write(clientFrame(8, new Uint8Array([0x03, 0xe8])));
   assert.deepEqual(await pair.client.nextClose(), { code: 1000, reason: "" });
   assert.equal(await pair.client.next(), "closed"); // the server closed the TCP connection
   assert.equal((await pair.server.closed).by, "remote");
+});
+
+Deno.test("WebSocketServerTransport reports a peer close with another code as an io error, echoed", async () => {
+  await using pair = await rawPair();
+  const reason = new TextEncoder().encode("app says no");
+  await pair.client.write(clientFrame(8, new Uint8Array([0x0f, 0xa1, ...reason])));
+  assert.equal((await pair.client.nextClose()).code, 4001);
+  const info = await pair.server.closed;
+  assert.equal(info.by, "error");
+  assert.equal(info.error?.code, "io");
+  assert.match(info.error!.message, /closed with code 4001: app says no/);
+});
+
+Deno.test("WebSocketServerTransport reports a connection dropped without a close frame as 1006", async () => {
+  await using pair = await rawPair();
+  pair.client.socket.destroy();
+  const info = await pair.server.closed;
+  assert.equal(info.error?.code, "io");
+  assert.match(info.error!.message, /code 1006/);
+});
+
+Deno.test("WebSocketServerTransport pings a quiet peer and drops one that never answers", async () => {
+  await using pair = await rawPair({ idleTimeout: 0.1 });
+  const started = performance.now();
+  const ping = await pair.client.next();
+  assert.equal((ping as { opcode: number }).opcode, 9);
+  const info = await pair.server.closed; // the raw client never answers pings
+  const elapsed = performance.now() - started;
+  assert.match(info.error!.message, /No answer to a WebSocket ping within 0.1 s/);
+  assert.ok(elapsed < 1500, `dropped after ${elapsed} ms`);
+});
+
+Deno.test("WebSocketServerTransport reads frames sent in the same packet as the upgrade request", async () => {
+  const listener = new WebSocketTransportListener({ port: 0 });
+  await listener.listen();
+  const accepted = listener[Symbol.asyncIterator]().next();
+  const client = await RawWebSocket.connect(listener.address!);
+  try {
+    const request = new TextEncoder().encode(upgradeRequest(listener.address!));
+    await client.write(new Uint8Array([...request, ...clientFrame(1, text("early"))]));
+    const server = (await accepted).value as AcceptedWebSocket;
+    for await (const envelope of server) {
+      assert.equal(envelope.id, "early");
+      break;
+    }
+  } finally {
+    await client.close();
+    await listener.close({ closeTransports: true });
+  }
 });
 
 Deno.test("WebSocketServerTransport reads a fragmented message and a pipelined one", async () => {

@@ -109,3 +109,12 @@ Deno.test("WebSocketServerTransport over wss stops reading while its receive que
     http.close();
   }
 });
+
+Deno.test("WebSocketTransportListener refuses a key that does not belong to its certificate", async () => {
+  const { ca, server: leaf } = await tlsFixture();
+  assert.throws(
+    () => new WebSocketTransportListener({ port: 0, cert: ca, key: leaf.key }),
+    (e) => e instanceof TypeError && /does not belong/.test(e.message),
+  );
+  assert.throws(() => new WebSocketTransportListener({ port: 0, cert: leaf.cert }), TypeError);
+});

@@ -282,8 +282,8 @@ export class FrameReader {
 
   #dropBuffer(): void {
     this.#bufferLength = 0;
-    // A large buffer is not kept for the next message.
-    if (this.#buffer && this.#buffer.length > 64 * 1024) this.#buffer = undefined;
+    // Only a small buffer is kept for the next message (thousands of idle connections).
+    if (this.#buffer && this.#buffer.length > INITIAL_BUFFER) this.#buffer = undefined;
   }
 
   #fail(code: number, reason: string): void {

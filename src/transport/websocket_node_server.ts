@@ -17,10 +17,19 @@ import {
   type RequestHead,
   switchingProtocols,
 } from "./websocket_handshake.ts";
-import type { UpgradedSocket } from "./websocket_server_transport.ts";
 
 /** How long a refused client has to read the answer before its socket is destroyed. */
 const REFUSAL_LINGER = 1000;
+
+/** The socket of an accepted WebSocket upgrade. */
+export interface UpgradedSocket {
+  /** The socket that carries the frames (the TLS socket with TLS). */
+  socket: net.Socket;
+  /** The TCP socket under a TLS socket. */
+  raw?: net.Socket;
+  /** Bytes that arrived after the request head (frames the client sent at once). */
+  head?: Uint8Array;
+}
 
 /** Where and how a {@link NodeWebSocketServer} listens. */
 export interface NodeWebSocketServerOptions {
@@ -66,7 +75,8 @@ export class NodeWebSocketServer {
     const bound = server.address() as net.AddressInfo;
     this.address = formatEndpoint(bound.address, bound.port)!;
     server.on("connection", (socket: net.Socket) => {
-      const handling = this.#onConnection(socket);
+      // Nothing that goes wrong with one connection may escape: it is dropped.
+      const handling = this.#onConnection(socket).catch(() => void socket.destroy());
       this.#pending.set(socket, handling);
       handling.finally(() => this.#pending.delete(socket));
     });

@@ -8,6 +8,7 @@
  */
 import { throwIfAborted, TransportError } from "./errors.ts";
 import { forwardedClientAddress } from "./forwarded.ts";
+import { checkCertificateAndKey } from "./tcp_tls.ts";
 import type { SignalOptions, TransportListener } from "./transport.ts";
 import { LIME_SUBPROTOCOL, type WebSocketTransport } from "./websocket.ts";
 import { handshakeProblem, type RequestHead } from "./websocket_handshake.ts";
@@ -86,10 +87,16 @@ export class WebSocketTransportListener implements TransportListener {
   #server: NodeWebSocketServer | undefined;
   #closed = false;
 
-  /** Creates a listener; nothing is served until `listen()` or `handler` is called. */
+  /**
+   * Creates a listener; nothing is served until `listen()` or `handler` is called. Throws a
+   * TypeError when `cert` and `key` are not both given, cannot be read or do not belong together.
+   */
   constructor(options: WebSocketListenerOptions = {}) {
     if ((options.cert === undefined) !== (options.key === undefined)) {
       throw new TypeError("WebSocketTransportListener needs both cert and key, or neither");
+    }
+    if (options.cert !== undefined) {
+      checkCertificateAndKey("WebSocketTransportListener", options.cert, options.key!);
     }
     this.#options = options.cert === undefined ? options : { ...options, encryption: "tls" };
     this.#backlog = options.backlog ?? DEFAULT_ACCEPT_BACKLOG;

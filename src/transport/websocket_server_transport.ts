@@ -21,6 +21,7 @@ import {
 import { encodeCloseFrame, encodeFrame, encodeTextFrames } from "./websocket_frame_writer.ts";
 import { CLOSE_INVALID_DATA, CLOSE_TOO_BIG, FrameReader, OPCODE } from "./websocket_frames.ts";
 import { Keepalive } from "./websocket_keepalive.ts";
+import type { UpgradedSocket } from "./websocket_node_server.ts";
 import { CLEAN_CLOSE_CODES, closedWithCode, receiveMessage } from "./websocket_message.ts";
 
 /** How long a close after a failure waits for the peer before the socket is destroyed: 1 s. */
@@ -59,16 +60,6 @@ export interface WebSocketServerTransportOptions extends TransportOptions {
   encryption?: "none" | "tls";
   /** The peer's address (`host:port`); default the socket's. */
   remoteEndpoint?: string;
-}
-
-/** The socket of an accepted WebSocket upgrade. */
-export interface UpgradedSocket {
-  /** The socket that carries the frames (the TLS socket with TLS). */
-  socket: net.Socket;
-  /** The TCP socket under a TLS socket. */
-  raw?: net.Socket;
-  /** Bytes that arrived after the request head (frames the client sent at once). */
-  head?: Uint8Array;
 }
 
 /**
@@ -128,7 +119,7 @@ export class WebSocketServerTransport extends TransportBase {
     this.#socketClosed = Promise.all([whenClosed(socket), raw && whenClosed(raw)]).then(() => {});
     this.#reader = new FrameReader({
       message: (payload, text) => this.#onMessage(payload, text),
-      ping: (payload) => this.#writeControl(encodeFrame(OPCODE.pong, payload)),
+      ping: (payload) => this.#onPing(payload),
       pong: () => {},
       close: (code, reason) => this.#onClose(code, reason),
       error: (code, reason) => this.#onProtocolError(code, reason),
@@ -195,6 +186,17 @@ export class WebSocketServerTransport extends TransportBase {
       if (!this.#ending && !this.isClosing) this.receiveFrame(frame);
     });
     if (error) this.fail(error);
+  }
+
+  /**
+   * Answers a ping, unless the socket already holds more than the high-water mark for a peer
+   * that is not reading (RFC 6455 lets an endpoint answer only the latest ping): pongs bypass the
+   * send queue, so a peer pinging without reading must not make them pile up.
+   */
+  #onPing(payload: Uint8Array): void {
+    if (this.connectionQueuedBytes() <= this.#highWaterMark) {
+      this.#writeControl(encodeFrame(OPCODE.pong, payload));
+    }
   }
 
   /** The peer's close frame: the answer to ours, or its own close (echoed, then hung up). */
