@@ -31,7 +31,7 @@
  * it owns its sockets and speaks WebSocket itself (`websocket_server_transport.ts`), refusing an
  * oversize message on its frame header (close 1009, none of the payload kept, the socket
  * destroyed within 1 s whatever the peer does): four such 60 MiB frames there raised the
- * server's RSS by 6 MiB (`tests/security/websocket_frames_test.ts`).
+ * server's RSS by 5–6 MiB (`tests/security/websocket_frames_test.ts`).
  * @module
  */
 import { forwardedClientAddress } from "./forwarded.ts";
