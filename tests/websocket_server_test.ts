@@ -215,7 +215,7 @@ Deno.test("WebSocketServerTransport destroys the socket of a peer that does not 
   const elapsed = performance.now() - started;
   assert.deepEqual(await pair.client.nextClose(), { code: 1000, reason: "" });
   assert.equal(await pair.client.next(), "closed");
-  assert.ok(elapsed >= 190 && elapsed < 600, `closed after ${elapsed} ms`);
+  assert.ok(elapsed >= 190 && elapsed < 1500, `closed after ${elapsed} ms`);
 });
 
 Deno.test("WebSocketServerTransport stops reading while its receive queue is full", async () => {
@@ -261,7 +261,7 @@ Deno.test("WebSocketTransportListener drops a client that sends its head too slo
     const dribble = setInterval(() => void client.write(request[written++]), 50);
     const closedAt = await client.closedAt;
     clearInterval(dribble);
-    assert.ok(closedAt - started < 800, `dropped after ${closedAt - started} ms`);
+    assert.ok(closedAt - started < 1500, `dropped after ${closedAt - started} ms`);
     assert.equal(client.response, "");
     assert.equal(listener.transports.size, 0);
   } finally {
