@@ -46,11 +46,23 @@ export {
   type TcpTransportListenerOptions,
 } from "./src/transport/tcp_listener.ts";
 export {
+  type AcceptedWebSocket,
   DEFAULT_ACCEPT_BACKLOG,
   DEFAULT_WEBSOCKET_PORT,
   type WebSocketListenerOptions,
   WebSocketTransportListener,
 } from "./src/transport/websocket_server.ts";
+export {
+  DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
+  FAILURE_CLOSE_GRACE,
+  WebSocketServerTransport,
+  type WebSocketServerTransportOptions,
+} from "./src/transport/websocket_server_transport.ts";
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  MAX_UPGRADE_HEAD,
+} from "./src/transport/websocket_handshake.ts";
+export type { UpgradedSocket } from "./src/transport/websocket_node_server.ts";
 export {
   type LimeUpgrade,
   type LimeUpgradeOptions,

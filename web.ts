@@ -101,6 +101,7 @@ export {
 /** Generated types of every envelope shape, authentication object and document type. */
 export type * as DocumentTypes from "./src/generated/types.generated.ts";
 export {
+  throwIfAborted,
   type TransportCloseInfo,
   TransportError,
   type TransportErrorCode,
@@ -116,7 +117,7 @@ export {
   type TransportListener,
   type TransportOptions,
 } from "./src/transport/transport.ts";
-export { throwIfAborted, TransportBase } from "./src/transport/transport_base.ts";
+export { TransportBase } from "./src/transport/transport_base.ts";
 export { EnvelopeFramer, type FramerOptions } from "./src/transport/framing.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./src/transport/memory.ts";
 export {

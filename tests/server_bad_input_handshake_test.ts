@@ -48,7 +48,8 @@ const forbidden = (state: string, now = "authenticating") =>
 const tooLarge = (via: Via) =>
   via === "tcp"
     ? /^Invalid input: The incoming envelope is larger than the maximum of 16384 bytes \(\d+ bytes so far\)$/
-    : /^Invalid input: The incoming WebSocket message is at least \d+ bytes, over the maximum envelope size of 16384$/;
+    // Refused on the frame header, which gives the exact size.
+    : /^Invalid input: The incoming WebSocket message is \d+ bytes, over the maximum envelope size of 16384$/;
 const authenticating = (
   c: Ctx,
   from: string | undefined,

@@ -366,7 +366,7 @@ Deno.test("LimeServer same node connecting twice: the old session ends failed 11
   assert.equal(t.server.registry.size, 2);
   assert.equal(
     t.server.registry.byNode("alice@localhost/home")?.channel.transport.constructor.name,
-    "WebSocketTransport",
+    "WebSocketServerTransport",
   );
   await bob.sendMessage(text("for the new one", "alice@localhost/home", "r1"));
   assert.deepEqual(

@@ -69,3 +69,52 @@ Deno.test("WebSocketTransport.open fails on wss:// to a server the runtime does 
     await listener.close({ closeTransports: true });
   }
 });
+
+Deno.test("WebSocketServerTransport over wss stops reading while its receive queue is full", async () => {
+  const { ca, server: leaf } = await tlsFixture();
+  const listener = new WebSocketTransportListener({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: leaf.cert,
+    key: leaf.key,
+    receiveBufferSize: 4,
+  });
+  await listener.listen();
+  const http = Deno.createHttpClient({ caCerts: [ca] });
+  const client = new WebSocketTransport({
+    createSocket: (url, protocol) => new WebSocket(url, { protocols: [protocol], client: http }),
+  });
+  try {
+    const accepted = listener[Symbol.asyncIterator]().next();
+    await client.open(listener.url!.replace("127.0.0.1", "localhost"));
+    const server = (await accepted).value!;
+    // Nobody takes the envelopes: once the queue is full the server stops reading (the TLS
+    // socket and the TCP socket under it), so the client's sends back up.
+    const content = "x".repeat(1000);
+    const count = 30_000; // ~31 MiB
+    const sends = Array.from(
+      { length: count },
+      (_, i) => client.send(new Message("text/plain", content, { id: `m${i}` })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(client.sendsWaiting, "the server read everything");
+    let received = 0;
+    for await (const _ of server) {
+      if (++received === count) break;
+    }
+    await Promise.all(sends);
+  } finally {
+    await client.close();
+    await listener.close({ closeTransports: true });
+    http.close();
+  }
+});
+
+Deno.test("WebSocketTransportListener refuses a key that does not belong to its certificate", async () => {
+  const { ca, server: leaf } = await tlsFixture();
+  assert.throws(
+    () => new WebSocketTransportListener({ port: 0, cert: ca, key: leaf.key }),
+    (e) => e instanceof TypeError && /does not belong/.test(e.message),
+  );
+  assert.throws(() => new WebSocketTransportListener({ port: 0, cert: leaf.cert }), TypeError);
+});

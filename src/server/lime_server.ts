@@ -202,6 +202,8 @@ export class LimeServer implements AsyncDisposable {
         ...(websocket?.cert && websocket.key ? { cert: websocket.cert, key: websocket.key } : {}),
         backlog: queue,
         trustProxy: this.#options.trustProxy ?? false,
+        // The per-address cap on establishing sessions, applied from the upgrade on.
+        maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
         ...limits,
       });
       await this.#websocket.listen();
@@ -244,7 +246,9 @@ export class LimeServer implements AsyncDisposable {
 
   /**
    * A `Deno.serve` handler that accepts LIME over WebSocket on any path (Deno Deploy:
-   * `Deno.serve(server.handler)`); other requests get 400.
+   * `Deno.serve(server.handler)`); other requests get 400. There Deno owns the sockets
+   * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
+   * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
   readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
     if (!this.#embedded) {
@@ -416,7 +420,7 @@ export class LimeServer implements AsyncDisposable {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    // Sessions first: closing a Deno.serve listener would cut its WebSockets before `finished`.
+    // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
     await Promise.all(

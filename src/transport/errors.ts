@@ -50,3 +50,10 @@ export interface TransportCloseInfo {
   /** The failure, when `by` is `error`. */
   readonly error?: TransportError;
 }
+
+/** Throws a TransportError `aborted` when the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) {
+    throw new TransportError("aborted", `${what} was aborted`, { cause: signal.reason });
+  }
+}

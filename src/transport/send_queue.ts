@@ -6,6 +6,8 @@
  * and would pass the cap fails the transport with `slow-reader`, and every waiting send rejects.
  * @module
  */
+import { serializeEnvelope } from "../codec_core.ts";
+import type { Envelope } from "../envelope.ts";
 import { TransportError } from "./errors.ts";
 
 /** Where a {@link SendQueue} writes: the transport and its connection. */
@@ -18,19 +20,22 @@ export interface SendSink {
    * write now (the text then goes through {@link write}).
    */
   writeNow(text: string): Promise<void> | null | undefined;
+  /**
+   * Like {@link writeNow} for several envelopes at once, in order (batched sends, or queued ones
+   * when the connection {@link coalesces}).
+   */
+  writeManyNow(texts: readonly string[]): Promise<void> | null | undefined;
   /** Writes one envelope when it cannot be written now (e.g. a TLS switch is pending). */
   write(text: string, bytes: () => Uint8Array): Promise<void>;
   /** Whether sends taken by the fast path are batched for the end of the turn. */
   batches(): boolean;
-  /** Whether several queued texts may go to {@link writeNow} at once. */
+  /** Whether several queued texts may go to {@link writeManyNow} at once. */
   coalesces(): boolean;
   /** Schedules the batch's write. */
   scheduleFlush(flush: () => void): void;
   /** Bytes the connection holds that the peer has not taken (socket buffers and the like). */
   connectionBytes(): number;
-  /** The error a send rejects with for an unexpected failure (which also fails the transport). */
-  sendError(error: unknown): TransportError;
-  /** Fails the transport: the peer does not take what is sent (`slow-reader`). */
+  /** Fails the transport (`slow-reader`, or a write that failed unexpectedly: `io`). */
   fail(error: TransportError): void;
 }
 
@@ -84,6 +89,30 @@ export class SendQueue {
     return this.#queuedText + this.#batchSize + this.#sink.connectionBytes();
   }
 
+  /**
+   * Serializes and size-checks one envelope, then sends it: rejects with `too-large` (and the
+   * transport stays usable) when it is over `maxEnvelopeSize` UTF-8 bytes.
+   */
+  sendEnvelope(envelope: Envelope, maxEnvelopeSize: number): Promise<void> {
+    const text = serializeEnvelope(envelope);
+    let bytes: Uint8Array | undefined;
+    const getBytes = () => bytes ??= encoder.encode(text);
+    // A UTF-8 byte is at most 3 per UTF-16 unit: skip encoding when the text cannot be too large.
+    if (text.length * 3 > maxEnvelopeSize && getBytes().length > maxEnvelopeSize) {
+      return Promise.reject(
+        new TransportError(
+          "too-large",
+          `Cannot send: the envelope is ${getBytes().length} bytes, over the maximum of ${maxEnvelopeSize}`,
+        ),
+      );
+    }
+    this.sentBytes += text.length;
+    return this.send(text, getBytes);
+  }
+
+  /** UTF-16 units of the envelopes taken so far (see `Transport.sentBytes`). */
+  sentBytes = 0;
+
   /** Takes one serialized envelope; `bytes` is its UTF-8 encoding, made lazily. */
   send(text: string, bytes: () => Uint8Array): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
@@ -134,13 +163,13 @@ export class SendQueue {
   /** Writes the batched sends now, in order (before a switch point, before closing). */
   flush(): void {
     if (this.#batch.length === 0) return;
-    const text = this.#batch.length === 1 ? this.#batch[0] : this.#batch.join("");
+    const texts = this.#batch;
     this.#batch = [];
     this.#batchSize = 0;
     if (!this.#sink.isOpen() || this.#failure) return;
     let drained: Promise<void> | null | undefined;
     try {
-      drained = this.#sink.writeNow(text);
+      drained = texts.length === 1 ? this.#sink.writeNow(texts[0]) : this.#sink.writeManyNow(texts);
     } catch (error) {
       drained = Promise.reject(error);
     }
@@ -151,8 +180,10 @@ export class SendQueue {
       return;
     }
     // The connection cannot take bytes now: queue them ahead of anything sent later.
-    this.#queuedText += text.length;
-    this.#queue.push({ text, bytes: () => encoder.encode(text), resolve: noop, reject: noop });
+    for (const text of texts) {
+      this.#queuedText += text.length;
+      this.#queue.push({ text, bytes: () => encoder.encode(text), resolve: noop, reject: noop });
+    }
     this.#pump();
   }
 
@@ -228,9 +259,9 @@ export class SendQueue {
         const batch = queue.slice(this.#head, end) as QueuedSend[];
         let drained: Promise<void> | null | undefined;
         try {
-          drained = this.#sink.writeNow(
-            batch.length === 1 ? batch[0].text : batch.map((send) => send.text).join(""),
-          );
+          drained = batch.length === 1
+            ? this.#sink.writeNow(batch[0].text)
+            : this.#sink.writeManyNow(batch.map((send) => send.text));
         } catch (error) {
           drained = Promise.reject(error);
         }
@@ -271,7 +302,17 @@ export class SendQueue {
     }
   }
 
+  /** The error a failed send rejects with; an unexpected one fails the transport. */
   #sendError(error: unknown): TransportError {
-    return this.#failure ?? this.#sink.sendError(error);
+    if (this.#failure) return this.#failure;
+    if (error instanceof TransportError) return error;
+    if (!this.#sink.isOpen()) {
+      return new TransportError("closed", "Cannot send: the transport closed", { cause: error });
+    }
+    const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
+      cause: error,
+    });
+    this.#sink.fail(failure);
+    return failure;
   }
 }

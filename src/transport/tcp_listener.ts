@@ -4,13 +4,12 @@
  */
 import net from "node:net";
 import type { SessionCompression } from "../generated/enums.generated.ts";
-import { TransportError } from "./errors.ts";
+import { throwIfAborted, TransportError } from "./errors.ts";
 import { DEFAULT_TCP_PORT, TcpTransport } from "./tcp.ts";
 import { formatEndpoint } from "./tcp_io.ts";
 import type { InflationLimits } from "./tcp_gzip.ts";
 import { checkCertificateAndKey, type TcpServerTlsOptions } from "./tcp_tls.ts";
 import type { SignalOptions, Transport, TransportListener, TransportOptions } from "./transport.ts";
-import { throwIfAborted } from "./transport_base.ts";
 
 /** Options of a {@link TcpTransportListener}; the transport options apply to every connection. */
 export interface TcpTransportListenerOptions extends TransportOptions, InflationLimits {

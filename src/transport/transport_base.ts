@@ -12,7 +12,7 @@ import { explainLater, isUnexplained, parseEnvelope, serializeEnvelope } from ".
 import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { ValidationError } from "../errors.ts";
-import { type TransportCloseInfo, TransportError } from "./errors.ts";
+import { throwIfAborted, type TransportCloseInfo, TransportError } from "./errors.ts";
 import { ReceiveQueue } from "./receive_queue.ts";
 import { SendQueue, type SendSink } from "./send_queue.ts";
 import {
@@ -28,15 +28,6 @@ import {
 } from "./transport.ts";
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
-
-const encoder = new TextEncoder();
-
-/** Throws a TransportError `aborted` when the signal is aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) {
-    throw new TransportError("aborted", `${what} was aborted`, { cause: signal.reason });
-  }
-}
 
 /** Base class of the transports. */
 export abstract class TransportBase implements Transport {
@@ -65,7 +56,6 @@ export abstract class TransportBase implements Transport {
   #closeInfo: TransportCloseInfo | undefined;
   // An invalid envelope is being explained before the transport fails (see receiveFrame).
   #explaining = false;
-  #sentBytes = 0;
   #resolveClosed!: (info: TransportCloseInfo) => void;
 
   /** Resolves once, when the transport is closed. */
@@ -122,10 +112,10 @@ export abstract class TransportBase implements Transport {
       batches: () => this.batchesSends,
       coalesces: () => this.coalescesWrites,
       writeNow: (text) => this.writeEnvelopeNow(text),
+      writeManyNow: (texts) => this.writeEnvelopesNow(texts),
       write: (text, bytes) => this.writeEnvelope(text, bytes),
       scheduleFlush: (flush) => this.scheduleFlush(flush),
       connectionBytes: () => this.connectionQueuedBytes(),
-      sendError: (error) => this.#sendError(error),
       fail: (error) => this.fail(error),
     };
   }
@@ -151,10 +141,17 @@ export abstract class TransportBase implements Transport {
     return undefined;
   }
   /**
-   * Whether {@link writeEnvelopeNow} may be given several queued envelopes at once (their texts
-   * concatenated, as they would follow each other on the wire anyway): one write instead of one
-   * per envelope. Only for byte-stream transports whose wire format does not depend on the write
-   * boundaries. Default false.
+   * Writes several serialized envelopes at once, in order, like {@link writeEnvelopeNow} (the
+   * sends batched in one turn, or queued ones when {@link coalescesWrites}). The default writes
+   * their texts concatenated, as they follow each other on a byte stream anyway; a transport
+   * with message boundaries (WebSocket) frames each.
+   */
+  protected writeEnvelopesNow(texts: readonly string[]): Promise<void> | null | undefined {
+    return this.writeEnvelopeNow(texts.join(""));
+  }
+  /**
+   * Whether {@link writeEnvelopesNow} may be given several queued envelopes at once: one write
+   * instead of one per envelope. Default false.
    */
   protected get coalescesWrites(): boolean {
     return false;
@@ -310,7 +307,7 @@ export abstract class TransportBase implements Transport {
 
   /** Bytes (UTF-16 units of JSON) of the envelopes accepted for sending so far. */
   get sentBytes(): number {
-    return this.#sentBytes;
+    return this.#sends.sentBytes;
   }
 
   /**
@@ -330,20 +327,7 @@ export abstract class TransportBase implements Transport {
     if (options.signal?.aborted) {
       return Promise.reject(new TransportError("aborted", "Sending was aborted"));
     }
-    const text = serializeEnvelope(envelope);
-    let bytes: Uint8Array | undefined;
-    const getBytes = () => bytes ??= encoder.encode(text);
-    // A UTF-8 byte is at most 3 per UTF-16 unit: skip encoding when the text cannot be too large.
-    if (text.length * 3 > this.maxEnvelopeSize && getBytes().length > this.maxEnvelopeSize) {
-      return Promise.reject(
-        new TransportError(
-          "too-large",
-          `Cannot send: the envelope is ${getBytes().length} bytes, over the maximum of ${this.maxEnvelopeSize}`,
-        ),
-      );
-    }
-    this.#sentBytes += text.length;
-    return this.#sends.send(text, getBytes);
+    return this.#sends.sendEnvelope(envelope, this.maxEnvelopeSize);
   }
 
   /**
@@ -370,19 +354,6 @@ export abstract class TransportBase implements Transport {
    */
   protected connectionQueuedBytes(): number {
     return 0;
-  }
-
-  /** The error a failed send rejects with; an unexpected one fails the transport. */
-  #sendError(error: unknown): TransportError {
-    if (error instanceof TransportError) return error;
-    if (this.#state === "closing" || this.#state === "closed") {
-      return new TransportError("closed", "Cannot send: the transport closed", { cause: error });
-    }
-    const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
-      cause: error,
-    });
-    this.fail(failure);
-    return failure;
   }
 
   /** Closes the transport. */

@@ -8,7 +8,7 @@
 import { TransportError } from "./errors.ts";
 import type { TransportOptions } from "./transport.ts";
 import { TransportBase } from "./transport_base.ts";
-import { frameMessage } from "./websocket_message.ts";
+import { CLEAN_CLOSE_CODES, closedWithCode, receiveMessage } from "./websocket_message.ts";
 
 /** The WebSocket subprotocol LIME clients request and servers select. */
 export const LIME_SUBPROTOCOL = "lime";
@@ -20,8 +20,6 @@ export const DEFAULT_WEBSOCKET_CLOSE_TIMEOUT = 5000;
 /** The close code sent when this side closes the socket because of an error (private range). */
 export const WEBSOCKET_ERROR_CLOSE_CODE = 4000;
 
-// Close codes the peer sends on a deliberate close: normal, going away, no status.
-const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 // These readyState values are fixed by the standard; spelled out so no global is needed.
 const CONNECTING = 0;
 const OPEN = 1;
@@ -62,7 +60,9 @@ export interface WebSocketSocketOptions extends WebSocketTransportOptions {
  *
  * Client: `new WebSocketTransport(options)` then `open("ws://host:8080")`; it requests the `lime`
  * subprotocol and fails to open (TransportError `io`) unless the server selects it. Server:
- * {@link WebSocketTransport.fromSocket} wraps an accepted socket.
+ * {@link WebSocketTransport.fromSocket} wraps an accepted socket (`upgradeLimeWebSocket` does, in
+ * an app's own HTTP server); the standalone listener uses `WebSocketServerTransport` instead, on
+ * a socket it owns, which lifts the limits below.
  *
  * Receiving: text messages are the norm; binary messages are accepted too and read as UTF-8 JSON
  * (strictly: invalid UTF-8 is an invalid envelope). A message may hold several envelopes and
@@ -322,19 +322,10 @@ export class WebSocketTransport extends TransportBase {
       this.fail(new TransportError("framing", "Received a WebSocket message of an unknown type"));
       return;
     }
-    try {
-      frameMessage(message, this.#limits(), (frame) => {
-        if (!this.#failure && !this.isClosing) this.receiveFrame(frame);
-      });
-    } catch (error) {
-      this.fail(
-        error instanceof TransportError ? error : new TransportError(
-          "io",
-          `Cannot read a WebSocket message: ${(error as Error).message}`,
-          { cause: error },
-        ),
-      );
-    }
+    const error = receiveMessage(message, this.#limits(), (frame) => {
+      if (!this.#failure && !this.isClosing) this.receiveFrame(frame);
+    });
+    if (error) this.fail(error);
   }
 
   #onClose(event: CloseEvent): void {
@@ -346,10 +337,7 @@ export class WebSocketTransport extends TransportBase {
       if (CLEAN_CLOSE_CODES.has(event.code)) {
         this.remoteClosed();
       } else {
-        const reason = event.reason ? `: ${event.reason}` : "";
-        super.fail(
-          new TransportError("io", `The WebSocket closed with code ${event.code}${reason}`),
-        );
+        super.fail(closedWithCode(event.code, event.reason));
       }
     }
   }

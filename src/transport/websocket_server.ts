@@ -1,20 +1,37 @@
 /**
- * The server side of LIME over WebSocket for Deno: {@link WebSocketTransportListener} serves on
- * its own port with `Deno.serve`, or mounts in another `Deno.serve` app through its `handler`.
- * For a single upgrade inside your own handler, use {@link upgradeLimeWebSocket}.
+ * The server side of LIME over WebSocket: {@link WebSocketTransportListener} serves on its own
+ * port with a WebSocket server of this module (`node:net`, `node:tls` for `wss`; see
+ * `websocket_server_transport.ts`), or mounts in another `Deno.serve` app through its `handler`
+ * (there Deno owns the socket: `Deno.upgradeWebSocket`). For a single upgrade inside your own
+ * handler, use {@link upgradeLimeWebSocket}.
  * @module
  */
-import { TransportError } from "./errors.ts";
+import { throwIfAborted, TransportError } from "./errors.ts";
+import { forwardedClientAddress } from "./forwarded.ts";
+import { checkCertificateAndKey } from "./tcp_tls.ts";
 import type { SignalOptions, TransportListener } from "./transport.ts";
-import { throwIfAborted } from "./transport_base.ts";
-import type { WebSocketTransport } from "./websocket.ts";
-import { hostPort, type LimeUpgradeOptions, upgradeLimeWebSocket } from "./websocket_upgrade.ts";
+import { LIME_SUBPROTOCOL, type WebSocketTransport } from "./websocket.ts";
+import { handshakeProblem, type RequestHead } from "./websocket_handshake.ts";
+import { NodeWebSocketServer } from "./websocket_node_server.ts";
+import { WebSocketServerTransport } from "./websocket_server_transport.ts";
+import {
+  hostPort,
+  type LimeUpgradeOptions,
+  limeUpgradeProblem,
+  upgradeLimeWebSocket,
+} from "./websocket_upgrade.ts";
 
 export {
   type LimeUpgrade,
   type LimeUpgradeOptions,
   upgradeLimeWebSocket,
 } from "./websocket_upgrade.ts";
+
+/**
+ * A server-side transport the listener yields: a {@link WebSocketServerTransport} when it serves
+ * on its own port, a {@link WebSocketTransport} from its `handler`.
+ */
+export type AcceptedWebSocket = WebSocketServerTransport | WebSocketTransport;
 
 /** Default port: 8080, the usual LIME WebSocket port. */
 export const DEFAULT_WEBSOCKET_PORT = 8080;
@@ -39,30 +56,52 @@ export interface WebSocketListenerOptions extends Omit<LimeUpgradeOptions, "info
    * with HTTP 503. Default 64.
    */
   backlog?: number;
+  /**
+   * Standalone only: ms a client has for the TLS handshake and its HTTP request head (at most
+   * 8 KiB) before its connection is dropped. Default 10,000.
+   */
+  handshakeTimeout?: number;
+  /**
+   * Standalone only: connections from one IP address in their TLS handshake or request head at
+   * once; more are answered 503 at once. Default 32; 0 = no cap.
+   */
+  maxUpgradingPerAddress?: number;
 }
+
+type Refusal = { status: number; body: string };
 
 /**
  * Accepts LIME WebSocket connections and yields a server-side transport for each.
  *
- * Standalone: `await listener.listen()` serves with `Deno.serve` on `hostname:port`. Mounted:
- * call `listener.handler(request, info)` from your own `Deno.serve` handler (no `listen()`); the
- * same refusals and queue apply. Requests that are not WebSocket upgrades asking for `lime` get
- * HTTP 400; requests for another `path` get 404; after `close()` or with a full queue, 503.
+ * Standalone: `await listener.listen()` serves on `hostname:port` with this module's WebSocket
+ * server, which refuses an oversize message on its frame header (close 1009), pauses reading
+ * when the consumer falls behind and destroys the socket of a peer that does not finish a close
+ * in time; it yields {@link WebSocketServerTransport}s. Mounted: call
+ * `listener.handler(request, info)` from your own `Deno.serve` handler (no `listen()`); the same
+ * refusals and queue apply, and it yields {@link WebSocketTransport}s on `Deno.upgradeWebSocket`
+ * (with that API's limits: `websocket_upgrade.ts`). Requests that are not WebSocket upgrades
+ * asking for `lime` get HTTP 400; requests for another `path` get 404; after `close()` or with a
+ * full queue, 503.
  */
 export class WebSocketTransportListener implements TransportListener {
   readonly #options: WebSocketListenerOptions;
   readonly #backlog: number;
-  readonly #transports = new Set<WebSocketTransport>();
-  #queue: WebSocketTransport[] = [];
-  #waiter: ((result: IteratorResult<WebSocketTransport>) => void) | undefined;
-  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
-  #address: string | undefined;
+  readonly #transports = new Set<AcceptedWebSocket>();
+  #queue: AcceptedWebSocket[] = [];
+  #waiter: ((result: IteratorResult<AcceptedWebSocket>) => void) | undefined;
+  #server: NodeWebSocketServer | undefined;
   #closed = false;
 
-  /** Creates a listener; nothing is served until `listen()` or `handler` is called. */
+  /**
+   * Creates a listener; nothing is served until `listen()` or `handler` is called. Throws a
+   * TypeError when `cert` and `key` are not both given, cannot be read or do not belong together.
+   */
   constructor(options: WebSocketListenerOptions = {}) {
     if ((options.cert === undefined) !== (options.key === undefined)) {
       throw new TypeError("WebSocketTransportListener needs both cert and key, or neither");
+    }
+    if (options.cert !== undefined) {
+      checkCertificateAndKey("WebSocketTransportListener", options.cert, options.key!);
     }
     this.#options = options.cert === undefined ? options : { ...options, encryption: "tls" };
     this.#backlog = options.backlog ?? DEFAULT_ACCEPT_BACKLOG;
@@ -70,56 +109,81 @@ export class WebSocketTransportListener implements TransportListener {
 
   /** `host:port` it serves on (the real port when 0 was asked), once listening. */
   get address(): string | undefined {
-    return this.#address;
+    return this.#server?.address;
   }
 
   /** The `ws://` (or `wss://`) URL it serves on, once listening. */
   get url(): string | undefined {
-    if (this.#address === undefined) return undefined;
+    if (this.address === undefined) return undefined;
     const scheme = this.#options.cert === undefined ? "ws" : "wss";
-    return `${scheme}://${this.#address}${this.#options.path ?? "/"}`;
+    return `${scheme}://${this.address}${this.#options.path ?? "/"}`;
   }
 
   /** The transports it made that are still open. */
-  get transports(): ReadonlySet<WebSocketTransport> {
+  get transports(): ReadonlySet<AcceptedWebSocket> {
     return this.#transports;
   }
 
-  /** Serves with `Deno.serve`; resolves once the port is bound. */
+  /** Serves on `hostname:port` (TLS with `cert`); resolves once the port is bound. */
   async listen(options: SignalOptions = {}): Promise<void> {
     if (this.#closed) throw new TransportError("closed", "Cannot listen: the listener is closed");
     if (this.#server) throw new TransportError("io", "Cannot listen: already listening");
     throwIfAborted(options.signal, "Listening");
-    const hostname = this.#options.hostname ?? "127.0.0.1";
-    const port = this.#options.port ?? DEFAULT_WEBSOCKET_PORT;
-    const bound = Promise.withResolvers<Deno.NetAddr>();
-    try {
-      const { cert, key } = this.#options;
-      const tls = cert !== undefined && key !== undefined ? { cert, key } : {};
-      this.#server = Deno.serve({ hostname, port, onListen: bound.resolve, ...tls }, this.handler);
-    } catch (error) {
-      throw new TransportError(
-        "io",
-        `Cannot listen on ${hostPort(hostname, port)}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    const addr = await bound.promise;
-    this.#address = hostPort(addr.hostname, addr.port);
+    const { cert, key, hostname, port, handshakeTimeout, maxUpgradingPerAddress } = this.#options;
+    this.#server = await NodeWebSocketServer.listen({
+      hostname: hostname ?? "127.0.0.1",
+      port: port ?? DEFAULT_WEBSOCKET_PORT,
+      cert,
+      key,
+      handshakeTimeout,
+      maxPendingPerAddress: maxUpgradingPerAddress,
+    }, {
+      protocol: LIME_SUBPROTOCOL,
+      refusal: (head) => this.#refusal(head.pathname, head.headers) ?? this.#badHandshake(head),
+      accepted: (upgraded, head) => {
+        const forwarded = this.#options.trustProxy
+          ? forwardedClientAddress(head.headers)
+          : undefined;
+        this.#add(
+          new WebSocketServerTransport(upgraded, {
+            ...this.#options,
+            remoteEndpoint: this.#options.remoteEndpoint ??
+              (forwarded !== undefined ? hostPort(forwarded, 0) : undefined),
+          }),
+        );
+      },
+    });
   }
 
   /** Handles one HTTP request: the listener's logic, to mount in any `Deno.serve` app. */
   readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
-    const path = this.#options.path;
-    if (path !== undefined && new URL(request.url).pathname !== path) {
-      return text(404, `Not found; LIME over WebSocket is served at ${path}`);
-    }
-    if (this.#closed) return text(503, "The LIME listener is closed");
-    if (this.#queue.length >= this.#backlog) {
-      return text(503, "The LIME listener is busy; try again later");
-    }
+    const refusal = this.#refusal(new URL(request.url).pathname);
+    if (refusal) return text(refusal.status, refusal.body);
     const { response, transport } = upgradeLimeWebSocket(request, { ...this.#options, info });
-    if (transport === undefined) return response;
+    if (transport !== undefined) this.#add(transport);
+    return response;
+  };
+
+  /** Why a request is refused before the upgrade checks (404, 503), with `headers` those too. */
+  #refusal(pathname: string, headers?: Headers): Refusal | undefined {
+    const path = this.#options.path;
+    if (path !== undefined && pathname !== path) {
+      return { status: 404, body: `Not found; LIME over WebSocket is served at ${path}` };
+    }
+    if (this.#closed) return { status: 503, body: "The LIME listener is closed" };
+    if (this.#queue.length >= this.#backlog) {
+      return { status: 503, body: "The LIME listener is busy; try again later" };
+    }
+    const problem = headers && limeUpgradeProblem({ headers });
+    return problem === undefined ? undefined : { status: 400, body: problem };
+  }
+
+  #badHandshake(head: RequestHead): Refusal | undefined {
+    const problem = handshakeProblem(head);
+    return problem === undefined ? undefined : { status: 400, body: problem };
+  }
+
+  #add(transport: AcceptedWebSocket): void {
     this.#transports.add(transport);
     transport.closed.then(() => this.#transports.delete(transport));
     if (this.#waiter) {
@@ -129,13 +193,13 @@ export class WebSocketTransportListener implements TransportListener {
     } else {
       this.#queue.push(transport);
     }
-    return response;
-  };
+  }
 
   /**
-   * Stops accepting and shuts the server down (Deno closes open WebSockets with 1001 then). With
-   * `closeTransports`, first closes every transport it made. Transports never taken from the
-   * queue are closed either way.
+   * Stops accepting (connections still in their upgrade are dropped). Transports never taken
+   * from the queue are closed; with `closeTransports`, every transport it made is closed too,
+   * and the call resolves once their connections are gone. (Taken transports stay open
+   * otherwise, as with the TCP listener.)
    */
   async close(options: { closeTransports?: boolean } = {}): Promise<void> {
     this.#closed = true;
@@ -144,13 +208,11 @@ export class WebSocketTransportListener implements TransportListener {
     this.#waiter?.({ value: undefined, done: true });
     this.#waiter = undefined;
     const closing = options.closeTransports ? [...this.#transports] : untaken;
-    await Promise.allSettled(closing.map((transport) => transport.close()));
-    const server = this.#server;
-    this.#server = undefined;
-    if (server) {
-      await server.shutdown();
-      await server.finished;
-    }
+    await Promise.allSettled([
+      ...closing.map((transport) => transport.close()),
+      this.#server?.close(),
+    ]);
+    if (options.closeTransports) await this.#server?.stopped;
   }
 
   /** `await using` closes the listener and its transports. */
@@ -159,7 +221,7 @@ export class WebSocketTransportListener implements TransportListener {
   }
 
   /** Yields accepted transports until the listener closes. */
-  [Symbol.asyncIterator](): AsyncIterator<WebSocketTransport> {
+  [Symbol.asyncIterator](): AsyncIterator<AcceptedWebSocket> {
     return {
       next: () => {
         const transport = this.#queue.shift();

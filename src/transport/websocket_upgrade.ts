@@ -24,10 +24,14 @@
  *   its `idleTimeout` pings once a close is sent, and the WebSocket API has no way to drop a
  *   connection without the close handshake (50 s observed, nothing released).
  *
- * The server bounds the total only by how many connections it accepts (per address and in all).
- * Taking the TCP socket out of Deno's hands (`Deno.upgradeWebSocket(request, { socket })` from a
- * `node:http` upgrade, which the server could destroy) would lift the last case; the listener
- * here runs on `Deno.serve` and does not.
+ * Here, inside someone else's `Deno.serve` (and in `LimeServer.handler`, Deno Deploy), the
+ * runtime owns the socket, so these limits stay: the server bounds the total only by how many
+ * connections it accepts (per address and in all). The standalone listener
+ * (`WebSocketTransportListener.listen()`, what `LimeServer.start()` runs) does not use this API:
+ * it owns its sockets and speaks WebSocket itself (`websocket_server_transport.ts`), refusing an
+ * oversize message on its frame header (close 1009, none of the payload kept, the socket
+ * destroyed within 1 s whatever the peer does): four such 60 MiB frames there raised the
+ * server's RSS by 5–6 MiB (`tests/security/websocket_frames_test.ts`).
  * @module
  */
 import { forwardedClientAddress } from "./forwarded.ts";
@@ -36,8 +40,9 @@ import { LIME_SUBPROTOCOL, type WebSocketSocketOptions, WebSocketTransport } fro
 /** Options of {@link upgradeLimeWebSocket}. */
 export interface LimeUpgradeOptions extends WebSocketSocketOptions {
   /**
-   * Seconds without a pong before Deno closes the connection (`Deno.upgradeWebSocket`'s
-   * `idleTimeout`; 0 disables pings). Default: Deno's.
+   * Seconds without a pong before the connection is closed, 0 disables pings. Here it is
+   * `Deno.upgradeWebSocket`'s `idleTimeout` (default: Deno's, 30 s); the standalone listener
+   * pings after that many quiet seconds and drops a peer silent for as long again (default 30).
    */
   idleTimeout?: number;
   /** Fills `remoteEndpoint` from the `info` argument of the `Deno.serve` handler. */
@@ -68,9 +73,10 @@ export type LimeUpgrade =
 
 /**
  * Why a request cannot become a LIME WebSocket, or `undefined` when it can: it must be a
- * WebSocket upgrade whose `Sec-WebSocket-Protocol` list includes `lime`.
+ * WebSocket upgrade whose `Sec-WebSocket-Protocol` list includes `lime`. Takes a `Request` or
+ * anything with its `headers`.
  */
-export function limeUpgradeProblem(request: Request): string | undefined {
+export function limeUpgradeProblem(request: { readonly headers: Headers }): string | undefined {
   const upgrade = request.headers.get("upgrade") ?? "";
   if (upgrade.toLowerCase() !== "websocket") {
     return "This endpoint speaks LIME over WebSocket: send a WebSocket upgrade request with the " +

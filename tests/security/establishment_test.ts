@@ -162,3 +162,26 @@ Deno.test("establishment: with trustProxy, a client cannot pick its address by p
     "2001:db8::1",
   );
 });
+
+Deno.test("establishment: silent connections to the WebSocket port are capped per address before the upgrade", async () => {
+  await using t = await TestServer.start();
+  const bystander = (await Bystander.start(t, "ws")).run();
+  const peers: RawPeer[] = [];
+  const answers: string[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      const peer = await RawPeer.connect(t.server.websocketAddress!, "127.0.0.2");
+      peer.socket.removeAllListeners("data");
+      peer.socket.on("data", (chunk: Uint8Array) => answers.push(new TextDecoder().decode(chunk)));
+      peers.push(peer);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refused = answers.filter((a) => a.startsWith("HTTP/1.1 503")).length;
+    assert.equal(refused, 100 - SERVER_DEFAULTS.maxEstablishingPerAddress);
+    // Another address upgrades and establishes at once.
+    await t.login("other@localhost/ws", { via: "ws" });
+    await bystander.stop("WebSocket upgrades held open");
+  } finally {
+    await Promise.all(peers.map((peer) => peer.close()));
+  }
+});

@@ -52,6 +52,11 @@ export class Admission {
     this.#limits = limits;
   }
 
+  /** The caps. */
+  get limits(): Readonly<AdmissionLimits> {
+    return this.#limits;
+  }
+
   /** Connections counted now. */
   get connections(): number {
     return this.#connections;
