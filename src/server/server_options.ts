@@ -99,7 +99,7 @@ export interface LimeServerOptions {
   maxQueuedBytes?: number;
   /**
    * Bytes one connection's gzip stream may inflate into per second (whitespace included), and
-   * inflated bytes per compressed byte: more fails it with 21. Default 16 MiB/s and 256:1.
+   * inflated bytes per compressed byte: more fails it with 21. Default 64 MiB/s and 256:1.
    */
   inflation?: InflationLimits;
   /**

@@ -95,7 +95,11 @@ export class TcpTransport extends TransportBase {
       checkCertificateAndKey("Client TLS options", this.#clientTls.cert, this.#clientTls.key ?? "");
     }
     this.#compressions = options.compression ?? ["none", "gzip"];
-    this.#inflationLimits = options;
+    // The inflation rate cap guards a server against its peers; a client reading its server's
+    // gzip is not capped unless told to (the ratio cap still applies).
+    this.#inflationLimits = accepted
+      ? options
+      : { maxInflatedBytesPerSecond: 0, ...stripUndefined(options) };
     this.#framer = new EnvelopeFramer({
       maxEnvelopeSize: this.maxEnvelopeSize,
       maxDepth: this.maxDepth,
@@ -408,4 +412,10 @@ export class TcpTransport extends TransportBase {
 function closedError(state = "closed"): TransportError {
   const code = state === "closed" ? "closed" : "not-open";
   return new TransportError(code, `Cannot continue: the transport is ${state}`);
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
 }

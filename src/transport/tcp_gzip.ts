@@ -17,7 +17,7 @@
  * whitespace between envelopes is not part of any envelope, so 2 MiB of gzip can inflate into
  * 2 GiB of spaces that the framer scans and drops. Every inflated byte therefore counts, per
  * connection, against two limits over one-second windows (options of the TCP transport and its
- * listener, see {@link InflationLimits}): `maxInflatedBytesPerSecond` (default 16 MiB) and
+ * listener, see {@link InflationLimits}): `maxInflatedBytesPerSecond` (default 64 MiB on the server side) and
  * `maxInflationRatio`, inflated ÷ compressed bytes (default 256:1, checked once a window's output
  * passes `maxEnvelopeSize`, so that no single envelope is refused for its ratio, however
  * repetitive). Passing either fails the transport with a `framing` TransportError that says
@@ -47,7 +47,8 @@ export interface InflationLimits {
   /**
    * Most bytes the peer's gzip stream may inflate into within one second, every decompressed
    * byte counted (whitespace between envelopes too); more fails the transport with `framing`.
-   * Default {@link DEFAULT_MAX_INFLATED_BYTES_PER_SECOND} (16 MiB); 0 for no limit.
+   * Default {@link DEFAULT_MAX_INFLATED_BYTES_PER_SECOND} (64 MiB) on server-side transports, none
+   * on clients; 0 for no limit.
    */
   maxInflatedBytesPerSecond?: number;
   /**
@@ -59,8 +60,11 @@ export interface InflationLimits {
   maxInflationRatio?: number;
 }
 
-/** Default `maxInflatedBytesPerSecond`: 16 MiB (real traffic is far below; see the module doc). */
-export const DEFAULT_MAX_INFLATED_BYTES_PER_SECOND = 16 * 1024 * 1024;
+/**
+ * Default `maxInflatedBytesPerSecond` of server-side transports: 64 MiB (a session's own rate
+ * limit, 32 MiB/s by default, is below it; client transports have no cap unless given one).
+ */
+export const DEFAULT_MAX_INFLATED_BYTES_PER_SECOND = 64 * 1024 * 1024;
 /** Default `maxInflationRatio`: 256 inflated bytes per compressed byte. */
 export const DEFAULT_MAX_INFLATION_RATIO = 256;
 
