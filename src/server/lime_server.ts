@@ -93,6 +93,18 @@ export class LimeServer implements AsyncDisposable {
       engine,
       this.#guestContacts,
     );
+    const registration = this.#registration;
+    // The router exists once the constructor is done; the engine calls it only later.
+    const remote = engine.attach({
+      domain: this.domain,
+      registry: this.registry,
+      rules: this.#rules,
+      get router() {
+        return router;
+      },
+      evict: (session, reason) => registration.evict(session, reason),
+      ownerArrived: (identityKey) => registration.ownerArrived(identityKey),
+    });
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
@@ -147,17 +159,6 @@ export class LimeServer implements AsyncDisposable {
         return handling;
       },
     };
-    const registration = this.#registration;
-    const remote = engine.attach({
-      domain: this.domain,
-      registry: this.registry,
-      rules: this.#rules,
-      get router() {
-        return router;
-      },
-      evict: (session, reason) => registration.evict(session, reason),
-      ownerArrived: (identityKey) => registration.ownerArrived(identityKey),
-    });
     const router = new Router(
       this.registry,
       this.domain,

@@ -252,8 +252,8 @@ export class Router {
   }
 
   /**
-   * Tells `sender` what became of a message it sent: `event` (with `reason` for `failed`), when
-   * it asked for that event (`failed` always).
+   * Tells `sender` what became of a message with an id it sent: `event` (with `reason` for
+   * `failed`), when it asked for that event (`failed` always). Other envelopes get no receipts.
    */
   receipt(
     sender: ServerSession,
@@ -261,6 +261,7 @@ export class Router {
     event: NotificationEvent,
     reason?: Reason,
   ): void {
+    if (!isMessage(message) || !message.id) return;
     if (event !== "failed" && !sender.receiptEvents.has(event)) return;
     this.#notify(sender, message, event, reason);
   }
