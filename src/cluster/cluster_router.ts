@@ -9,6 +9,7 @@
  * only. The other half, entries arriving in this server's inbox, is `inbox_delivery.ts`.
  * @module
  */
+import { setImmediate } from "node:timers";
 import { serializeEnvelope } from "../codec.ts";
 import type { Envelope } from "../envelope.ts";
 import type { Reason } from "../errors.ts";
@@ -20,6 +21,7 @@ import { ServerSession } from "../server/server_session.ts";
 import type { EngineHost, RemoteRouting } from "./engine.ts";
 import type { DirectoryEntry, IdentitySnapshot } from "./directory_entry.ts";
 import { HopLedger } from "./hop_ledger.ts";
+import { type EnvelopeItem, MAX_BATCH } from "./inbox_entry.ts";
 import type { RedisDirectory } from "./redis_directory.ts";
 import type { RedisLink } from "./redis_link.ts";
 import type { ServerLiveness } from "./server_liveness.ts";
@@ -69,9 +71,19 @@ export interface ClusterRouterOptions {
   maxEnvelopeChars: number;
 }
 
+/** Most characters of envelope text in one entry (a larger envelope goes alone). */
+export const BATCH_CHARS = 1024 * 1024;
+
+interface Batch {
+  items: EnvelopeItem[];
+  chars: number;
+}
+
 /** Routing beyond this server. */
 export class ClusterRouter implements RemoteRouting {
   readonly #o: ClusterRouterOptions;
+  readonly #outgoing = new Map<string, Batch>();
+  #flushing = false;
 
   /** A router with these options. */
   constructor(options: ClusterRouterOptions) {
@@ -157,7 +169,8 @@ export class ClusterRouter implements RemoteRouting {
 
   /**
    * Puts an envelope from a local sender in another server's inbox for one of its nodes (tracked
-   * when it must be answered: see `HopLedger.tracks`).
+   * when it must be answered: see `HopLedger.tracks`). What is routed to one server in one turn
+   * goes as one entry (up to `MAX_BATCH` envelopes or {@link BATCH_CHARS}).
    */
   forward(
     sender: ServerSession,
@@ -185,19 +198,49 @@ export class ClusterRouter implements RemoteRouting {
       }
       track = added;
     }
-    this.send(server, { origin: this.#o.liveness.me, track, node: nodeKey, hops: 0, text }).then(
-      (sent) => {
-        if (!sent && track) this.#failTracked(track, CLUSTER_REASONS.serverGone(to));
-      },
-      () => track && this.#failTracked(track, CLUSTER_REASONS.unreachable(to)),
+    let batch = this.#outgoing.get(server);
+    if (batch && (batch.items.length >= MAX_BATCH || batch.chars + text.length > BATCH_CHARS)) {
+      this.#flush(server, batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      this.#outgoing.set(server, batch = { items: [], chars: 0 });
+    }
+    batch.items.push({ node: nodeKey, track, text });
+    batch.chars += text.length;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends what was batched for other servers. */
+  flush(): void {
+    this.#flushing = false;
+    const outgoing = [...this.#outgoing];
+    this.#outgoing.clear();
+    for (const [server, batch] of outgoing) this.#flush(server, batch);
+  }
+
+  #flush(server: string, batch: Batch): void {
+    this.send(server, { origin: this.#o.liveness.me, hops: 0, items: batch.items }).then(
+      (sent) => !sent && this.#failItems(batch.items, (to) => CLUSTER_REASONS.serverGone(to)),
+      () => this.#failItems(batch.items, (to) => CLUSTER_REASONS.unreachable(to)),
     );
   }
 
-  /** Appends an envelope entry to a server's inbox; false when that inbox is gone. */
+  #failItems(items: readonly EnvelopeItem[], reason: (to: string) => Reason): void {
+    for (const item of items) {
+      if (item.track) this.#failTracked(item.track, reason(item.node));
+    }
+  }
+
+  /** Appends an entry of envelopes to a server's inbox; false when that inbox is gone. */
   async send(
     server: string,
-    entry: { origin: string; track: string; node: string; hops: number; text: string },
+    entry: { origin: string; hops: number; items: readonly EnvelopeItem[] },
   ): Promise<boolean> {
+    const { items } = entry;
     const id = await this.#o.link.call<string | null>([
       "XADD",
       this.#o.inboxOf(server),
@@ -207,14 +250,16 @@ export class ClusterRouter implements RemoteRouting {
       "e",
       "o",
       entry.origin,
-      "k",
-      entry.track,
-      "n",
-      entry.node,
       "h",
       entry.hops,
+      "n",
+      JSON.stringify(items.map((item) => item.node)),
+      "k",
+      JSON.stringify(items.map((item) => item.track)),
+      "l",
+      items.map((item) => item.text.length).join(","),
       "b",
-      entry.text,
+      items.length === 1 ? items[0].text : items.map((item) => item.text).join(""),
     ]);
     return id !== null;
   }

@@ -8,8 +8,10 @@
  * the tag tells it from a later one of the same node).
  * @module
  */
+import { setImmediate } from "node:timers";
 import { parseEnvelope } from "../codec.ts";
 import { type Envelope, isCommand, isMessage, isNotification } from "../envelope.ts";
+import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { identityKeyOf } from "../server/identity_rules.ts";
 import { ROUTING_REASONS, sendFailureReason } from "../server/router.ts";
@@ -18,7 +20,13 @@ import { CLUSTER_REASONS } from "./cluster_router.ts";
 import type { DirectoryCache } from "./directory_cache.ts";
 import { IdentitySnapshot } from "./directory_entry.ts";
 import type { EngineHost } from "./engine.ts";
-import { type EnvelopeEntry, type InboxEntry, MAX_HOPS, type Outcome } from "./inbox_entry.ts";
+import {
+  type EnvelopeEntry,
+  type EnvelopeItem,
+  type InboxEntry,
+  MAX_HOPS,
+  type Outcome,
+} from "./inbox_entry.ts";
 import type { RedisDirectory } from "./redis_directory.ts";
 import type { RedisLink } from "./redis_link.ts";
 
@@ -47,7 +55,7 @@ export interface InboxDeliveryOptions {
 export class InboxDelivery {
   readonly #o: InboxDeliveryOptions;
   readonly #outcomes = new Map<string, Outcome[]>();
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushing = false;
 
   /** Delivery with these options. */
   constructor(options: InboxDeliveryOptions) {
@@ -58,7 +66,7 @@ export class InboxDelivery {
   readonly handle = (entry: InboxEntry): void | Promise<void> => {
     switch (entry.type) {
       case "e":
-        return this.#envelope(entry);
+        return this.#envelopes(entry);
       case "o":
         for (const [track, code, description] of entry.outcomes) {
           this.#o.router.settle(track, code, description);
@@ -82,18 +90,28 @@ export class InboxDelivery {
    * the rest concerned only that server and is dropped.
    */
   readonly rescued = (entry: InboxEntry): void | Promise<void> => {
-    if (entry.type === "e") return this.#reroute(entry);
+    if (entry.type !== "e") return;
+    return Promise.all(entry.items.map((item) => this.#reroute(entry, item))).then(() => {});
   };
 
-  #envelope(entry: EnvelopeEntry): void | Promise<void> {
-    const session = this.#o.host.registry.byNodeKey(entry.node);
-    if (!session) return this.#reroute(entry);
+  #envelopes(entry: EnvelopeEntry): void | Promise<void> {
+    let waiting: Promise<void>[] | undefined;
+    for (const item of entry.items) {
+      const done = this.#envelope(entry, item);
+      if (done) (waiting ??= []).push(done);
+    }
+    if (waiting) return Promise.all(waiting).then(() => {});
+  }
+
+  #envelope(entry: EnvelopeEntry, item: EnvelopeItem): void | Promise<void> {
+    const session = this.#o.host.registry.byNodeKey(item.node);
+    if (!session) return this.#reroute(entry, item);
     let envelope: Envelope;
     try {
-      envelope = parseEnvelope(entry.text);
+      envelope = parseEnvelope(item.text);
     } catch (error) {
-      console.error(`LIME cluster: an envelope for ${entry.node} could not be read`, error);
-      this.#outcome(entry, ReasonCode.DISPATCH_ERROR, "The envelope could not be read");
+      console.error(`LIME cluster: an envelope for ${item.node} could not be read`, error);
+      this.#outcome(entry, item, ReasonCode.DISPATCH_ERROR, "The envelope could not be read");
       return;
     }
     const channel = session.channel;
@@ -105,59 +123,57 @@ export class InboxDelivery {
       ? channel.sendNotification(envelope)
       : undefined;
     if (!sent) {
-      this.#outcome(entry, ReasonCode.DISPATCH_ERROR, "A session envelope is not routed");
+      this.#outcome(entry, item, ReasonCode.DISPATCH_ERROR, "A session envelope is not routed");
       return;
     }
+    if (!item.track) return sent.catch(() => {});
     return sent.then(
-      () => this.#outcome(entry, 0, ""),
+      () => this.#outcome(entry, item, 0, ""),
       (error) => {
-        const reason = sendFailureReason(error, envelope.to ?? entry.node);
-        this.#outcome(entry, reason.code, reason.description ?? "");
+        const reason = sendFailureReason(error, envelope.to ?? item.node);
+        this.#outcome(entry, item, reason.code, reason.description ?? "");
       },
     );
   }
 
   /** The node is not here: on to where the directory says it is now, or failed (42). */
-  async #reroute(entry: EnvelopeEntry): Promise<void> {
+  async #reroute(entry: EnvelopeEntry, item: EnvelopeItem): Promise<void> {
     const { directory, me, router, host } = this.#o;
-    const notFound = ROUTING_REASONS.notFound(entry.node);
-    if (entry.hops >= MAX_HOPS) {
-      this.#outcome(entry, notFound.code, notFound.description!);
-      return;
-    }
+    const fail = (reason: Reason) => this.#outcome(entry, item, reason.code, reason.description!);
+    if (entry.hops >= MAX_HOPS) return fail(ROUTING_REASONS.notFound(item.node));
     try {
-      const found = await directory.lookup(entry.node, identityKeyOf(entry.node));
+      const found = await directory.lookup(item.node, identityKeyOf(item.node));
       if (found && found.server !== me) {
-        if (await router.send(found.server, { ...entry, hops: entry.hops + 1 })) return;
-        const gone = CLUSTER_REASONS.serverGone(entry.node);
-        this.#outcome(entry, gone.code, gone.description!);
+        const on = { origin: entry.origin, hops: entry.hops + 1, items: [item] };
+        if (!await router.send(found.server, on)) fail(CLUSTER_REASONS.serverGone(item.node));
         return;
       }
-      if (found && host.registry.byNodeKey(entry.node)) return this.#envelope(entry);
-      this.#outcome(entry, notFound.code, notFound.description!);
+      if (found && host.registry.byNodeKey(item.node)) return this.#envelope(entry, item);
+      fail(ROUTING_REASONS.notFound(item.node));
     } catch {
-      const reason = CLUSTER_REASONS.unreachable(entry.node);
-      this.#outcome(entry, reason.code, reason.description!);
+      fail(CLUSTER_REASONS.unreachable(item.node));
     }
   }
 
   /** Reports a tracked envelope's outcome to its origin (batched per origin and turn). */
-  #outcome(entry: EnvelopeEntry, code: number, description: string): void {
-    if (!entry.track) return;
+  #outcome(entry: EnvelopeEntry, item: EnvelopeItem, code: number, description: string): void {
+    if (!item.track) return;
     if (entry.origin === this.#o.me) {
-      this.#o.router.settle(entry.track, code, description);
+      this.#o.router.settle(item.track, code, description);
       return;
     }
     let list = this.#outcomes.get(entry.origin);
     if (!list) this.#outcomes.set(entry.origin, list = []);
-    list.push([entry.track, code, description]);
-    this.#flushTimer ??= setTimeout(() => this.flush(), 0);
+    list.push([item.track, code, description]);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Sends the outcomes gathered so far. */
   flush(): void {
-    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
+    this.#flushing = false;
     for (const [origin, outcomes] of this.#outcomes) {
       for (let i = 0; i < outcomes.length; i += OUTCOMES_PER_ENTRY) {
         const chunk = outcomes.slice(i, i + OUTCOMES_PER_ENTRY);

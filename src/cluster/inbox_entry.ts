@@ -5,7 +5,7 @@
  *
  * | `t` | Entry | Fields |
  * | --- | ----- | ------ |
- * | `e` | an envelope for a local node | `o` origin server, `k` tracking id at the origin (empty: untracked), `n` node, `h` hops, `b` the envelope's JSON text |
+ * | `e` | envelopes for local nodes (what one server routed to this one in one turn) | `o` origin server, `h` hops, `n` JSON array of nodes, `k` JSON array of tracking ids at the origin ("": untracked), `l` their texts' lengths (comma-separated), `b` the envelopes' JSON texts, one after the other |
  * | `o` | outcomes of tracked envelopes this server sent | `b` JSON `[[k, code, description], …]` (code 0: written to the session) |
  * | `d` | an identity's directory snapshot | `i` identity, `b` JSON `[field, value, …]` |
  * | `x` | end a local session | `n` node, `g` tag, `c` reason code, `d` description |
@@ -16,6 +16,8 @@
 export interface InboxLimits {
   /** Longest envelope text, in UTF-16 units (the envelope size limit). */
   maxEnvelopeChars: number;
+  /** Most envelopes in one entry. Default {@link MAX_BATCH}. */
+  maxBatch?: number;
   /** Longest JSON of an outcome list or a snapshot. Default 1 MiB. */
   maxJsonChars: number;
 }
@@ -26,21 +28,29 @@ export const MAX_NAME_CHARS = 1_024;
 export const MAX_OUTCOMES = 10_000;
 /** Most hops an envelope makes between servers before it is failed. */
 export const MAX_HOPS = 3;
+/** Most envelopes one entry carries. */
+export const MAX_BATCH = 1_024;
 
-/** An envelope for a local node. */
+/** One envelope of an entry. */
+export interface EnvelopeItem {
+  /** The node it is for (lower case). */
+  readonly node: string;
+  /** Its tracking id at the origin ("" when untracked). */
+  readonly track: string;
+  /** The envelope's JSON text. */
+  readonly text: string;
+}
+
+/** Envelopes for local nodes. */
 export interface EnvelopeEntry {
   /** Kind. */
   readonly type: "e";
-  /** The server that routed it first (outcomes go there). */
+  /** The server that routed them first (outcomes go there). */
   readonly origin: string;
-  /** Its tracking id there ("" when untracked). */
-  readonly track: string;
-  /** The node it is for (lower case). */
-  readonly node: string;
-  /** Servers it went through before this one. */
+  /** Servers they went through before this one. */
   readonly hops: number;
-  /** The envelope's JSON text. */
-  readonly text: string;
+  /** The envelopes. */
+  readonly items: readonly EnvelopeItem[];
 }
 
 /** One tracked envelope's outcome: code 0 when it was written to its session. */
@@ -136,26 +146,59 @@ function outcomes(list: unknown[]): Outcome[] {
   });
 }
 
+function strings(fields: Map<string, string>, key: string, count: number): string[] {
+  const text = fields.get(key) ?? "";
+  if (text.length > count * (MAX_NAME_CHARS + 3) + 2) {
+    throw new InboxEntryError(`field "${key}" is too long`);
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    throw new InboxEntryError(`field "${key}" is not JSON`);
+  }
+  if (
+    !Array.isArray(list) || list.length !== count ||
+    !list.every((item) => typeof item === "string" && item.length <= MAX_NAME_CHARS)
+  ) {
+    throw new InboxEntryError(`field "${key}" is not a list of ${count} names`);
+  }
+  return list;
+}
+
+function envelopes(fields: Map<string, string>, limits: InboxLimits): EnvelopeEntry {
+  const hops = Number(fields.get("h") ?? "0");
+  if (!Number.isInteger(hops) || hops < 0) throw new InboxEntryError("bad hop count");
+  const origin = name(fields, "o");
+  const lengths = (fields.get("l") ?? "").split(",").map(Number);
+  const max = limits.maxBatch ?? MAX_BATCH;
+  if (lengths.length > max) throw new InboxEntryError(`more than ${max} envelopes`);
+  const body = fields.get("b") ?? "";
+  let total = 0;
+  for (const length of lengths) {
+    if (!Number.isInteger(length) || length <= 0 || length > limits.maxEnvelopeChars) {
+      throw new InboxEntryError("an envelope is empty or over the envelope size limit");
+    }
+    total += length;
+  }
+  if (total !== body.length) throw new InboxEntryError("the lengths do not add up to the body");
+  const nodes = strings(fields, "n", lengths.length);
+  const tracks = strings(fields, "k", lengths.length);
+  const items: EnvelopeItem[] = [];
+  let at = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    if (nodes[i] === "") throw new InboxEntryError("an envelope has no node");
+    items.push({ node: nodes[i], track: tracks[i], text: body.slice(at, at += lengths[i]) });
+  }
+  return { type: "e", origin, hops, items };
+}
+
 /** Checks one raw stream entry (its field/value list) against `limits`. */
 export function readInboxEntry(raw: unknown, limits: InboxLimits): InboxEntry {
   const fields = fieldsOf(raw);
   switch (fields.get("t")) {
-    case "e": {
-      const text = fields.get("b");
-      if (text === undefined || text.length > limits.maxEnvelopeChars) {
-        throw new InboxEntryError("the envelope is missing or over the envelope size limit");
-      }
-      const hops = Number(fields.get("h") ?? "0");
-      if (!Number.isInteger(hops) || hops < 0) throw new InboxEntryError("bad hop count");
-      return {
-        type: "e",
-        origin: name(fields, "o"),
-        track: name(fields, "k", true),
-        node: name(fields, "n"),
-        hops,
-        text,
-      };
-    }
+    case "e":
+      return envelopes(fields, limits);
     case "o":
       return { type: "o", outcomes: outcomes(json(fields, limits)) };
     case "d": {

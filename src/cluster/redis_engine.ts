@@ -52,10 +52,10 @@ export interface RedisEngineOptions {
   nodeCacheTtl?: number;
   /** Longest envelope text that crosses to another server (UTF-16 units). Default 8 MiB. */
   maxEnvelopeSize?: number;
-  /** Inbox entries read at once. Default 512. */
+  /** Inbox entries read at once. Default 64. */
   readCount?: number;
-  /** Inbox entries in the works at once. Default 16,384. */
-  maxUnacked?: number;
+  /** Characters of inbox entries in the works at once. Default 32 Mi. */
+  maxUnackedChars?: number;
   /** Reconnection delays. */
   backoff?: RedisBackoff;
   /** This server's id (default: random, new at every start). */
@@ -183,7 +183,7 @@ export class RedisEngine implements ClusterEngine {
       consumer: me,
       limits,
       readCount: o.readCount,
-      maxUnacked: o.maxUnacked,
+      maxUnackedChars: o.maxUnackedChars,
       handle: delivery.handle,
     });
     const rescue = new InboxRescue({

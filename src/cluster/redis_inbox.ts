@@ -5,8 +5,8 @@
  * once the handler is done with it: for an envelope, once it was written to the destination
  * session. Until then it stays pending in the group, so if this server dies another one claims
  * it (`redis_rescue.ts`). A malformed entry is logged and acknowledged. Acknowledged entries are
- * trimmed away (`XTRIM MINID`) on every heartbeat. At most `maxUnacked` entries are in the
- * works at once; reading waits beyond that.
+ * trimmed away (`XTRIM MINID`) on every heartbeat. At most `maxUnackedChars` of entries are in
+ * the works at once; reading waits beyond that.
  * @module
  */
 import {
@@ -33,10 +33,10 @@ export interface RedisInboxOptions {
   consumer: string;
   /** Limits on entries. */
   limits: InboxLimits;
-  /** Entries read at once. Default 512. */
+  /** Entries read at once. Default 64. */
   readCount?: number;
-  /** Entries in the works at once. Default 16,384. */
-  maxUnacked?: number;
+  /** Characters of entries in the works at once (read, not acknowledged). Default 32 Mi. */
+  maxUnackedChars?: number;
   /** The handler. */
   handle: InboxHandler;
 }
@@ -51,12 +51,21 @@ export interface InboxCounts {
   malformed: number;
 }
 
+/** The characters of an entry's fields (what it holds in memory, roughly). */
+function weight(fields: unknown): number {
+  let chars = 0;
+  for (const field of fields as string[]) chars += field.length;
+  return chars;
+}
+
 /** A server's inbox. */
 export class RedisInbox {
   readonly #o: RedisInboxOptions;
-  readonly #inWork = new Set<string>();
+  readonly #inWork = new Map<string, number>();
+  readonly #maxChars: number;
+  #inWorkChars = 0;
   #toAck: string[] = [];
-  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #ackScheduled = false;
   #room: PromiseWithResolvers<void> | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -67,6 +76,7 @@ export class RedisInbox {
   /** An inbox with these options (not read until {@link start}). */
   constructor(options: RedisInboxOptions) {
     this.#o = options;
+    this.#maxChars = options.maxUnackedChars ?? 32 * 1024 * 1024;
   }
 
   /** Creates the stream and its group when missing (after a start, or a Redis restart). */
@@ -91,7 +101,7 @@ export class RedisInbox {
       INBOX_GROUP,
       this.#o.consumer,
       "COUNT",
-      this.#o.maxUnacked ?? 16_384,
+      1_024,
       "STREAMS",
       this.#o.stream,
       "0",
@@ -103,11 +113,10 @@ export class RedisInbox {
 
   async #loop(): Promise<void> {
     const { link, stream, consumer } = this.#o;
-    const count = this.#o.readCount ?? 512;
-    const maxUnacked = this.#o.maxUnacked ?? 16_384;
+    const count = this.#o.readCount ?? 64;
     let failures = 0;
     while (!this.#stopped) {
-      if (this.#inWork.size >= maxUnacked) {
+      if (this.#inWorkChars >= this.#maxChars) {
         this.#room = Promise.withResolvers();
         await this.#room.promise;
         continue;
@@ -165,13 +174,16 @@ export class RedisInbox {
       this.#ack(id);
       return;
     }
-    this.#inWork.add(id);
+    const chars = weight(fields);
+    this.#inWork.set(id, chars);
+    this.#inWorkChars += chars;
     handled.catch((error) => console.error(`LIME cluster: inbox entry ${id} failed`, error))
       .finally(() => {
         this.#inWork.delete(id);
+        this.#inWorkChars -= chars;
         this.#ack(id);
         const room = this.#room;
-        if (room && this.#inWork.size < (this.#o.maxUnacked ?? 16_384) / 2) {
+        if (room && this.#inWorkChars < this.#maxChars / 2) {
           this.#room = undefined;
           room.resolve();
         }
@@ -180,11 +192,14 @@ export class RedisInbox {
 
   #ack(id: string): void {
     this.#toAck.push(id);
-    this.#ackTimer ??= setTimeout(() => this.#flushAcks(), 0);
+    if (!this.#ackScheduled) {
+      this.#ackScheduled = true;
+      setImmediate(() => this.#flushAcks());
+    }
   }
 
   #flushAcks(): void {
-    this.#ackTimer = undefined;
+    this.#ackScheduled = false;
     const ids = this.#toAck;
     if (ids.length === 0) return;
     this.#toAck = [];
@@ -217,10 +232,7 @@ export class RedisInbox {
   stop(): void {
     this.#stopped = true;
     this.#room?.resolve();
-    if (this.#ackTimer !== undefined) {
-      clearTimeout(this.#ackTimer);
-      this.#flushAcks();
-    }
+    this.#flushAcks();
   }
 
   /** Resolves when the reading loop has ended (after {@link stop}). */

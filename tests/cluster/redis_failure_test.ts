@@ -29,12 +29,35 @@ Deno.test("RedisEngine refuses malformed and oversized inbox entries, acknowledg
   const alice = await cluster.login(0, "alice@localhost/a");
   const bob = await cluster.login(1, "bob@localhost/b");
   const inbox = `${P}inbox:${cluster.engines[1].serverId}`;
+  const bob1 = JSON.stringify(["bob@localhost/b"]);
+  const one = JSON.stringify([""]);
+  const envelopes = (n: string, k: string, l: string, b: string, more: string[] = []) => [
+    "t",
+    "e",
+    "o",
+    "s1",
+    "h",
+    "0",
+    ...more,
+    "n",
+    n,
+    "k",
+    k,
+    "l",
+    l,
+    "b",
+    b,
+  ];
   const bad: string[][] = [
     ["t", "?"],
-    ["t", "e", "o", "s1", "k", "", "n", "bob@localhost/b", "b", "x".repeat(5000)],
-    ["t", "e", "o", "s1", "k", "1", "n", "bob@localhost/b", "h", "-1", "b", "{}"],
-    ["t", "e", "o", "", "k", "", "n", "bob@localhost/b", "b", "{}"],
-    ["t", "e", "o", "s1", "k", "", "n", "n".repeat(2000), "b", "{}"],
+    envelopes(bob1, one, "5000", "x".repeat(5000)),
+    envelopes(bob1, one, "2", "{}", ["h", "-1"]),
+    envelopes(bob1, one, "2", "{}", ["o", ""]),
+    envelopes(JSON.stringify(["n".repeat(2000)]), one, "2", "{}"),
+    envelopes(bob1, one, "10", "{}"),
+    envelopes("not json", one, "2", "{}"),
+    envelopes(JSON.stringify(["a@localhost/a", "b@localhost/b"]), one, "2", "{}"),
+    envelopes(bob1, one, "1,1,1,1", "{}{}"),
     ["t", "o", "b", "not json"],
     ["t", "o", "b", JSON.stringify(new Array(20_000).fill(["1", 0, ""]))],
     ["t", "o", "b", JSON.stringify([["1", "zero", 3]])],
@@ -47,8 +70,8 @@ Deno.test("RedisEngine refuses malformed and oversized inbox entries, acknowledg
   // Well-formed but harmless: an envelope that is not LIME JSON (answered as an outcome to a
   // server that does not exist), an eviction with the wrong tag, a snapshot of a stranger.
   const harmless: string[][] = [
-    ["t", "e", "o", "s1", "k", "7", "n", "bob@localhost/b", "b", "{not json"],
-    ["t", "e", "o", "s1", "k", "8", "n", "bob@localhost/b", "b", '{"id":"x","content":1}'],
+    envelopes(bob1, JSON.stringify(["7"]), "9", "{not json"),
+    envelopes(bob1, JSON.stringify(["8"]), "22", '{"id":"x","content":1}'),
     ["t", "x", "n", "bob@localhost/b", "g", "no-such-tag", "c", "11", "d", "go"],
     ["t", "d", "i", "zed@localhost", "b", "[]"],
   ];
@@ -93,7 +116,11 @@ Deno.test("RedisEngine rescues a dead server's inbox: pending entries go where t
   await alice.sendMessage(text("to-zed", "zed@localhost/z"));
   await alice.sendMessage(text("to-yan", "yan@localhost/y"));
   const inbox = `${P}inbox:sdead`;
-  await until(async () => await cluster.redis.command<number>(["XLEN", inbox]) === 2, "queued");
+  await until(async () => {
+    const entries = await cluster.redis.command<[string, string[]][]>(["XRANGE", inbox, "-", "+"]);
+    const queued = entries.map(([, fields]) => fields[fields.indexOf("l") + 1].split(",").length);
+    return queued.reduce((a, b) => a + b, 0) === 2;
+  }, "queued");
   // The dead server had read them (pending, never acknowledged) when it died.
   await cluster.redis.command(["XREADGROUP", "GROUP", "lime", "sdead", "STREAMS", inbox, ">"]);
   await cluster.redis.command(["DEL", `${P}srv:sdead`]);
@@ -126,10 +153,16 @@ Deno.test("RedisEngine recovers when Redis restarts empty: sessions registered a
   const alice = await cluster.login(0, "alice@localhost/a");
   const bob = await cluster.login(1, "bob@localhost/b");
   await cluster.redis.restart(200);
-  await until(async () => {
-    const fields = await cluster.redis.command<string[]>(["HKEYS", `${P}id:bob@localhost`]);
-    return fields.includes("b");
-  }, "bob registered again");
+  // Both servers are back once their sessions are registered again.
+  for (const [identity, field] of [["alice", "a"], ["bob", "b"]]) {
+    await until(async () => {
+      const fields = await cluster.redis.command<string[]>([
+        "HKEYS",
+        `${P}id:${identity}@localhost`,
+      ]);
+      return fields.includes(field);
+    }, `${identity} registered again`, 10_000);
+  }
   await until(async () => {
     const groups = await cluster.redis.command<unknown[]>([
       "XINFO",
@@ -140,7 +173,11 @@ Deno.test("RedisEngine recovers when Redis restarts empty: sessions registered a
   }, "bob's server's inbox recreated");
   await alice.sendMessage(text("after-restart", "bob@localhost/b"));
   assert.equal((await nextMessage(bob) as { id: string }).id, "after-restart");
-  // New sessions are let in again, with the cluster-wide rules.
-  await cluster.login(1, "carol@localhost/c");
+  // New sessions are let in again (once the account store is back too), with the cluster-wide
+  // rules.
+  await until(
+    () => cluster.login(1, "carol@localhost/c").then(() => true, () => false),
+    "a new session let in",
+  );
   await cluster.refused(0, "bob@localhost/b", 12);
 });
