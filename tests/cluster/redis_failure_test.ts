@@ -155,13 +155,17 @@ Deno.test("RedisEngine recovers when Redis restarts empty: sessions registered a
   await cluster.redis.restart(200);
   // Both servers are back once their sessions are registered again.
   for (const [identity, field] of [["alice", "a"], ["bob", "b"]]) {
-    await until(async () => {
-      const fields = await cluster.redis.command<string[]>([
-        "HKEYS",
-        `${P}id:${identity}@localhost`,
-      ]);
-      return fields.includes(field);
-    }, `${identity} registered again`, 10_000);
+    await until(
+      async () => {
+        const fields = await cluster.redis.command<string[]>([
+          "HKEYS",
+          `${P}id:${identity}@localhost`,
+        ]);
+        return fields.includes(field);
+      },
+      `${identity} registered again`,
+      10_000,
+    );
   }
   await until(async () => {
     const groups = await cluster.redis.command<unknown[]>([
