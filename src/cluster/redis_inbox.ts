@@ -70,6 +70,9 @@ export class RedisInbox {
   #running: Promise<void> | undefined;
   #stopped = false;
   #lastRead = "";
+  #reportWindow = 0;
+  #reported = 0;
+  #suppressed = 0;
   /** What the inbox did so far. */
   readonly counts: InboxCounts = { handled: 0, malformed: 0 };
 
@@ -159,7 +162,7 @@ export class RedisInbox {
     } catch (error) {
       if (!(error instanceof InboxEntryError)) throw error;
       this.counts.malformed++;
-      console.error(`LIME cluster: inbox entry ${id} refused: ${error.message}`);
+      this.#report(`inbox entry ${id} refused: ${error.message}`);
       this.#ack(id);
       return;
     }
@@ -188,6 +191,21 @@ export class RedisInbox {
           room.resolve();
         }
       });
+  }
+
+  /** Logs a refused entry: at most 10 lines a minute (a flood of bad entries is counted). */
+  #report(line: string): void {
+    const now = Date.now();
+    if (now - this.#reportWindow >= 60_000) {
+      if (this.#suppressed > 0) {
+        console.error(`LIME cluster: ${this.#suppressed} more inbox entries refused`);
+      }
+      this.#reportWindow = now;
+      this.#reported = 0;
+      this.#suppressed = 0;
+    }
+    if (this.#reported++ < 10) console.error(`LIME cluster: ${line}`);
+    else this.#suppressed++;
   }
 
   #ack(id: string): void {
