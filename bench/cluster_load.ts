@@ -62,9 +62,18 @@ async function redisInfo(redis: RedisServer): Promise<{ cpuMs: number; memory: n
 }
 
 const serverCpu = async (server: ServerProcess) => (await server.request("cpu")).cpuMs as number;
+/** The machine's idle and total jiffies, all cores (a server reads /proc/stat for us). */
+const machineTicks = async (server: ServerProcess) => {
+  const reply = await server.request("cpu");
+  return { idle: Number(reply.idle), total: Number(reply.total) };
+};
 
 interface Throughput {
   rate: number;
+  /** How idle the whole machine was while measuring, %. */
+  idle?: number;
+  /** Each server's CPU use, % of a core. */
+  serverCpu?: number[];
   /** Server CPU per message, µs, per server involved. */
   serverUs: number[];
   redisUs: number;
@@ -130,9 +139,11 @@ async function routed(
   const redis0 = redis ? await redisInfo(redis) : undefined;
   const count0 = received;
   const t0 = performance.now();
+  const ticks0 = await machineTicks(from);
   await sleep(DURATION_MS);
   const count = received - count0;
   const seconds = (performance.now() - t0) / 1000;
+  const ticks1 = await machineTicks(from);
   const cpu1 = await Promise.all(servers.map(serverCpu));
   const redis1 = redis ? await redisInfo(redis) : undefined;
   stopped = true;
@@ -144,6 +155,8 @@ async function routed(
   await Promise.all(loops);
   return {
     rate: count / seconds,
+    idle: (ticks1.idle - ticks0.idle) * 100 / (ticks1.total - ticks0.total),
+    serverCpu: cpu1.map((c, i) => (c - cpu0[i]) / seconds / 10),
     serverUs: cpu1.map((c, i) => (c - cpu0[i]) * 1000 / count),
     redisUs: redis0 && redis1 ? (redis1.cpuMs - redis0.cpuMs) * 1000 / count : 0,
   };
@@ -297,7 +310,9 @@ try {
   const results: Record<string, Throughput> = {};
   const cpu = (t: Throughput) =>
     `server ${t.serverUs.map((us) => fmt(us, 1)).join(" + ")} µs/msg` +
-    (t.redisUs ? `, Redis ${fmt(t.redisUs, 1)} µs/msg` : "");
+    (t.redisUs ? `, Redis ${fmt(t.redisUs, 1)} µs/msg` : "") +
+    (t.serverCpu ? `; server CPU ${t.serverCpu.map((c) => `${fmt(c)}%`).join(" + ")}` : "") +
+    (t.idle !== undefined ? `; machine idle ${fmt(t.idle)}%` : "");
   for (
     const [name, label, run] of [
       [
