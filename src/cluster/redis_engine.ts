@@ -255,15 +255,16 @@ export class RedisEngine implements ClusterEngine {
     this.#beating = true;
     const { prefix, directory, cache, rescue, inbox } = this.parts;
     try {
-      const refresh = [
+      // Settled whatever happens below (a rejection must never go unhandled).
+      const refresh = Promise.allSettled([
         this.#announce(),
         ...directory.localKeys().map((key) => this.link.call(["PEXPIRE", key, this.#ttl])),
-      ];
+      ]);
       const members = await this.link.call<string[]>(["SMEMBERS", `${prefix}servers`]);
       const alive = await Promise.all(
         members.map((server) => this.link.call<number>(["EXISTS", `${prefix}srv:${server}`])),
       );
-      await Promise.all(refresh);
+      await refresh;
       const { died, gone } = this.liveness.update(members, alive.map((n) => n === 1));
       for (const server of died) cache.forgetServer(server);
       for (const server of gone) rescue.rescue(server).catch(() => {});

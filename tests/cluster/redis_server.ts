@@ -5,12 +5,21 @@
  */
 import { createClient } from "npm:redis@6.4.0";
 
-/** A free TCP port on 127.0.0.1 (the listener is closed before returning). */
+/**
+ * A free TCP port on 127.0.0.1 below Linux's ephemeral range (32768 and up): a port another
+ * process gets with port 0 never comes from there, so a Redis restarted on the same port does not
+ * find it taken meanwhile.
+ */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: another one
+    }
+  }
 }
 
 /** A redis-server process. */
@@ -59,16 +68,24 @@ export class RedisServer implements AsyncDisposable {
       new Response(child.stdout).text(),
       new Response(child.stderr).text(),
     ]).then(([out, err]) => out + err);
+    let exited = false;
+    child.status.then(() => exited = true);
     const until = Date.now() + 10_000;
     for (;;) {
+      if (exited) throw new Error(`redis-server exited: ${await this.stop()}`);
       try {
+        // Ours, not another process's on the same port: its process id is our child's.
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
-        await conn.write(new TextEncoder().encode("PING\r\n"));
-        const buffer = new Uint8Array(16);
+        await conn.write(new TextEncoder().encode("INFO server\r\n"));
+        const buffer = new Uint8Array(8192);
         const n = await conn.read(buffer);
         conn.close();
-        if (n && new TextDecoder().decode(buffer.subarray(0, n)).startsWith("+PONG")) return;
-      } catch {
+        const info = n ? new TextDecoder().decode(buffer.subarray(0, n)) : "";
+        const pid = /process_id:(\d+)/.exec(info)?.[1];
+        if (pid === String(child.pid)) return;
+        if (pid) throw new Error(`port ${this.port} is another redis-server's (pid ${pid})`);
+      } catch (error) {
+        if (String(error).includes("another redis-server")) throw error;
         // not listening yet
       }
       if (Date.now() > until) throw new Error(`redis-server did not start: ${await this.stop()}`);
