@@ -24,6 +24,7 @@
 import { serializeEnvelope } from "../src/codec.ts";
 import { Message } from "../src/envelope.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
+import { createClient } from "npm:redis@6.4.0";
 import { RedisServer } from "../tests/cluster/redis_server.ts";
 import { ObjectCounter, RawTcpClient, writeAll } from "./raw_tcp_client.ts";
 import { collect, killChildren, ServerProcess, spawn } from "./server_process.ts";
@@ -247,12 +248,15 @@ async function latency(from: ServerProcess, to: ServerProcess, tag: string) {
 
 /** Directory bytes per session: `SESSIONS` guests of distinct identities on `server`. */
 async function directory(server: ServerProcess, redis: RedisServer) {
-  const usage = async () => {
-    let bytes = 0;
-    let keys = 0;
+  const client = createClient({ url: redis.url, RESP: 2 });
+  client.on("error", () => {});
+  await client.connect();
+  const call = <T>(args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
+  const directoryKeys = async () => {
+    const keys: string[] = [];
     let cursor = "0";
     do {
-      const [next, found] = await redis.command<[string, string[]]>([
+      const [next, found] = await call<[string, string[]]>([
         "SCAN",
         cursor,
         "MATCH",
@@ -261,12 +265,16 @@ async function directory(server: ServerProcess, redis: RedisServer) {
         1000,
       ]);
       cursor = next;
-      for (const key of found) {
-        bytes += await redis.command<number>(["MEMORY", "USAGE", key, "SAMPLES", "0"]) ?? 0;
-        keys++;
-      }
+      keys.push(...found);
     } while (cursor !== "0");
-    return { bytes, keys };
+    return keys;
+  };
+  const usage = async () => {
+    const keys = await directoryKeys();
+    const sizes = await Promise.all(
+      keys.map((key) => call<number | null>(["MEMORY", "USAGE", key, "SAMPLES", 0])),
+    );
+    return { bytes: sizes.reduce<number>((a, b) => a + (b ?? 0), 0), keys: keys.length };
   };
   const memory = async () => (await server.request("mem")).rss as number;
   const before = { redis: await redisInfo(redis), keys: await usage(), rss: await memory() };
@@ -281,6 +289,14 @@ async function directory(server: ServerProcess, redis: RedisServer) {
   const seconds = (performance.now() - t0) / 1000;
   await sleep(500);
   const after = { redis: await redisInfo(redis), keys: await usage(), rss: await memory() };
+  // What a heartbeat costs Redis per identity: one PEXPIRE each, pipelined.
+  const keys = await directoryKeys();
+  const cpu0 = (await redisInfo(redis)).cpuMs;
+  for (let i = 0; i < keys.length; i += 1000) {
+    await Promise.all(keys.slice(i, i + 1000).map((key) => call(["PEXPIRE", key, 15_000])));
+  }
+  const pexpireUs = ((await redisInfo(redis)).cpuMs - cpu0) * 1000 / keys.length;
+  client.destroy();
   for (const client of clients) client.close();
   return {
     sessions: clients.length,
@@ -289,6 +305,7 @@ async function directory(server: ServerProcess, redis: RedisServer) {
     keyBytes: (after.keys.bytes - before.keys.bytes) / clients.length,
     keys: after.keys.keys - before.keys.keys,
     rss: (after.rss - before.rss) / clients.length,
+    pexpireUs,
   };
 }
 
@@ -367,7 +384,8 @@ try {
       `directory, ${fmt(d.sessions)} sessions of distinct identities`,
       `**${fmt(d.keyBytes)} B** per entry (MEMORY USAGE of ${fmt(d.keys)} keys); Redis ` +
       `used_memory +${fmt(d.usedMemory)} B per session; server RSS +${fmt(d.rss / 1024, 1)} KiB ` +
-      `per session; ${fmt(d.perSecond)} establishments/s`,
+      `per session; ${fmt(d.perSecond)} establishments/s; a heartbeat's PEXPIRE: ` +
+      `${fmt(d.pexpireUs, 2)} µs of Redis CPU per identity`,
     ]);
   }
   console.log("\n| measure | figure |\n|---|---|");
