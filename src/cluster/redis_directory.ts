@@ -278,17 +278,18 @@ export class RedisDirectory {
   }
 
   /**
-   * After a reconnection: releases that failed are sent again, and every local session is
-   * registered again (unless another live server took its node meanwhile: then it ends, 11).
+   * After a reconnection: releases that failed are sent again, and every local session (of
+   * `only` these identities, when given) is registered again, unless another live server took its
+   * node meanwhile: then it ends (11).
    */
-  async reregister(): Promise<void> {
+  async reregister(only?: ReadonlySet<string>): Promise<void> {
     const byIdentity = new Map<string, DirectoryOp[]>();
     const ops = (identityKey: string) => {
       let list = byIdentity.get(identityKey);
       if (!list) byIdentity.set(identityKey, list = []);
       return list;
     };
-    for (const [nodeKey, tag] of this.#pendingReleases) {
+    for (const [nodeKey, tag] of only ? [] : this.#pendingReleases) {
       const slash = nodeKey.indexOf("/");
       ops(nodeKey.slice(0, slash)).push({
         kind: "mine",
@@ -297,9 +298,10 @@ export class RedisDirectory {
         value: "",
       });
     }
-    this.#pendingReleases.clear();
+    if (!only) this.#pendingReleases.clear();
     const sessions = new Map<string, ServerSession>();
     for (const session of this.#o.registry.values()) {
+      if (only && !only.has(session.identityKey)) continue;
       sessions.set(session.nodeKey, session);
       ops(session.identityKey).push({
         kind: "reclaim",
@@ -320,10 +322,10 @@ export class RedisDirectory {
     }));
   }
 
-  /** The hash keys of the identities with a session here (their TTL is refreshed). */
-  localKeys(): string[] {
-    const keys = new Set<string>();
-    for (const session of this.#o.registry.values()) keys.add(this.key(session.identityKey));
-    return [...keys];
+  /** The identities with a session here (their hashes' TTL is refreshed). */
+  localIdentities(): string[] {
+    const identities = new Set<string>();
+    for (const session of this.#o.registry.values()) identities.add(session.identityKey);
+    return [...identities];
   }
 }

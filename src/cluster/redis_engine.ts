@@ -219,12 +219,14 @@ export class RedisEngine implements ClusterEngine {
     );
   }
 
-  async #announce(): Promise<void> {
+  /** Sets the liveness key; resolves with whether it was still there (false: it had lapsed). */
+  async #announce(): Promise<boolean> {
     const { prefix } = this.parts;
-    await Promise.all([
-      this.link.call(["SET", `${prefix}srv:${this.serverId}`, Date.now(), "PX", this.#ttl]),
+    const [previous] = await Promise.all([
+      this.link.call(["SET", `${prefix}srv:${this.serverId}`, Date.now(), "PX", this.#ttl, "GET"]),
       this.link.call(["SADD", `${prefix}servers`, this.serverId]),
     ]);
+    return previous !== null;
   }
 
   /** After a reconnection: announce, recreate the inbox, register the sessions again. */
@@ -248,6 +250,12 @@ export class RedisEngine implements ClusterEngine {
     })().finally(() => this.#recovering = undefined);
   }
 
+  /** The liveness key had lapsed: register everything again, as after a reconnection. */
+  #lapsed(): void {
+    console.error("LIME cluster: this server's liveness lapsed (stalled past the TTL)");
+    this.#needsRecovery = true;
+  }
+
   /** One heartbeat: liveness, directory TTLs, who else is alive, rescues, inbox trimming. */
   async #beat(): Promise<void> {
     if (this.#beating || this.#stopped || !this.link.isUp) return;
@@ -255,16 +263,27 @@ export class RedisEngine implements ClusterEngine {
     this.#beating = true;
     const { prefix, directory, cache, rescue, inbox } = this.parts;
     try {
-      // Settled whatever happens below (a rejection must never go unhandled).
+      // Settled whatever happens below (a rejection must never go unhandled). A key that lapsed
+      // (this process was stalled longer than the TTL) is registered again: the others may have
+      // taken this server for dead and dropped its entries.
+      const identities = directory.localIdentities();
+      const lapsed = new Set<string>();
       const refresh = Promise.allSettled([
-        this.#announce(),
-        ...directory.localKeys().map((key) => this.link.call(["PEXPIRE", key, this.#ttl])),
+        this.#announce().then((kept) => {
+          if (!kept) this.#lapsed();
+        }),
+        ...identities.map((identity) =>
+          this.link.call<number>(["PEXPIRE", directory.key(identity), this.#ttl]).then((kept) => {
+            if (kept === 0) lapsed.add(identity);
+          })
+        ),
       ]);
       const members = await this.link.call<string[]>(["SMEMBERS", `${prefix}servers`]);
       const alive = await Promise.all(
         members.map((server) => this.link.call<number>(["EXISTS", `${prefix}srv:${server}`])),
       );
       await refresh;
+      if (lapsed.size > 0) await directory.reregister(lapsed);
       const { died, gone } = this.liveness.update(members, alive.map((n) => n === 1));
       for (const server of died) cache.forgetServer(server);
       for (const server of gone) rescue.rescue(server).catch(() => {});

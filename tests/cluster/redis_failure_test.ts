@@ -187,3 +187,30 @@ Deno.test("RedisEngine recovers when Redis restarts empty: sessions registered a
   );
   await cluster.refused(0, "bob@localhost/b", 12);
 });
+
+Deno.test("RedisEngine registers its sessions again when its keys lapsed (a server stalled past the TTL)", async () => {
+  await using cluster = await TestCluster.start(2);
+  const alice = await cluster.login(0, "alice@localhost/a");
+  const bob = await cluster.login(1, "bob@localhost/b");
+  const carol = await cluster.login(1, "carol@localhost/c");
+  // What a stall longer than the TTL leaves: bob's server's liveness key and one directory key gone.
+  await cluster.redis.command(["DEL", `${P}srv:${cluster.engines[1].serverId}`]);
+  await cluster.redis.command(["DEL", `${P}id:bob@localhost`, `${P}id:carol@localhost`]);
+  for (const [identity, field] of [["bob", "b"], ["carol", "c"]]) {
+    await until(async () => {
+      const fields = await cluster.redis.command<string[]>([
+        "HKEYS",
+        `${P}id:${identity}@localhost`,
+      ]);
+      return fields.includes(field);
+    }, `${identity} registered again`);
+  }
+  // The other server may have seen it dead meanwhile: it sees it alive again.
+  await until(
+    () => cluster.engines.every((engine) => engine.stats().deadServers === 0),
+    "every server alive",
+  );
+  await alice.sendMessage(text("after-lapse", "bob@localhost/b"));
+  assert.equal((await nextMessage(bob) as { id: string }).id, "after-lapse");
+  assert.equal(carol.state, "established");
+});
