@@ -24,8 +24,8 @@
 import { serializeEnvelope } from "../src/codec.ts";
 import { Message } from "../src/envelope.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
-import { createClient } from "npm:redis@6.4.0";
 import { RedisServer } from "../tests/cluster/redis_server.ts";
+import { directory, redisInfo } from "./cluster_directory.ts";
 import { ObjectCounter, RawTcpClient, writeAll } from "./raw_tcp_client.ts";
 import { collect, killChildren, ServerProcess, spawn } from "./server_process.ts";
 
@@ -51,16 +51,6 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 Deno.addSignalListener("SIGINT", () => killChildren().finally(() => Deno.exit(130)));
-
-/** Redis's CPU seconds (user + sys) and memory. */
-async function redisInfo(redis: RedisServer): Promise<{ cpuMs: number; memory: number }> {
-  const text = await redis.command<string>(["INFO"]);
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1]);
-  return {
-    cpuMs: (field("used_cpu_user") + field("used_cpu_sys")) * 1000,
-    memory: field("used_memory"),
-  };
-}
 
 const serverCpu = async (server: ServerProcess) => (await server.request("cpu")).cpuMs as number;
 /** The machine's idle and total jiffies, all cores (a server reads /proc/stat for us). */
@@ -246,69 +236,6 @@ async function latency(from: ServerProcess, to: ServerProcess, tag: string) {
   return { p50: at(0.5), p99: at(0.99), count: samples.length };
 }
 
-/** Directory bytes per session: `SESSIONS` guests of distinct identities on `server`. */
-async function directory(server: ServerProcess, redis: RedisServer) {
-  const client = createClient({ url: redis.url, RESP: 2 });
-  client.on("error", () => {});
-  await client.connect();
-  const call = <T>(args: (string | number)[]) => client.sendCommand(args.map(String)) as Promise<T>;
-  const directoryKeys = async () => {
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, found] = await call<[string, string[]]>([
-        "SCAN",
-        cursor,
-        "MATCH",
-        "lime:localhost:id:*",
-        "COUNT",
-        1000,
-      ]);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== "0");
-    return keys;
-  };
-  const usage = async () => {
-    const keys = await directoryKeys();
-    const sizes = await Promise.all(
-      keys.map((key) => call<number | null>(["MEMORY", "USAGE", key, "SAMPLES", 0])),
-    );
-    return { bytes: sizes.reduce<number>((a, b) => a + (b ?? 0), 0), keys: keys.length };
-  };
-  const memory = async () => (await server.request("mem")).rss as number;
-  const before = { redis: await redisInfo(redis), keys: await usage(), rss: await memory() };
-  const clients: RawTcpClient[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: 100 }, async () => {
-    for (let k = next++; k < SESSIONS; k = next++) {
-      clients.push(await RawTcpClient.establish(server.tcp, `bot${k}@localhost/b`));
-    }
-  }));
-  const seconds = (performance.now() - t0) / 1000;
-  await sleep(500);
-  const after = { redis: await redisInfo(redis), keys: await usage(), rss: await memory() };
-  // What a heartbeat costs Redis per identity: one PEXPIRE each, pipelined.
-  const keys = await directoryKeys();
-  const cpu0 = (await redisInfo(redis)).cpuMs;
-  for (let i = 0; i < keys.length; i += 1000) {
-    await Promise.all(keys.slice(i, i + 1000).map((key) => call(["PEXPIRE", key, 15_000])));
-  }
-  const pexpireUs = ((await redisInfo(redis)).cpuMs - cpu0) * 1000 / keys.length;
-  client.destroy();
-  for (const client of clients) client.close();
-  return {
-    sessions: clients.length,
-    perSecond: clients.length / seconds,
-    usedMemory: (after.redis.memory - before.redis.memory) / clients.length,
-    keyBytes: (after.keys.bytes - before.keys.bytes) / clients.length,
-    keys: after.keys.keys - before.keys.keys,
-    rss: (after.rss - before.rss) / clients.length,
-    pexpireUs,
-  };
-}
-
 const redis = await RedisServer.start();
 const servers: ServerProcess[] = [];
 try {
@@ -379,7 +306,7 @@ try {
   }
   if (runs("directory")) {
     console.error(`directory: ${SESSIONS} sessions…`);
-    const d = await directory(a, redis);
+    const d = await directory(a, redis, SESSIONS);
     rows.push([
       `directory, ${fmt(d.sessions)} sessions of distinct identities`,
       `**${fmt(d.keyBytes)} B** per entry (MEMORY USAGE of ${fmt(d.keys)} keys); Redis ` +
