@@ -95,9 +95,26 @@ export class RedisLink {
     for (const listener of this.#down) listener();
   }
 
-  /** Connects both connections (rejects when Redis cannot be reached now). */
-  async connect(): Promise<void> {
-    await Promise.all(this.#clients().map((client) => client.connect()));
+  /**
+   * Connects both connections; rejects (and closes the link) when Redis cannot be reached within
+   * `timeout` ms (default 10,000): a server that starts needs its Redis.
+   */
+  async connect({ timeout = 10_000 } = {}): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis at ${this.url} did not answer within ${timeout} ms`)),
+        timeout,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(this.#clients().map((client) => client.connect())), late]);
+    } catch (error) {
+      this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Whether commands can be sent now. */
