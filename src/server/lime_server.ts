@@ -9,7 +9,6 @@ import type { ServerChannel as ServerChannelType } from "../channel/server_chann
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Command } from "../envelope.ts";
-import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock } from "../clock.ts";
 import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
@@ -25,11 +24,10 @@ import { pingResource } from "./resources/ping.ts";
 import { presenceResource } from "./resources/presence.ts";
 import { receiptResource } from "./resources/receipt.ts";
 import { ServerResources } from "./resources/server_resources.ts";
-import { Admission, type AdmissionLimits } from "./guard/admission.ts";
+import { Admission, admissionLimits } from "./guard/admission.ts";
 import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
 import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
 import { failureResponse } from "./resources/resource.ts";
-import { LoginThrottle } from "./guard/login_throttle.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
@@ -37,56 +35,19 @@ import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
 import { TrafficShaping } from "./guard/traffic_shaper.ts";
 import { openSessionGate } from "./session_gate.ts";
 import { Router, type ServerReply } from "./router.ts";
-import { secretsAllowed, serverAuthenticator } from "./server_authenticator.ts";
+import { offeredSchemes, serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
-import { ServerSession } from "./server_session.ts";
+import type { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
+import { SessionRegistration } from "./session_registration.ts";
+import type { ClusterEngine } from "../cluster/engine.ts";
+import { MemoryEngine } from "../cluster/memory_engine.ts";
 
 const SHUTDOWN_REASON = {
   code: ReasonCode.SESSION_ERROR,
   description: "The server is being shut down",
 };
-const REPLACED_REASON = {
-  code: ReasonCode.SESSION_ERROR,
-  description: "The session was replaced by a new session of the same node",
-};
-
-/**
- * The admission caps of the options. A per-address cap must stay below its global cap (else one
- * address could lock everyone else out): a configured one that does not is a RangeError; a
- * default one that does not (a server configured with a tiny global cap) is left out.
- */
-function admissionLimits(options: LimeServerOptions): AdmissionLimits {
-  const maxSessions = options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
-  const maxEstablishing = options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing;
-  const perAddress = (
-    name: "maxSessionsPerAddress" | "maxEstablishingPerAddress",
-    global: number,
-    globalName: string,
-  ): number => {
-    const configured = options[name];
-    if (configured === undefined) {
-      return SERVER_DEFAULTS[name] < global ? SERVER_DEFAULTS[name] : 0;
-    }
-    if (configured !== 0 && configured >= global) {
-      throw new RangeError(
-        `${name} (${configured}) must be below ${globalName} (${global}), or 0 for no per-address cap`,
-      );
-    }
-    return configured;
-  };
-  return {
-    maxSessions,
-    maxEstablishing,
-    maxSessionsPerAddress: perAddress("maxSessionsPerAddress", maxSessions, "maxSessions"),
-    maxEstablishingPerAddress: perAddress(
-      "maxEstablishingPerAddress",
-      maxEstablishing,
-      "maxEstablishing",
-    ),
-  };
-}
 
 /** The per-address key of a connection (see `source_address.ts`). */
 function sourceOfTransport(transport: Transport): string | undefined {
@@ -104,6 +65,8 @@ export class LimeServer implements AsyncDisposable {
   readonly #options: LimeServerOptions;
   readonly #router: Router;
   readonly #rules: IdentityRules;
+  readonly #engine: ClusterEngine;
+  readonly #registration: SessionRegistration;
   readonly #admission: Admission;
   readonly #authenticator: ServerAuthenticator;
   readonly #guestContacts = new GuestContacts();
@@ -123,6 +86,25 @@ export class LimeServer implements AsyncDisposable {
     this.domain = (options.domain ?? SERVER_DEFAULTS.domain).toLowerCase();
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
     this.#rules = new IdentityRules(this.domain, options.reservedNames);
+    const engine = this.#engine = options.engine ?? new MemoryEngine();
+    this.#registration = new SessionRegistration(
+      this.registry,
+      this.#rules,
+      engine,
+      this.#guestContacts,
+    );
+    const registration = this.#registration;
+    // The router exists once the constructor is done; the engine calls it only later.
+    const remote = engine.attach({
+      domain: this.domain,
+      registry: this.registry,
+      rules: this.#rules,
+      get router() {
+        return router;
+      },
+      evict: (session, reason) => registration.evict(session, reason),
+      ownerArrived: (identityKey) => registration.ownerArrived(identityKey),
+    });
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
@@ -135,13 +117,13 @@ export class LimeServer implements AsyncDisposable {
       guest: options.guest ?? true,
       plainWithoutTls: options.plainWithoutTls ?? "loopback",
       externalVerifier: options.externalVerifier,
-      throttle: new LoginThrottle(clock, options.loginThrottle),
+      throttle: engine.loginThrottle(clock, options.loginThrottle),
       passwordWork,
       sourceOf: (channel) => sourceOfTransport(channel.transport),
     });
     const resources = new ServerResources({
       ping: pingResource,
-      presence: presenceResource(quotas),
+      presence: presenceResource(quotas, (session) => engine.presenceChanged(session)),
       receipt: receiptResource,
       account: accountResource(options.store, {
         iterations: options.passwordIterations ?? DEFAULT_PBKDF2_ITERATIONS,
@@ -149,7 +131,10 @@ export class LimeServer implements AsyncDisposable {
         rules: this.#rules,
         registrations: new KeyedWindowCounter(clock, 60_000),
         quotas,
-        onCreated: (identity) => this.#ownerArrived(identity.toLowerCase()),
+        onCreated: (identity) => {
+          this.#registration.ownerArrived(identity.toLowerCase());
+          engine.ownerArrived(identity.toLowerCase());
+        },
       }),
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
     }, this.domain);
@@ -174,11 +159,22 @@ export class LimeServer implements AsyncDisposable {
         return handling;
       },
     };
-    this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, endpoint);
+    const router = new Router(
+      this.registry,
+      this.domain,
+      `postmaster@${this.domain}`,
+      endpoint,
+      remote,
+    );
+    this.#router = router;
   }
 
-  /** Starts the configured listeners. */
+  /**
+   * Starts the engine (a cluster engine connects and announces the server), then the configured
+   * listeners. With neither (an app serving {@link handler}), call it anyway for a cluster engine.
+   */
   async start(): Promise<void> {
+    await this.#engine.start();
     const { tcp, websocket } = this.#options;
     const limits = this.#transportLimits();
     // A burst of connections lands in one turn before the accept loop takes them: let them all
@@ -305,14 +301,23 @@ export class LimeServer implements AsyncDisposable {
       result = await channel.establishSession({
         firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
           SERVER_DEFAULTS.firstEnvelopeTimeout,
-        schemeOptions: (channel) => this.#offeredSchemes(channel),
+        schemeOptions: (channel) => offeredSchemes(options, channel.transport),
         assign: (candidate, { scheme }) => this.#rules.assign(candidate, scheme),
         register: (node, { domainRole, scheme }) => {
-          const problem = this.#rules.registrationProblem(node, scheme, this.registry, perIdentity);
-          if (problem) return problem;
-          session = new ServerSession(channel, node, domainRole, scheme, source);
-          this.#register(session);
-          return node;
+          const registered = this.#registration.register(
+            channel,
+            node,
+            domainRole,
+            scheme,
+            source,
+            perIdentity,
+          );
+          const settle = (outcome: ServerSession | Reason) => {
+            if (!("node" in outcome)) return outcome;
+            session = outcome;
+            return node;
+          };
+          return registered instanceof Promise ? registered.then(settle) : settle(registered);
         },
         authenticator: this.#authenticator,
       });
@@ -320,7 +325,7 @@ export class LimeServer implements AsyncDisposable {
       ticket.established();
     }
     if (!result.established || !session) {
-      if (session) this.#unregister(session);
+      if (session) this.#registration.unregister(session);
       return;
     }
     const established = session;
@@ -334,7 +339,7 @@ export class LimeServer implements AsyncDisposable {
         }),
       );
       if (owned) {
-        this.#evict(established, owned);
+        this.#registration.evict(established, owned);
         await channel.closed;
         return;
       }
@@ -349,66 +354,10 @@ export class LimeServer implements AsyncDisposable {
     channel.onNotification(route);
     channel.onCommand(route);
     const end = await channel.closed;
-    this.#unregister(established);
+    this.#registration.unregister(established);
     if (end.error instanceof TransportError && end.error.code === "slow-reader") {
       this.#router.reportUnread(established);
     }
-  }
-
-  /** The schemes offered on a channel, when its authentication starts (after any TLS switch). */
-  #offeredSchemes(channel: ServerChannelType): AuthenticationScheme[] {
-    const options = this.#options;
-    const transport = channel.transport;
-    const schemes: AuthenticationScheme[] = [];
-    if (options.guest ?? true) schemes.push("guest");
-    // Secrets only where they would be accepted: none crosses the wire to be refused afterwards.
-    if (secretsAllowed(transport, options.plainWithoutTls ?? "loopback")) {
-      schemes.push("plain", "key");
-    }
-    // A client certificate exists only over TLS, and means something only with CAs to check it.
-    const authorities = options.tcp ? options.tcp.tls?.caCerts ?? [] : [];
-    if (authorities.length > 0 && transport.peerCertificate !== undefined) {
-      schemes.push("transport");
-    }
-    if (options.externalVerifier) schemes.push("external");
-    return schemes;
-  }
-
-  /** Registers an admitted session: it replaces a weaker-or-equal one, displaces guests. */
-  #register(session: ServerSession): void {
-    const replaced = this.registry.add(session);
-    replaced?.channel.sendFailedSession(REPLACED_REASON).catch(() => {});
-    if (session.guest) return;
-    for (
-      const guest of this.#rules.displacedGuests(session.identityKey, session.scheme, this.registry)
-    ) {
-      this.#evict(guest, IDENTITY_REASONS.nowOwned(guest.identity));
-    }
-    this.#guestContacts.discard(session.identityKey);
-  }
-
-  /** Unregisters a session that ended; a guest identity's data goes with its last guest. */
-  #unregister(session: ServerSession): void {
-    this.registry.remove(session);
-    if (!session.guest) return;
-    for (const other of this.registry.byIdentityKey(session.identityKey)) {
-      if (other.guest) return;
-    }
-    this.#guestContacts.discard(session.identityKey);
-  }
-
-  /** Ends a session at once with `reason`; it stops receiving routed traffic now. */
-  #evict(session: ServerSession, reason: Reason): void {
-    this.#unregister(session);
-    session.channel.sendFailedSession(reason).catch(() => {});
-  }
-
-  /** An identity got an account: its guest sessions end and guest data goes. */
-  #ownerArrived(identityKey: string): void {
-    for (const session of [...this.registry.byIdentityKey(identityKey)]) {
-      if (session.guest) this.#evict(session, IDENTITY_REASONS.nowOwned(session.identity));
-    }
-    this.#guestContacts.discard(identityKey);
   }
 
   /**
@@ -439,6 +388,7 @@ export class LimeServer implements AsyncDisposable {
     ]);
     await Promise.all(this.#serving);
     await Promise.allSettled([...this.#handling]);
+    await this.#engine.stop();
   }
 
   /** `await using` shuts the server down. */

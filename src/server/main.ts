@@ -10,7 +10,8 @@
  * start (an address in use) prints `error: <problem and fix>` and exits with code 1.
  * @module
  */
-import { KvAccountStore } from "./account_store.ts";
+import { type AccountStore, KvAccountStore } from "./account_store.ts";
+import type { ClusterEngine } from "../cluster/engine.ts";
 import { LimeServer } from "./lime_server.ts";
 import { ACCOUNTS_ENV, seedAccounts } from "./main_accounts.ts";
 import { startProblem } from "./main_errors.ts";
@@ -38,15 +39,37 @@ for (const warning of warnings) console.error(warning);
 Deno.env.delete(ACCOUNTS_ENV);
 
 let path = config.data;
-if (path !== ":memory:") {
-  await Deno.mkdir(path, { recursive: true });
-  path = `${path}/lime.kv`;
+let store: AccountStore;
+let engine: ClusterEngine | undefined;
+const cluster = config.cluster;
+if (cluster) {
+  // Loaded only here: a one-process server never loads the Redis client.
+  const { RedisEngine } = await import("../cluster/redis_engine.ts");
+  const { RedisAccountStore } = await import("../cluster/redis_account_store.ts");
+  path = `${cluster.redis} (engine redis)`;
+  try {
+    store = await RedisAccountStore.open(cluster.redis, `lime:${config.domain}:`);
+  } catch (error) {
+    console.error(`error: cannot reach Redis at ${cluster.redis}: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+  engine = new RedisEngine({
+    url: cluster.redis,
+    ttl: cluster.ttl,
+    hopTimeout: Math.max(5_000, 2 * cluster.ttl),
+  });
+} else {
+  if (path !== ":memory:") {
+    await Deno.mkdir(path, { recursive: true });
+    path = `${path}/lime.kv`;
+  }
+  store = await KvAccountStore.open(path);
 }
-const store = await KvAccountStore.open(path);
 const seeded = await seedAccounts(store, config.accounts);
 const server = new LimeServer({
   domain: config.domain,
   store,
+  ...(engine ? { engine } : {}),
   guest: config.guest,
   ...config.server,
   tcp: config.tcp && { ...config.tcp, ...(config.tls ? { tls: config.tls } : {}) },
@@ -55,7 +78,9 @@ const server = new LimeServer({
 try {
   await server.start();
 } catch (error) {
-  console.error(`error: ${startProblem(error, config)}`);
+  if (engine && !/EADDRINUSE|address already in use/i.test(String(error))) {
+    console.error(`error: the cluster engine cannot start: ${(error as Error).message}`);
+  } else console.error(`error: ${startProblem(error, config)}`);
   await server.shutdown().catch(() => {});
   store.close();
   Deno.exit(1);
@@ -66,6 +91,9 @@ if (server.tcpAddress) {
 }
 if (server.websocketAddress) {
   console.log(`  WebSocket  ${config.tls ? "wss" : "ws"}://${server.websocketAddress}`);
+}
+if (engine && "serverId" in engine) {
+  console.log(`  cluster    ${cluster?.redis}, server ${engine.serverId}`);
 }
 console.log(
   `  accounts   ${path}` +

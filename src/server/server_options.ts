@@ -8,6 +8,7 @@ import type { TcpServerTlsOptions } from "../transport/tcp_tls.ts";
 import type { InflationLimits } from "../transport/tcp_gzip.ts";
 import type { RateLimitOptions } from "./guard/traffic_shaper.ts";
 import type { AccountStore } from "./account_store.ts";
+import type { ClusterEngine } from "../cluster/engine.ts";
 import type { LoginThrottleOptions } from "./guard/login_throttle.ts";
 import type { PasswordWorkOptions } from "./guard/password_work.ts";
 import type { ResourceQuotas } from "./resources/quotas.ts";
@@ -43,6 +44,12 @@ export interface LimeServerOptions {
   trustProxy?: boolean;
   /** Accounts and rosters. Required (use `KvAccountStore.open(":memory:")` in tests). */
   store: AccountStore;
+  /**
+   * The engine: `MemoryEngine` (the default: this process serves the domain alone) or a
+   * `RedisEngine` from `cluster.ts` (any number of processes serve one domain through Redis; give
+   * them a `RedisAccountStore` too). One engine per server.
+   */
+  engine?: ClusterEngine;
   /** Offer the guest scheme. Default true. */
   guest?: boolean;
   /**
