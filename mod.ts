@@ -116,6 +116,14 @@ export {
   type ServerEndpoint,
   type ServerReply,
 } from "./src/server/router.ts";
+export { HTTP_API_DEFAULTS, type HttpApiOptions } from "./src/http/http_edge.ts";
+export type { CredentialCacheOptions } from "./src/http/credential_cache.ts";
+export {
+  basicAuthorization,
+  type HttpCredentials,
+  keyAuthorization,
+  readAuthorization,
+} from "./src/http/http_credentials.ts";
 export {
   type DenoLimeClientOptions,
   denoTransportFactory,

@@ -42,6 +42,10 @@ import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
+import { HttpEdge } from "../http/http_edge.ts";
+import type { EdgeHost } from "../http/edge_host.ts";
+import { HttpListener } from "../http/http_listener.ts";
+import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
 
 const SHUTDOWN_REASON = {
   code: ReasonCode.SESSION_ERROR,
@@ -115,6 +119,9 @@ export class LimeServer implements AsyncDisposable {
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
+  /** The HTTP API and webhooks (`src/http/`), unless `http: false`. */
+  readonly #edge: HttpEdge | undefined;
+  #http: HttpListener | undefined;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -126,6 +133,7 @@ export class LimeServer implements AsyncDisposable {
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
+    const throttle = new LoginThrottle(clock, options.loginThrottle);
     this.#shaping = new TrafficShaping(clock, options.rateLimit);
     this.#admission = new Admission(admissionLimits(options));
     this.#authenticator = serverAuthenticator({
@@ -135,7 +143,7 @@ export class LimeServer implements AsyncDisposable {
       guest: options.guest ?? true,
       plainWithoutTls: options.plainWithoutTls ?? "loopback",
       externalVerifier: options.externalVerifier,
-      throttle: new LoginThrottle(clock, options.loginThrottle),
+      throttle,
       passwordWork,
       sourceOf: (channel) => sourceOfTransport(channel.transport),
     });
@@ -175,6 +183,45 @@ export class LimeServer implements AsyncDisposable {
       },
     };
     this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, endpoint);
+    if (options.http !== false) {
+      this.#edge = new HttpEdge(this.#edgeHost(throttle, passwordWork), options.http);
+    }
+  }
+
+  /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
+  #edgeHost(throttle: LoginThrottle, passwordWork: PasswordWork): EdgeHost {
+    const options = this.#options;
+    const stopping = () => this.#stopping;
+    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    return {
+      domain: this.domain,
+      serverNode: this.serverNode,
+      store: options.store,
+      registry: this.registry,
+      router: this.#router,
+      rules: this.#rules,
+      shaping: this.#shaping,
+      throttle,
+      passwordWork,
+      clock: options.channel?.clock ?? systemClock,
+      plainWithoutTls: options.plainWithoutTls ?? "loopback",
+      trustProxy: options.trustProxy ?? false,
+      trustProxyTls: options.trustProxyTls ?? false,
+      maxEnvelopeSize: options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE,
+      maxMembers: options.maxMembers ?? DEFAULT_MAX_MEMBERS,
+      maxSessionsPerIdentity: perIdentity,
+      get stopping() {
+        return stopping();
+      },
+      register: (channel, node, scheme) => {
+        const problem = this.#rules.registrationProblem(node, scheme, this.registry, perIdentity);
+        if (problem) return problem;
+        const session = new ServerSession(channel, node, "member", scheme);
+        this.#register(session);
+        return session;
+      },
+      unregister: (session) => this.#unregister(session),
+    };
   }
 
   /** Starts the configured listeners. */
@@ -209,6 +256,10 @@ export class LimeServer implements AsyncDisposable {
       await this.#websocket.listen();
       this.#acceptFrom(this.#websocket);
     }
+    const http = this.#options.http;
+    if (http && http.port !== undefined) {
+      this.#http = HttpListener.listen({ ...http, port: http.port }, this.handler);
+    }
   }
 
   /** The limits every accepted transport gets. */
@@ -234,6 +285,11 @@ export class LimeServer implements AsyncDisposable {
     return this.#websocket?.address;
   }
 
+  /** Where the HTTP port listens (`host:port`), when `http.port` was given. */
+  get httpAddress(): string | undefined {
+    return this.#http?.address;
+  }
+
   /** Connections being served: server channels not closed yet (established or not). */
   get connectionCount(): number {
     return this.#channels.size;
@@ -245,12 +301,20 @@ export class LimeServer implements AsyncDisposable {
   }
 
   /**
-   * A `Deno.serve` handler that accepts LIME over WebSocket on any path (Deno Deploy:
-   * `Deno.serve(server.handler)`); other requests get 400. There Deno owns the sockets
+   * A `Deno.serve` handler (Deno Deploy: `Deno.serve(server.handler)`): the HTTP API on
+   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`), and
+   * LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
    * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
    * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
-  readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
+  readonly handler = (
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response> => {
+    const edge = this.#edge;
+    if (edge) {
+      if (edge.serves(new URL(request.url).pathname)) return edge.handle(request, info);
+    }
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         ...this.#transportLimits(),
@@ -423,6 +487,7 @@ export class LimeServer implements AsyncDisposable {
     // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
+    await this.#edge?.close();
     await Promise.all(
       [...this.#channels].map((channel) =>
         channel.state === "established"
@@ -436,6 +501,7 @@ export class LimeServer implements AsyncDisposable {
       this.#tcp?.close({ closeTransports: true }),
       this.#websocket?.close({ closeTransports: true }),
       this.#embedded?.close({ closeTransports: true }),
+      this.#http?.close(),
     ]);
     await Promise.all(this.#serving);
     await Promise.allSettled([...this.#handling]);

@@ -18,6 +18,7 @@ import {
 } from "./main_accounts.ts";
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from "./guard/traffic_shaper.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
+import { DEFAULT_HTTP_PORT } from "../http/http_listener.ts";
 
 /** The parsed configuration. */
 export interface ServerConfig {
@@ -27,6 +28,8 @@ export interface ServerConfig {
   tcp: false | { hostname: string; port: number };
   /** WebSocket listener, or false. */
   ws: false | { hostname: string; port: number };
+  /** HTTP port (the HTTP API, `/healthz`, WebSocket through `Deno.serve`), or false. */
+  http: false | { hostname: string; port: number };
   /** Data folder, or `:memory:`. */
   data: string;
   /** Accounts to create or reset (checked: served domain, limits, no duplicates). */
@@ -44,6 +47,7 @@ export interface ServerConfig {
     | "maxEstablishingPerAddress"
     | "rateLimit"
     | "trustProxy"
+    | "trustProxyTls"
     | "plainWithoutTls"
   >;
 }
@@ -126,7 +130,16 @@ const text = (value: string | boolean) => String(value);
 /** A draft before defaults: what a flag without a `default` string leaves when it is absent. */
 export function newDraft(): ConfigDraft {
   return {
-    config: { domain: "", tcp: false, ws: false, data: "", accounts: [], guest: true, server: {} },
+    config: {
+      domain: "",
+      tcp: false,
+      ws: false,
+      http: false,
+      data: "",
+      accounts: [],
+      guest: true,
+      server: {},
+    },
     accounts: [],
   };
 }
@@ -220,6 +233,14 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     apply: (draft, value, from) => draft.config.ws = endpoint(text(value), from),
   },
   {
+    name: "http",
+    type: "string",
+    value: "HOST:PORT|off",
+    default: `${SERVER_DEFAULTS.websocketHostname}:${DEFAULT_HTTP_PORT}`,
+    help: "the HTTP port: the HTTP API and /healthz",
+    apply: (draft, value, from) => draft.config.http = endpoint(text(value), from),
+  },
+  {
     name: "data",
     type: "string",
     value: "DIR|:memory:",
@@ -270,6 +291,12 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     type: "boolean",
     help: "take WebSocket clients' addresses from X-Forwarded-For (only behind your own proxy)",
     apply: (draft) => draft.config.server.trustProxy = true,
+  },
+  {
+    name: "trust-proxy-tls",
+    type: "boolean",
+    help: "count X-Forwarded-Proto: https as TLS (only behind your own TLS-terminating proxy)",
+    apply: (draft) => draft.config.server.trustProxyTls = true,
   },
   limitFlag("max-sessions", "maxSessions", "sessions at once"),
   limitFlag(
