@@ -118,12 +118,9 @@ export {
 } from "./src/server/router.ts";
 export { HTTP_API_DEFAULTS, type HttpApiOptions } from "./src/http/http_edge.ts";
 export type { CredentialCacheOptions } from "./src/http/credential_cache.ts";
-export {
-  basicAuthorization,
-  type HttpCredentials,
-  keyAuthorization,
-  readAuthorization,
-} from "./src/http/http_credentials.ts";
+export { WEBHOOK_DEFAULTS, type WebhookOptions } from "./src/http/webhooks.ts";
+export type { DestinationPolicy } from "./src/http/webhook_destination.ts";
+export { MIN_WEBHOOK_SECRET, WEBHOOK_TYPE } from "./src/http/webhook_resource.ts";
 export {
   type DenoLimeClientOptions,
   denoTransportFactory,

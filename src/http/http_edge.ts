@@ -1,8 +1,8 @@
 /**
  * The server's HTTP edge: the HTTP API (`http_api.ts`) with its sessions, sign-in and budgets,
- * and the periodic sweep that closes idle HTTP sessions and forgets idle addresses. The server
- * makes one (with the {@link EdgeHost} it lends it) and hands it the requests to
- * `/messages`, `/notifications` and `/commands`.
+ * the webhooks (`webhooks.ts`), and the periodic sweep that closes idle HTTP sessions and forgets
+ * idle addresses. The server makes one (with the {@link EdgeHost} it lends it), hands it the
+ * requests to `/messages`, `/notifications` and `/commands`, and mounts its `/webhook` resource.
  * @module
  */
 import type { TimerHandle } from "../clock.ts";
@@ -12,6 +12,7 @@ import { EdgeSessions } from "./edge_sessions.ts";
 import { HTTP_API_PATHS, HttpApi } from "./http_api.ts";
 import { HttpAuthenticator } from "./http_authenticator.ts";
 import { AddressShapers, RequestSlots } from "./http_budget.ts";
+import { type WebhookOptions, Webhooks } from "./webhooks.ts";
 
 /** Options of the HTTP API (`LimeServerOptions.http`). */
 export interface HttpApiOptions {
@@ -49,26 +50,36 @@ const SWEEP_INTERVAL = 5_000;
 export class HttpEdge {
   /** The identities' sessions. */
   readonly sessions: EdgeSessions;
+  /** The webhooks, when a Deno KV database holds them. */
+  readonly webhooks: Webhooks | undefined;
   readonly #host: EdgeHost;
-  readonly #api: HttpApi;
+  readonly #api: HttpApi | undefined;
   readonly #addresses: AddressShapers;
   readonly #slots: RequestSlots;
   #timer: TimerHandle | undefined;
   #closed = false;
 
-  /** The edge of `host`. */
-  constructor(host: EdgeHost, options: HttpApiOptions = {}) {
-    const settings = { ...HTTP_API_DEFAULTS, ...options };
+  /**
+   * The edge of `host`: the HTTP API with `options` (none with `false`), webhooks in
+   * `webhooks.kv` when given.
+   */
+  constructor(
+    host: EdgeHost,
+    options: HttpApiOptions | false = {},
+    webhooks?: WebhookOptions & { kv: Deno.Kv },
+  ) {
+    const settings = { ...HTTP_API_DEFAULTS, ...(options || {}) };
     this.#host = host;
     this.sessions = new EdgeSessions(host, settings.instance, settings.idleTimeout);
     this.#addresses = new AddressShapers(host.shaping, host.clock);
     this.#slots = new RequestSlots(settings.maxRequestsPerAddress, settings.maxRequests);
-    this.#api = new HttpApi({
+    this.webhooks = webhooks ? new Webhooks(host, this.sessions, webhooks.kv, webhooks) : undefined;
+    this.#api = options === false ? undefined : new HttpApi({
       host,
       sessions: this.sessions,
       authenticator: new HttpAuthenticator(
         host,
-        new CredentialCache(host.clock, options.credentialCache),
+        new CredentialCache(host.clock, settings.credentialCache),
       ),
       slots: this.#slots,
       addresses: this.#addresses,
@@ -83,13 +94,19 @@ export class HttpEdge {
 
   /** Whether `pathname` is one the HTTP API serves. */
   serves(pathname: string): boolean {
-    return Object.hasOwn(HTTP_API_PATHS, pathname);
+    return this.#api !== undefined && Object.hasOwn(HTTP_API_PATHS, pathname);
   }
 
-  /** Handles one request to the HTTP API. */
-  handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+  /** Starts the webhooks (their sessions, the outbox left by a previous run, the queue). */
+  start(): Promise<void> {
+    return this.webhooks?.start() ?? Promise.resolve();
+  }
+
+  /** Handles one request to the HTTP API (see {@link serves}). */
+  async handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     this.#arm();
-    return this.#api.handle(request, info);
+    await this.start();
+    return await this.#api!.handle(request, info);
   }
 
   /** Keeps the sweep running while there is something to sweep. */
@@ -110,6 +127,7 @@ export class HttpEdge {
     this.#closed = true;
     if (this.#timer !== undefined) this.#host.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.webhooks?.close();
     await this.sessions.close();
     this.#addresses.clear();
   }

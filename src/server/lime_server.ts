@@ -42,6 +42,7 @@ import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
+import { KvAccountStore } from "./account_store.ts";
 import { HttpEdge } from "../http/http_edge.ts";
 import type { EdgeHost } from "../http/edge_host.ts";
 import { HttpListener } from "../http/http_listener.ts";
@@ -147,6 +148,18 @@ export class LimeServer implements AsyncDisposable {
       passwordWork,
       sourceOf: (channel) => sourceOfTransport(channel.transport),
     });
+    const store = options.store;
+    const kv = options.webhooks === false
+      ? undefined
+      : options.webhooks?.kv ?? (store instanceof KvAccountStore ? store.database : undefined);
+    if (options.http !== false || kv) {
+      this.#edge = new HttpEdge(
+        this.#edgeHost(throttle, passwordWork),
+        options.http ?? {},
+        kv && options.webhooks !== false ? { ...options.webhooks, kv } : undefined,
+      );
+    }
+    const webhooks = this.#edge?.webhooks;
     const resources = new ServerResources({
       ping: pingResource,
       presence: presenceResource(quotas),
@@ -160,6 +173,7 @@ export class LimeServer implements AsyncDisposable {
         onCreated: (identity) => this.#ownerArrived(identity.toLowerCase()),
       }),
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
+      ...(webhooks ? { webhook: webhooks.resource } : {}),
     }, this.domain);
     // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
     // Requests to the server's resources run a few at a time per source address (their answers
@@ -183,22 +197,22 @@ export class LimeServer implements AsyncDisposable {
       },
     };
     this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, endpoint);
-    if (options.http !== false) {
-      this.#edge = new HttpEdge(this.#edgeHost(throttle, passwordWork), options.http);
-    }
   }
 
   /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
   #edgeHost(throttle: LoginThrottle, passwordWork: PasswordWork): EdgeHost {
     const options = this.#options;
     const stopping = () => this.#stopping;
+    const router = () => this.#router;
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
     return {
       domain: this.domain,
       serverNode: this.serverNode,
       store: options.store,
       registry: this.registry,
-      router: this.#router,
+      get router() {
+        return router();
+      },
       rules: this.#rules,
       shaping: this.#shaping,
       throttle,
@@ -224,8 +238,13 @@ export class LimeServer implements AsyncDisposable {
     };
   }
 
-  /** Starts the configured listeners. */
+  /**
+   * Starts the webhooks (their sessions, deliveries left by a previous run, the KV queue
+   * listener) and the configured listeners. An app serving {@link handler} (Deno Deploy) calls
+   * it at its top level too, so the queue listener is there when Deploy wakes the app for it.
+   */
   async start(): Promise<void> {
+    await this.#edge?.start();
     const { tcp, websocket } = this.#options;
     const limits = this.#transportLimits();
     // A burst of connections lands in one turn before the accept loop takes them: let them all

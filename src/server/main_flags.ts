@@ -49,6 +49,7 @@ export interface ServerConfig {
     | "trustProxy"
     | "trustProxyTls"
     | "plainWithoutTls"
+    | "webhooks"
   >;
 }
 
@@ -297,6 +298,34 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     type: "boolean",
     help: "count X-Forwarded-Proto: https as TLS (only behind your own TLS-terminating proxy)",
     apply: (draft) => draft.config.server.trustProxyTls = true,
+  },
+  {
+    name: "webhook-hosts",
+    type: "string",
+    value: "HOST[:PORT],...",
+    help: "the only hosts webhooks may point to (default: any public host; never private ones)",
+    apply: (draft, value, from) => {
+      const hosts = text(value).split(",").map((host) => host.trim().toLowerCase());
+      if (
+        hosts.some((host) =>
+          !/^[a-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)
+        )
+      ) {
+        throw new UsageError(`${from} must be HOST or HOST:PORT, comma-separated`);
+      }
+      const current = draft.config.server.webhooks;
+      if (current === false) return;
+      draft.config.server.webhooks = {
+        ...current,
+        allowedHosts: hosts,
+      };
+    },
+  },
+  {
+    name: "no-webhooks",
+    type: "boolean",
+    help: "turn webhooks (set /webhook) off",
+    apply: (draft) => draft.config.server.webhooks = false,
   },
   limitFlag("max-sessions", "maxSessions", "sessions at once"),
   limitFlag(

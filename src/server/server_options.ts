@@ -12,6 +12,7 @@ import type { LoginThrottleOptions } from "./guard/login_throttle.ts";
 import type { PasswordWorkOptions } from "./guard/password_work.ts";
 import type { ResourceQuotas } from "./resources/quotas.ts";
 import type { HttpApiOptions } from "../http/http_edge.ts";
+import type { WebhookOptions } from "../http/webhooks.ts";
 
 /** Checks an `external` token: resolves with the role it gives `identity` (`unknown` refuses). */
 export type ExternalTokenVerifier = (
@@ -61,6 +62,13 @@ export interface LimeServerOptions {
   http?:
     | false
     | (HttpApiOptions & { hostname?: string; port?: number; cert?: string; key?: string });
+  /**
+   * Webhooks (`set /webhook`, deliveries by signed HTTP POST: `src/http/webhooks.ts`), kept in
+   * the store's Deno KV database (or `kv`). `false` turns them off. Default: on when the store is
+   * a `KvAccountStore`; webhook URLs may not point to private or loopback addresses unless
+   * `allowPrivateAddresses` or `allowedHosts` say so.
+   */
+  webhooks?: false | WebhookOptions;
   /** Accounts and rosters. Required (use `KvAccountStore.open(":memory:")` in tests). */
   store: AccountStore;
   /** Offer the guest scheme. Default true. */
