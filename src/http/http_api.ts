@@ -19,7 +19,8 @@ import { newId } from "../ids.ts";
 import { identityKeyOf } from "../server/identity_rules.ts";
 import { ROUTING_REASONS } from "../server/router.ts";
 import { isLoopbackHost, sourceKey } from "../server/source_address.ts";
-import { forwardedClientAddress, forwardedProtocol } from "../transport/forwarded.ts";
+import { forwardedClientAddress } from "../transport/forwarded.ts";
+import { requestIsTls } from "../transport/websocket_upgrade.ts";
 import { DEFAULT_MAX_DEPTH } from "../transport/transport.ts";
 import type { EdgeHost } from "./edge_host.ts";
 import type { EdgeSession } from "./edge_session.ts";
@@ -71,9 +72,11 @@ export function requestFacts(
   const remote = info?.remoteAddr;
   const peer = remote && remote.transport === "tcp" ? remote.hostname : undefined;
   const host = trustProxy ? forwardedClientAddress(request.headers) ?? peer : peer;
-  const tls = request.url.startsWith("https:") ||
-    (trustProxyTls && forwardedProtocol(request.headers) === "https");
-  return { source: sourceKey(host), loopback: isLoopbackHost(host), tls };
+  return {
+    source: sourceKey(host),
+    loopback: isLoopbackHost(host),
+    tls: requestIsTls(request, trustProxyTls),
+  };
 }
 
 /** Serves `POST /messages`, `/notifications` and `/commands`. */

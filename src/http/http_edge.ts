@@ -127,7 +127,7 @@ export class HttpEdge {
     this.#closed = true;
     if (this.#timer !== undefined) this.#host.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.webhooks?.close();
+    await this.webhooks?.close();
     await this.sessions.close();
     this.#addresses.clear();
   }

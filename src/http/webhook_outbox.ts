@@ -129,6 +129,8 @@ export class WebhookOutbox {
   #totalBytes = 0;
   #running = 0;
   readonly #ready: (() => void)[] = [];
+  readonly #runs = new Set<Promise<void>>();
+  readonly #stop = new AbortController();
   #closed = false;
 
   /** An outbox in `kv`. */
@@ -217,21 +219,28 @@ export class WebhookOutbox {
     const lane = this.#lanes.get(identityKey);
     if (!lane || lane.running || this.#closed) return;
     lane.running = true;
-    this.#run(identityKey, lane).catch((error) => {
+    const run = this.#run(identityKey, lane).catch((error) => {
       console.error("LIME server: a webhook lane failed", error);
     }).finally(() => {
       lane.running = false;
+      this.#runs.delete(run);
       if (lane.items.length === 0 && this.#lanes.get(identityKey) === lane) {
         this.#lanes.delete(identityKey);
       }
     });
+    this.#runs.add(run);
   }
 
-  /** Stops delivering (what is stored stays for the next start). */
-  close(): void {
+  /**
+   * Stops delivering: attempts in progress are aborted (and count as not made), timers cleared;
+   * what is stored stays for the next start. Resolves once no lane runs.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
-    for (const lane of this.#lanes.values()) clearTimeout(lane.timer);
+    this.#stop.abort();
     for (const ready of this.#ready.splice(0)) ready();
+    await Promise.allSettled([...this.#runs]);
+    for (const lane of this.#lanes.values()) clearTimeout(lane.timer);
   }
 
   #lane(identityKey: string): Lane {
@@ -329,7 +338,15 @@ export class WebhookOutbox {
       return true;
     }
     const body = await this.#body(identityKey, item);
-    const outcome = await postWebhook(url, settings.secret, entry.delivery, body, this.#limits);
+    const outcome = await postWebhook(
+      url,
+      settings.secret,
+      entry.delivery,
+      body,
+      this.#limits,
+      this.#stop.signal,
+    );
+    if (this.#closed) return false; // stopped: the attempt counts as not made
     entry.attempts++;
     if (outcome.kind === "delivered") {
       this.#hooks.delivered(identityKey, entry);
@@ -352,6 +369,7 @@ export class WebhookOutbox {
   }
 
   #schedule(identityKey: string, lane: Lane, delay: number, durable: boolean): void {
+    if (this.#closed) return;
     clearTimeout(lane.timer);
     lane.timer = setTimeout(() => {
       lane.timer = undefined;

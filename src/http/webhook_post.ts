@@ -55,16 +55,19 @@ function retryAfter(header: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** POSTs `body` to `url`, signed with `secret` as delivery `delivery`. */
+/** POSTs `body` to `url`, signed with `secret` as delivery `delivery`; `stop` aborts it. */
 export async function postWebhook(
   url: string,
   secret: string,
   delivery: string,
   body: string,
   limits: PostLimits,
+  stop?: AbortSignal,
 ): Promise<PostOutcome> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), limits.timeout);
+  const abort = () => controller.abort();
+  stop?.addEventListener("abort", abort, { once: true });
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -92,5 +95,6 @@ export async function postWebhook(
     return { kind: "retry", problem };
   } finally {
     clearTimeout(timer);
+    stop?.removeEventListener("abort", abort);
   }
 }

@@ -140,8 +140,8 @@ export class Webhooks implements WebhookRegistry {
   }
 
   /** Stops delivering (what waits stays stored for the next start). */
-  close(): void {
-    this.outbox.close();
+  async close(): Promise<void> {
+    await this.outbox.close();
   }
 
   /** The identity's webhook. */

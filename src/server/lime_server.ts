@@ -268,6 +268,7 @@ export class LimeServer implements AsyncDisposable {
         ...(websocket?.cert && websocket.key ? { cert: websocket.cert, key: websocket.key } : {}),
         backlog: queue,
         trustProxy: this.#options.trustProxy ?? false,
+        trustProxyTls: this.#options.trustProxyTls ?? false,
         // The per-address cap on establishing sessions, applied from the upgrade on.
         maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
         ...limits,
@@ -339,6 +340,7 @@ export class LimeServer implements AsyncDisposable {
         ...this.#transportLimits(),
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
         trustProxy: this.#options.trustProxy ?? false,
+        trustProxyTls: this.#options.trustProxyTls ?? false,
       });
       this.#acceptFrom(this.#embedded);
     }
