@@ -128,6 +128,11 @@ export {
   type ServerEndpoint,
   type ServerReply,
 } from "./src/server/router.ts";
+export { HTTP_API_DEFAULTS, type HttpApiOptions } from "./src/http/http_edge.ts";
+export type { CredentialCacheOptions } from "./src/http/credential_cache.ts";
+export { WEBHOOK_DEFAULTS, type WebhookOptions } from "./src/http/webhooks.ts";
+export type { DestinationPolicy } from "./src/http/webhook_destination.ts";
+export { MIN_WEBHOOK_SECRET, WEBHOOK_TYPE } from "./src/http/webhook_resource.ts";
 export {
   type DenoLimeClientOptions,
   denoTransportFactory,

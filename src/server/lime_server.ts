@@ -29,6 +29,7 @@ import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
 import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
 import { failureResponse } from "./resources/resource.ts";
 import { PasswordWork } from "./guard/password_work.ts";
+import type { SignInThrottle } from "./guard/login_throttle.ts";
 import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
@@ -43,6 +44,11 @@ import { SessionRegistry } from "./session_registry.ts";
 import { SessionRegistration } from "./session_registration.ts";
 import type { ClusterEngine } from "../cluster/engine.ts";
 import { MemoryEngine } from "../cluster/memory_engine.ts";
+import { KvAccountStore } from "./account_store.ts";
+import { HttpEdge } from "../http/http_edge.ts";
+import type { EdgeHost } from "../http/edge_host.ts";
+import { HttpListener } from "../http/http_listener.ts";
+import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
 
 const SHUTDOWN_REASON = {
   code: ReasonCode.SESSION_ERROR,
@@ -78,6 +84,9 @@ export class LimeServer implements AsyncDisposable {
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
+  /** The HTTP API and webhooks (`src/http/`), unless `http: false`. */
+  readonly #edge: HttpEdge | undefined;
+  #http: HttpListener | undefined;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -108,6 +117,7 @@ export class LimeServer implements AsyncDisposable {
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
+    const throttle = engine.loginThrottle(clock, options.loginThrottle);
     this.#shaping = new TrafficShaping(clock, options.rateLimit);
     this.#admission = new Admission(admissionLimits(options));
     this.#authenticator = serverAuthenticator({
@@ -117,10 +127,22 @@ export class LimeServer implements AsyncDisposable {
       guest: options.guest ?? true,
       plainWithoutTls: options.plainWithoutTls ?? "loopback",
       externalVerifier: options.externalVerifier,
-      throttle: engine.loginThrottle(clock, options.loginThrottle),
+      throttle,
       passwordWork,
       sourceOf: (channel) => sourceOfTransport(channel.transport),
     });
+    const store = options.store;
+    const kv = options.webhooks === false
+      ? undefined
+      : options.webhooks?.kv ?? (store instanceof KvAccountStore ? store.database : undefined);
+    if (options.http !== false || kv) {
+      this.#edge = new HttpEdge(
+        this.#edgeHost(throttle, passwordWork),
+        options.http ?? {},
+        kv && options.webhooks !== false ? { ...options.webhooks, kv } : undefined,
+      );
+    }
+    const webhooks = this.#edge?.webhooks;
     const resources = new ServerResources({
       ping: pingResource,
       presence: presenceResource(quotas, (session) => engine.presenceChanged(session)),
@@ -137,6 +159,7 @@ export class LimeServer implements AsyncDisposable {
         },
       }),
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
+      ...(webhooks ? { webhook: webhooks.resource } : {}),
     }, this.domain);
     // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
     // Requests to the server's resources run a few at a time per source address (their answers
@@ -169,12 +192,50 @@ export class LimeServer implements AsyncDisposable {
     this.#router = router;
   }
 
+  /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
+  #edgeHost(throttle: SignInThrottle, passwordWork: PasswordWork): EdgeHost {
+    const options = this.#options;
+    const stopping = () => this.#stopping;
+    const router = () => this.#router;
+    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    return {
+      domain: this.domain,
+      serverNode: this.serverNode,
+      store: options.store,
+      registry: this.registry,
+      get router() {
+        return router();
+      },
+      rules: this.#rules,
+      shaping: this.#shaping,
+      throttle,
+      passwordWork,
+      clock: options.channel?.clock ?? systemClock,
+      plainWithoutTls: options.plainWithoutTls ?? "loopback",
+      trustProxy: options.trustProxy ?? false,
+      trustProxyTls: options.trustProxyTls ?? false,
+      maxEnvelopeSize: options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE,
+      maxMembers: options.maxMembers ?? DEFAULT_MAX_MEMBERS,
+      maxSessionsPerIdentity: perIdentity,
+      get stopping() {
+        return stopping();
+      },
+      register: (channel, node, scheme, source) =>
+        this.#registration.register(channel, node, "member", scheme, source, perIdentity),
+      unregister: (session) => this.#registration.unregister(session),
+    };
+  }
+
   /**
-   * Starts the engine (a cluster engine connects and announces the server), then the configured
-   * listeners. With neither (an app serving {@link handler}), call it anyway for a cluster engine.
+   * Starts the webhooks (their sessions, deliveries left by a previous run, the KV queue
+   * listener) and the configured listeners, after the engine (a cluster engine connects and
+   * announces the server). An app serving {@link handler} (Deno Deploy) calls it at its top level
+   * too, so the queue listener is there when Deploy wakes the app for it (and a cluster engine
+   * connects).
    */
   async start(): Promise<void> {
     await this.#engine.start();
+    await this.#edge?.start();
     const { tcp, websocket } = this.#options;
     const limits = this.#transportLimits();
     // A burst of connections lands in one turn before the accept loop takes them: let them all
@@ -198,12 +259,17 @@ export class LimeServer implements AsyncDisposable {
         ...(websocket?.cert && websocket.key ? { cert: websocket.cert, key: websocket.key } : {}),
         backlog: queue,
         trustProxy: this.#options.trustProxy ?? false,
+        trustProxyTls: this.#options.trustProxyTls ?? false,
         // The per-address cap on establishing sessions, applied from the upgrade on.
         maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
         ...limits,
       });
       await this.#websocket.listen();
       this.#acceptFrom(this.#websocket);
+    }
+    const http = this.#options.http;
+    if (http && http.port !== undefined) {
+      this.#http = HttpListener.listen({ ...http, port: http.port }, this.handler);
     }
   }
 
@@ -230,6 +296,11 @@ export class LimeServer implements AsyncDisposable {
     return this.#websocket?.address;
   }
 
+  /** Where the HTTP port listens (`host:port`), when `http.port` was given. */
+  get httpAddress(): string | undefined {
+    return this.#http?.address;
+  }
+
   /** Connections being served: server channels not closed yet (established or not). */
   get connectionCount(): number {
     return this.#channels.size;
@@ -241,17 +312,26 @@ export class LimeServer implements AsyncDisposable {
   }
 
   /**
-   * A `Deno.serve` handler that accepts LIME over WebSocket on any path (Deno Deploy:
-   * `Deno.serve(server.handler)`); other requests get 400. There Deno owns the sockets
+   * A `Deno.serve` handler (Deno Deploy: `Deno.serve(server.handler)`): the HTTP API on
+   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`), and
+   * LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
    * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
    * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
-  readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
+  readonly handler = (
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response> => {
+    const edge = this.#edge;
+    if (edge) {
+      if (edge.serves(new URL(request.url).pathname)) return edge.handle(request, info);
+    }
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         ...this.#transportLimits(),
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
         trustProxy: this.#options.trustProxy ?? false,
+        trustProxyTls: this.#options.trustProxyTls ?? false,
       });
       this.#acceptFrom(this.#embedded);
     }
@@ -372,6 +452,7 @@ export class LimeServer implements AsyncDisposable {
     // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
+    await this.#edge?.close();
     await Promise.all(
       [...this.#channels].map((channel) =>
         channel.state === "established"
@@ -385,6 +466,7 @@ export class LimeServer implements AsyncDisposable {
       this.#tcp?.close({ closeTransports: true }),
       this.#websocket?.close({ closeTransports: true }),
       this.#embedded?.close({ closeTransports: true }),
+      this.#http?.close(),
     ]);
     await Promise.all(this.#serving);
     await Promise.allSettled([...this.#handling]);

@@ -1,6 +1,7 @@
 /**
  * `deno task start`: runs a LIME server on the embedded defaults (domain `localhost`, TCP on
- * 127.0.0.1:55321, WebSocket on 127.0.0.1:8080, accounts in `./data/lime.kv`) and stops it
+ * 127.0.0.1:55321, WebSocket on 127.0.0.1:8080, the HTTP API on 127.0.0.1:8081, accounts in
+ * `./data/lime.kv`) and stops it
  * gracefully on SIGINT/SIGTERM.
  *
  * Run `deno task start --help` for the flags (the table in `main_flags.ts`). Accounts come from
@@ -74,6 +75,7 @@ const server = new LimeServer({
   ...config.server,
   tcp: config.tcp && { ...config.tcp, ...(config.tls ? { tls: config.tls } : {}) },
   websocket: config.ws && { ...config.ws, ...(config.tls ?? {}) },
+  http: config.http && { ...config.http, ...(config.tls ?? {}) },
 });
 try {
   await server.start();
@@ -91,6 +93,9 @@ if (server.tcpAddress) {
 }
 if (server.websocketAddress) {
   console.log(`  WebSocket  ${config.tls ? "wss" : "ws"}://${server.websocketAddress}`);
+}
+if (server.httpAddress) {
+  console.log(`  HTTP       ${config.tls ? "https" : "http"}://${server.httpAddress}`);
 }
 if (engine && "serverId" in engine) {
   console.log(`  cluster    ${cluster?.redis}, server ${engine.serverId}`);

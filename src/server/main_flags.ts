@@ -19,6 +19,7 @@ import {
 } from "./main_accounts.ts";
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from "./guard/traffic_shaper.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
+import { DEFAULT_HTTP_PORT } from "../http/http_listener.ts";
 
 export { endpoint, integer, UsageError } from "./main_values.ts";
 
@@ -33,6 +34,8 @@ export interface ServerConfig {
   tcp: false | { hostname: string; port: number };
   /** WebSocket listener, or false. */
   ws: false | { hostname: string; port: number };
+  /** HTTP port (the HTTP API, `/healthz`, WebSocket through `Deno.serve`), or false. */
+  http: false | { hostname: string; port: number };
   /** Data folder, or `:memory:`. */
   data: string;
   /** Accounts to create or reset (checked: served domain, limits, no duplicates). */
@@ -55,7 +58,9 @@ export interface ServerConfig {
     | "maxEstablishingPerAddress"
     | "rateLimit"
     | "trustProxy"
+    | "trustProxyTls"
     | "plainWithoutTls"
+    | "webhooks"
   >;
 }
 
@@ -114,6 +119,7 @@ export function newDraft(): ConfigDraft {
       domain: "",
       tcp: false,
       ws: false,
+      http: false,
       data: "",
       accounts: [],
       guest: true,
@@ -212,6 +218,14 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     apply: (draft, value, from) => draft.config.ws = endpoint(text(value), from),
   },
   {
+    name: "http",
+    type: "string",
+    value: "HOST:PORT|off",
+    default: `${SERVER_DEFAULTS.websocketHostname}:${DEFAULT_HTTP_PORT}`,
+    help: "the HTTP port: the HTTP API and /healthz",
+    apply: (draft, value, from) => draft.config.http = endpoint(text(value), from),
+  },
+  {
     name: "data",
     type: "string",
     value: "DIR|:memory:",
@@ -293,6 +307,40 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     type: "boolean",
     help: "take WebSocket clients' addresses from X-Forwarded-For (only behind your own proxy)",
     apply: (draft) => draft.config.server.trustProxy = true,
+  },
+  {
+    name: "trust-proxy-tls",
+    type: "boolean",
+    help: "count X-Forwarded-Proto: https as TLS (only behind your own TLS-terminating proxy)",
+    apply: (draft) => draft.config.server.trustProxyTls = true,
+  },
+  {
+    name: "webhook-hosts",
+    type: "string",
+    value: "HOST[:PORT],...",
+    help: "the only hosts webhooks may point to (default: any public host; never private ones)",
+    apply: (draft, value, from) => {
+      const hosts = text(value).split(",").map((host) => host.trim().toLowerCase());
+      if (
+        hosts.some((host) =>
+          !/^[a-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)
+        )
+      ) {
+        throw new UsageError(`${from} must be HOST or HOST:PORT, comma-separated`);
+      }
+      const current = draft.config.server.webhooks;
+      if (current === false) return;
+      draft.config.server.webhooks = {
+        ...current,
+        allowedHosts: hosts,
+      };
+    },
+  },
+  {
+    name: "no-webhooks",
+    type: "boolean",
+    help: "turn webhooks (set /webhook) off",
+    apply: (draft) => draft.config.server.webhooks = false,
   },
   limitFlag("max-sessions", "maxSessions", "sessions at once"),
   limitFlag(
