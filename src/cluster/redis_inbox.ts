@@ -16,6 +16,8 @@ import {
   readInboxEntry,
 } from "./inbox_entry.ts";
 import type { RedisLink } from "./redis_link.ts";
+// Imported: Deno 2.5 has no global `setImmediate` for `deno check`.
+import { setImmediate } from "node:timers";
 
 /** The consumer group of every inbox. */
 export const INBOX_GROUP = "lime";

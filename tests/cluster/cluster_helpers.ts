@@ -16,6 +16,7 @@ import {
   TcpTransport,
 } from "../../mod.ts";
 import { RedisAccountStore, RedisEngine, type RedisEngineOptions } from "../../cluster.ts";
+import type { DirectoryCache } from "../../src/cluster/directory_cache.ts";
 import { within } from "../tcp_helpers.ts";
 import { RedisServer } from "./redis_server.ts";
 
@@ -65,6 +66,24 @@ export class TestCluster implements AsyncDisposable {
     this.servers.push(server);
     this.engines.push(redisEngine);
     return server;
+  }
+
+  /**
+   * Waits until server `index` sees `node`'s presence as `check` wants it: presence changes reach
+   * the other servers as directory notices, asynchronously (through their inboxes).
+   */
+  async seesPresence(
+    index: number,
+    node: string,
+    check: (presence: { status: string; priority: number }) => boolean,
+  ): Promise<void> {
+    const [identity, instance] = node.toLowerCase().split("/");
+    // The cache is the engine's own business; a test may look.
+    const engine = this.engines[index] as unknown as { parts: { cache: DirectoryCache } };
+    await until(() => {
+      const entry = engine.parts.cache.fresh(identity)?.entries.get(instance);
+      return entry !== undefined && check(entry.presence);
+    }, `server ${index} sees the presence of ${node}`);
   }
 
   /** Creates an account in the shared store. */

@@ -102,10 +102,12 @@ Deno.test("RedisEngine routes an identity by presence across servers (identityBy
     routingRule: "identityByPriority",
     priority: 5,
   });
+  await cluster.seesPresence(0, "bot@localhost/high", (p) => p.priority === 5);
   await sender.sendMessage(text("p1", "bot@localhost", "to the best"));
   assert.equal((await nextMessage(high) as { id: string }).id, "p1");
   // The best one opts out: the remaining one on the sender's own server gets it.
   await high.setResource("/presence", PRESENCE, { status: "unavailable" });
+  await cluster.seesPresence(0, "bot@localhost/high", (p) => p.status === "unavailable");
   await sender.sendMessage(text("p2", "bot@localhost", "to the other"));
   assert.equal((await nextMessage(low) as { id: string }).id, "p2");
   // Nobody takes identity traffic any more: 42.
