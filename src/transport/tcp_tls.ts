@@ -3,7 +3,7 @@
  * server side, lime-protocol §5.2) and the TLS options of both sides.
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
@@ -51,7 +51,10 @@ export interface TcpServerTlsOptions {
 export function checkCertificateAndKey(what: string, cert: string, key: string): void {
   let matches: boolean;
   try {
-    matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
+    // The public keys compared (SPKI): `X509Certificate.checkPrivateKey` is missing in Deno 2.5.
+    const certified = spki(new X509Certificate(cert).publicKey);
+    const owned = spki(createPublicKey(createPrivateKey(key)));
+    matches = certified.length === owned.length && certified.every((byte, i) => byte === owned[i]);
   } catch (error) {
     throw new TypeError(
       `${what}: cannot read the certificate or key: ${(error as Error).message}`,
@@ -62,6 +65,8 @@ export function checkCertificateAndKey(what: string, cert: string, key: string):
   }
   if (!matches) throw new TypeError(`${what}: the key does not belong to the certificate`);
 }
+
+const spki = (key: KeyObject) => new Uint8Array(key.export({ type: "spki", format: "der" }));
 
 /** TLS record content types (change_cipher_spec, alert, handshake, application_data). */
 const isTlsRecordType = (byte: number) => byte >= 20 && byte <= 23;
