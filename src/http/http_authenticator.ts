@@ -3,7 +3,9 @@
  * model): secrets only over TLS or where `plainWithoutTls` allows; identities of the served
  * domain only, never a reserved one; the login throttle before any hashing (per identity and per
  * source address, 429 with `Retry-After`); the hashing slots (503 when full). A header verified
- * recently is let in from the {@link CredentialCache} while the account holds the same hash.
+ * recently is let in from the {@link CredentialCache} while the account holds the same hash
+ * (checked again after `revalidateAfter`), and concurrent requests with the same header share
+ * one verification.
  * @module
  */
 import type { Reason } from "../errors.ts";
@@ -47,6 +49,8 @@ function unauthorized(description: string): { response: Response } {
 export class HttpAuthenticator {
   readonly #host: EdgeHost;
   readonly #cache: CredentialCache;
+  readonly #verifying = new Map<string, Promise<boolean>>();
+  readonly #rechecking = new Map<string, Promise<boolean>>();
 
   /** An authenticator for `host`, remembering verified headers in `cache`. */
   constructor(host: EdgeHost, cache: CredentialCache) {
@@ -86,14 +90,58 @@ export class HttpAuthenticator {
     const scheme = credentials.scheme;
     const signedIn = { identity, identityKey, scheme };
     const cache = this.#cache;
-    const digest = cache.enabled ? await headerDigest(header!) : undefined;
+    const digest = cache.enabled ? headerDigest(header!) : undefined;
     const remembered = digest === undefined ? undefined : cache.get(digest);
     if (remembered && remembered.identityKey === identityKey) {
-      const account = await host.store.getAccount(identity);
-      const hash = scheme === "plain" ? account?.passwordHash : account?.keyHash;
-      if (hash?.hash === remembered.hash) return signedIn;
-      cache.delete(digest!);
+      if (cache.checked(digest!)) return signedIn;
+      if (await this.#recheck(digest!, identity, scheme, remembered.hash)) return signedIn;
     }
+    // The same header being verified already (a bot's first burst): its verdict serves this
+    // request too when it is a success; otherwise this request is an attempt of its own.
+    const inFlight = digest === undefined ? undefined : this.#verifying.get(digest);
+    if (inFlight && await inFlight === true) return signedIn;
+    const verifying = this.#verify(identity, credentials.secret, scheme, facts, digest);
+    if (digest !== undefined && !this.#verifying.has(digest)) {
+      const settled = verifying.then((verdict) => verdict === true, () => false);
+      this.#verifying.set(digest, settled);
+      settled.then(() => this.#verifying.delete(digest));
+    }
+    const verdict = await verifying;
+    if (typeof verdict === "object") return verdict;
+    if (!verdict) return unauthorized("The identity or its credentials are wrong");
+    return signedIn;
+  }
+
+  /**
+   * Whether the account still holds `hash` (one store read for the concurrent requests with the
+   * same header); the cache entry is confirmed, or dropped.
+   */
+  #recheck(digest: string, identity: string, scheme: "key" | "plain", hash: string) {
+    let reading = this.#rechecking.get(digest);
+    if (!reading) {
+      reading = this.#host.store.getAccount(identity).then((account) => {
+        const stored = scheme === "plain" ? account?.passwordHash : account?.keyHash;
+        if (stored?.hash === hash) this.#cache.confirm(digest);
+        else this.#cache.delete(digest);
+        return stored?.hash === hash;
+      }).finally(() => this.#rechecking.delete(digest));
+      this.#rechecking.set(digest, reading);
+    }
+    return reading;
+  }
+
+  /**
+   * Checks `secret` against the account's hash under the throttle and the hashing slots: true,
+   * false, or the refusal to answer with (throttled, slots full).
+   */
+  async #verify(
+    identity: string,
+    secret: string,
+    scheme: "key" | "plain",
+    facts: RequestFacts,
+    digest: string | undefined,
+  ): Promise<boolean | { response: Response }> {
+    const host = this.#host;
     const wait = await host.throttle.check(identity, facts.source);
     if (wait) return { response: tooMany(wait, waitOf(wait)) };
     let verdict: boolean | undefined;
@@ -103,11 +151,10 @@ export class HttpAuthenticator {
       verdict = false;
       if (hash) {
         verdict = undefined;
-        verdict = await host.passwordWork.run(
-          "login",
-          () => verifyPassword(credentials.secret, hash),
-        );
-        if (verdict && digest !== undefined) cache.set(digest, { identityKey, hash: hash.hash });
+        verdict = await host.passwordWork.run("login", () => verifyPassword(secret, hash));
+        if (verdict && digest !== undefined) {
+          this.#cache.set(digest, { identityKey: identity.toLowerCase(), hash: hash.hash });
+        }
       }
     } catch (error) {
       if (!(error instanceof PasswordWorkBusy)) throw error;
@@ -117,7 +164,6 @@ export class HttpAuthenticator {
       else if (verdict) host.throttle.succeeded(identity, facts.source);
       else host.throttle.failed(identity, facts.source);
     }
-    if (!verdict) return unauthorized("The identity or its credentials are wrong");
-    return signedIn;
+    return verdict;
   }
 }
