@@ -110,6 +110,13 @@ export class CredentialCache {
     if (entry) entry.checkedUntil = this.#clock.now() + this.#revalidate;
   }
 
+  /** Forgets every header of `identityKey` (its password or key changed on this server). */
+  forgetIdentity(identityKey: string): void {
+    for (const [digest, entry] of this.#entries) {
+      if (entry.identityKey === identityKey) this.#entries.delete(digest);
+    }
+  }
+
   /** Forgets `digest` (its account no longer holds the hash it matched). */
   delete(digest: string): void {
     this.#entries.delete(digest);

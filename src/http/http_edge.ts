@@ -56,6 +56,7 @@ export class HttpEdge {
   readonly #api: HttpApi | undefined;
   readonly #addresses: AddressShapers;
   readonly #slots: RequestSlots;
+  readonly #credentials: CredentialCache;
   #timer: TimerHandle | undefined;
   #closed = false;
 
@@ -74,13 +75,11 @@ export class HttpEdge {
     this.#addresses = new AddressShapers(host.shaping, host.clock);
     this.#slots = new RequestSlots(settings.maxRequestsPerAddress, settings.maxRequests);
     this.webhooks = webhooks ? new Webhooks(host, this.sessions, webhooks.kv, webhooks) : undefined;
+    this.#credentials = new CredentialCache(host.clock, settings.credentialCache);
     this.#api = options === false ? undefined : new HttpApi({
       host,
       sessions: this.sessions,
-      authenticator: new HttpAuthenticator(
-        host,
-        new CredentialCache(host.clock, settings.credentialCache),
-      ),
+      authenticator: new HttpAuthenticator(host, this.#credentials),
       slots: this.#slots,
       addresses: this.#addresses,
       limits: { commandTimeout: settings.commandTimeout, bodyTimeout: settings.bodyTimeout },
@@ -90,6 +89,14 @@ export class HttpEdge {
   /** HTTP requests in progress. */
   get requestsInProgress(): number {
     return this.#slots.size;
+  }
+
+  /**
+   * The identity's password or access key changed through this server: its cached sign-ins go
+   * at once (other servers sharing the store notice within `revalidateAfter`).
+   */
+  secretsChanged(identity: string): void {
+    this.#credentials.forgetIdentity(identity.toLowerCase());
   }
 
   /** Whether `pathname` is one the HTTP API serves. */

@@ -157,6 +157,7 @@ export class LimeServer implements AsyncDisposable {
           this.#registration.ownerArrived(identity.toLowerCase());
           engine.ownerArrived(identity.toLowerCase());
         },
+        onSecretsChanged: (identity) => this.#edge?.secretsChanged(identity),
       }),
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
       ...(webhooks ? { webhook: webhooks.resource } : {}),

@@ -202,33 +202,43 @@ Deno.test("HttpApi refuses a sender over its rate with 429 and Retry-After", asy
 });
 
 Deno.test("HttpApi remembers a verified key (no hash per request) until the key changes", async () => {
-  await using t = await HttpTestServer.start();
+  await using t = await HttpTestServer.start({
+    http: { credentialCache: { revalidateAfter: 100 } },
+  });
   await t.store.createAccount({
     identity: ALICE,
     document: {},
     passwordHash: await hashPassword("pw", 1000),
     keyHash: await hashPassword("alice-key", 300_000),
   });
+  const ping = { method: "get", uri: "/ping" };
   const first = performance.now();
-  assert.equal((await t.post("/commands", { method: "get", uri: "/ping" }, aliceKey)).status, 200);
+  assert.equal((await t.post("/commands", ping, aliceKey)).status, 200);
   const hashMs = performance.now() - first;
   const started = performance.now();
   for (let i = 0; i < 10; i++) {
-    assert.equal(
-      (await t.post("/commands", { method: "get", uri: "/ping" }, aliceKey)).status,
-      200,
-    );
+    assert.equal((await t.post("/commands", ping, aliceKey)).status, 200);
   }
   const tenMs = performance.now() - started;
   assert.ok(tenMs < hashMs * 5, `10 cached requests took ${tenMs} ms, one hash ${hashMs} ms`);
+  // Changed through this server (set /account): the old key is refused at once.
+  const change = {
+    method: "set",
+    uri: "/account",
+    type: "application/vnd.lime.account+json",
+    resource: { accessKey: btoa("second-key"), oldPassword: btoa("pw") },
+  };
+  const changed = await t.post("/commands", change, aliceKey);
+  assert.equal(changed.body?.status, "success", changed.text);
+  assert.equal((await t.post("/commands", ping, aliceKey)).status, 401);
+  const second = keyAuthorization(ALICE, "second-key");
+  assert.equal((await t.post("/commands", ping, second)).status, 200);
+  // Changed elsewhere (another server sharing the store): refused once revalidateAfter passed.
   const account = (await t.store.getAccount(ALICE))!;
   await t.store.updateAccount({ ...account, keyHash: await hashPassword("new-key", 1000) });
-  const stale = await t.post("/commands", { method: "get", uri: "/ping" }, aliceKey);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const stale = await t.post("/commands", ping, second);
   assert.equal(stale.status, 401);
-  const fresh = await t.post(
-    "/commands",
-    { method: "get", uri: "/ping" },
-    keyAuthorization(ALICE, "new-key"),
-  );
+  const fresh = await t.post("/commands", ping, keyAuthorization(ALICE, "new-key"));
   assert.equal(fresh.status, 200);
 });

@@ -50,6 +50,8 @@ export interface AccountResourceOptions {
   quotas: Pick<ResourceQuotas, "accountBytes" | "registrationsPerAddressPerMinute">;
   /** The identity got an account: the server ends its guest sessions and drops guest data. */
   onCreated(identity: string, registrant: ServerSession): void;
+  /** The identity's password or access key changed (cached sign-ins of it must go). */
+  onSecretsChanged?(identity: string): void;
 }
 
 function invalid(description: string): ResourceFailure {
@@ -160,6 +162,7 @@ export function accountResource(
       if (accessKey) account.keyHash = await hash(accessKey);
     }
     await store.updateAccount(account);
+    if (password || accessKey) options.onSecretsChanged?.(existing.identity);
   };
 
   return {
