@@ -38,6 +38,10 @@ export class TcpTransportListener implements TransportListener {
   #address: string | undefined;
   #closed = false;
   #serverClosed: Promise<void> | undefined;
+  // Every accepted connection until it closes: close counts them itself, since Deno 2.5's
+  // net.Server miscounts destroyed connections and never calls close's callback.
+  readonly #sockets = new Set<net.Socket>();
+  #allClosed: (() => void) | undefined;
   readonly #queue: TcpTransport[] = [];
   readonly #waiters: Waiter[] = [];
   readonly #transports = new Set<TcpTransport>();
@@ -59,7 +63,14 @@ export class TcpTransportListener implements TransportListener {
     if (this.#closed) throw new TransportError("closed", "Cannot listen: the listener is closed");
     if (this.#server) throw new TransportError("io", "Cannot listen: already listening");
     throwIfAborted(options.signal, "Listening");
-    const server = net.createServer((socket) => this.#accept(socket));
+    const server = net.createServer((socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => {
+        this.#sockets.delete(socket);
+        if (this.#sockets.size === 0) this.#allClosed?.();
+      });
+      this.#accept(socket);
+    });
     this.#server = server;
     const host = this.#options.hostname ?? "127.0.0.1";
     const port = this.#options.port ?? DEFAULT_TCP_PORT;
@@ -132,7 +143,13 @@ export class TcpTransportListener implements TransportListener {
     if (!this.#closed) {
       this.#closed = true;
       const server = this.#server;
-      if (server) this.#serverClosed = new Promise((resolve) => server.close(() => resolve()));
+      if (server) {
+        this.#serverClosed = new Promise((resolve) => {
+          this.#allClosed = resolve;
+          server.close(() => resolve());
+          if (this.#sockets.size === 0) resolve();
+        });
+      }
       for (const waiter of this.#waiters.splice(0)) waiter({ value: undefined, done: true });
       await Promise.all(this.#queue.splice(0).map((transport) => transport.close()));
     }
