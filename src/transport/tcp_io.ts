@@ -121,3 +121,11 @@ export function afterWhitespace(chunk: Uint8Array): Uint8Array {
   ) i++;
   return i === 0 ? chunk : chunk.subarray(i);
 }
+
+/**
+ * Resolves after one timer turn: a `net.Server`'s close schedules its `close` event on a timer in
+ * Deno 2.5 (`_emitCloseIfDrained`), which would otherwise outlive a listener's close.
+ */
+export function afterServerTimers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

@@ -6,7 +6,7 @@ import net from "node:net";
 import type { SessionCompression } from "../generated/enums.generated.ts";
 import { throwIfAborted, TransportError } from "./errors.ts";
 import { DEFAULT_TCP_PORT, TcpTransport } from "./tcp.ts";
-import { formatEndpoint } from "./tcp_io.ts";
+import { afterServerTimers, formatEndpoint } from "./tcp_io.ts";
 import type { InflationLimits } from "./tcp_gzip.ts";
 import { checkCertificateAndKey, type TcpServerTlsOptions } from "./tcp_tls.ts";
 import type { SignalOptions, Transport, TransportListener, TransportOptions } from "./transport.ts";
@@ -144,11 +144,11 @@ export class TcpTransportListener implements TransportListener {
       this.#closed = true;
       const server = this.#server;
       if (server) {
-        this.#serverClosed = new Promise((resolve) => {
+        this.#serverClosed = new Promise<void>((resolve) => {
           this.#allClosed = resolve;
           server.close(() => resolve());
           if (this.#sockets.size === 0) resolve();
-        });
+        }).then(afterServerTimers);
       }
       for (const waiter of this.#waiters.splice(0)) waiter({ value: undefined, done: true });
       await Promise.all(this.#queue.splice(0).map((transport) => transport.close()));

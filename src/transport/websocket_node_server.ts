@@ -7,7 +7,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { TransportError } from "./errors.ts";
-import { atMost, formatEndpoint, whenClosed } from "./tcp_io.ts";
+import { afterServerTimers, atMost, formatEndpoint, whenClosed } from "./tcp_io.ts";
 import { handshake, pauseWithConnection } from "./tcp_tls.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -149,11 +149,11 @@ export class NodeWebSocketServer {
    * gone); upgraded connections are their transports' to close.
    */
   async close(): Promise<void> {
-    this.#closed ??= new Promise((resolve) => {
+    this.#closed ??= new Promise<void>((resolve) => {
       this.#allClosed = resolve;
       this.#server.close(() => resolve());
       if (this.#sockets.size === 0) resolve();
-    });
+    }).then(afterServerTimers);
     for (const socket of this.#pending.keys()) socket.destroy();
     await Promise.all(this.#pending.values());
   }
