@@ -76,6 +76,7 @@ export {
   type ResolveLimeServerOptions,
 } from "./src/channel/resolve_server.ts";
 export { LimeServer } from "./src/server/lime_server.ts";
+export type { Readiness } from "./src/observability/health.ts";
 export {
   type ExternalTokenVerifier,
   type LimeServerOptions,

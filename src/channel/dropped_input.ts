@@ -1,9 +1,10 @@
 /**
  * The one place where a server channel reports input it dropped instead of failing the session
- * for it. It writes a line with `console.warn` until the module has a logging library; swapping
- * this function is all that takes.
+ * for it: a `warning` of the `["lime","server","input"]` logger (LogTape; silent until the
+ * application configures a sink).
  * @module
  */
+import { inputLog } from "../observability/log.ts";
 
 /** What was dropped, from whom, and why. */
 export interface DroppedInput {
@@ -21,10 +22,41 @@ export interface DroppedInput {
 
 /** Reports an envelope dropped as invalid: who sent it and why, not the envelope itself. */
 export function reportDroppedInput(input: DroppedInput): void {
-  const who = [input.node, input.remote && `(${input.remote})`].filter(Boolean).join(" ");
-  console.warn(
-    `LIME: dropped an invalid ${input.kind}${input.id ? ` "${input.id}"` : ""} from ${
-      who || "a peer"
-    }: ${input.problem}`,
+  inputLog.warning(
+    "Dropped an invalid {kind}{quotedId} from {who}: {problem}",
+    () => ({
+      kind: input.kind,
+      quotedId: input.id ? ` "${input.id}"` : "",
+      who: [input.node, input.remote && `(${input.remote})`].filter(Boolean).join(" ") ||
+        "a peer",
+      ...(input.id ? { id: input.id } : {}),
+      ...(input.node ? { node: input.node } : {}),
+      ...(input.remote ? { remote: input.remote } : {}),
+      problem: input.problem,
+    }),
   );
+}
+
+/**
+ * Reports invalid input from a peer: its category (the envelope kind, or `unframable` for bytes
+ * that are not an envelope), the reason code it was answered with, and who sent it; `info` when
+ * answered and the session goes on, `warning` when it fails the session. Never the input itself.
+ */
+export function reportBadInput(
+  category: string,
+  code: number,
+  remote: string | undefined,
+  node: string | undefined,
+  fatal: boolean,
+): void {
+  const properties = () => ({
+    category,
+    code,
+    remote: remote ?? "unknown",
+    ...(node ? { node } : {}),
+    fatal,
+  });
+  const message = "Bad input ({category}) from {remote}, answered with {code}";
+  if (fatal) inputLog.warning(message, properties);
+  else inputLog.info(message, properties);
 }

@@ -23,7 +23,7 @@ import { isFinalSessionState } from "../session_machine.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Channel } from "./channel.ts";
 import { deadline } from "./deadline.ts";
-import { reportDroppedInput } from "./dropped_input.ts";
+import { reportBadInput, reportDroppedInput } from "./dropped_input.ts";
 import { repairNotification } from "./peer_tolerance.ts";
 import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_options.ts";
 import {
@@ -84,6 +84,7 @@ export class ServerChannel extends Channel {
       transport.lastWords = (error) => {
         if (isFinalSessionState(this.state)) return undefined;
         const reason = { code: 21, description: `Invalid input: ${error.message}` };
+        reportBadInput("unframable", reason.code, transport.remoteEndpoint, this.remoteNode, true);
         const failed = this.#session("failed", { ...this.#to(), reason });
         this.recordSessionSend(failed);
         this.violation = reason;
@@ -121,6 +122,14 @@ export class ServerChannel extends Channel {
       });
       return "skip";
     }
+    const answered = this.state === "established" && id !== undefined;
+    reportBadInput(
+      envelopeKindOf(raw)?.kind ?? "unknown",
+      error.reason.code,
+      this.transport.remoteEndpoint,
+      this.remoteNode,
+      !answered,
+    );
     if (this.state === "established" && id) {
       const method = raw.method;
       if (

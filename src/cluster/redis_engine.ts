@@ -198,6 +198,20 @@ export class RedisEngine implements ClusterEngine {
     return router;
   }
 
+  /** Whether Redis answers a PING within `timeout` ms (`/readyz`). */
+  async reachable(timeout: number): Promise<boolean> {
+    if (!this.link.isUp) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        this.link.call<string>(["PING"]).then((reply) => reply === "PONG", () => false),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeout)),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Connects, announces the server, opens its inbox, starts the heartbeats. */
   async start(): Promise<void> {
     const { inbox, cache } = this.parts;

@@ -49,6 +49,20 @@ import { HttpEdge } from "../http/http_edge.ts";
 import type { EdgeHost } from "../http/edge_host.ts";
 import { HttpListener } from "../http/http_listener.ts";
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
+import { guardLog, serverLog } from "../observability/log.ts";
+import { guardActionsCounter, observeQueuedBytes } from "../observability/metrics.ts";
+import {
+  SessionEvents,
+  type TransportLabel,
+  transportLabel,
+} from "../observability/session_events.ts";
+import { traceServerCommand } from "../observability/command_spans.ts";
+import {
+  healthResponse,
+  type Readiness,
+  readinessOf,
+  readyResponse,
+} from "../observability/health.ts";
 
 const SHUTDOWN_REASON = {
   code: ReasonCode.SESSION_ERROR,
@@ -58,6 +72,18 @@ const SHUTDOWN_REASON = {
 /** The per-address key of a connection (see `source_address.ts`). */
 function sourceOfTransport(transport: Transport): string | undefined {
   return sourceKey(endpointHost(transport.remoteEndpoint));
+}
+
+/** Who ended a session, for the log: the client, the server (and why), or an error. */
+function endedBy(
+  end: { state: string; error?: Error },
+  closedBy: "local" | "remote" | "error",
+  stopping: boolean,
+): string {
+  if (end.state === "finished") return stopping ? "the server (shutting down)" : "the client";
+  if (end.state === "failed") return "the server";
+  if (closedBy === "remote") return "the client (connection closed)";
+  return end.error ? "an error" : "the server";
 }
 
 /** A LIME server. */
@@ -87,6 +113,8 @@ export class LimeServer implements AsyncDisposable {
   /** The HTTP API and webhooks (`src/http/`), unless `http: false`. */
   readonly #edge: HttpEdge | undefined;
   #http: HttpListener | undefined;
+  #started = false;
+  #stopObserving: (() => void) | undefined;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -167,9 +195,17 @@ export class LimeServer implements AsyncDisposable {
     const slots = new KeyedSlots(2, 64);
     const endpoint = {
       processCommand: (session: ServerSession, request: Command) => {
-        const handling = slots.run(session.source, () => resources.processCommand(session, request))
+        const handling = traceServerCommand(
+          request,
+          () => slots.run(session.source, () => resources.processCommand(session, request)),
+        )
           .catch((error): ServerReply => {
             if (!(error instanceof KeyedSlotsBusy)) throw error;
+            guardActionsCounter.add(1, { "lime.action": "busy" });
+            guardLog.info("Refused a request to the server from {node}: {problem}", () => ({
+              node: session.node,
+              problem: error.message,
+            }));
             return {
               response: failureResponse(request, session, {
                 code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
@@ -182,7 +218,7 @@ export class LimeServer implements AsyncDisposable {
         return handling;
       },
     };
-    const router = new Router(
+    const router: Router = new Router(
       this.registry,
       this.domain,
       `postmaster@${this.domain}`,
@@ -234,6 +270,9 @@ export class LimeServer implements AsyncDisposable {
    * connects).
    */
   async start(): Promise<void> {
+    this.#stopObserving ??= observeQueuedBytes(() =>
+      [...this.#channels].map((channel) => channel.transport)
+    );
     await this.#engine.start();
     await this.#edge?.start();
     const { tcp, websocket } = this.#options;
@@ -250,7 +289,7 @@ export class LimeServer implements AsyncDisposable {
         ...limits,
       });
       await this.#tcp.listen();
-      this.#acceptFrom(this.#tcp);
+      this.#acceptFrom(this.#tcp, "tcp");
     }
     if (websocket !== false) {
       this.#websocket = new WebSocketTransportListener({
@@ -265,12 +304,29 @@ export class LimeServer implements AsyncDisposable {
         ...limits,
       });
       await this.#websocket.listen();
-      this.#acceptFrom(this.#websocket);
+      this.#acceptFrom(this.#websocket, "websocket");
     }
     const http = this.#options.http;
     if (http && http.port !== undefined) {
       this.#http = HttpListener.listen({ ...http, port: http.port }, this.handler);
     }
+    this.#started = true;
+    // Once every listener is up: a start that fails logs no address.
+    for (
+      const [name, address] of [
+        ["TCP", this.#tcp?.address],
+        ["WebSocket", this.#websocket?.address],
+        ["HTTP", this.#http?.address],
+      ]
+    ) if (address) serverLog.info("Listening on {name} {address}", { name, address });
+  }
+
+  /**
+   * Whether the server takes sessions now (`/readyz`): started, not stopping, and its engine
+   * reachable (the Redis of a cluster engine answers a PING).
+   */
+  ready(): Promise<Readiness> {
+    return readinessOf(this.#engine, this.#started, this.#stopping);
   }
 
   /** The limits every accepted transport gets. */
@@ -313,8 +369,9 @@ export class LimeServer implements AsyncDisposable {
 
   /**
    * A `Deno.serve` handler (Deno Deploy: `Deno.serve(server.handler)`): the HTTP API on
-   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`), and
-   * LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
+   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`),
+   * `GET /healthz` (200) and `GET /readyz` (200, or 503 while not started, stopping or with its
+   * engine unreachable), and LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
    * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
    * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
@@ -322,10 +379,13 @@ export class LimeServer implements AsyncDisposable {
     request: Request,
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> => {
-    const edge = this.#edge;
-    if (edge) {
-      if (edge.serves(new URL(request.url).pathname)) return edge.handle(request, info);
+    const path = new URL(request.url).pathname;
+    if (request.method === "GET") {
+      if (path === "/healthz") return healthResponse();
+      if (path === "/readyz") return readyResponse(() => this.ready());
     }
+    const edge = this.#edge;
+    if (edge?.serves(path)) return edge.handle(request, info);
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         ...this.#transportLimits(),
@@ -333,29 +393,33 @@ export class LimeServer implements AsyncDisposable {
         trustProxy: this.#options.trustProxy ?? false,
         trustProxyTls: this.#options.trustProxyTls ?? false,
       });
-      this.#acceptFrom(this.#embedded);
+      this.#acceptFrom(this.#embedded, "websocket");
     }
     return this.#embedded.handler(request, info);
   };
 
   /** Serves one connection (any transport, already open). */
   accept(transport: Transport): void {
-    const serving = this.#serve(transport).catch((error) =>
-      console.error("LIME server: a session failed", error)
+    this.#accept(transport, transportLabel(transport));
+  }
+
+  #accept(transport: Transport, label: TransportLabel): void {
+    const serving = this.#serve(transport, label).catch((error) =>
+      serverLog.error("A session failed: {error}", { error })
     );
     this.#serving.add(serving);
     serving.finally(() => this.#serving.delete(serving));
   }
 
-  #acceptFrom(listener: AsyncIterable<Transport>): void {
+  #acceptFrom(listener: AsyncIterable<Transport>, label: TransportLabel): void {
     (async () => {
-      for await (const transport of listener) this.accept(transport);
+      for await (const transport of listener) this.#accept(transport, label);
     })().catch((error) => {
-      if (!this.#stopping) console.error("LIME server: a listener failed", error);
+      if (!this.#stopping) serverLog.error("A {label} listener failed: {error}", { label, error });
     });
   }
 
-  async #serve(transport: Transport): Promise<void> {
+  async #serve(transport: Transport, label: TransportLabel): Promise<void> {
     const options = this.#options;
     const channel = new ServerChannel(transport, {
       autoReplyPings: false,
@@ -367,9 +431,11 @@ export class LimeServer implements AsyncDisposable {
     this.#channels.add(channel);
     channel.closed.then(() => this.#channels.delete(channel));
     const source = sourceOfTransport(transport);
+    const events = new SessionEvents(transport, label);
     const ticket = this.#stopping ? SHUTDOWN_REASON : this.#admission.admit(source);
     if (!("release" in ticket)) {
       // At once, without waiting for `new`: a refused peer must not hold a slot.
+      events.refused(ticket, this.#stopping ? "shutting down" : `limit hit: ${ticket.description}`);
       await channel.sendFailedSession(ticket).catch(() => {});
       return;
     }
@@ -406,9 +472,12 @@ export class LimeServer implements AsyncDisposable {
     }
     if (!result.established || !session) {
       if (session) this.#registration.unregister(session);
+      if (!result.established) events.refused(result.reason, result.cause);
+      else events.refused(channel.violation ?? SHUTDOWN_REASON, "not registered");
       return;
     }
     const established = session;
+    events.established(established.node, established.scheme);
     // An account created while this guest was being let in: the identity is owned now.
     if (established.guest) {
       const owned = await options.store.getAccount(established.identity).then(
@@ -420,7 +489,8 @@ export class LimeServer implements AsyncDisposable {
       );
       if (owned) {
         this.#registration.evict(established, owned);
-        await channel.closed;
+        const end = await channel.closed;
+        events.ended(established.node, end, "the server (the identity became owned)");
         return;
       }
     }
@@ -435,7 +505,15 @@ export class LimeServer implements AsyncDisposable {
     channel.onCommand(route);
     const end = await channel.closed;
     this.#registration.unregister(established);
+    const closedBy = await transport.closed.then((info) => info.by, () => "error" as const);
+    events.ended(established.node, end, endedBy(end, closedBy, this.#stopping));
     if (end.error instanceof TransportError && end.error.code === "slow-reader") {
+      guardActionsCounter.add(1, { "lime.action": "slow-reader" });
+      guardLog.warning("Closed {node} ({remote}) as a slow reader: {problem}", () => ({
+        node: established.node,
+        remote: transport.remoteEndpoint,
+        problem: end.error?.message,
+      }));
       this.#router.reportUnread(established);
     }
   }
@@ -449,6 +527,10 @@ export class LimeServer implements AsyncDisposable {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    const started = this.#started;
+    if (started) {
+      serverLog.info("Shutting down: {sessions} sessions", { sessions: this.#channels.size });
+    }
     // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
@@ -471,6 +553,8 @@ export class LimeServer implements AsyncDisposable {
     await Promise.all(this.#serving);
     await Promise.allSettled([...this.#handling]);
     await this.#engine.stop();
+    this.#stopObserving?.();
+    if (started) serverLog.info("Stopped");
   }
 
   /** `await using` shuts the server down. */

@@ -15,6 +15,15 @@ import { ReasonCode } from "../generated/reasons.generated.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { RemoteRouting } from "../cluster/engine.ts";
 import { identityKeyOf } from "./identity_rules.ts";
+import {
+  envelopesInCounter,
+  envelopesOutCounter,
+  failuresCounter,
+  kindAttributes,
+  reasonAttributes,
+  routedCounter,
+} from "../observability/metrics.ts";
+import { routeTraced } from "../observability/route_span.ts";
 import type { ServerSession, SessionPresence } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
 
@@ -101,6 +110,10 @@ export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>)
   return byPriority ? candidates.filter((s) => s.presence.priority === best) : candidates;
 }
 
+function kindOf(envelope: Envelope): string {
+  return "content" in envelope ? "message" : "event" in envelope ? "notification" : "command";
+}
+
 /** Routes envelopes between the sessions of one server, and hands the rest to its engine. */
 export class Router {
   readonly #registry: SessionRegistry;
@@ -127,8 +140,16 @@ export class Router {
     this.#remote = remote;
   }
 
-  /** Routes one envelope received from `sender`. */
+  /**
+   * Routes one envelope received from `sender` (counted in `lime.server.envelopes.in`; inside a
+   * `lime.route` span when tracing).
+   */
   route(sender: ServerSession, envelope: Envelope): void {
+    envelopesInCounter.add(1, kindAttributes(kindOf(envelope)));
+    if (!routeTraced(sender.node, envelope, this.#route, sender)) this.#route(sender, envelope);
+  }
+
+  readonly #route = (sender: ServerSession, envelope: Envelope): void => {
     if (!this.#stamp(sender, envelope)) return;
     const to = envelope.to;
     if (to === undefined) {
@@ -149,12 +170,14 @@ export class Router {
       return;
     }
     if (slash >= 0 && slash < lower.length - 1) {
+      routedCounter.add(1, kindAttributes(kindOf(envelope)));
       const target = this.#registry.byNodeKey(lower);
       if (target) this.deliver(sender, envelope, [target]);
       else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }
+    routedCounter.add(1, kindAttributes(kindOf(envelope)));
     if (this.#remote) {
       this.#remote.toIdentity(sender, envelope, identity);
       return;
@@ -162,17 +185,19 @@ export class Router {
     const targets = identityTargets(this.#registry.byIdentityKey(identity));
     if (targets.length > 0) this.deliver(sender, envelope, targets);
     else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
-  }
+  };
 
   /**
    * Answers an envelope that cannot be delivered: a message with an id gets a `failed`
    * notification, a command request a failure response; anything else is dropped.
    */
   refuse(sender: ServerSession, envelope: Envelope, reason: Reason): void {
-    if (isMessage(envelope)) {
-      if (envelope.id) this.#notify(sender, envelope, "failed", reason);
+    if (isMessage(envelope) && envelope.id) {
+      this.#notify(sender, envelope, "failed", reason); // counted there
       return;
     }
+    failuresCounter.add(1, reasonAttributes(reason.code));
+    if (isMessage(envelope)) return;
     if (isCommand(envelope) && envelope.status === undefined && envelope.id) {
       const response = new Command(envelope.method, undefined, {
         id: envelope.id,
@@ -181,6 +206,7 @@ export class Router {
         status: "failure",
         reason,
       });
+      envelopesOutCounter.add(1, kindAttributes("command"));
       sender.channel.sendCommand(response).catch(() => {});
     }
   }
@@ -217,7 +243,9 @@ export class Router {
     if (message && accepted && sender.receiptEvents.has("accepted")) {
       this.#notify(sender, message, "accepted");
     }
+    const outAttributes = kindAttributes(kindOf(envelope));
     for (const target of targets) {
+      envelopesOutCounter.add(1, outAttributes);
       const sent = isMessage(envelope)
         ? target.channel.sendMessage(envelope)
         : isCommand(envelope)
@@ -272,12 +300,14 @@ export class Router {
     event: NotificationEvent,
     reason?: Reason,
   ): void {
+    if (reason && event === "failed") failuresCounter.add(1, reasonAttributes(reason.code));
     const notification = new Notification(event, {
       id: message.id!,
       to: sender.node,
       ...(message.to ? { from: message.to } : {}),
       ...(reason ? { reason } : {}),
     });
+    envelopesOutCounter.add(1, kindAttributes("notification"));
     sender.channel.sendNotification(notification).catch(() => {});
   }
 
@@ -289,6 +319,7 @@ export class Router {
     if (!isCommand(envelope) || envelope.status !== undefined) return;
     this.#endpoint.processCommand(sender, envelope).then(
       ({ response, afterSent }) => {
+        envelopesOutCounter.add(1, kindAttributes("command"));
         sender.channel.sendCommand(response).catch((error) => {
           // A response too large to send is answered with a failure, never dropped.
           if (error instanceof TransportError && error.code === "too-large") {
