@@ -19,6 +19,15 @@ import {
 
 const meter = metrics.getMeter("lime");
 
+/**
+ * Whether a meter provider was registered when this module loaded: without one every instrument
+ * is a no-op for good (the API has no proxy meter provider), and hot paths skip even the call.
+ */
+export const metricsOn: boolean =
+  !!(globalThis as Record<symbol, { metrics?: unknown } | undefined>)[
+    Symbol.for("opentelemetry.js.api.1")
+  ]?.metrics;
+
 /** Established sessions now, by `lime.transport` and `lime.scheme`. */
 export const sessionsGauge: UpDownCounter = meter.createUpDownCounter("lime.server.sessions", {
   description: "Sessions established now",

@@ -24,6 +24,8 @@ export const TRACEPARENT = "traceparent";
 export const TRACESTATE = "tracestate";
 
 const TRACER_NAME = "lime";
+/** Where `@opentelemetry/api` 1.x registers its global providers. */
+const API_KEY = Symbol.for("opentelemetry.js.api.1");
 let tracer: Tracer | undefined;
 let tracerOf: unknown;
 
@@ -32,6 +34,10 @@ let tracerOf: unknown;
  * proxy has no delegate): callers skip all tracing work then.
  */
 export function liveTracer(): Tracer | undefined {
+  // The API's global registry: no `trace` entry, no provider (the common case, two reads).
+  if (!(globalThis as Record<symbol, { trace?: unknown } | undefined>)[API_KEY]?.trace) {
+    return undefined;
+  }
   const provider = trace.getTracerProvider() as ReturnType<typeof trace.getTracerProvider> & {
     getDelegateTracer?: (name: string) => Tracer | undefined;
   };

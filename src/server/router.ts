@@ -20,6 +20,7 @@ import {
   envelopesOutCounter,
   failuresCounter,
   kindAttributes,
+  metricsOn,
   reasonAttributes,
   routedCounter,
 } from "../observability/metrics.ts";
@@ -145,7 +146,7 @@ export class Router {
    * `lime.route` span when tracing).
    */
   route(sender: ServerSession, envelope: Envelope): void {
-    envelopesInCounter.add(1, kindAttributes(kindOf(envelope)));
+    if (metricsOn) envelopesInCounter.add(1, kindAttributes(kindOf(envelope)));
     if (!routeTraced(sender.node, envelope, this.#route, sender)) this.#route(sender, envelope);
   }
 
@@ -170,14 +171,14 @@ export class Router {
       return;
     }
     if (slash >= 0 && slash < lower.length - 1) {
-      routedCounter.add(1, kindAttributes(kindOf(envelope)));
+      if (metricsOn) routedCounter.add(1, kindAttributes(kindOf(envelope)));
       const target = this.#registry.byNodeKey(lower);
       if (target) this.deliver(sender, envelope, [target]);
       else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }
-    routedCounter.add(1, kindAttributes(kindOf(envelope)));
+    if (metricsOn) routedCounter.add(1, kindAttributes(kindOf(envelope)));
     if (this.#remote) {
       this.#remote.toIdentity(sender, envelope, identity);
       return;
@@ -243,9 +244,8 @@ export class Router {
     if (message && accepted && sender.receiptEvents.has("accepted")) {
       this.#notify(sender, message, "accepted");
     }
-    const outAttributes = kindAttributes(kindOf(envelope));
+    if (metricsOn) envelopesOutCounter.add(targets.length, kindAttributes(kindOf(envelope)));
     for (const target of targets) {
-      envelopesOutCounter.add(1, outAttributes);
       const sent = isMessage(envelope)
         ? target.channel.sendMessage(envelope)
         : isCommand(envelope)
