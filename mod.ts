@@ -21,6 +21,8 @@
  * @module
  */
 
+// Client channels' command spans and trace context (OpenTelemetry; not in the browser entries).
+import "./src/observability/client_telemetry.ts";
 export * from "./web.ts";
 /**
  * The generated zod schemas (`<Name>Schema` for every envelope, authentication object and

@@ -26,7 +26,7 @@ import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_opti
 import { deadline } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
 import { TransportError } from "../transport/errors.ts";
-import { traceClientCommand } from "../observability/command_spans.ts";
+import { clientTelemetry } from "./channel_telemetry.ts";
 
 /** A fixed choice, or a function choosing among the options the server offered. */
 export type OptionSelector<T> = T | ((offered: readonly T[]) => T);
@@ -95,12 +95,16 @@ export class ClientChannel extends Channel {
   }
 
   /**
-   * Sends a command request and resolves with its response, as `Channel.processCommand`; the
-   * round trip is timed (`lime.command.duration`) and, with a tracer provider, a `CLIENT` span
-   * whose context the request carries in `metadata` (`traceparent`).
+   * Sends a command request and resolves with its response, as `Channel.processCommand`; with
+   * the telemetry of `mod.ts` installed, the round trip is timed (`lime.command.duration`) and,
+   * with a tracer provider, a `CLIENT` span whose context the request carries in `metadata`
+   * (`traceparent`).
    */
   override processCommand(request: Command, options: TimeoutOptions = {}): Promise<Command> {
-    return traceClientCommand(request, () => super.processCommand(request, options));
+    const telemetry = clientTelemetry.current;
+    return telemetry
+      ? telemetry.traceCommand(request, () => super.processCommand(request, options))
+      : super.processCommand(request, options);
   }
 
   /**

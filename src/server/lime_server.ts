@@ -50,6 +50,8 @@ import type { EdgeHost } from "../http/edge_host.ts";
 import { HttpListener } from "../http/http_listener.ts";
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
 import { guardLog, serverLog } from "../observability/log.ts";
+// Server channels' reports of invalid input, as log records.
+import "../observability/input_log.ts";
 import { guardActionsCounter, observeQueuedBytes } from "../observability/metrics.ts";
 import {
   SessionEvents,
