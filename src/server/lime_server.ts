@@ -6,16 +6,13 @@
  * @module
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
-import { ServerChannel } from "../channel/server_channel.ts";
-import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
+import type { ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Command } from "../envelope.ts";
 import { systemClock } from "../clock.ts";
-import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
-import { TransportError } from "../transport/errors.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
 import { DEFAULT_PBKDF2_ITERATIONS } from "./password_hash.ts";
 import { accountResource } from "./resources/account.ts";
@@ -30,13 +27,12 @@ import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
 import { failureResponse } from "./resources/resource.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import type { SignInThrottle } from "./guard/login_throttle.ts";
-import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
+import { IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
 import { TrafficShaping } from "./guard/traffic_shaper.ts";
-import { openSessionGate } from "./session_gate.ts";
 import { Router, type ServerReply } from "./router.ts";
-import { offeredSchemes, serverAuthenticator } from "./server_authenticator.ts";
+import { serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import type { ServerSession } from "./server_session.ts";
@@ -53,12 +49,9 @@ import { guardLog, serverLog } from "../observability/log.ts";
 // Server channels' reports of invalid input, as log records.
 import "../observability/input_log.ts";
 import { guardActionsCounter, observeQueuedBytes } from "../observability/metrics.ts";
-import {
-  SessionEvents,
-  type TransportLabel,
-  transportLabel,
-} from "../observability/session_events.ts";
+import { type TransportLabel, transportLabel } from "../observability/session_events.ts";
 import { traceServerCommand } from "../observability/command_spans.ts";
+import { serveConnection, type ServingContext, SHUTDOWN_REASON } from "./connection_serving.ts";
 import {
   healthResponse,
   type Readiness,
@@ -66,26 +59,9 @@ import {
   readyResponse,
 } from "../observability/health.ts";
 
-const SHUTDOWN_REASON = {
-  code: ReasonCode.SESSION_ERROR,
-  description: "The server is being shut down",
-};
-
 /** The per-address key of a connection (see `source_address.ts`). */
 function sourceOfTransport(transport: Transport): string | undefined {
   return sourceKey(endpointHost(transport.remoteEndpoint));
-}
-
-/** Who ended a session, for the log: the client, the server (and why), or an error. */
-function endedBy(
-  end: { state: string; error?: Error },
-  closedBy: "local" | "remote" | "error",
-  stopping: boolean,
-): string {
-  if (end.state === "finished") return stopping ? "the server (shutting down)" : "the client";
-  if (end.state === "failed") return "the server";
-  if (closedBy === "remote") return "the client (connection closed)";
-  return end.error ? "an error" : "the server";
 }
 
 /** A LIME server. */
@@ -112,6 +88,8 @@ export class LimeServer implements AsyncDisposable {
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
+  /** What serving a connection uses of this server (see `connection_serving.ts`). */
+  readonly #servingContext: ServingContext;
   /** The HTTP API and webhooks (`src/http/`), unless `http: false`. */
   readonly #edge: HttpEdge | undefined;
   #http: HttpListener | undefined;
@@ -228,6 +206,21 @@ export class LimeServer implements AsyncDisposable {
       remote,
     );
     this.#router = router;
+    const stopping = () => this.#stopping;
+    this.#servingContext = {
+      options,
+      serverNode: this.serverNode,
+      channels: this.#channels,
+      admission: this.#admission,
+      registration: this.#registration,
+      rules: this.#rules,
+      authenticator: this.#authenticator,
+      shaping: this.#shaping,
+      router,
+      get stopping() {
+        return stopping();
+      },
+    };
   }
 
   /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
@@ -406,7 +399,7 @@ export class LimeServer implements AsyncDisposable {
   }
 
   #accept(transport: Transport, label: TransportLabel): void {
-    const serving = this.#serve(transport, label).catch((error) =>
+    const serving = serveConnection(this.#servingContext, transport, label).catch((error) =>
       serverLog.error("A session failed: {error}", { error })
     );
     this.#serving.add(serving);
@@ -419,105 +412,6 @@ export class LimeServer implements AsyncDisposable {
     })().catch((error) => {
       if (!this.#stopping) serverLog.error("A {label} listener failed: {error}", { label, error });
     });
-  }
-
-  async #serve(transport: Transport, label: TransportLabel): Promise<void> {
-    const options = this.#options;
-    const channel = new ServerChannel(transport, {
-      autoReplyPings: false,
-      remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
-      remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
-      ...options.channel,
-      serverNode: this.serverNode,
-    });
-    this.#channels.add(channel);
-    channel.closed.then(() => this.#channels.delete(channel));
-    const source = sourceOfTransport(transport);
-    const events = new SessionEvents(transport, label);
-    const ticket = this.#stopping ? SHUTDOWN_REASON : this.#admission.admit(source);
-    if (!("release" in ticket)) {
-      // At once, without waiting for `new`: a refused peer must not hold a slot.
-      events.refused(ticket, this.#stopping ? "shutting down" : `limit hit: ${ticket.description}`);
-      await channel.sendFailedSession(ticket).catch(() => {});
-      return;
-    }
-    channel.closed.then(() => ticket.release());
-    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
-    let session: ServerSession | undefined;
-    let result: EstablishmentResult;
-    try {
-      result = await channel.establishSession({
-        firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
-          SERVER_DEFAULTS.firstEnvelopeTimeout,
-        schemeOptions: (channel) => offeredSchemes(options, channel.transport),
-        assign: (candidate, { scheme }) => this.#rules.assign(candidate, scheme),
-        register: (node, { domainRole, scheme }) => {
-          const registered = this.#registration.register(
-            channel,
-            node,
-            domainRole,
-            scheme,
-            source,
-            perIdentity,
-          );
-          const settle = (outcome: ServerSession | Reason) => {
-            if (!("node" in outcome)) return outcome;
-            session = outcome;
-            return node;
-          };
-          return registered instanceof Promise ? registered.then(settle) : settle(registered);
-        },
-        authenticator: this.#authenticator,
-      });
-    } finally {
-      ticket.established();
-    }
-    if (!result.established || !session) {
-      if (session) this.#registration.unregister(session);
-      if (!result.established) events.refused(result.reason, result.cause);
-      else events.refused(channel.violation ?? SHUTDOWN_REASON, "not registered");
-      return;
-    }
-    const established = session;
-    events.established(established.node, established.scheme);
-    // An account created while this guest was being let in: the identity is owned now.
-    if (established.guest) {
-      const owned = await options.store.getAccount(established.identity).then(
-        (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
-        (): Reason => ({
-          code: ReasonCode.SESSION_ERROR,
-          description: "An unexpected server error occurred",
-        }),
-      );
-      if (owned) {
-        this.#registration.evict(established, owned);
-        const end = await channel.closed;
-        events.ended(established.node, end, "the server (the identity became owned)");
-        return;
-      }
-    }
-    const route = openSessionGate(
-      established,
-      this.#shaping,
-      this.#router,
-      options.channel?.clock ?? systemClock,
-    );
-    channel.onMessage(route);
-    channel.onNotification(route);
-    channel.onCommand(route);
-    const end = await channel.closed;
-    this.#registration.unregister(established);
-    const closedBy = await transport.closed.then((info) => info.by, () => "error" as const);
-    events.ended(established.node, end, endedBy(end, closedBy, this.#stopping));
-    if (end.error instanceof TransportError && end.error.code === "slow-reader") {
-      guardActionsCounter.add(1, { "lime.action": "slow-reader" });
-      guardLog.warning("Closed {node} ({remote}) as a slow reader: {problem}", () => ({
-        node: established.node,
-        remote: transport.remoteEndpoint,
-        problem: end.error?.message,
-      }));
-      this.#router.reportUnread(established);
-    }
   }
 
   /**
