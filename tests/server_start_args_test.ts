@@ -395,4 +395,7 @@ Deno.test("parseServerArgs takes --log-format and --log-level, and refuses other
   });
   await refuses(["--log-format=xml"], /--log-format must be text or json/);
   await refuses(["--log-level=trace"], /--log-level must be one of debug, info, warning, error/);
+  assert.equal((await config(["--trace-routing=all"])).server.traceRouting, "all");
+  assert.equal((await config([])).server.traceRouting, undefined);
+  await refuses(["--trace-routing=some"], /--trace-routing must be traced or all/);
 });

@@ -19,14 +19,25 @@ import {
 
 const meter = metrics.getMeter("lime");
 
-/**
- * Whether a meter provider was registered when this module loaded: without one every instrument
- * is a no-op for good (the API has no proxy meter provider), and hot paths skip even the call.
- */
-export const metricsOn: boolean =
-  !!(globalThis as Record<symbol, { metrics?: unknown } | undefined>)[
-    Symbol.for("opentelemetry.js.api.1")
-  ]?.metrics;
+/** One frozen attribute set per key, so hot paths pass the same object each time. */
+export function attributeCache<K extends string | number>(
+  make: (key: K) => Attributes,
+): (key: K) => Attributes {
+  const cache = new Map<K, Attributes>();
+  return (key) => {
+    let attributes = cache.get(key);
+    if (attributes === undefined) {
+      attributes = Object.freeze(make(key));
+      if (cache.size < 256) cache.set(key, attributes);
+    }
+    return attributes;
+  };
+}
+
+/** `{ "lime.envelope.kind": kind }`, shared. */
+export const kindAttributes: (kind: string) => Attributes = attributeCache((kind) => ({
+  "lime.envelope.kind": kind,
+}));
 
 /** Established sessions now, by `lime.transport` and `lime.scheme`. */
 export const sessionsGauge: UpDownCounter = meter.createUpDownCounter("lime.server.sessions", {
@@ -46,23 +57,50 @@ export const refusalsCounter: Counter = meter.createCounter("lime.server.session
   unit: "{session}",
 });
 
-/** Envelopes received from established sessions, by `lime.envelope.kind`. */
-export const envelopesInCounter: Counter = meter.createCounter("lime.server.envelopes.in", {
-  description: "Envelopes received from established sessions",
-  unit: "{envelope}",
-});
+/**
+ * Envelopes counted by kind in plain numbers, read by an observable counter at each collection:
+ * an increment on the routing path costs what adding to a field costs, with or without an
+ * exporter (an instrument's `add` costs about 0.7 µs with Deno's).
+ */
+export class KindTally {
+  /** Messages. */
+  message = 0;
+  /** Notifications. */
+  notification = 0;
+  /** Commands. */
+  command = 0;
 
-/** Envelopes the server handed to its sessions, by `lime.envelope.kind`. */
-export const envelopesOutCounter: Counter = meter.createCounter("lime.server.envelopes.out", {
-  description: "Envelopes sent to established sessions",
-  unit: "{envelope}",
-});
+  /** Reports the tally as `name` (an observable counter of `unit`). */
+  constructor(name: string, description: string) {
+    meter.createObservableCounter(name, { description, unit: "{envelope}" }).addCallback(
+      (result) => {
+        if (this.message) result.observe(this.message, kindAttributes("message"));
+        if (this.notification) {
+          result.observe(this.notification, kindAttributes("notification"));
+        }
+        if (this.command) result.observe(this.command, kindAttributes("command"));
+      },
+    );
+  }
+}
 
-/** Envelopes routed to another node (here or through the engine), by `lime.envelope.kind`. */
-export const routedCounter: Counter = meter.createCounter("lime.server.envelopes.routed", {
-  description: "Envelopes routed to a node or an identity",
-  unit: "{envelope}",
-});
+/** Envelopes received from established sessions (`lime.server.envelopes.in`), by kind. */
+export const envelopesIn: KindTally = new KindTally(
+  "lime.server.envelopes.in",
+  "Envelopes received from established sessions",
+);
+
+/** Envelopes the server handed to its sessions (`lime.server.envelopes.out`), by kind. */
+export const envelopesOut: KindTally = new KindTally(
+  "lime.server.envelopes.out",
+  "Envelopes sent to established sessions",
+);
+
+/** Envelopes routed to a node or an identity (`lime.server.envelopes.routed`), by kind. */
+export const envelopesRouted: KindTally = new KindTally(
+  "lime.server.envelopes.routed",
+  "Envelopes routed to a node or an identity, here or through the engine",
+);
 
 /** Failures the server answered (`failed` notifications, failure responses), by `lime.reason.code`. */
 export const failuresCounter: Counter = meter.createCounter("lime.server.failures", {
@@ -93,26 +131,6 @@ export const guardActionsCounter: Counter = meter.createCounter("lime.server.gua
   description: "Slow-reader closes and rate/quota refusals",
   unit: "{action}",
 });
-
-/** One frozen attribute set per key, so hot paths pass the same object each time. */
-export function attributeCache<K extends string | number>(
-  make: (key: K) => Attributes,
-): (key: K) => Attributes {
-  const cache = new Map<K, Attributes>();
-  return (key) => {
-    let attributes = cache.get(key);
-    if (attributes === undefined) {
-      attributes = Object.freeze(make(key));
-      if (cache.size < 256) cache.set(key, attributes);
-    }
-    return attributes;
-  };
-}
-
-/** `{ "lime.envelope.kind": kind }`, shared. */
-export const kindAttributes: (kind: string) => Attributes = attributeCache((kind) => ({
-  "lime.envelope.kind": kind,
-}));
 
 /** `{ "lime.reason.code": code }`, shared. */
 export const reasonAttributes: (code: number) => Attributes = attributeCache((code) => ({

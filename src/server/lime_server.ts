@@ -204,6 +204,7 @@ export class LimeServer implements AsyncDisposable {
       `postmaster@${this.domain}`,
       endpoint,
       remote,
+      options.traceRouting,
     );
     this.#router = router;
     const stopping = () => this.#stopping;

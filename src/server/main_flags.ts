@@ -64,6 +64,7 @@ export interface ServerConfig {
     | "trustProxyTls"
     | "plainWithoutTls"
     | "webhooks"
+    | "traceRouting"
   >;
 }
 
@@ -226,7 +227,7 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     type: "string",
     value: "HOST:PORT|off",
     default: `${SERVER_DEFAULTS.websocketHostname}:${DEFAULT_HTTP_PORT}`,
-    help: "the HTTP port: the HTTP API and /healthz",
+    help: "the HTTP port: the HTTP API, /healthz and /readyz",
     apply: (draft, value, from) => draft.config.http = endpoint(text(value), from),
   },
   {
@@ -405,6 +406,18 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
         );
       }
       draft.config.log.level = level;
+    },
+  },
+  {
+    name: "trace-routing",
+    type: "string",
+    value: "traced|all",
+    help: "with OTEL_DENO=true: a span for traced envelopes only (default), or for all (costly)",
+    apply: (draft, value, from) => {
+      if (value !== "traced" && value !== "all") {
+        throw new UsageError(`${from} must be traced or all, got ${quoteForError(text(value))}`);
+      }
+      draft.config.server.traceRouting = value;
     },
   },
   {

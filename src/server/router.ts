@@ -16,13 +16,11 @@ import { TransportError } from "../transport/errors.ts";
 import type { RemoteRouting } from "../cluster/engine.ts";
 import { identityKeyOf } from "./identity_rules.ts";
 import {
-  envelopesInCounter,
-  envelopesOutCounter,
+  envelopesIn,
+  envelopesOut,
+  envelopesRouted,
   failuresCounter,
-  kindAttributes,
-  metricsOn,
   reasonAttributes,
-  routedCounter,
 } from "../observability/metrics.ts";
 import { routeTraced } from "../observability/route_span.ts";
 import type { ServerSession, SessionPresence } from "./server_session.ts";
@@ -111,7 +109,7 @@ export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>)
   return byPriority ? candidates.filter((s) => s.presence.priority === best) : candidates;
 }
 
-function kindOf(envelope: Envelope): string {
+function kindOf(envelope: Envelope): "message" | "notification" | "command" {
   return "content" in envelope ? "message" : "event" in envelope ? "notification" : "command";
 }
 
@@ -122,10 +120,12 @@ export class Router {
   readonly #serverIdentity: string;
   readonly #endpoint: ServerEndpoint;
   readonly #remote: RemoteRouting | undefined;
+  readonly #traceAll: boolean;
 
   /**
    * A router for `domain`, whose own identity is `serverIdentity` (`postmaster@domain`);
-   * `remote` takes what has no session here (without it, that does not exist: 42).
+   * `remote` takes what has no session here (without it, that does not exist: 42);
+   * `traceRouting` says which envelopes get a `lime.route` span (see `LimeServerOptions`).
    */
   constructor(
     registry: SessionRegistry,
@@ -133,7 +133,9 @@ export class Router {
     serverIdentity: string,
     endpoint: ServerEndpoint,
     remote?: RemoteRouting,
+    traceRouting: "traced" | "all" = "traced",
   ) {
+    this.#traceAll = traceRouting === "all";
     this.#registry = registry;
     this.#domain = domain.toLowerCase();
     this.#serverIdentity = serverIdentity.toLowerCase();
@@ -143,11 +145,11 @@ export class Router {
 
   /**
    * Routes one envelope received from `sender` (counted in `lime.server.envelopes.in`; inside a
-   * `lime.route` span when tracing).
+   * `lime.route` span when tracing, see `traceRouting`).
    */
   route(sender: ServerSession, envelope: Envelope): void {
-    if (metricsOn) envelopesInCounter.add(1, kindAttributes(kindOf(envelope)));
-    if (!routeTraced(sender.node, envelope, this.#route, sender)) this.#route(sender, envelope);
+    envelopesIn[kindOf(envelope)]++;
+    if (!routeTraced(sender, envelope, this.#route, this.#traceAll)) this.#route(sender, envelope);
   }
 
   readonly #route = (sender: ServerSession, envelope: Envelope): void => {
@@ -171,14 +173,14 @@ export class Router {
       return;
     }
     if (slash >= 0 && slash < lower.length - 1) {
-      if (metricsOn) routedCounter.add(1, kindAttributes(kindOf(envelope)));
+      envelopesRouted[kindOf(envelope)]++;
       const target = this.#registry.byNodeKey(lower);
       if (target) this.deliver(sender, envelope, [target]);
       else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }
-    if (metricsOn) routedCounter.add(1, kindAttributes(kindOf(envelope)));
+    envelopesRouted[kindOf(envelope)]++;
     if (this.#remote) {
       this.#remote.toIdentity(sender, envelope, identity);
       return;
@@ -207,7 +209,7 @@ export class Router {
         status: "failure",
         reason,
       });
-      envelopesOutCounter.add(1, kindAttributes("command"));
+      envelopesOut.command++;
       sender.channel.sendCommand(response).catch(() => {});
     }
   }
@@ -244,7 +246,7 @@ export class Router {
     if (message && accepted && sender.receiptEvents.has("accepted")) {
       this.#notify(sender, message, "accepted");
     }
-    if (metricsOn) envelopesOutCounter.add(targets.length, kindAttributes(kindOf(envelope)));
+    envelopesOut[kindOf(envelope)] += targets.length;
     for (const target of targets) {
       const sent = isMessage(envelope)
         ? target.channel.sendMessage(envelope)
@@ -307,7 +309,7 @@ export class Router {
       ...(message.to ? { from: message.to } : {}),
       ...(reason ? { reason } : {}),
     });
-    envelopesOutCounter.add(1, kindAttributes("notification"));
+    envelopesOut.notification++;
     sender.channel.sendNotification(notification).catch(() => {});
   }
 
@@ -319,7 +321,7 @@ export class Router {
     if (!isCommand(envelope) || envelope.status !== undefined) return;
     this.#endpoint.processCommand(sender, envelope).then(
       ({ response, afterSent }) => {
-        envelopesOutCounter.add(1, kindAttributes("command"));
+        envelopesOut.command++;
         sender.channel.sendCommand(response).catch((error) => {
           // A response too large to send is answered with a failure, never dropped.
           if (error instanceof TransportError && error.code === "too-large") {

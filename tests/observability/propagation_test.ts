@@ -15,7 +15,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from "npm:@opentelemetry/api@1.10.0";
-import { Command, Message } from "../../mod.ts";
+import { Command, Message, Notification } from "../../mod.ts";
 import { liveTracer, spanContextOf } from "../../src/observability/tracing.ts";
 import { nextMessage, TestServer } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
@@ -144,6 +144,39 @@ Deno.test("with a tracer provider, the route span replaces the sender's tracepar
     trace.disable();
   }
   assert.equal(liveTracer(), undefined);
+});
+
+Deno.test("the server starts a route span for an untraced envelope only with traceRouting: all", async () => {
+  const made: Made[] = [];
+  trace.setGlobalTracerProvider(recordingProvider(made));
+  try {
+    for (const traceRouting of ["traced", "all"] as const) {
+      made.length = 0;
+      await using server = await TestServer.start({ traceRouting });
+      const alice = await server.login("alice@localhost/home");
+      const bob = await server.login("bob@localhost/home");
+      // A notification sent with no active span carries no trace context (a message would: the
+      // client gives it a lime.send span).
+      await alice.sendNotification(
+        new Notification("received", { id: "n1", to: "bob@localhost/home" }),
+      );
+      const received = await within(bob.receiveNotification());
+      const routes = made.filter((span) => span.name === "lime.route notification");
+      if (traceRouting === "traced") {
+        assert.equal(routes.length, 0);
+        assert.equal(received.metadata, undefined);
+      } else {
+        assert.equal(routes.length, 1);
+        assert.equal(routes[0].parent, undefined);
+        assert.equal(
+          received.metadata?.traceparent,
+          `00-${routes[0].context.traceId}-${routes[0].context.spanId}-01`,
+        );
+      }
+    }
+  } finally {
+    trace.disable();
+  }
 });
 
 Deno.test("spanContextOf reads a W3C traceparent and ignores a malformed or all-zero one", () => {
