@@ -31,6 +31,7 @@ import { type RedisBackoff, RedisLink } from "./redis_link.ts";
 import { RedisLoginThrottle } from "./redis_login_throttle.ts";
 import { InboxRescue } from "./redis_rescue.ts";
 import { ServerLiveness } from "./server_liveness.ts";
+import { clusterLog } from "../observability/log.ts";
 
 /** Options of {@link RedisEngine}. */
 export interface RedisEngineOptions {
@@ -258,7 +259,7 @@ export class RedisEngine implements ClusterEngine {
       } catch (error) {
         this.#needsRecovery = true;
         if (!this.#stopped) {
-          console.error("LIME cluster: recovery after a reconnection failed", error);
+          clusterLog.error("Recovery after a reconnection failed: {error}", { error });
         }
       }
     })().finally(() => this.#recovering = undefined);
@@ -266,7 +267,7 @@ export class RedisEngine implements ClusterEngine {
 
   /** The liveness key had lapsed: register everything again, as after a reconnection. */
   #lapsed(): void {
-    console.error("LIME cluster: this server's liveness lapsed (stalled past the TTL)");
+    clusterLog.warning("This server's liveness lapsed (stalled past the TTL)");
     this.#needsRecovery = true;
   }
 
@@ -327,7 +328,7 @@ export class RedisEngine implements ClusterEngine {
   /** Ends the identity's guest sessions on other servers. */
   ownerArrived(identityKey: string): void {
     this.parts.directory.evictGuests(identityKey).catch((error) =>
-      console.error("LIME cluster: guests of a new account could not be ended elsewhere", error)
+      clusterLog.error("Guests of a new account could not be ended elsewhere: {error}", { error })
     );
   }
 

@@ -271,7 +271,7 @@ export class WebhookOutbox {
     try {
       return (await op.commit()).ok;
     } catch (error) {
-      console.error("LIME server: the webhook outbox could not store an envelope", error);
+      httpLog.error("The webhook outbox could not store an envelope: {error}", { error });
       return false;
     }
   }
@@ -407,7 +407,7 @@ export class WebhookOutbox {
     const op = this.#kv.atomic().delete([ENTRY, identityKey, entry.seq]);
     for (let i = 0; i < entry.parts; i++) op.delete([BODY, identityKey, entry.seq, i]);
     await op.commit().catch((error) => {
-      console.error("LIME server: the webhook outbox could not remove a delivery", error);
+      httpLog.error("The webhook outbox could not remove a delivery: {error}", { error });
     });
   }
 

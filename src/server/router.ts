@@ -20,8 +20,10 @@ import {
   envelopesOut,
   envelopesRouted,
   failuresCounter,
+  guardActionsCounter,
   reasonAttributes,
 } from "../observability/metrics.ts";
+import { guardLog } from "../observability/log.ts";
 import { routeTraced } from "../observability/route_span.ts";
 import type { ServerSession, SessionPresence } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
@@ -112,6 +114,22 @@ export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>)
 function kindOf(envelope: Envelope): "message" | "notification" | "command" {
   return "content" in envelope ? "message" : "event" in envelope ? "notification" : "command";
 }
+
+/** Counts a failure response of the server's resources; logs one that a quota caused. */
+function answeredFailure(sender: ServerSession, request: Command, response: Command): void {
+  const reason = response.reason!;
+  failuresCounter.add(1, reasonAttributes(reason.code));
+  if (reason.code !== ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED) return;
+  guardActionsCounter.add(1, QUOTA);
+  guardLog.info("A quota refused {method} {uri} of {node}: {problem}", () => ({
+    method: request.method,
+    uri: String(request.uri ?? "").slice(0, 256),
+    node: sender.node,
+    problem: reason.description ?? "",
+  }));
+}
+
+const QUOTA = Object.freeze({ "lime.action": "quota" });
 
 /** Routes envelopes between the sessions of one server, and hands the rest to its engine. */
 export class Router {
@@ -322,6 +340,9 @@ export class Router {
     this.#endpoint.processCommand(sender, envelope).then(
       ({ response, afterSent }) => {
         envelopesOut.command++;
+        if (response.status === "failure" && response.reason) {
+          answeredFailure(sender, envelope, response);
+        }
         sender.channel.sendCommand(response).catch((error) => {
           // A response too large to send is answered with a failure, never dropped.
           if (error instanceof TransportError && error.code === "too-large") {
