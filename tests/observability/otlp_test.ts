@@ -3,13 +3,15 @@
  * exporter pointed at a receiver in this test (JSON protocol), and the peers (a bot and a client)
  * in another process with `OTEL_DENO=true` too. One scripted scenario: 2 sessions established,
  * 1 refused for a wrong password (13), N messages routed to the bot, one command answered by the
- * bot. Asserted: the span trees of a message and of the command (client → server → bot and
+ * bot; then, over the HTTP API, a message posted (202) and a wrong password (401). Asserted: the span trees of a message and of the command (client → server → bot and
  * back, one trace), the metric values, and the JSON log lines (the refusal names its cause and
  * no line holds a password).
  * @module
  */
 import assert from "node:assert/strict";
+import { basicAuthorization } from "../../src/http/http_credentials.ts";
 import { StartProcess } from "../server_start_helpers.ts";
+import { within } from "../tcp_helpers.ts";
 import { OtlpReceiver, type ReceivedSpan } from "./otlp_receiver.ts";
 
 const PEERS = new URL("./traced_peers.ts", import.meta.url).pathname;
@@ -57,6 +59,24 @@ Deno.test("deno task start exports metrics and one trace per message and command
   assert.ok(peers.success, decoder.decode(peers.stderr));
   assert.match(decoder.decode(peers.stdout), /done/);
 
+  // The HTTP API: one message as alice (202), one sign-in with a wrong password (401).
+  const http = (await within(
+    server.stdout.find(/HTTP\s+(http:\/\/127\.0\.0\.1:\d+)/, () => server.exited),
+    10_000,
+    "the HTTP address line",
+  ))[1];
+  const post = (password: string) =>
+    fetch(`${http}/messages`, {
+      method: "POST",
+      headers: {
+        authorization: basicAuthorization("alice@localhost", password),
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ to: "bob@localhost", type: "text/plain", content: "hi" }),
+    }).then(async (response) => (await response.body?.cancel(), response.status));
+  assert.equal(await post(PASSWORD), 202);
+  assert.equal(await post("hunter2-HTTP"), 401);
+
   // Metrics: cumulative, so the latest export holds the totals.
   const server_ = "lime-server";
   await receiver.until(
@@ -64,8 +84,9 @@ Deno.test("deno task start exports metrics and one trace per message and command
       receiver.total(server_, "lime.server.envelopes.routed", {
           "lime.envelope.kind": "message",
         }) >=
-        MESSAGES &&
-      receiver.total(server_, "lime.server.session.refusals") >= 1 &&
+        MESSAGES + 1 &&
+      receiver.total(server_, "lime.server.session.refusals") >= 2 &&
+      receiver.total(server_, "lime.http.requests") >= 2 &&
       receiver.total(server_, "lime.server.sessions") === 0 &&
       receiver.total(server_, "lime.server.session.establishments") >= 2,
     "the server's metrics",
@@ -79,13 +100,43 @@ Deno.test("deno task start exports metrics and one trace per message and command
     1,
   );
   assert.equal(
-    receiver.total(server_, "lime.server.session.refusals", { "lime.reason.code": 13 }),
+    receiver.total(server_, "lime.server.session.refusals", {
+      "lime.transport": "tcp",
+      "lime.reason.code": 13,
+    }),
     1,
   );
-  assert.equal(receiver.total(server_, "lime.server.session.refusals"), 1);
+  assert.equal(receiver.total(server_, "lime.server.session.refusals"), 2);
+  assert.equal(
+    receiver.total(server_, "lime.server.session.refusals", {
+      "lime.transport": "http",
+      "lime.reason.code": 13,
+      "http.response.status_code": 401,
+    }),
+    1,
+  );
+  assert.equal(
+    receiver.total(server_, "lime.http.requests", {
+      "http.route": "/messages",
+      "http.response.status_code": 202,
+    }),
+    1,
+  );
+  assert.equal(
+    receiver.total(server_, "lime.http.requests", {
+      "http.route": "/messages",
+      "http.response.status_code": 401,
+    }),
+    1,
+  );
+  // The peers' messages and the one posted over HTTP (to bob, who is not there: failed 42).
   assert.equal(
     receiver.total(server_, "lime.server.envelopes.routed", { "lime.envelope.kind": "message" }),
-    MESSAGES,
+    MESSAGES + 1,
+  );
+  assert.equal(
+    receiver.total(server_, "lime.server.failures", { "lime.reason.code": 42 }),
+    1,
   );
   // The command and its response.
   assert.equal(
@@ -94,7 +145,7 @@ Deno.test("deno task start exports metrics and one trace per message and command
   );
   assert.equal(
     receiver.total(server_, "lime.server.envelopes.in", { "lime.envelope.kind": "message" }),
-    MESSAGES,
+    MESSAGES + 1,
   );
   assert.equal(
     receiver.total(server_, "lime.server.envelopes.out", { "lime.envelope.kind": "message" }),
@@ -154,6 +205,10 @@ Deno.test("deno task start exports metrics and one trace per message and command
   await server.stderr.done;
   const lines = server.stderr.lines.filter((line) => line.startsWith("{"));
   const records = lines.map((line) => JSON.parse(line));
+  const httpRefusal = records.find((record) => /HTTP sign-in refused/.test(record.message));
+  assert.equal(httpRefusal?.properties.cause, "wrong password");
+  assert.equal(httpRefusal?.properties.identity, "alice@localhost");
+  assert.equal(httpRefusal?.properties.status, 401);
   const refusal = records.find((record) => /Session refused/.test(record.message));
   assert.ok(refusal, lines.join("\n"));
   assert.equal(refusal.level, "INFO");
@@ -175,5 +230,6 @@ Deno.test("deno task start exports metrics and one trace per message and command
   for (const line of server.stderr.lines.concat(server.stdout.lines)) {
     assert.ok(!line.includes(PASSWORD), line);
     assert.ok(!line.includes("hunter2"), line);
+    assert.ok(!line.includes(btoa(`alice@localhost:${PASSWORD}`)), line);
   }
 });
