@@ -122,6 +122,7 @@ export class SessionEvents {
       "Session ended: {node} after {durationMs} ms, by {by} (state {state}){why}",
       () => ({
         node,
+        transport: this.#label,
         durationMs: Math.round(performance.now() - this.#establishedAt),
         state: end.state,
         by,
@@ -133,5 +134,42 @@ export class SessionEvents {
         ...(end.reason ? { code: end.reason.code } : {}),
       }),
     );
+  }
+}
+
+/**
+ * The sessions of the HTTP edge (one per identity signed in over the HTTP API or webhooks):
+ * counted in `lime.server.sessions` and `lime.server.session.establishments` under transport
+ * `http`, and logged when registered and when they end. Unregistering twice counts once.
+ */
+export class EdgeSessionEvents {
+  readonly #live = new Map<object, { attributes: Attributes; since: number }>();
+
+  /** A session was registered (`outcome` a session) or refused (a reason). */
+  registered<T extends { node: string; scheme: string } | Reason>(outcome: T): T {
+    if (!("node" in outcome)) return outcome;
+    const attributes = sessionAttributes(`http ${outcome.scheme}`);
+    this.#live.set(outcome, { attributes, since: performance.now() });
+    establishmentsCounter.add(1, attributes);
+    sessionsGauge.add(1, attributes);
+    sessionLog.info("Session established: {node} ({scheme}) over {transport}", {
+      node: outcome.node,
+      scheme: outcome.scheme,
+      transport: "http",
+    });
+    return outcome;
+  }
+
+  /** A session was unregistered. */
+  unregistered(session: { node: string }): void {
+    const live = this.#live.get(session);
+    if (!live) return;
+    this.#live.delete(session);
+    sessionsGauge.add(-1, live.attributes);
+    sessionLog.info("Session ended: {node} after {durationMs} ms ({transport})", {
+      node: session.node,
+      durationMs: Math.round(performance.now() - live.since),
+      transport: "http",
+    });
   }
 }

@@ -49,7 +49,11 @@ import { guardLog, serverLog } from "../observability/log.ts";
 // Server channels' reports of invalid input, as log records.
 import "../observability/input_log.ts";
 import { guardActionsCounter, observeQueuedBytes } from "../observability/metrics.ts";
-import { type TransportLabel, transportLabel } from "../observability/session_events.ts";
+import {
+  EdgeSessionEvents,
+  type TransportLabel,
+  transportLabel,
+} from "../observability/session_events.ts";
 import { traceServerCommand } from "../observability/command_spans.ts";
 import { serveConnection, type ServingContext, SHUTDOWN_REASON } from "./connection_serving.ts";
 import {
@@ -230,6 +234,7 @@ export class LimeServer implements AsyncDisposable {
     const stopping = () => this.#stopping;
     const router = () => this.#router;
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    const events = new EdgeSessionEvents();
     return {
       domain: this.domain,
       serverNode: this.serverNode,
@@ -252,9 +257,23 @@ export class LimeServer implements AsyncDisposable {
       get stopping() {
         return stopping();
       },
-      register: (channel, node, scheme, source) =>
-        this.#registration.register(channel, node, "member", scheme, source, perIdentity),
-      unregister: (session) => this.#registration.unregister(session),
+      register: (channel, node, scheme, source) => {
+        const registered = this.#registration.register(
+          channel,
+          node,
+          "member",
+          scheme,
+          source,
+          perIdentity,
+        );
+        return registered instanceof Promise
+          ? registered.then((outcome) => events.registered(outcome))
+          : events.registered(registered);
+      },
+      unregister: (session) => {
+        events.unregistered(session);
+        this.#registration.unregister(session);
+      },
     };
   }
 

@@ -87,11 +87,23 @@ Deno.test("deno task start exports metrics and one trace per message and command
         MESSAGES + 1 &&
       receiver.total(server_, "lime.server.session.refusals") >= 2 &&
       receiver.total(server_, "lime.http.requests") >= 2 &&
-      receiver.total(server_, "lime.server.sessions") === 0 &&
-      receiver.total(server_, "lime.server.session.establishments") >= 2,
+      receiver.total(server_, "lime.server.sessions", { "lime.transport": "tcp" }) === 0 &&
+      receiver.total(server_, "lime.server.session.establishments") >= 3,
     "the server's metrics",
   );
-  assert.equal(receiver.total(server_, "lime.server.session.establishments"), 2);
+  assert.equal(
+    receiver.total(server_, "lime.server.session.establishments", { "lime.transport": "tcp" }),
+    2,
+  );
+  // alice's HTTP session, alive until it idles out.
+  assert.equal(
+    receiver.total(server_, "lime.server.session.establishments", {
+      "lime.transport": "http",
+      "lime.scheme": "plain",
+    }),
+    1,
+  );
+  assert.equal(receiver.total(server_, "lime.server.sessions", { "lime.transport": "http" }), 1);
   assert.equal(
     receiver.total(server_, "lime.server.session.establishments", {
       "lime.transport": "tcp",
@@ -151,7 +163,7 @@ Deno.test("deno task start exports metrics and one trace per message and command
     receiver.total(server_, "lime.server.envelopes.out", { "lime.envelope.kind": "message" }),
     MESSAGES,
   );
-  assert.equal(receiver.total(server_, "lime.server.sessions"), 0);
+  assert.equal(receiver.total(server_, "lime.server.sessions", { "lime.transport": "tcp" }), 0);
   assert.ok(receiver.pointsOf(server_, "lime.server.queued_bytes").length > 0);
   await receiver.until(
     () => receiver.total("lime-peers", "lime.command.duration", { "lime.side": "client" }) >= 1,
@@ -216,13 +228,23 @@ Deno.test("deno task start exports metrics and one trace per message and command
   assert.equal(refusal.properties.cause, "wrong password");
   assert.equal(refusal.properties.code, 13);
   assert.match(refusal.properties.remote, /^127\.0\.0\.1:\d+$/);
-  const established = records.filter((record) => /Session established/.test(record.message));
+  const overTcp = (record: { properties: { transport?: string } }) =>
+    record.properties.transport === "tcp";
+  const established = records.filter((record) =>
+    /Session established/.test(record.message) && overTcp(record)
+  );
   assert.deepEqual(
     established.map((record) => [record.properties.node, record.properties.scheme]).sort(),
     [["alice@localhost/home", "plain"], ["bot@localhost/b", "guest"]],
   );
   assert.ok(established.every((record) => record.properties.tls === false));
-  const ended = records.filter((record) => /Session ended/.test(record.message));
+  const ended = records.filter((record) => /Session ended/.test(record.message) && overTcp(record));
+  assert.ok(
+    records.some((record) =>
+      /Session established/.test(record.message) &&
+      record.properties.node === "alice@localhost/http" && record.properties.transport === "http"
+    ),
+  );
   assert.equal(ended.length, 2, lines.join("\n"));
   assert.ok(ended.every((record) => typeof record.properties.durationMs === "number"));
   assert.ok(records.some((record) => record.properties.name === "TCP"));
