@@ -60,6 +60,11 @@ export const SHUTDOWN_REASON: Reason = {
   description: "The server is being shut down",
 };
 
+const NOT_REGISTERED: Reason = {
+  code: ReasonCode.SESSION_ERROR,
+  description: "The session could not be registered",
+};
+
 /** Who ended a session, for the log: the client, the server (and why), or an error. */
 function endedBy(
   end: { state: string; error?: Error },
@@ -131,7 +136,9 @@ export async function serveConnection(
   if (!result.established || !session) {
     if (session) context.registration.unregister(session);
     if (!result.established) events.refused(result.reason, result.cause);
-    else events.refused(channel.violation ?? SHUTDOWN_REASON, "not registered");
+    else {
+      events.refused(channel.violation ?? NOT_REGISTERED, "established but not registered");
+    }
     return;
   }
   const established = session;
