@@ -21,6 +21,8 @@
  * @module
  */
 
+// Client channels' command spans and trace context (OpenTelemetry; not in the browser entries).
+import "./src/observability/client_telemetry.ts";
 export * from "./web.ts";
 /**
  * The generated zod schemas (`<Name>Schema` for every envelope, authentication object and
@@ -76,6 +78,7 @@ export {
   type ResolveLimeServerOptions,
 } from "./src/channel/resolve_server.ts";
 export { LimeServer } from "./src/server/lime_server.ts";
+export type { Readiness } from "./src/observability/health.ts";
 export {
   type ExternalTokenVerifier,
   type LimeServerOptions,

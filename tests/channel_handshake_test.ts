@@ -138,7 +138,11 @@ Deno.test("ServerChannel.establishSession fails a choice it did not offer with 1
   const reason = { code: 17, description: "An invalid negotiation option was selected" };
   assert.ok(h.clientError instanceof LimeError);
   assert.deepEqual(h.clientError.reason, reason);
-  assert.deepEqual(h.result, { established: false, reason });
+  assert.deepEqual(h.result, {
+    established: false,
+    reason,
+    cause: "an option that was not offered was chosen",
+  });
   assert.deepEqual(await within(h.client.closed), { state: "failed", reason });
   assert.deepEqual(await within(h.server.closed), { state: "failed", reason });
   assert.equal(link.client.compression, "none", "nothing switched");

@@ -425,6 +425,7 @@ for (const how of ["the establishSession timeout", "the establishmentTimeout opt
     assert.deepEqual(await within(result, 2000), {
       established: false,
       reason: { code: 16, description: "The session establishment timed out after 1000 ms" },
+      cause: "timed out",
     });
     assert.equal(clock.pending, 0);
   });

@@ -8,6 +8,7 @@
  * ends every client with `finished` and loses no acknowledged store write.
  */
 import assert from "node:assert/strict";
+import { configure, reset } from "@logtape/logtape";
 import {
   type ClientChannel,
   hashPassword,
@@ -301,9 +302,15 @@ async function shutdownUnderTraffic(via: "tcp" | "ws"): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "lime-faults-test-" });
   const path = `${dir}/lime.kv`;
   // The server logs a handler that failed (say, a store closed under a write in flight).
-  const logged: unknown[][] = [];
-  const originalError = console.error;
-  console.error = (...args: unknown[]) => logged.push(args);
+  const logged: string[] = [];
+  await configure({
+    reset: true,
+    sinks: { test: (record) => logged.push(String(record.rawMessage)) },
+    loggers: [
+      { category: ["lime"], sinks: ["test"], lowestLevel: "error" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    ],
+  });
   try {
     const store = await KvAccountStore.open(path);
     const server = await startServer(store);
@@ -408,9 +415,9 @@ async function shutdownUnderTraffic(via: "tcp" | "ws"): Promise<void> {
     } finally {
       reopened.close();
     }
-    assert.deepEqual(logged.map((args) => String(args[0])), []);
+    assert.deepEqual(logged, []);
   } finally {
-    console.error = originalError;
+    await reset();
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -5,6 +5,7 @@
  * notification from an established session is dropped and reported instead of failing it.
  */
 import assert from "node:assert/strict";
+import { configure, getTextFormatter, reset } from "@logtape/logtape";
 import { Message } from "../mod.ts";
 import { parseReasonText } from "../src/channel/peer_tolerance.ts";
 import { CLOSED, RawClient, type Wire } from "./security/raw_client.ts";
@@ -75,8 +76,15 @@ for (const via of ["tcp", "ws"] as const) {
 
 Deno.test("LimeServer drops an invalid notification from an established session and reports it", async () => {
   const warnings: string[] = [];
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+  const text = getTextFormatter({ timestamp: "none", value: "bare", category: "." });
+  await configure({
+    reset: true,
+    sinks: { test: (record) => warnings.push(text(record).trim()) },
+    loggers: [
+      { category: ["lime", "server", "input"], sinks: ["test"], lowestLevel: "warning" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    ],
+  });
   try {
     await using server = await TestServer.start();
     const { alice, bot } = await rig(server, "tcp");
@@ -90,14 +98,14 @@ Deno.test("LimeServer drops an invalid notification from an established session 
       assert.equal(warnings.length, 2, warnings.join("\n"));
       assert.match(
         warnings[0],
-        /^LIME: dropped an invalid notification "n1" from bot@localhost\/py \(127\.0\.0\.1:\d+\): Invalid notification at reason/,
+        /^\[WRN\] lime\.server\.input: Dropped an invalid notification "n1" from bot@localhost\/py \(127\.0\.0\.1:\d+\): Invalid notification at reason/,
       );
       assert.match(warnings[1], /"n2" .*at event/);
     } finally {
       await bot.close();
     }
   } finally {
-    console.warn = warn;
+    await reset();
   }
 });
 

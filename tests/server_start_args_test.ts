@@ -64,6 +64,7 @@ Deno.test("parseServerArgs defaults to the embedded server defaults", async () =
     data: "./data",
     accounts: [],
     guest: true,
+    log: { format: "text", level: "info" },
     server: {},
   });
 });
@@ -151,6 +152,9 @@ Deno.test("USAGE has one line per entry of SERVER_FLAGS, with its default", () =
   }
   assert.match(USAGE, /--account=ID:PASSWORD +.*for development: visible in ps/);
   assert.match(USAGE, /LIME_ACCOUNTS/);
+  assert.match(USAGE, /--log-format=text\|json +.*JSON lines/);
+  assert.match(USAGE, /--log-level=debug\|info\|warning\|error/);
+  assert.match(USAGE, /OTEL_DENO=true/);
 });
 
 Deno.test("parseServerArgs refuses bad flags in one line without quoting a misplaced argument", async () => {
@@ -382,4 +386,16 @@ Deno.test("seedAccounts creates new accounts, resets existing ones (document kep
   } finally {
     kv.close();
   }
+});
+
+Deno.test("parseServerArgs takes --log-format and --log-level, and refuses other values", async () => {
+  assert.deepEqual((await config(["--log-format=json", "--log-level", "debug"])).log, {
+    format: "json",
+    level: "debug",
+  });
+  await refuses(["--log-format=xml"], /--log-format must be text or json/);
+  await refuses(["--log-level=trace"], /--log-level must be one of debug, info, warning, error/);
+  assert.equal((await config(["--trace-routing=all"])).server.traceRouting, "all");
+  assert.equal((await config([])).server.traceRouting, undefined);
+  await refuses(["--trace-routing=some"], /--trace-routing must be traced or all/);
 });

@@ -21,6 +21,14 @@ export function withFreeHttpPort(args: string[]): string[] {
     : ["--http=127.0.0.1:0", ...args];
 }
 
+/** A log line of `deno task start` (text format) at `debug` or `info`. */
+const QUIET_LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [+-]\d\d:\d\d \[(DBG|INF)\] lime\./;
+
+/** `lines` without the server's `debug` and `info` log lines: the warnings and errors. */
+export function notices(lines: readonly string[]): string[] {
+  return lines.filter((line) => !QUIET_LOG_LINE.test(line));
+}
+
 /** Reads lines from a stream into an array, waking waiters on each line. */
 export class LineReader {
   /** The lines read so far, without their newline. */

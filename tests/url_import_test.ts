@@ -27,7 +27,7 @@ Deno.test("src/ imports only full specifiers and never the codegen tools", async
         for (const [, spec] of text.matchAll(/from\s+"([^"]+)"/g)) {
           if (
             /ts-morph|quicktype/.test(spec) ||
-            !/^(\.{1,2}\/|npm:[^@]+@\d+\.\d+\.\d+|node:)/.test(spec)
+            !/^(\.{1,2}\/|npm:(@[^/@]+\/)?[^@]+@\d+\.\d+\.\d+|node:)/.test(spec)
           ) {
             offenders.push(`${path}: ${spec}`);
           }

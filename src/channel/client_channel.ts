@@ -5,7 +5,7 @@
  * right after the server's negotiation confirmation.
  * @module
  */
-import { type Envelope, Session } from "../envelope.ts";
+import { type Command, type Envelope, Session } from "../envelope.ts";
 import { LimeError, type Reason } from "../errors.ts";
 import {
   GENERAL_ERROR,
@@ -26,6 +26,7 @@ import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_opti
 import { deadline } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
 import { TransportError } from "../transport/errors.ts";
+import { clientTelemetry } from "./channel_telemetry.ts";
 
 /** A fixed choice, or a function choosing among the options the server offered. */
 export type OptionSelector<T> = T | ((offered: readonly T[]) => T);
@@ -91,6 +92,19 @@ export class ClientChannel extends Channel {
   /** Wraps an open transport. */
   constructor(transport: Transport, options: ChannelOptions = {}) {
     super(transport, "client", options);
+  }
+
+  /**
+   * Sends a command request and resolves with its response, as `Channel.processCommand`; with
+   * the telemetry of `mod.ts` installed, the round trip is timed (`lime.command.duration`) and,
+   * with a tracer provider, a `CLIENT` span whose context the request carries in `metadata`
+   * (`traceparent`).
+   */
+  override processCommand(request: Command, options: TimeoutOptions = {}): Promise<Command> {
+    const telemetry = clientTelemetry.current;
+    return telemetry
+      ? telemetry.traceCommand(request, () => super.processCommand(request, options))
+      : super.processCommand(request, options);
   }
 
   /**

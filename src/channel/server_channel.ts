@@ -23,7 +23,7 @@ import { isFinalSessionState } from "../session_machine.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Channel } from "./channel.ts";
 import { deadline } from "./deadline.ts";
-import { reportDroppedInput } from "./dropped_input.ts";
+import { inputReports } from "./input_reports.ts";
 import { repairNotification } from "./peer_tolerance.ts";
 import type { ChannelOptions, TimeoutOptions, WaitOptions } from "./channel_options.ts";
 import {
@@ -84,6 +84,13 @@ export class ServerChannel extends Channel {
       transport.lastWords = (error) => {
         if (isFinalSessionState(this.state)) return undefined;
         const reason = { code: 21, description: `Invalid input: ${error.message}` };
+        inputReports.current?.bad({
+          category: "unframable",
+          code: reason.code,
+          remote: transport.remoteEndpoint,
+          node: this.remoteNode,
+          fatal: true,
+        });
         const failed = this.#session("failed", { ...this.#to(), reason });
         this.recordSessionSend(failed);
         this.violation = reason;
@@ -101,7 +108,7 @@ export class ServerChannel extends Channel {
    * established and the envelope has an id). A notification from an established peer is never
    * answered: one whose `reason` is text in lime-python's shape (`"text (Code 101)"`, blip-sdk's
    * `failed` when a bot's handler raises) is read into `{ code, description }` and delivered in
-   * its place; any other is dropped and reported (`reportDroppedInput`), and the session goes on.
+   * its place; any other is dropped and reported (`inputReports`), and the session goes on.
    * Anything else fails the session.
    */
   #answerInvalid(error: ValidationError): "skip" | Envelope {
@@ -112,7 +119,7 @@ export class ServerChannel extends Channel {
     if (this.state === "established" && envelopeKindOf(raw)?.kind === "notification") {
       const repaired = repairNotification(raw);
       if (repaired) return repaired;
-      reportDroppedInput({
+      inputReports.current?.dropped({
         kind: "notification",
         node: this.remoteNode,
         remote: this.transport.remoteEndpoint,
@@ -121,6 +128,14 @@ export class ServerChannel extends Channel {
       });
       return "skip";
     }
+    const answered = this.state === "established" && id !== undefined;
+    inputReports.current?.bad({
+      category: envelopeKindOf(raw)?.kind ?? "unknown",
+      code: error.reason.code,
+      remote: this.transport.remoteEndpoint,
+      node: this.remoteNode,
+      fatal: !answered,
+    });
     if (this.state === "established" && id) {
       const method = raw.method;
       if (

@@ -32,6 +32,11 @@ export interface AuthenticationResult {
   roundTrip?: Record<string, unknown>;
   /** When refusing: the reason sent to the client. Default 13, "The session authentication failed". */
   reason?: Reason;
+  /**
+   * When refusing: the precise cause, for the server's logs only (`wrong password`, `unknown
+   * account`, ...); never sent, never a secret.
+   */
+  cause?: string;
 }
 
 /** Facts an authenticator may use besides the credentials. */
@@ -115,7 +120,12 @@ export type EstablishmentResult =
     /** The scheme the client authenticated with. */
     readonly scheme: AuthenticationScheme;
   }
-  | { readonly established: false; readonly reason: Reason };
+  | {
+    readonly established: false;
+    readonly reason: Reason;
+    /** The server-side cause (for logs; the client got only `reason`). */
+    readonly cause?: string;
+  };
 
 const defaultAuthenticator: ServerAuthenticator = (_identity, credentials, context) => ({
   domainRole: credentials.scheme === "guest"
@@ -194,9 +204,9 @@ export async function runServerEstablishment(
     "The session establishment",
   );
   const wait = { signal: limit.signal };
-  const fail = async (reason: Reason): Promise<EstablishmentResult> => {
+  const fail = async (reason: Reason, cause?: string): Promise<EstablishmentResult> => {
     await channel.sendFailedSession(reason).catch(() => {});
-    return { established: false, reason };
+    return { established: false, reason, ...(cause ? { cause } : {}) };
   };
   try {
     let session: Session;
@@ -223,12 +233,14 @@ export async function runServerEstablishment(
       if (
         !session.compression || !session.encryption ||
         !compressions.includes(session.compression) || !encryptions.includes(session.encryption)
-      ) return await fail(REASONS.negotiation);
+      ) return await fail(REASONS.negotiation, "an option that was not offered was chosen");
       await channel.sendNegotiatingSession(session.compression, session.encryption, wait);
     }
     const offered = options.schemeOptions ?? ["guest"];
     const schemeOptions = typeof offered === "function" ? offered(channel) : offered;
-    if (schemeOptions.length === 0) return await fail(REASONS.noScheme);
+    if (schemeOptions.length === 0) {
+      return await fail(REASONS.noScheme, "no scheme is offered on this connection");
+    }
     const authenticator = options.authenticator ?? defaultAuthenticator;
     const assign = options.assign ?? defaultAssignment(channel.serverNode);
     const register = options.register ?? ((node: string) => node);
@@ -240,7 +252,7 @@ export async function runServerEstablishment(
       const scheme = session.scheme;
       // The final node first: the authenticator decides about exactly its identity.
       const node = assign(session.from, { channel, scheme });
-      if (!node) return await fail(REASONS.authentication);
+      if (!node) return await fail(REASONS.authentication, "the claimed node is not acceptable");
       const identity = Node.parse(node).identity.toString();
       const credentials: Credentials = { scheme, authentication: session.authentication ?? {} };
       const certificateRole = scheme === "transport"
@@ -255,19 +267,21 @@ export async function runServerEstablishment(
       if (result.domainRole !== "unknown") {
         const registered = await register(node, { channel, domainRole: result.domainRole, scheme });
         if (typeof registered !== "string") {
-          return await fail(registered ?? REASONS.registration);
+          return await fail(registered ?? REASONS.registration, "registration refused");
         }
         await channel.sendEstablishedSession(registered, wait);
         return { established: true, node: registered, domainRole: result.domainRole, scheme };
       }
       if (result.reason || !result.roundTrip) {
-        return await fail(result.reason ?? REASONS.authentication);
+        return await fail(result.reason ?? REASONS.authentication, result.cause);
       }
       session = await channel.sendAuthenticatingRoundTrip(scheme, result.roundTrip, wait);
     }
-    return await fail(REASONS.establishment);
+    return await fail(REASONS.establishment, "a scheme that was not offered was used");
   } catch (error) {
-    if (channel.violation) return { established: false, reason: channel.violation };
+    if (channel.violation) {
+      return { established: false, reason: channel.violation, cause: "invalid input" };
+    }
     const timeout = [limit.signal.reason, error].find((cause) =>
       cause instanceof ChannelError && cause.code === "timeout"
     ) as ChannelError | undefined;
@@ -275,13 +289,13 @@ export async function runServerEstablishment(
       return await fail({
         code: ReasonCode.SESSION_NEGOTIATION_TIMEOUT,
         description: timeout.message,
-      });
+      }, "timed out");
     }
     if (limit.signal.aborted) {
       return await fail({
         code: ReasonCode.SESSION_ERROR,
         description: "The session establishment was aborted by the server",
-      });
+      }, "aborted by the server");
     }
     if (
       error instanceof TransportError || (error instanceof ChannelError && error.code === "closed")
@@ -292,9 +306,9 @@ export async function runServerEstablishment(
           code: ReasonCode.SESSION_ERROR,
           description: `The client went away: ${error.message}`,
         },
+        cause: "the client went away",
       };
     }
-    console.error("LIME server channel: establishment failed", error);
-    return await fail(REASONS.unexpected);
+    return await fail(REASONS.unexpected, `unexpected error: ${(error as Error)?.message}`);
   }
 }

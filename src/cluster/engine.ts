@@ -82,4 +82,9 @@ export interface ClusterEngine {
   loginThrottle(clock: Clock, options?: LoginThrottleOptions): SignInThrottle;
   /** Stops, after the server's sessions ended; the server's inbox is left to the others. */
   stop(): Promise<void>;
+  /**
+   * Whether what the engine depends on answers now (a cluster engine's Redis); absent: always.
+   * Resolves within about `timeout` ms.
+   */
+  reachable?(timeout: number): Promise<boolean>;
 }

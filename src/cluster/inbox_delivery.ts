@@ -29,6 +29,7 @@ import {
 } from "./inbox_entry.ts";
 import type { RedisDirectory } from "./redis_directory.ts";
 import type { RedisLink } from "./redis_link.ts";
+import { clusterLog } from "../observability/log.ts";
 
 /** Most outcomes per inbox entry (well under `MAX_OUTCOMES`). */
 const OUTCOMES_PER_ENTRY = 1_000;
@@ -110,7 +111,10 @@ export class InboxDelivery {
     try {
       envelope = parseEnvelope(item.text);
     } catch (error) {
-      console.error(`LIME cluster: an envelope for ${item.node} could not be read`, error);
+      clusterLog.error("An envelope for {node} could not be read: {error}", {
+        node: item.node,
+        error,
+      });
       this.#outcome(entry, item, ReasonCode.DISPATCH_ERROR, "The envelope could not be read");
       return;
     }

@@ -27,6 +27,7 @@ import {
 } from "./directory_script.ts";
 import type { RedisLink } from "./redis_link.ts";
 import type { ServerLiveness } from "./server_liveness.ts";
+import { clusterLog } from "../observability/log.ts";
 
 /** Why a registration is refused while the directory cannot be reached or keeps changing. */
 export const DIRECTORY_REASONS = {
@@ -183,7 +184,7 @@ export class RedisDirectory {
       }
       return DIRECTORY_REASONS.busy();
     } catch (error) {
-      console.error("LIME cluster: a registration could not reach the directory", error);
+      clusterLog.error("A registration could not reach the directory: {error}", { error });
       return DIRECTORY_REASONS.unreachable();
     }
   }
@@ -220,7 +221,7 @@ export class RedisDirectory {
       if (reply.ok) this.#install(new IdentitySnapshot(session.identityKey, reply.snapshot));
     } catch (error) {
       // Published again when the server's sessions are registered again.
-      console.error("LIME cluster: a presence could not reach the directory", error);
+      clusterLog.warning("A presence could not reach the directory: {error}", { error });
     }
   }
 

@@ -31,6 +31,7 @@ import { type RedisBackoff, RedisLink } from "./redis_link.ts";
 import { RedisLoginThrottle } from "./redis_login_throttle.ts";
 import { InboxRescue } from "./redis_rescue.ts";
 import { ServerLiveness } from "./server_liveness.ts";
+import { clusterLog } from "../observability/log.ts";
 
 /** Options of {@link RedisEngine}. */
 export interface RedisEngineOptions {
@@ -198,6 +199,20 @@ export class RedisEngine implements ClusterEngine {
     return router;
   }
 
+  /** Whether Redis answers a PING within `timeout` ms (`/readyz`). */
+  async reachable(timeout: number): Promise<boolean> {
+    if (!this.link.isUp) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        this.link.call<string>(["PING"]).then((reply) => reply === "PONG", () => false),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeout)),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Connects, announces the server, opens its inbox, starts the heartbeats. */
   async start(): Promise<void> {
     const { inbox, cache } = this.parts;
@@ -244,7 +259,7 @@ export class RedisEngine implements ClusterEngine {
       } catch (error) {
         this.#needsRecovery = true;
         if (!this.#stopped) {
-          console.error("LIME cluster: recovery after a reconnection failed", error);
+          clusterLog.error("Recovery after a reconnection failed: {error}", { error });
         }
       }
     })().finally(() => this.#recovering = undefined);
@@ -252,7 +267,7 @@ export class RedisEngine implements ClusterEngine {
 
   /** The liveness key had lapsed: register everything again, as after a reconnection. */
   #lapsed(): void {
-    console.error("LIME cluster: this server's liveness lapsed (stalled past the TTL)");
+    clusterLog.warning("This server's liveness lapsed (stalled past the TTL)");
     this.#needsRecovery = true;
   }
 
@@ -313,7 +328,7 @@ export class RedisEngine implements ClusterEngine {
   /** Ends the identity's guest sessions on other servers. */
   ownerArrived(identityKey: string): void {
     this.parts.directory.evictGuests(identityKey).catch((error) =>
-      console.error("LIME cluster: guests of a new account could not be ended elsewhere", error)
+      clusterLog.error("Guests of a new account could not be ended elsewhere: {error}", { error })
     );
   }
 

@@ -18,6 +18,7 @@ import {
 import type { RedisLink } from "./redis_link.ts";
 // Imported: Deno 2.5 has no global `setImmediate` for `deno check`.
 import { setImmediate } from "node:timers";
+import { clusterLog } from "../observability/log.ts";
 
 /** The consumer group of every inbox. */
 export const INBOX_GROUP = "lime";
@@ -173,7 +174,7 @@ export class RedisInbox {
     try {
       handled = this.#o.handle(entry, id);
     } catch (error) {
-      console.error(`LIME cluster: inbox entry ${id} failed`, error);
+      clusterLog.error("Inbox entry {id} failed: {error}", { id, error });
     }
     if (!(handled instanceof Promise)) {
       this.#ack(id);
@@ -182,7 +183,7 @@ export class RedisInbox {
     const chars = weight(fields);
     this.#inWork.set(id, chars);
     this.#inWorkChars += chars;
-    handled.catch((error) => console.error(`LIME cluster: inbox entry ${id} failed`, error))
+    handled.catch((error) => clusterLog.error("Inbox entry {id} failed: {error}", { id, error }))
       .finally(() => {
         this.#inWork.delete(id);
         this.#inWorkChars -= chars;
@@ -200,13 +201,15 @@ export class RedisInbox {
     const now = Date.now();
     if (now - this.#reportWindow >= 60_000) {
       if (this.#suppressed > 0) {
-        console.error(`LIME cluster: ${this.#suppressed} more inbox entries refused`);
+        clusterLog.warning("{suppressed} more inbox entries refused", {
+          suppressed: this.#suppressed,
+        });
       }
       this.#reportWindow = now;
       this.#reported = 0;
       this.#suppressed = 0;
     }
-    if (this.#reported++ < 10) console.error(`LIME cluster: ${line}`);
+    if (this.#reported++ < 10) clusterLog.warning("{line}", { line });
     else this.#suppressed++;
   }
 

@@ -9,6 +9,12 @@
  * @module
  */
 import { createClient } from "npm:redis@6.4.0";
+import { clusterLog } from "../observability/log.ts";
+
+/** `url` without its password (`redis://user:***@host`): logs never hold a secret. */
+function redactedUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/[^:@/]*:)[^@/]*@/, "$1***@");
+}
 
 /** What a command may be given. */
 export type RedisArg = string | number;
@@ -72,11 +78,16 @@ export class RedisLink {
         // Once per outage: a reconnecting client reports every failed attempt.
         if (this.#reported || this.#closed) return;
         this.#reported = true;
-        console.error(`LIME cluster: Redis ${url}: ${error?.message ?? error} (reconnecting)`);
+        clusterLog.error("Redis {url}: {problem} (reconnecting)", {
+          url: redactedUrl(url),
+          problem: error?.message ?? String(error),
+        });
       });
     }
     this.#commands.on("ready", () => {
-      if (this.#reported && !this.#closed) console.error(`LIME cluster: Redis ${url}: back`);
+      if (this.#reported && !this.#closed) {
+        clusterLog.warning("Redis {url}: back", { url: redactedUrl(url) });
+      }
       this.#reported = false;
       this.#up = true;
       for (const listener of this.#ready) listener();

@@ -16,6 +16,7 @@ import {
 } from "./inbox_entry.ts";
 import { INBOX_GROUP } from "./redis_inbox.ts";
 import type { RedisLink } from "./redis_link.ts";
+import { clusterLog } from "../observability/log.ts";
 
 /** What rescue needs. */
 export interface RescueOptions {
@@ -100,7 +101,7 @@ export class InboxRescue {
       }
     } catch (error) {
       if (!/^(NOGROUP|ERR no such key)/.test(String((error as Error)?.message))) {
-        console.error(`LIME cluster: rescuing the inbox of ${server} failed`, error);
+        clusterLog.error("Rescuing the inbox of {server} failed: {error}", { server, error });
         await link.call(["DEL", lock]).catch(() => {});
         return handled;
       }
@@ -108,7 +109,9 @@ export class InboxRescue {
     await link.call(["DEL", stream]);
     await link.call(["SREM", `${prefix}servers`, server]);
     await link.call(["DEL", lock]);
-    if (handled > 0) console.error(`LIME cluster: rescued ${handled} entries of ${server}`);
+    if (handled > 0) {
+      clusterLog.warning("Rescued {handled} inbox entries of {server}", { handled, server });
+    }
     return handled;
   }
 

@@ -18,6 +18,8 @@ import { type CredentialCache, headerDigest } from "./credential_cache.ts";
 import type { EdgeHost } from "./edge_host.ts";
 import { readAuthorization } from "./http_credentials.ts";
 import { refusal, tooMany, waitOf } from "./http_reply.ts";
+import { sessionLog } from "../observability/log.ts";
+import { attributeCache, refusalsCounter } from "../observability/metrics.ts";
 
 /** What the server knows about where a request came from. */
 export interface RequestFacts {
@@ -45,6 +47,32 @@ function unauthorized(description: string): { response: Response } {
   return { response: refusal(401, failed(description), CHALLENGE) };
 }
 
+const refusalAttributes = attributeCache((status: number) => ({
+  "lime.transport": "http",
+  "lime.reason.code": status === 429 || status === 503
+    ? ReasonCode.SESSION_ERROR
+    : ReasonCode.SESSION_AUTHENTICATION_FAILED,
+  "http.response.status_code": status,
+}));
+
+function logRefusal(
+  status: number,
+  facts: RequestFacts,
+  refused: { cause?: string; identity?: string },
+): void {
+  refusalsCounter.add(1, refusalAttributes(status));
+  sessionLog.info(
+    "HTTP sign-in refused for {identity} from {source}: {cause}; the client got {status}",
+    () => ({
+      identity: refused.identity ?? "nobody",
+      source: facts.source ?? "unknown",
+      cause: refused.cause ?? "refused",
+      status,
+      transport: "http",
+    }),
+  );
+}
+
 /** Signs in HTTP requests for one server. */
 export class HttpAuthenticator {
   readonly #host: EdgeHost;
@@ -58,13 +86,33 @@ export class HttpAuthenticator {
     this.#cache = cache;
   }
 
-  /** Signs in the request whose `Authorization` header is `header`. */
+  /**
+   * Signs in the request whose `Authorization` header is `header`. A refusal is logged with its
+   * server-side cause (`wrong password`, `unknown account`, ...) and counted in
+   * `lime.server.session.refusals` (`lime.transport` `http`); the client gets only the reason.
+   */
   async signIn(header: string | null, facts: RequestFacts): Promise<SignIn> {
+    const refused: { cause?: string; identity?: string } = {};
+    const result = await this.#signIn(header, facts, refused);
+    if ("response" in result) logRefusal(result.response.status, facts, refused);
+    return result;
+  }
+
+  async #signIn(
+    header: string | null,
+    facts: RequestFacts,
+    refused: { cause?: string; identity?: string },
+  ): Promise<SignIn> {
     const credentials = readAuthorization(header);
-    if (typeof credentials === "string") return unauthorized(credentials);
+    if (typeof credentials === "string") {
+      refused.cause = "malformed Authorization header";
+      return unauthorized(credentials);
+    }
+    refused.identity = credentials.identity.slice(0, 256);
     const host = this.#host;
     const rule = host.plainWithoutTls;
     if (!facts.tls && rule !== "anywhere" && !(rule === "loopback" && facts.loopback)) {
+      refused.cause = `${credentials.scheme} is not accepted over cleartext`;
       return {
         response: refusal(
           403,
@@ -77,14 +125,17 @@ export class HttpAuthenticator {
       !parsed?.name || !parsed.domain || credentials.identity.includes("/") ||
       identityTooLong(credentials.identity)
     ) {
+      refused.cause = "not an identity";
       return unauthorized("The identity must be name@domain");
     }
     const identity = parsed.toString();
     const identityKey = identity.toLowerCase();
     if (parsed.domain.toLowerCase() !== host.domain) {
+      refused.cause = "an identity of another domain";
       return unauthorized(`This server serves only ${host.domain}`);
     }
     if (host.rules.isReserved(identity)) {
+      refused.cause = "a reserved identity";
       return unauthorized(`The identity "${identity}" is reserved`);
     }
     const scheme = credentials.scheme;
@@ -100,7 +151,7 @@ export class HttpAuthenticator {
     // request too when it is a success; otherwise this request is an attempt of its own.
     const inFlight = digest === undefined ? undefined : this.#verifying.get(digest);
     if (inFlight && await inFlight === true) return signedIn;
-    const verifying = this.#verify(identity, credentials.secret, scheme, facts, digest);
+    const verifying = this.#verify(identity, credentials.secret, scheme, facts, digest, refused);
     if (digest !== undefined && !this.#verifying.has(digest)) {
       const settled = verifying.then((verdict) => verdict === true, () => false);
       this.#verifying.set(digest, settled);
@@ -140,16 +191,24 @@ export class HttpAuthenticator {
     scheme: "key" | "plain",
     facts: RequestFacts,
     digest: string | undefined,
+    refused: { cause?: string },
   ): Promise<boolean | { response: Response }> {
     const host = this.#host;
     const wait = await host.throttle.check(identity, facts.source);
-    if (wait) return { response: tooMany(wait, waitOf(wait)) };
+    if (wait) {
+      refused.cause = "throttled";
+      return { response: tooMany(wait, waitOf(wait)) };
+    }
     let verdict: boolean | undefined;
     try {
       const account = await host.store.getAccount(identity);
       const hash = scheme === "plain" ? account?.passwordHash : account?.keyHash;
       verdict = false;
+      refused.cause = !account
+        ? "unknown account"
+        : `the account has no ${scheme === "plain" ? "password" : "key"}`;
       if (hash) {
+        refused.cause = scheme === "plain" ? "wrong password" : "wrong key";
         verdict = undefined;
         verdict = await host.passwordWork.run("login", () => verifyPassword(secret, hash));
         if (verdict && digest !== undefined) {
@@ -158,6 +217,7 @@ export class HttpAuthenticator {
       }
     } catch (error) {
       if (!(error instanceof PasswordWorkBusy)) throw error;
+      refused.cause = "password hashing at its limit";
       return { response: tooMany(failed(error.message), 1000, 503) };
     } finally {
       if (verdict === undefined) host.throttle.abandoned(identity, facts.source);

@@ -13,6 +13,12 @@ import { HTTP_API_PATHS, HttpApi } from "./http_api.ts";
 import { HttpAuthenticator } from "./http_authenticator.ts";
 import { AddressShapers, RequestSlots } from "./http_budget.ts";
 import { type WebhookOptions, Webhooks } from "./webhooks.ts";
+import { attributeCache, httpRequestsCounter } from "../observability/metrics.ts";
+
+const requestAttributes = attributeCache((key: string) => {
+  const [route, status] = key.split(" ");
+  return { "http.route": route, "http.response.status_code": Number(status) };
+});
 
 /** Options of the HTTP API (`LimeServerOptions.http`). */
 export interface HttpApiOptions {
@@ -113,7 +119,12 @@ export class HttpEdge {
   async handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     this.#arm();
     await this.start();
-    return await this.#api!.handle(request, info);
+    const response = await this.#api!.handle(request, info);
+    httpRequestsCounter.add(
+      1,
+      requestAttributes(`${new URL(request.url).pathname} ${response.status}`),
+    );
+    return response;
   }
 
   /** Keeps the sweep running while there is something to sweep. */

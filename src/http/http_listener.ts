@@ -2,7 +2,7 @@
  * The server's own HTTP port (`deno task start --http=HOST:PORT`): a `Deno.serve` listener
  * (Deno's HTTP/1.1 and HTTP/2 server parses requests, keep-alive and chunked bodies) that hands
  * every request to one handler: `LimeServer.handler` (the HTTP API, LIME over WebSocket through
- * `Deno.upgradeWebSocket`) and `GET /healthz`. Chosen over teaching the standalone WebSocket
+ * `Deno.upgradeWebSocket`, `GET /healthz` and `GET /readyz`). Chosen over teaching the standalone WebSocket
  * listener (`websocket_node_server.ts`) HTTP: that one stays a lean upgrade-only server, and the
  * HTTP API here is exactly what runs inside any `Deno.serve` app or on Deno Deploy.
  * @module
@@ -30,7 +30,7 @@ export type ServeHandler = (
   info: Deno.ServeHandlerInfo,
 ) => Response | Promise<Response>;
 
-/** The HTTP port: `GET /healthz`, everything else to the handler. */
+/** The HTTP port: every request to the handler. */
 export class HttpListener {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   /** `host:port` it listens on. */
@@ -44,12 +44,7 @@ export class HttpListener {
 
   /** Listens; rejects with an `io` TransportError (its cause Deno's) when it cannot. */
   static listen(options: HttpListenOptions, handler: ServeHandler): HttpListener {
-    const serve = (request: Request, info: Deno.ServeHandlerInfo) => {
-      if (new URL(request.url).pathname === "/healthz" && request.method === "GET") {
-        return new Response("ok\n", { headers: { "content-type": "text/plain" } });
-      }
-      return handler(request, info);
-    };
+    const serve = handler;
     const tls = options.cert !== undefined && options.key !== undefined
       ? { cert: options.cert, key: options.key }
       : {};

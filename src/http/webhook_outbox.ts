@@ -22,6 +22,14 @@ import { serializeEnvelope } from "../codec_core.ts";
 import { type Envelope, isMessage } from "../envelope.ts";
 import { TransportError } from "../transport/errors.ts";
 import { type PostLimits, postWebhook } from "./webhook_post.ts";
+import { httpLog } from "../observability/log.ts";
+import { webhookDeliveriesCounter } from "../observability/metrics.ts";
+
+const OUTCOME = {
+  delivered: Object.freeze({ "lime.webhook.outcome": "delivered" }),
+  retry: Object.freeze({ "lime.webhook.outcome": "retry" }),
+  failed: Object.freeze({ "lime.webhook.outcome": "failed" }),
+} as const;
 
 /** A webhook's settings as the outbox uses them. */
 export interface WebhookSettings {
@@ -220,7 +228,7 @@ export class WebhookOutbox {
     if (!lane || lane.running || this.#closed) return;
     lane.running = true;
     const run = this.#run(identityKey, lane).catch((error) => {
-      console.error("LIME server: a webhook lane failed", error);
+      httpLog.error("A webhook lane failed: {error}", { error });
     }).finally(() => {
       lane.running = false;
       this.#runs.delete(run);
@@ -263,7 +271,7 @@ export class WebhookOutbox {
     try {
       return (await op.commit()).ok;
     } catch (error) {
-      console.error("LIME server: the webhook outbox could not store an envelope", error);
+      httpLog.error("The webhook outbox could not store an envelope: {error}", { error });
       return false;
     }
   }
@@ -349,15 +357,23 @@ export class WebhookOutbox {
     if (this.#closed) return false; // stopped: the attempt counts as not made
     entry.attempts++;
     if (outcome.kind === "delivered") {
+      webhookDeliveriesCounter.add(1, OUTCOME.delivered);
       this.#hooks.delivered(identityKey, entry);
       return true;
     }
     const retries = this.#limits.retryDelays;
     if (outcome.kind === "failed" || entry.attempts > retries.length) {
       const tries = entry.attempts === 1 ? "" : ` (gave up after ${entry.attempts} attempts)`;
+      webhookDeliveriesCounter.add(1, OUTCOME.failed);
+      httpLog.warning("A webhook delivery to {identity} failed: {problem}", () => ({
+        identity: identityKey,
+        delivery: entry.delivery,
+        problem: outcome.problem + tries,
+      }));
       this.#hooks.failed(identityKey, entry, outcome.problem + tries);
       return true;
     }
+    webhookDeliveriesCounter.add(1, OUTCOME.retry);
     const base = retries[entry.attempts - 1];
     const jittered = base * (0.8 + 0.4 * Math.random());
     const delay = Math.min(3_600_000, Math.max(jittered, outcome.retryAfter ?? 0));
@@ -391,7 +407,7 @@ export class WebhookOutbox {
     const op = this.#kv.atomic().delete([ENTRY, identityKey, entry.seq]);
     for (let i = 0; i < entry.parts; i++) op.delete([BODY, identityKey, entry.seq, i]);
     await op.commit().catch((error) => {
-      console.error("LIME server: the webhook outbox could not remove a delivery", error);
+      httpLog.error("The webhook outbox could not remove a delivery: {error}", { error });
     });
   }
 

@@ -33,6 +33,7 @@ import {
   type WebhookSettings,
 } from "./webhook_outbox.ts";
 import { type WebhookRegistry, webhookResource } from "./webhook_resource.ts";
+import { httpLog } from "../observability/log.ts";
 
 /** Options of the webhooks (`LimeServerOptions.webhooks`). */
 export interface WebhookOptions extends DestinationPolicy {
@@ -136,7 +137,7 @@ export class Webhooks implements WebhookRegistry {
     await this.outbox.load();
     this.#kv.listenQueue((message) => {
       if (isWakeMessage(message)) this.outbox.wake(message.identity);
-    }).catch((error) => console.error("LIME server: the webhook queue failed", error));
+    }).catch((error) => httpLog.error("The webhook queue failed: {error}", { error }));
   }
 
   /** Stops delivering (what waits stays stored for the next start). */
@@ -189,9 +190,10 @@ export class Webhooks implements WebhookRegistry {
       },
     });
     if (reason) {
-      console.warn(
-        `LIME server: the webhook session of ${identity} is refused: ${reason.description}`,
-      );
+      httpLog.warning("The webhook session of {identity} is refused: {problem}", {
+        identity,
+        problem: reason.description,
+      });
     }
   }
 

@@ -6,16 +6,13 @@
  * @module
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
-import { ServerChannel } from "../channel/server_channel.ts";
-import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
+import type { ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Command } from "../envelope.ts";
 import { systemClock } from "../clock.ts";
-import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
-import { TransportError } from "../transport/errors.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
 import { DEFAULT_PBKDF2_ITERATIONS } from "./password_hash.ts";
 import { accountResource } from "./resources/account.ts";
@@ -30,13 +27,12 @@ import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
 import { failureResponse } from "./resources/resource.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import type { SignInThrottle } from "./guard/login_throttle.ts";
-import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
+import { IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
 import { TrafficShaping } from "./guard/traffic_shaper.ts";
-import { openSessionGate } from "./session_gate.ts";
 import { Router, type ServerReply } from "./router.ts";
-import { offeredSchemes, serverAuthenticator } from "./server_authenticator.ts";
+import { serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import type { ServerSession } from "./server_session.ts";
@@ -49,11 +45,23 @@ import { HttpEdge } from "../http/http_edge.ts";
 import type { EdgeHost } from "../http/edge_host.ts";
 import { HttpListener } from "../http/http_listener.ts";
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
-
-const SHUTDOWN_REASON = {
-  code: ReasonCode.SESSION_ERROR,
-  description: "The server is being shut down",
-};
+import { guardLog, serverLog } from "../observability/log.ts";
+// Server channels' reports of invalid input, as log records.
+import "../observability/input_log.ts";
+import { guardActionsCounter, observeQueuedBytes } from "../observability/metrics.ts";
+import {
+  EdgeSessionEvents,
+  type TransportLabel,
+  transportLabel,
+} from "../observability/session_events.ts";
+import { traceServerCommand } from "../observability/command_spans.ts";
+import { serveConnection, type ServingContext, SHUTDOWN_REASON } from "./connection_serving.ts";
+import {
+  healthResponse,
+  type Readiness,
+  readinessOf,
+  readyResponse,
+} from "../observability/health.ts";
 
 /** The per-address key of a connection (see `source_address.ts`). */
 function sourceOfTransport(transport: Transport): string | undefined {
@@ -84,9 +92,13 @@ export class LimeServer implements AsyncDisposable {
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
+  /** What serving a connection uses of this server (see `connection_serving.ts`). */
+  readonly #servingContext: ServingContext;
   /** The HTTP API and webhooks (`src/http/`), unless `http: false`. */
   readonly #edge: HttpEdge | undefined;
   #http: HttpListener | undefined;
+  #started = false;
+  #stopObserving: (() => void) | undefined;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -168,9 +180,17 @@ export class LimeServer implements AsyncDisposable {
     const slots = new KeyedSlots(2, 64);
     const endpoint = {
       processCommand: (session: ServerSession, request: Command) => {
-        const handling = slots.run(session.source, () => resources.processCommand(session, request))
+        const handling = traceServerCommand(
+          request,
+          () => slots.run(session.source, () => resources.processCommand(session, request)),
+        )
           .catch((error): ServerReply => {
             if (!(error instanceof KeyedSlotsBusy)) throw error;
+            guardActionsCounter.add(1, { "lime.action": "busy" });
+            guardLog.info("Refused a request to the server from {node}: {problem}", () => ({
+              node: session.node,
+              problem: error.message,
+            }));
             return {
               response: failureResponse(request, session, {
                 code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
@@ -183,14 +203,30 @@ export class LimeServer implements AsyncDisposable {
         return handling;
       },
     };
-    const router = new Router(
+    const router: Router = new Router(
       this.registry,
       this.domain,
       `postmaster@${this.domain}`,
       endpoint,
       remote,
+      options.traceRouting,
     );
     this.#router = router;
+    const stopping = () => this.#stopping;
+    this.#servingContext = {
+      options,
+      serverNode: this.serverNode,
+      channels: this.#channels,
+      admission: this.#admission,
+      registration: this.#registration,
+      rules: this.#rules,
+      authenticator: this.#authenticator,
+      shaping: this.#shaping,
+      router,
+      get stopping() {
+        return stopping();
+      },
+    };
   }
 
   /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
@@ -199,6 +235,7 @@ export class LimeServer implements AsyncDisposable {
     const stopping = () => this.#stopping;
     const router = () => this.#router;
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    const events = new EdgeSessionEvents();
     return {
       domain: this.domain,
       serverNode: this.serverNode,
@@ -221,9 +258,23 @@ export class LimeServer implements AsyncDisposable {
       get stopping() {
         return stopping();
       },
-      register: (channel, node, scheme, source) =>
-        this.#registration.register(channel, node, "member", scheme, source, perIdentity),
-      unregister: (session) => this.#registration.unregister(session),
+      register: (channel, node, scheme, source) => {
+        const registered = this.#registration.register(
+          channel,
+          node,
+          "member",
+          scheme,
+          source,
+          perIdentity,
+        );
+        return registered instanceof Promise
+          ? registered.then((outcome) => events.registered(outcome))
+          : events.registered(registered);
+      },
+      unregister: (session) => {
+        events.unregistered(session);
+        this.#registration.unregister(session);
+      },
     };
   }
 
@@ -235,6 +286,9 @@ export class LimeServer implements AsyncDisposable {
    * connects).
    */
   async start(): Promise<void> {
+    this.#stopObserving ??= observeQueuedBytes(() =>
+      [...this.#channels].map((channel) => channel.transport)
+    );
     await this.#engine.start();
     await this.#edge?.start();
     const { tcp, websocket } = this.#options;
@@ -251,7 +305,7 @@ export class LimeServer implements AsyncDisposable {
         ...limits,
       });
       await this.#tcp.listen();
-      this.#acceptFrom(this.#tcp);
+      this.#acceptFrom(this.#tcp, "tcp");
     }
     if (websocket !== false) {
       this.#websocket = new WebSocketTransportListener({
@@ -266,12 +320,29 @@ export class LimeServer implements AsyncDisposable {
         ...limits,
       });
       await this.#websocket.listen();
-      this.#acceptFrom(this.#websocket);
+      this.#acceptFrom(this.#websocket, "websocket");
     }
     const http = this.#options.http;
     if (http && http.port !== undefined) {
       this.#http = HttpListener.listen({ ...http, port: http.port }, this.handler);
     }
+    this.#started = true;
+    // Once every listener is up: a start that fails logs no address.
+    for (
+      const [name, address] of [
+        ["TCP", this.#tcp?.address],
+        ["WebSocket", this.#websocket?.address],
+        ["HTTP", this.#http?.address],
+      ]
+    ) if (address) serverLog.info("Listening on {name} {address}", { name, address });
+  }
+
+  /**
+   * Whether the server takes sessions now (`/readyz`): started, not stopping, and its engine
+   * reachable (the Redis of a cluster engine answers a PING).
+   */
+  ready(): Promise<Readiness> {
+    return readinessOf(this.#engine, this.#started, this.#stopping);
   }
 
   /** The limits every accepted transport gets. */
@@ -314,8 +385,9 @@ export class LimeServer implements AsyncDisposable {
 
   /**
    * A `Deno.serve` handler (Deno Deploy: `Deno.serve(server.handler)`): the HTTP API on
-   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`), and
-   * LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
+   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`),
+   * `GET /healthz` (200) and `GET /readyz` (200, or 503 while not started, stopping or with its
+   * engine unreachable), and LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
    * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
    * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
@@ -323,10 +395,13 @@ export class LimeServer implements AsyncDisposable {
     request: Request,
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> => {
-    const edge = this.#edge;
-    if (edge) {
-      if (edge.serves(new URL(request.url).pathname)) return edge.handle(request, info);
+    const path = new URL(request.url).pathname;
+    if (request.method === "GET") {
+      if (path === "/healthz") return healthResponse();
+      if (path === "/readyz") return readyResponse(() => this.ready());
     }
+    const edge = this.#edge;
+    if (edge?.serves(path)) return edge.handle(request, info);
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         ...this.#transportLimits(),
@@ -334,111 +409,30 @@ export class LimeServer implements AsyncDisposable {
         trustProxy: this.#options.trustProxy ?? false,
         trustProxyTls: this.#options.trustProxyTls ?? false,
       });
-      this.#acceptFrom(this.#embedded);
+      this.#acceptFrom(this.#embedded, "websocket");
     }
     return this.#embedded.handler(request, info);
   };
 
   /** Serves one connection (any transport, already open). */
   accept(transport: Transport): void {
-    const serving = this.#serve(transport).catch((error) =>
-      console.error("LIME server: a session failed", error)
+    this.#accept(transport, transportLabel(transport));
+  }
+
+  #accept(transport: Transport, label: TransportLabel): void {
+    const serving = serveConnection(this.#servingContext, transport, label).catch((error) =>
+      serverLog.error("A session failed: {error}", { error })
     );
     this.#serving.add(serving);
     serving.finally(() => this.#serving.delete(serving));
   }
 
-  #acceptFrom(listener: AsyncIterable<Transport>): void {
+  #acceptFrom(listener: AsyncIterable<Transport>, label: TransportLabel): void {
     (async () => {
-      for await (const transport of listener) this.accept(transport);
+      for await (const transport of listener) this.#accept(transport, label);
     })().catch((error) => {
-      if (!this.#stopping) console.error("LIME server: a listener failed", error);
+      if (!this.#stopping) serverLog.error("A {label} listener failed: {error}", { label, error });
     });
-  }
-
-  async #serve(transport: Transport): Promise<void> {
-    const options = this.#options;
-    const channel = new ServerChannel(transport, {
-      autoReplyPings: false,
-      remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
-      remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
-      ...options.channel,
-      serverNode: this.serverNode,
-    });
-    this.#channels.add(channel);
-    channel.closed.then(() => this.#channels.delete(channel));
-    const source = sourceOfTransport(transport);
-    const ticket = this.#stopping ? SHUTDOWN_REASON : this.#admission.admit(source);
-    if (!("release" in ticket)) {
-      // At once, without waiting for `new`: a refused peer must not hold a slot.
-      await channel.sendFailedSession(ticket).catch(() => {});
-      return;
-    }
-    channel.closed.then(() => ticket.release());
-    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
-    let session: ServerSession | undefined;
-    let result: EstablishmentResult;
-    try {
-      result = await channel.establishSession({
-        firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
-          SERVER_DEFAULTS.firstEnvelopeTimeout,
-        schemeOptions: (channel) => offeredSchemes(options, channel.transport),
-        assign: (candidate, { scheme }) => this.#rules.assign(candidate, scheme),
-        register: (node, { domainRole, scheme }) => {
-          const registered = this.#registration.register(
-            channel,
-            node,
-            domainRole,
-            scheme,
-            source,
-            perIdentity,
-          );
-          const settle = (outcome: ServerSession | Reason) => {
-            if (!("node" in outcome)) return outcome;
-            session = outcome;
-            return node;
-          };
-          return registered instanceof Promise ? registered.then(settle) : settle(registered);
-        },
-        authenticator: this.#authenticator,
-      });
-    } finally {
-      ticket.established();
-    }
-    if (!result.established || !session) {
-      if (session) this.#registration.unregister(session);
-      return;
-    }
-    const established = session;
-    // An account created while this guest was being let in: the identity is owned now.
-    if (established.guest) {
-      const owned = await options.store.getAccount(established.identity).then(
-        (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
-        (): Reason => ({
-          code: ReasonCode.SESSION_ERROR,
-          description: "An unexpected server error occurred",
-        }),
-      );
-      if (owned) {
-        this.#registration.evict(established, owned);
-        await channel.closed;
-        return;
-      }
-    }
-    const route = openSessionGate(
-      established,
-      this.#shaping,
-      this.#router,
-      options.channel?.clock ?? systemClock,
-    );
-    channel.onMessage(route);
-    channel.onNotification(route);
-    channel.onCommand(route);
-    const end = await channel.closed;
-    this.#registration.unregister(established);
-    if (end.error instanceof TransportError && end.error.code === "slow-reader") {
-      this.#router.reportUnread(established);
-    }
   }
 
   /**
@@ -450,6 +444,10 @@ export class LimeServer implements AsyncDisposable {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    const started = this.#started;
+    if (started) {
+      serverLog.info("Shutting down: {sessions} sessions", { sessions: this.#channels.size });
+    }
     // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
@@ -472,6 +470,8 @@ export class LimeServer implements AsyncDisposable {
     await Promise.all(this.#serving);
     await Promise.allSettled([...this.#handling]);
     await this.#engine.stop();
+    this.#stopObserving?.();
+    if (started) serverLog.info("Stopped");
   }
 
   /** `await using` shuts the server down. */

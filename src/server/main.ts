@@ -9,6 +9,10 @@
  * per line); `--account=name@domain:password` is for development, since ps shows it. A bad flag
  * prints `error: <problem>` and the usage to stderr and exits with code 2; a server that cannot
  * start (an address in use) prints `error: <problem and fix>` and exits with code 1.
+ *
+ * Logs (LogTape) go to stderr, one line per event: text, or JSON lines with `--log-format=json`,
+ * from `--log-level` (default `info`) up. With `OTEL_DENO=true`, Deno's exporter ships the
+ * module's metrics and traces over OTLP.
  * @module
  */
 import { type AccountStore, KvAccountStore } from "./account_store.ts";
@@ -17,6 +21,7 @@ import { LimeServer } from "./lime_server.ts";
 import { ACCOUNTS_ENV, seedAccounts } from "./main_accounts.ts";
 import { startProblem } from "./main_errors.ts";
 import { parseServerArgs, type ServerArgs, USAGE, UsageError, VERSION } from "./main_args.ts";
+import { setupServerLogs } from "../observability/log_setup.ts";
 
 let args: ServerArgs;
 try {
@@ -35,6 +40,7 @@ if (args.action === "version") {
   Deno.exit(0);
 }
 const { config, warnings } = args;
+setupServerLogs(config.log);
 for (const warning of warnings) console.error(warning);
 // Read once; a process this server starts does not inherit the passwords.
 Deno.env.delete(ACCOUNTS_ENV);

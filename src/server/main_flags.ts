@@ -20,6 +20,7 @@ import {
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from "./guard/traffic_shaper.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { DEFAULT_HTTP_PORT } from "../http/http_listener.ts";
+import { LOG_LEVELS, type LogFormat, type ServerLogLevel } from "../observability/log_setup.ts";
 
 export { endpoint, integer, UsageError } from "./main_values.ts";
 
@@ -44,6 +45,8 @@ export interface ServerConfig {
   tls?: { cert: string; key: string };
   /** Whether guests are accepted. */
   guest: boolean;
+  /** How the server logs (`--log-format`, `--log-level`). */
+  log: { format: LogFormat; level: ServerLogLevel };
   /**
    * With `--engine=redis`: the Redis of the cluster, and the TTL (ms) of a server's liveness and
    * directory entries. Absent: the memory engine (this process alone).
@@ -61,6 +64,7 @@ export interface ServerConfig {
     | "trustProxyTls"
     | "plainWithoutTls"
     | "webhooks"
+    | "traceRouting"
   >;
 }
 
@@ -123,6 +127,7 @@ export function newDraft(): ConfigDraft {
       data: "",
       accounts: [],
       guest: true,
+      log: { format: "text", level: "info" },
       server: {},
     },
     accounts: [],
@@ -222,7 +227,7 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     type: "string",
     value: "HOST:PORT|off",
     default: `${SERVER_DEFAULTS.websocketHostname}:${DEFAULT_HTTP_PORT}`,
-    help: "the HTTP port: the HTTP API and /healthz",
+    help: "the HTTP port: the HTTP API, /healthz and /readyz",
     apply: (draft, value, from) => draft.config.http = endpoint(text(value), from),
   },
   {
@@ -375,6 +380,47 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     `bytes per second of all of an identity's sessions (default ${DEFAULT_RATE_LIMITS.perIdentity.bytesPerSecond})`,
   ),
   {
+    name: "log-format",
+    type: "string",
+    value: "text|json",
+    default: "text",
+    help: "log lines on stderr: text (colored on a TTY) or JSON lines",
+    apply: (draft, value, from) => {
+      if (value !== "text" && value !== "json") {
+        throw new UsageError(`${from} must be text or json, got ${quoteForError(text(value))}`);
+      }
+      draft.config.log.format = value;
+    },
+  },
+  {
+    name: "log-level",
+    type: "string",
+    value: LOG_LEVELS.join("|"),
+    default: "info",
+    help: "the lowest level logged",
+    apply: (draft, value, from) => {
+      const level = LOG_LEVELS.find((level) => level === value);
+      if (!level) {
+        throw new UsageError(
+          `${from} must be one of ${LOG_LEVELS.join(", ")}, got ${quoteForError(text(value))}`,
+        );
+      }
+      draft.config.log.level = level;
+    },
+  },
+  {
+    name: "trace-routing",
+    type: "string",
+    value: "traced|all",
+    help: "with OTEL_DENO=true: a span for traced envelopes only (default), or for all (costly)",
+    apply: (draft, value, from) => {
+      if (value !== "traced" && value !== "all") {
+        throw new UsageError(`${from} must be traced or all, got ${quoteForError(text(value))}`);
+      }
+      draft.config.server.traceRouting = value;
+    },
+  },
+  {
     name: "accounts-file",
     type: "string",
     value: "FILE",
@@ -424,6 +470,8 @@ export const USAGE: string = [
   "",
   "Environment:",
   `  ${ACCOUNTS_ENV.padEnd(width)}accounts to create or reset, like --accounts-file`,
+  `  ${"OTEL_DENO=true".padEnd(width)}export metrics and traces over OTLP (Deno's exporter;`,
+  `  ${"".padEnd(width)}OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318)`,
   "",
   "Accounts: one name@domain:password per line, the password being everything after the first",
   "colon (trailing spaces too); blank lines and lines starting with # are skipped. The domain is",

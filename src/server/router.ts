@@ -15,6 +15,16 @@ import { ReasonCode } from "../generated/reasons.generated.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { RemoteRouting } from "../cluster/engine.ts";
 import { identityKeyOf } from "./identity_rules.ts";
+import {
+  envelopesIn,
+  envelopesOut,
+  envelopesRouted,
+  failuresCounter,
+  guardActionsCounter,
+  reasonAttributes,
+} from "../observability/metrics.ts";
+import { guardLog } from "../observability/log.ts";
+import { routeTraced } from "../observability/route_span.ts";
 import type { ServerSession, SessionPresence } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
 
@@ -101,6 +111,26 @@ export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>)
   return byPriority ? candidates.filter((s) => s.presence.priority === best) : candidates;
 }
 
+function kindOf(envelope: Envelope): "message" | "notification" | "command" {
+  return "content" in envelope ? "message" : "event" in envelope ? "notification" : "command";
+}
+
+/** Counts a failure response of the server's resources; logs one that a quota caused. */
+function answeredFailure(sender: ServerSession, request: Command, response: Command): void {
+  const reason = response.reason!;
+  failuresCounter.add(1, reasonAttributes(reason.code));
+  if (reason.code !== ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED) return;
+  guardActionsCounter.add(1, QUOTA);
+  guardLog.info("A quota refused {method} {uri} of {node}: {problem}", () => ({
+    method: request.method,
+    uri: String(request.uri ?? "").slice(0, 256),
+    node: sender.node,
+    problem: reason.description ?? "",
+  }));
+}
+
+const QUOTA = Object.freeze({ "lime.action": "quota" });
+
 /** Routes envelopes between the sessions of one server, and hands the rest to its engine. */
 export class Router {
   readonly #registry: SessionRegistry;
@@ -108,10 +138,12 @@ export class Router {
   readonly #serverIdentity: string;
   readonly #endpoint: ServerEndpoint;
   readonly #remote: RemoteRouting | undefined;
+  readonly #traceAll: boolean;
 
   /**
    * A router for `domain`, whose own identity is `serverIdentity` (`postmaster@domain`);
-   * `remote` takes what has no session here (without it, that does not exist: 42).
+   * `remote` takes what has no session here (without it, that does not exist: 42);
+   * `traceRouting` says which envelopes get a `lime.route` span (see `LimeServerOptions`).
    */
   constructor(
     registry: SessionRegistry,
@@ -119,7 +151,9 @@ export class Router {
     serverIdentity: string,
     endpoint: ServerEndpoint,
     remote?: RemoteRouting,
+    traceRouting: "traced" | "all" = "traced",
   ) {
+    this.#traceAll = traceRouting === "all";
     this.#registry = registry;
     this.#domain = domain.toLowerCase();
     this.#serverIdentity = serverIdentity.toLowerCase();
@@ -127,8 +161,16 @@ export class Router {
     this.#remote = remote;
   }
 
-  /** Routes one envelope received from `sender`. */
+  /**
+   * Routes one envelope received from `sender` (counted in `lime.server.envelopes.in`; inside a
+   * `lime.route` span when tracing, see `traceRouting`).
+   */
   route(sender: ServerSession, envelope: Envelope): void {
+    envelopesIn[kindOf(envelope)]++;
+    if (!routeTraced(sender, envelope, this.#route, this.#traceAll)) this.#route(sender, envelope);
+  }
+
+  readonly #route = (sender: ServerSession, envelope: Envelope): void => {
     if (!this.#stamp(sender, envelope)) return;
     const to = envelope.to;
     if (to === undefined) {
@@ -149,12 +191,14 @@ export class Router {
       return;
     }
     if (slash >= 0 && slash < lower.length - 1) {
+      envelopesRouted[kindOf(envelope)]++;
       const target = this.#registry.byNodeKey(lower);
       if (target) this.deliver(sender, envelope, [target]);
       else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }
+    envelopesRouted[kindOf(envelope)]++;
     if (this.#remote) {
       this.#remote.toIdentity(sender, envelope, identity);
       return;
@@ -162,17 +206,19 @@ export class Router {
     const targets = identityTargets(this.#registry.byIdentityKey(identity));
     if (targets.length > 0) this.deliver(sender, envelope, targets);
     else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
-  }
+  };
 
   /**
    * Answers an envelope that cannot be delivered: a message with an id gets a `failed`
    * notification, a command request a failure response; anything else is dropped.
    */
   refuse(sender: ServerSession, envelope: Envelope, reason: Reason): void {
-    if (isMessage(envelope)) {
-      if (envelope.id) this.#notify(sender, envelope, "failed", reason);
+    if (isMessage(envelope) && envelope.id) {
+      this.#notify(sender, envelope, "failed", reason); // counted there
       return;
     }
+    failuresCounter.add(1, reasonAttributes(reason.code));
+    if (isMessage(envelope)) return;
     if (isCommand(envelope) && envelope.status === undefined && envelope.id) {
       const response = new Command(envelope.method, undefined, {
         id: envelope.id,
@@ -181,6 +227,7 @@ export class Router {
         status: "failure",
         reason,
       });
+      envelopesOut.command++;
       sender.channel.sendCommand(response).catch(() => {});
     }
   }
@@ -217,6 +264,7 @@ export class Router {
     if (message && accepted && sender.receiptEvents.has("accepted")) {
       this.#notify(sender, message, "accepted");
     }
+    envelopesOut[kindOf(envelope)] += targets.length;
     for (const target of targets) {
       const sent = isMessage(envelope)
         ? target.channel.sendMessage(envelope)
@@ -272,12 +320,14 @@ export class Router {
     event: NotificationEvent,
     reason?: Reason,
   ): void {
+    if (reason && event === "failed") failuresCounter.add(1, reasonAttributes(reason.code));
     const notification = new Notification(event, {
       id: message.id!,
       to: sender.node,
       ...(message.to ? { from: message.to } : {}),
       ...(reason ? { reason } : {}),
     });
+    envelopesOut.notification++;
     sender.channel.sendNotification(notification).catch(() => {});
   }
 
@@ -289,6 +339,10 @@ export class Router {
     if (!isCommand(envelope) || envelope.status !== undefined) return;
     this.#endpoint.processCommand(sender, envelope).then(
       ({ response, afterSent }) => {
+        envelopesOut.command++;
+        if (response.status === "failure" && response.reason) {
+          answeredFailure(sender, envelope, response);
+        }
         sender.channel.sendCommand(response).catch((error) => {
           // A response too large to send is answered with a failure, never dropped.
           if (error instanceof TransportError && error.code === "too-large") {

@@ -29,7 +29,10 @@ import { verifyPassword } from "./password_hash.ts";
 import type { ExternalTokenVerifier, LimeServerOptions } from "./server_options.ts";
 import { endpointHost, isLoopbackHost } from "./source_address.ts";
 
-const REFUSED: AuthenticationResult = { domainRole: "unknown" };
+/** A refusal with reason 13 and the server-side `cause` (logged, never sent). */
+function refused(cause: string): AuthenticationResult {
+  return { domainRole: "unknown", cause };
+}
 
 /** Whether a `host:port` endpoint is on the loopback interface. */
 export function isLoopback(endpoint: string | undefined): boolean {
@@ -94,6 +97,7 @@ export function offeredSchemes(
 const BUSY: AuthenticationResult = {
   domainRole: "unknown",
   reason: { code: ReasonCode.SESSION_ERROR, description: new PasswordWorkBusy().message },
+  cause: "password hashing at its limit",
 };
 
 /** The server's authenticator. */
@@ -101,9 +105,13 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
   const throttled = new Set<AuthenticationScheme>(["plain", "key", "external"]);
   return async (identity, credentials, context) => {
     const domain = identity.slice(identity.indexOf("@") + 1).toLowerCase();
-    if (domain !== options.domain) return REFUSED;
+    if (domain !== options.domain) return refused("an identity of another domain");
     if (options.rules.isReserved(identity)) {
-      return { domainRole: "unknown", reason: IDENTITY_REASONS.reserved(identity) };
+      return {
+        domainRole: "unknown",
+        reason: IDENTITY_REASONS.reserved(identity),
+        cause: "a reserved identity",
+      };
     }
     const channel = context.channel;
     const source = options.sourceOf(channel);
@@ -111,7 +119,7 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
     if (throttled.has(scheme)) {
       let wait = options.throttle.check(identity, source);
       if (wait instanceof Promise) wait = await wait;
-      if (wait) return { domainRole: "unknown", reason: wait };
+      if (wait) return { domainRole: "unknown", reason: wait, cause: "throttled" };
     }
     // A checked attempt is settled on every path: failed, succeeded, or abandoned (busy, error).
     let verdict: boolean | undefined;
@@ -135,27 +143,37 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
     scheme: AuthenticationScheme,
   ): Promise<AuthenticationResult> {
     const channel = context.channel;
-    let result: AuthenticationResult = REFUSED;
+    let result: AuthenticationResult = refused(`${scheme} is not accepted`);
     switch (scheme) {
       case "guest":
-        if (!options.guest) break;
+        if (!options.guest) return refused("guests are refused");
         if (await options.store.getAccount(identity)) {
-          return { domainRole: "unknown", reason: IDENTITY_REASONS.owned(identity) };
+          return {
+            domainRole: "unknown",
+            reason: IDENTITY_REASONS.owned(identity),
+            cause: "guest refused for an owned identity",
+          };
         }
         result = { domainRole: "member" };
         break;
       case "plain":
       case "key": {
-        if (!secretsAllowed(channel.transport, options.plainWithoutTls)) break;
+        if (!secretsAllowed(channel.transport, options.plainWithoutTls)) {
+          return refused(`${scheme} is not offered over cleartext`);
+        }
         const secret = scheme === "plain"
           ? readPlainPassword(credentials.authentication)
           : readKey(credentials.authentication);
+        if (secret === undefined) return refused(`malformed ${scheme} credentials`);
         const account = await options.store.getAccount(identity);
-        const hash = scheme === "plain" ? account?.passwordHash : account?.keyHash;
-        if (secret === undefined || !hash) break;
+        if (!account) return refused("unknown account");
+        const hash = scheme === "plain" ? account.passwordHash : account.keyHash;
+        if (!hash) return refused(`the account has no ${scheme === "plain" ? "password" : "key"}`);
         try {
           const valid = await options.passwordWork.run("login", () => verifyPassword(secret, hash));
-          if (valid) result = { domainRole: "member" };
+          result = valid
+            ? { domainRole: "member" }
+            : refused(scheme === "plain" ? "wrong password" : "wrong key");
         } catch (error) {
           if (error instanceof PasswordWorkBusy) return BUSY;
           throw error;
@@ -163,14 +181,21 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
         break;
       }
       case "transport":
-        result = { domainRole: context.certificateRole };
+        result = context.certificateRole === "unknown"
+          ? refused("the client certificate does not prove the identity")
+          : { domainRole: context.certificateRole };
         break;
       case "external": {
         const external = readExternal(credentials.authentication);
         if (external && options.externalVerifier) {
-          result = {
-            domainRole: await options.externalVerifier(external.token, external.issuer, identity),
-          };
+          const domainRole = await options.externalVerifier(
+            external.token,
+            external.issuer,
+            identity,
+          );
+          result = domainRole === "unknown"
+            ? refused("the external token was not accepted")
+            : { domainRole };
         }
         break;
       }

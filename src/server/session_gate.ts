@@ -16,6 +16,11 @@ import { ReasonCode } from "../generated/reasons.generated.ts";
 import type { TrafficShaping } from "./guard/traffic_shaper.ts";
 import type { Router } from "./router.ts";
 import type { ServerSession } from "./server_session.ts";
+import { guardLog } from "../observability/log.ts";
+import { guardActionsCounter } from "../observability/metrics.ts";
+
+const HELD = Object.freeze({ "lime.action": "rate-held" });
+const REFUSED = Object.freeze({ "lime.action": "rate-refused" });
 
 /**
  * Opens the gate of `session`: returns the handler its channel's messages, notifications and
@@ -36,7 +41,13 @@ export function openSessionGate(
   // to route, or an invalid one to answer).
   const waiting: { envelope?: Envelope; invalid?: ValidationError; bytes: number }[] = [];
   const answerInvalid = transport.invalidEnvelopePolicy;
+  let refusals = 0;
   const hold = (wait: number) => {
+    guardActionsCounter.add(1, HELD);
+    guardLog.debug("Holding {node} for {wait} ms: over its rate", () => ({
+      node: session.node,
+      wait: Math.ceil(wait),
+    }));
     session.shapedMs += wait;
     timer = clock.setTimeout(release, Math.max(1, Math.ceil(wait)));
   };
@@ -94,6 +105,14 @@ export function openSessionGate(
     }
     const wait = admit(shaper.charge(bytes));
     if (wait < 0) {
+      guardActionsCounter.add(1, REFUSED);
+      // The first refusal of a session at info, the rest at debug: a flood must not flood logs.
+      const level = refusals++ === 0 ? "info" : "debug";
+      guardLog[level]("Refused an envelope of {node} ({remote}) over its rate (34)", () => ({
+        node: session.node,
+        remote: transport.remoteEndpoint,
+        refusals,
+      }));
       shaper.refund(bytes);
       router.refuse(session, envelope, {
         code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,

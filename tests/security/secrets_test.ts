@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { plainCredentials } from "../../mod.ts";
 import { within } from "../tcp_helpers.ts";
 import { connect } from "../server_test_helpers.ts";
-import { commandLines, runStart, StartProcess } from "../server_start_helpers.ts";
+import { commandLines, notices, runStart, StartProcess } from "../server_start_helpers.ts";
 import { USAGE } from "../../src/server/main_args.ts";
 
 const linux = Deno.build.os === "linux";
@@ -57,8 +57,12 @@ Deno.test({
     assert.equal(await logIn(address, "bob@localhost", "b0b"), "bob@localhost/secrets");
     await assertNotInCommandLines(server.child.pid, password);
     await assertNotInCommandLines(server.child.pid, "b0b");
-    assert.deepEqual(server.stderr.lines, [], "no warning without --account");
+    assert.deepEqual(notices(server.stderr.lines), [], "no warning without --account");
     assert.ok(!server.stdout.lines.join("\n").includes(password));
+    // The logins are logged, the passwords never.
+    assert.ok(server.stderr.lines.some((line) => /Session established: alice@/.test(line)));
+    assert.ok(!server.stderr.lines.join("\n").includes(password));
+    assert.ok(!server.stderr.lines.join("\n").includes("b0b"));
   },
 });
 
@@ -79,7 +83,7 @@ Deno.test({
         lines[0].includes(file),
         "the file's path, not its content, is on the command line",
       );
-      assert.deepEqual(server.stderr.lines, []);
+      assert.deepEqual(notices(server.stderr.lines), []);
     } finally {
       await Deno.remove(file);
     }
@@ -101,7 +105,7 @@ Deno.test({
       server.stderr.find(/^warning: --account .*ps/, () => server.exited),
     );
     assert.ok(!warning[0].includes(password));
-    assert.equal(server.stderr.lines.length, 1, server.stderr.lines.join("\n"));
+    assert.equal(notices(server.stderr.lines).length, 1, server.stderr.lines.join("\n"));
   },
 });
 

@@ -16,6 +16,7 @@ import {
   type ResourceHandler,
   successResponse,
 } from "./resource.ts";
+import { serverLog } from "../../observability/log.ts";
 
 /** The server's resources by root (`ping`, `presence`, …). */
 export class ServerResources implements ServerEndpoint {
@@ -63,7 +64,11 @@ export class ServerResources implements ServerEndpoint {
         description: `The command could not be processed: ${(error as Error).message}`,
       };
       if (!(error instanceof ResourceFailure)) {
-        console.error("LIME server: a resource handler failed", error);
+        serverLog.error("A resource handler failed ({method} {uri}): {error}", {
+          method: request.method,
+          uri: request.uri,
+          error,
+        });
       }
       return { response: failureResponse(request, session, reason) };
     }

@@ -1,0 +1,184 @@
+/**
+ * Serving one connection of a {@link LimeServer}: admission (the session limits), establishment
+ * (authentication, registration), the session's gate to the router, and its end; each step
+ * recorded (`SessionEvents`: metrics, the establishment span, the log lines).
+ * @module
+ */
+import { ServerChannel } from "../channel/server_channel.ts";
+import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
+import { systemClock } from "../clock.ts";
+import type { Reason } from "../errors.ts";
+import { ReasonCode } from "../generated/reasons.generated.ts";
+import { guardLog } from "../observability/log.ts";
+import { guardActionsCounter } from "../observability/metrics.ts";
+import { SessionEvents, type TransportLabel } from "../observability/session_events.ts";
+import { TransportError } from "../transport/errors.ts";
+import type { Transport } from "../transport/transport.ts";
+import type { Admission } from "./guard/admission.ts";
+import type { TrafficShaping } from "./guard/traffic_shaper.ts";
+import { IDENTITY_REASONS, type IdentityRules } from "./identity_rules.ts";
+import type { Router } from "./router.ts";
+import { offeredSchemes } from "./server_authenticator.ts";
+import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
+import type { ServerSession } from "./server_session.ts";
+import type { SessionRegistration } from "./session_registration.ts";
+import { openSessionGate } from "./session_gate.ts";
+import { endpointHost, sourceKey } from "./source_address.ts";
+
+/** What serving a connection uses of its server. */
+export interface ServingContext {
+  /** The server's options. */
+  readonly options: LimeServerOptions;
+  /** `postmaster@<domain>/<instance>`. */
+  readonly serverNode: string;
+  /** The server channels not closed yet. */
+  readonly channels: Set<ServerChannel>;
+  /** The session and establishment limits. */
+  readonly admission: Admission;
+  /** Registration of established sessions. */
+  readonly registration: SessionRegistration;
+  /** Who may be whom. */
+  readonly rules: IdentityRules;
+  /** The server's authenticator. */
+  readonly authenticator: ServerAuthenticator;
+  /** The rate limits. */
+  readonly shaping: TrafficShaping;
+  /** The router. */
+  readonly router: Router;
+  /** Whether the server is shutting down. */
+  readonly stopping: boolean;
+}
+
+/** The per-address key of a connection (see `source_address.ts`). */
+function sourceOfTransport(transport: Transport): string | undefined {
+  return sourceKey(endpointHost(transport.remoteEndpoint));
+}
+
+/** What a connection gets while the server shuts down. */
+export const SHUTDOWN_REASON: Reason = {
+  code: ReasonCode.SESSION_ERROR,
+  description: "The server is being shut down",
+};
+
+const NOT_REGISTERED: Reason = {
+  code: ReasonCode.SESSION_ERROR,
+  description: "The session could not be registered",
+};
+
+/** Who ended a session, for the log: the client, the server (and why), or an error. */
+function endedBy(
+  end: { state: string; error?: Error },
+  closedBy: "local" | "remote" | "error",
+  stopping: boolean,
+): string {
+  if (end.state === "finished") return stopping ? "the server (shutting down)" : "the client";
+  if (end.state === "failed") return "the server";
+  if (closedBy === "remote") return "the client (connection closed)";
+  return end.error ? "an error" : "the server";
+}
+
+/** Serves one connection (any transport, already open) until its session ends. */
+export async function serveConnection(
+  context: ServingContext,
+  transport: Transport,
+  label: TransportLabel,
+): Promise<void> {
+  const options = context.options;
+  const channel = new ServerChannel(transport, {
+    autoReplyPings: false,
+    remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
+    remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
+    ...options.channel,
+    serverNode: context.serverNode,
+  });
+  context.channels.add(channel);
+  channel.closed.then(() => context.channels.delete(channel));
+  const source = sourceOfTransport(transport);
+  const events = new SessionEvents(transport, label);
+  const ticket = context.stopping ? SHUTDOWN_REASON : context.admission.admit(source);
+  if (!("release" in ticket)) {
+    // At once, without waiting for `new`: a refused peer must not hold a slot.
+    events.refused(ticket, context.stopping ? "shutting down" : `limit hit: ${ticket.description}`);
+    await channel.sendFailedSession(ticket).catch(() => {});
+    return;
+  }
+  channel.closed.then(() => ticket.release());
+  const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+  let session: ServerSession | undefined;
+  let result: EstablishmentResult;
+  try {
+    result = await channel.establishSession({
+      firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
+        SERVER_DEFAULTS.firstEnvelopeTimeout,
+      schemeOptions: (channel) => offeredSchemes(options, channel.transport),
+      assign: (candidate, { scheme }) => context.rules.assign(candidate, scheme),
+      register: (node, { domainRole, scheme }) => {
+        const registered = context.registration.register(
+          channel,
+          node,
+          domainRole,
+          scheme,
+          source,
+          perIdentity,
+        );
+        const settle = (outcome: ServerSession | Reason) => {
+          if (!("node" in outcome)) return outcome;
+          session = outcome;
+          return node;
+        };
+        return registered instanceof Promise ? registered.then(settle) : settle(registered);
+      },
+      authenticator: context.authenticator,
+    });
+  } finally {
+    ticket.established();
+  }
+  if (!result.established || !session) {
+    if (session) context.registration.unregister(session);
+    if (!result.established) events.refused(result.reason, result.cause);
+    else {
+      events.refused(channel.violation ?? NOT_REGISTERED, "established but not registered");
+    }
+    return;
+  }
+  const established = session;
+  events.established(established.node, established.scheme);
+  // An account created while this guest was being let in: the identity is owned now.
+  if (established.guest) {
+    const owned = await options.store.getAccount(established.identity).then(
+      (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
+      (): Reason => ({
+        code: ReasonCode.SESSION_ERROR,
+        description: "An unexpected server error occurred",
+      }),
+    );
+    if (owned) {
+      context.registration.evict(established, owned);
+      const end = await channel.closed;
+      events.ended(established.node, end, "the server (the identity became owned)");
+      return;
+    }
+  }
+  const route = openSessionGate(
+    established,
+    context.shaping,
+    context.router,
+    options.channel?.clock ?? systemClock,
+  );
+  channel.onMessage(route);
+  channel.onNotification(route);
+  channel.onCommand(route);
+  const end = await channel.closed;
+  context.registration.unregister(established);
+  const closedBy = await transport.closed.then((info) => info.by, () => "error" as const);
+  events.ended(established.node, end, endedBy(end, closedBy, context.stopping));
+  if (end.error instanceof TransportError && end.error.code === "slow-reader") {
+    guardActionsCounter.add(1, { "lime.action": "slow-reader" });
+    guardLog.warning("Closed {node} ({remote}) as a slow reader: {problem}", () => ({
+      node: established.node,
+      remote: transport.remoteEndpoint,
+      problem: end.error?.message,
+    }));
+    context.router.reportUnread(established);
+  }
+}
