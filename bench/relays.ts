@@ -1,0 +1,184 @@
+/**
+ * The baselines of `server_load.ts`, served by the bench server process next to its LIME server
+ * (same process, same runtime, so that a figure and its baseline share everything but LIME):
+ *
+ * - **TCP byte relay** (`node:net`, as the LIME server's TCP listener): a connection says
+ *   `r <pair>\n` (receiver) or `s <pair>\n` (sender) and gets `ok\n` once its pair has a
+ *   receiver; from then on every chunk a sender sends is written as it is to its receiver, with
+ *   backpressure (the sender is paused while the receiver's socket is over its high-water mark).
+ *   No LIME: no framing, no parsing, no routing decision.
+ * - **TCP accept-and-hang-up** (`node:net`): every accepted connection is ended at once. A client
+ *   that connects and reads until the end measures raw TCP connects/s.
+ * - **WebSocket relays**, one text message in → the same text out to the pair's receiver, paired
+ *   by the request path (`/r/<pair>`, `/s/<pair>`): on `Deno.upgradeWebSocket` (`Deno.serve`), and
+ *   on this project's own WebSocket server (`NodeWebSocketServer` on `node:net`, frames parsed by
+ *   `FrameReader`, a chunk's messages framed into one write) that the LIME server's listener uses.
+ * @module
+ */
+import net from "node:net";
+import { NodeWebSocketServer } from "../src/transport/websocket_node_server.ts";
+import { FrameReader, OPCODE } from "../src/transport/websocket_frames.ts";
+import { encodeFrame } from "../src/transport/websocket_frame_writer.ts";
+import { formatEndpoint } from "../src/transport/tcp_io.ts";
+
+/** The addresses (`host:port`) of the running baselines. */
+export interface Relays {
+  tcpRelay: string;
+  tcpAccept: string;
+  wsDeno: string;
+  wsNode: string;
+  close(): Promise<void>;
+}
+
+const HOST = "127.0.0.1";
+
+function listen(server: net.Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: HOST, port: 0, backlog: 4096 }, () => {
+      const bound = server.address() as net.AddressInfo;
+      resolve(formatEndpoint(bound.address, bound.port)!);
+    });
+  });
+}
+
+/** Starts every baseline on a free loopback port. */
+export async function startRelays(): Promise<Relays> {
+  // ---- TCP byte relay
+  const receivers = new Map<string, net.Socket>();
+  const waitingSenders = new Map<string, net.Socket[]>();
+  const sockets = new Set<net.Socket>();
+  const pipe = (sender: net.Socket, receiver: net.Socket) => {
+    sender.on("data", (chunk: Uint8Array) => {
+      if (!receiver.write(chunk)) {
+        sender.pause();
+        receiver.once("drain", () => sender.resume());
+      }
+    });
+    sender.write("ok\n");
+  };
+  const tcpRelay = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    let head = "";
+    const onHello = (chunk: Uint8Array) => {
+      head += new TextDecoder().decode(chunk);
+      const newline = head.indexOf("\n");
+      if (newline < 0) return;
+      socket.off("data", onHello);
+      const [role, pair] = head.slice(0, newline).split(" ");
+      if (role === "r") {
+        receivers.set(pair, socket);
+        socket.on("close", () => receivers.delete(pair));
+        socket.resume(); // what a receiver sends is dropped
+        socket.write("ok\n");
+        for (const sender of waitingSenders.get(pair) ?? []) pipe(sender, socket);
+        waitingSenders.delete(pair);
+      } else {
+        const receiver = receivers.get(pair);
+        if (receiver) pipe(socket, receiver);
+        else waitingSenders.set(pair, [...(waitingSenders.get(pair) ?? []), socket]);
+      }
+    };
+    socket.on("data", onHello);
+  });
+  // ---- TCP accept and hang up
+  const tcpAccept = net.createServer((socket) => {
+    socket.on("error", () => {});
+    socket.end();
+  });
+  const [relayAddress, acceptAddress] = await Promise.all([listen(tcpRelay), listen(tcpAccept)]);
+
+  // ---- WebSocket relay on Deno.upgradeWebSocket
+  const denoReceivers = new Map<string, WebSocket>();
+  const denoServer = Deno.serve({ hostname: HOST, port: 0, onListen: () => {} }, (request) => {
+    const [, role, pair] = new URL(request.url).pathname.split("/");
+    const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "lime" });
+    if (role === "r") {
+      denoReceivers.set(pair, socket);
+      socket.onclose = () => denoReceivers.delete(pair);
+    } else {
+      socket.onmessage = (event) => denoReceivers.get(pair)?.send(event.data);
+    }
+    return response;
+  });
+
+  // ---- WebSocket relay on this project's own WebSocket server (node:net)
+  const nodeReceivers = new Map<string, net.Socket>();
+  const nodeServer = await NodeWebSocketServer.listen({
+    hostname: HOST,
+    port: 0,
+    maxPendingPerAddress: 0,
+  }, {
+    protocol: "lime",
+    refusal: () => undefined,
+    accepted({ socket, head }, request) {
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => sockets.delete(socket));
+      const [, role, pair] = request.pathname.split("/");
+      if (role === "r") {
+        nodeReceivers.set(pair, socket);
+        socket.on("close", () => nodeReceivers.delete(pair));
+        socket.on("data", () => {});
+        socket.resume();
+        return;
+      }
+      let out: Uint8Array[] = [];
+      const reader = new FrameReader({
+        message: (payload) => void out.push(encodeFrame(OPCODE.text, payload)),
+        ping: () => {},
+        pong: () => {},
+        close: () => socket.destroy(),
+        error: () => socket.destroy(),
+      }, 8 * 1024 * 1024);
+      const onChunk = (chunk: Uint8Array) => {
+        reader.push(chunk);
+        if (out.length === 0) return;
+        const receiver = nodeReceivers.get(pair);
+        const frames = out;
+        out = [];
+        if (!receiver) return;
+        let bytes: Uint8Array;
+        if (frames.length === 1) bytes = frames[0];
+        else {
+          let length = 0;
+          for (const frame of frames) length += frame.length;
+          bytes = new Uint8Array(length);
+          let at = 0;
+          for (const frame of frames) {
+            bytes.set(frame, at);
+            at += frame.length;
+          }
+        }
+        if (!receiver.write(bytes)) {
+          socket.pause();
+          receiver.once("drain", () => socket.resume());
+        }
+      };
+      if (head?.length) onChunk(head);
+      socket.on("data", onChunk);
+      socket.resume();
+    },
+  });
+
+  return {
+    tcpRelay: relayAddress,
+    tcpAccept: acceptAddress,
+    wsDeno: `${HOST}:${denoServer.addr.port}`,
+    wsNode: nodeServer.address,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      for (const socket of denoReceivers.values()) socket.close();
+      await Promise.all([
+        new Promise((resolve) => tcpRelay.close(resolve)),
+        new Promise((resolve) => tcpAccept.close(resolve)),
+        denoServer.shutdown(),
+        nodeServer.close(),
+      ]);
+    },
+  };
+}
