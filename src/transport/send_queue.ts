@@ -155,6 +155,19 @@ export class SendQueue {
     });
   }
 
+  /**
+   * Makes the next sends of this turn go into the batch, the first one too (written together at
+   * the turn's end), when the sink batches and nothing waits.
+   */
+  hold(): void {
+    if (
+      this.#failure || this.#batchScheduled || this.#pumping || this.#drain !== undefined ||
+      !this.#sink.batches()
+    ) return;
+    this.#batchScheduled = true;
+    this.#sink.scheduleFlush(this.#onFlushTimer);
+  }
+
   #onFlushTimer = (): void => {
     this.#batchScheduled = false;
     this.flush();
