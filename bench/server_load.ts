@@ -67,6 +67,7 @@ import {
   RawTcpClient,
   writeAll,
 } from "./raw_tcp_client.ts";
+import { maskedTextFrame, RawWsConnection } from "./raw_ws_client.ts";
 import { DEFAULT_RATE_LIMITS } from "../src/server/guard/traffic_shaper.ts";
 
 // ------------------------------------------------------------------------------------ options
@@ -345,18 +346,23 @@ async function relayTcpClient(address: string, role: "r" | "s", pair: number) {
   };
 }
 
+/** A raw sender/receiver pair on bare TCP connections (plain, or a WebSocket after its upgrade). */
+interface RawLink {
+  sender: { conn: Deno.TcpConn; close(): void };
+  receiver: { conn: Deno.TcpConn; close(): void };
+  /** A window's worth of pre-built envelopes (or frames), back to back. */
+  batch: Uint8Array;
+  /** Counts the envelopes in what the receiver reads. */
+  count: (chunk: Uint8Array) => number;
+}
+
 /**
  * Raw TCP: a window's worth of pre-serialized envelopes per write; receivers only count. `lime`:
  * through the LIME server (guest sessions, proper handshake); `relay`: the same envelopes over
  * the same kind of connections through the byte relay of `relays.ts` (no LIME).
  */
 async function rawTcpLoad(address: string, mode: "lime" | "relay" = "lime"): Promise<Load> {
-  const pairs: PairState[] = [];
-  const links: {
-    sender: { conn: Deno.TcpConn; close(): void };
-    receiver: { conn: Deno.TcpConn; close(): void };
-    batch: Uint8Array;
-  }[] = [];
+  const links: RawLink[] = [];
   for (let i = 0; i < PAIRS; i++) {
     const to = `raw-r${i}@${DOMAIN}/load`;
     const receiver = mode === "lime"
@@ -365,28 +371,77 @@ async function rawTcpLoad(address: string, mode: "lime" | "relay" = "lime"): Pro
     const sender = mode === "lime"
       ? await RawTcpClient.establish(address, `raw-s${i}@${DOMAIN}/load`)
       : await relayTcpClient(address, "s", i);
-    const one = encoder.encode(messageText(to));
-    const batch = new Uint8Array(one.length * WINDOW);
-    for (let k = 0; k < WINDOW; k++) batch.set(one, k * one.length);
-    links.push({ sender, receiver, batch });
-    pairs.push(newPair());
+    const counter = new ObjectCounter();
+    links.push({
+      sender,
+      receiver,
+      batch: repeat(encoder.encode(messageText(to))),
+      count: (chunk) => counter.count(chunk),
+    });
   }
+  return rawLoad(links);
+}
+
+/** `WINDOW` copies of `one`, back to back. */
+function repeat(one: Uint8Array): Uint8Array {
+  const batch = new Uint8Array(one.length * WINDOW);
+  for (let k = 0; k < WINDOW; k++) batch.set(one, k * one.length);
+  return batch;
+}
+
+/**
+ * Raw WebSocket on bare TCP connections (`raw_ws_client.ts`): the upgrade, then a window's worth
+ * of pre-built masked text frames (one envelope each) per write; receivers only count frames.
+ * `lime`: through the LIME server (guest sessions, proper handshake); `relay`: through a
+ * WebSocket relay of `relays.ts` (paired by path, no LIME).
+ */
+async function rawWsFramesLoad(address: string, mode: "lime" | "relay" = "lime"): Promise<Load> {
+  const links: RawLink[] = [];
+  const open = async (node: string, path: string) => {
+    const connection = await RawWsConnection.open(address, mode === "lime" ? "/" : path);
+    if (mode === "lime") {
+      await rawHandshake(
+        (text) => writeAll(connection.conn, maskedTextFrame(text)),
+        async () => JSON.parse(await connection.next()),
+        node,
+      );
+    }
+    connection.counter.keep = false;
+    connection.counter.texts.length = 0;
+    return connection;
+  };
+  for (let i = 0; i < PAIRS; i++) {
+    const to = `rawwsf-r${i}@${DOMAIN}/load`;
+    const receiver = await open(to, `/r/${i}`);
+    const sender = await open(`rawwsf-s${i}@${DOMAIN}/load`, `/s/${i}`);
+    links.push({
+      sender,
+      receiver,
+      batch: repeat(maskedTextFrame(messageText(to))),
+      count: (chunk) => receiver.counter.count(chunk),
+    });
+  }
+  return rawLoad(links);
+}
+
+/** Runs raw links: each sender writes what its window has room for; receivers only count. */
+function rawLoad(links: RawLink[]): Load {
+  const pairs = links.map(() => newPair());
   const size = links[0].batch.length / WINDOW;
   let stopped = false;
   const loops: Promise<void>[] = [];
   return {
     ...totals(pairs),
     start() {
-      links.forEach(({ sender, receiver, batch }, i) => {
+      links.forEach(({ sender, receiver, batch, count }, i) => {
         const pair = pairs[i];
         loops.push(
           (async () => {
-            const counter = new ObjectCounter();
             const buffer = new Uint8Array(256 * 1024);
             for (;;) {
               const n = await receiver.conn.read(buffer);
               if (n === null) break;
-              credit(pair, counter.count(buffer.subarray(0, n)));
+              credit(pair, count(buffer.subarray(0, n)));
             }
           })().catch(noop),
         );
@@ -945,15 +1000,19 @@ async function compareRouted(server: BenchServer): Promise<void> {
     members.push(
       {
         name: "WS LIME",
-        measure: async () => measureLoad(server, await rawWsLoad(server.ws)),
+        measure: async () => measureLoad(server, await rawWsFramesLoad(server.ws)),
       },
       {
         name: "WS relay (own server)",
-        measure: async () => measureLoad(server, await rawWsLoad(relays.wsNode, "relay")),
+        measure: async () => measureLoad(server, await rawWsFramesLoad(relays.wsNode, "relay")),
       },
       {
         name: "WS relay (Deno.upgradeWebSocket)",
-        measure: async () => measureLoad(server, await rawWsLoad(relays.wsDeno, "relay")),
+        measure: async () => measureLoad(server, await rawWsFramesLoad(relays.wsDeno, "relay")),
+      },
+      {
+        name: "WS LIME, Deno WebSocket client",
+        measure: async () => measureLoad(server, await rawWsLoad(server.ws)),
       },
     );
   }
@@ -1005,7 +1064,13 @@ async function compareRouted(server: BenchServer): Promise<void> {
     );
   }
   if (runs("ws-raw")) {
-    rateRow("WebSocket", "raw", "WS LIME", false);
+    rateRow("WebSocket", "raw (frames written by the generator)", "WS LIME", false);
+    rateRow(
+      "WebSocket",
+      "raw, one Deno WebSocket client send per envelope",
+      "WS LIME, Deno WebSocket client",
+      false,
+    );
     rateRow(
       "WebSocket",
       "raw, through a bare relay on the listener's own WebSocket server",
