@@ -9,6 +9,11 @@
  *   No LIME: no framing, no parsing, no routing decision.
  * - **TCP accept-and-hang-up** (`node:net`): every accepted connection is ended at once. A client
  *   that connects and reads until the end measures raw TCP connects/s.
+ * - **Scripted guest login** (`node:net`): the bytes of a LIME guest login and logout, without
+ *   LIME: after each envelope the client sends (counted by brace counting) it writes the next
+ *   pre-serialized answer of a real server (negotiation offer; confirmation and authentication
+ *   offer in one write; `established`; `finished`, then it hangs up). The same conversation, the
+ *   same writes, as the LIME server's: the floor of an establishment on these sockets.
  * - **WebSocket relays**, one text message in → the same text out to the pair's receiver, paired
  *   by the request path (`/r/<pair>`, `/s/<pair>`): on `Deno.upgradeWebSocket` (`Deno.serve`), and
  *   on this project's own WebSocket server (`NodeWebSocketServer` on `node:net`, frames parsed by
@@ -20,11 +25,26 @@ import { NodeWebSocketServer } from "../src/transport/websocket_node_server.ts";
 import { FrameReader, OPCODE } from "../src/transport/websocket_frames.ts";
 import { encodeFrame } from "../src/transport/websocket_frame_writer.ts";
 import { formatEndpoint } from "../src/transport/tcp_io.ts";
+import { ObjectCounter } from "./raw_tcp_client.ts";
+
+const SERVER = "postmaster@localhost/server";
+const SID = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+/** A real server's answers to a guest login and logout, in order (one write each). */
+const SCRIPT = [
+  `{"id":"${SID}","from":"${SERVER}","state":"negotiating","encryptionOptions":["none"],` +
+  `"compressionOptions":["none","gzip"]}`,
+  `{"id":"${SID}","from":"${SERVER}","state":"negotiating","compression":"none",` +
+  `"encryption":"none"}{"id":"${SID}","from":"${SERVER}","state":"authenticating",` +
+  `"schemeOptions":["guest","plain"]}`,
+  `{"id":"${SID}","from":"${SERVER}","to":"scripted@localhost/bench","state":"established"}`,
+  `{"id":"${SID}","from":"${SERVER}","to":"scripted@localhost/bench","state":"finished"}`,
+];
 
 /** The addresses (`host:port`) of the running baselines. */
 export interface Relays {
   tcpRelay: string;
   tcpAccept: string;
+  tcpScripted: string;
   wsDeno: string;
   wsNode: string;
   close(): Promise<void>;
@@ -89,7 +109,24 @@ export async function startRelays(): Promise<Relays> {
     socket.on("error", () => {});
     socket.end();
   });
-  const [relayAddress, acceptAddress] = await Promise.all([listen(tcpRelay), listen(tcpAccept)]);
+  // ---- scripted guest login
+  const tcpScripted = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on("error", () => {});
+    const counter = new ObjectCounter();
+    let step = 0;
+    socket.on("data", (chunk: Uint8Array) => {
+      for (let n = counter.count(chunk); n > 0 && step < SCRIPT.length; n--) {
+        if (step === SCRIPT.length - 1) socket.end(SCRIPT[step++]);
+        else socket.write(SCRIPT[step++]);
+      }
+    });
+  });
+  const [relayAddress, acceptAddress, scriptedAddress] = await Promise.all([
+    listen(tcpRelay),
+    listen(tcpAccept),
+    listen(tcpScripted),
+  ]);
 
   // ---- WebSocket relay on Deno.upgradeWebSocket
   const denoReceivers = new Map<string, WebSocket>();
@@ -168,6 +205,7 @@ export async function startRelays(): Promise<Relays> {
   return {
     tcpRelay: relayAddress,
     tcpAccept: acceptAddress,
+    tcpScripted: scriptedAddress,
     wsDeno: `${HOST}:${denoServer.addr.port}`,
     wsNode: nodeServer.address,
     async close() {
@@ -176,6 +214,7 @@ export async function startRelays(): Promise<Relays> {
       await Promise.all([
         new Promise((resolve) => tcpRelay.close(resolve)),
         new Promise((resolve) => tcpAccept.close(resolve)),
+        new Promise((resolve) => tcpScripted.close(resolve)),
         denoServer.shutdown(),
         nodeServer.close(),
       ]);

@@ -687,9 +687,9 @@ let establishRun = 0;
  */
 async function measureEstablishments(
   server: BenchServer,
-  generator: "channel" | "raw" | "connect",
+  generator: "channel" | "raw" | "connect" | "scripted",
 ): Promise<EstablishResult> {
-  const address = server.tcp;
+  const address = generator === "scripted" ? server.relays.tcpScripted : server.tcp;
   const run = ++establishRun;
   const cycle = async (name: string, established: (ms: number) => void) => {
     const t0 = performance.now();
@@ -706,7 +706,7 @@ async function measureEstablishments(
       }
       return;
     }
-    if (generator === "raw") {
+    if (generator === "raw" || generator === "scripted") {
       const client = await RawTcpClient.establish(address, `${name}/bench`);
       established(performance.now() - t0);
       await client.finish();
@@ -1104,10 +1104,13 @@ async function compareRouted(server: BenchServer): Promise<void> {
 
 /** Guest establishments (raw) against raw TCP connects, in rounds (`establish-raw`). */
 async function compareEstablishments(server: BenchServer): Promise<void> {
-  console.error(`session establishments: raw vs raw TCP connects, ${ROUNDS} rounds…`);
+  console.error(
+    `session establishments: raw vs raw TCP connects vs a scripted login, ${ROUNDS} rounds…`,
+  );
   const results = await inRounds(server, [
     { name: "establish", measure: () => measureEstablishments(server, "raw") },
     { name: "connect", measure: () => measureEstablishments(server, "connect") },
+    { name: "scripted", measure: () => measureEstablishments(server, "scripted") },
   ]);
   const established = results.get("establish")!;
   const connects = results.get("connect")!;
@@ -1136,6 +1139,27 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
     figure: `**${spread(connects.map((result) => result.rate))}** connects/s (server ${
       cpuPer(connects)
     } µs CPU/connect)`,
+    target: "—",
+    met: "—",
+  });
+  const scripted = results.get("scripted")!;
+  rows.push({
+    scenario:
+      `the same login and logout, scripted bytes (no LIME; ${int(SESSIONS)}, ${CONCURRENCY} ` +
+      `at a time)`,
+    transport: "TCP",
+    generator: "raw",
+    figure: `**${spread(scripted.map((result) => result.rate))}** sessions/s (server ${
+      cpuPer(scripted)
+    } µs CPU/session)`,
+    target: "—",
+    met: "—",
+  });
+  rows.push({
+    scenario: "establishments ÷ scripted login (same conversation, no LIME)",
+    transport: "",
+    generator: "",
+    figure: `**${ratio(established, scripted).text}** (median of per-round ratios, min–max)`,
     target: "—",
     met: "—",
   });

@@ -98,6 +98,7 @@ print({
   gc: !!gc,
   tcpRelay: relays.tcpRelay,
   tcpAccept: relays.tcpAccept,
+  tcpScripted: relays.tcpScripted,
   wsDeno: relays.wsDeno,
   wsNode: relays.wsNode,
 });

@@ -69,7 +69,7 @@ export class ServerProcess {
   /** Its WebSocket address, once started. */
   ws = "";
   /** The baselines' addresses (`relays.ts`), once started. */
-  relays = { tcpRelay: "", tcpAccept: "", wsDeno: "", wsNode: "" };
+  relays = { tcpRelay: "", tcpAccept: "", tcpScripted: "", wsDeno: "", wsNode: "" };
 
   /**
    * `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits;
@@ -103,6 +103,7 @@ export class ServerProcess {
     this.relays = {
       tcpRelay: String(hello.tcpRelay ?? ""),
       tcpAccept: String(hello.tcpAccept ?? ""),
+      tcpScripted: String(hello.tcpScripted ?? ""),
       wsDeno: String(hello.wsDeno ?? ""),
       wsNode: String(hello.wsNode ?? ""),
     };
