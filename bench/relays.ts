@@ -7,6 +7,10 @@
  *   receiver; from then on every chunk a sender sends is written as it is to its receiver, with
  *   backpressure (the sender is paused while the receiver's socket is over its high-water mark).
  *   No LIME: no framing, no parsing, no routing decision.
+ * - **TCP envelope relay** (`node:net`, the same pairing): what any server that routes envelopes
+ *   must do and nothing more: frames the sender's bytes into objects (the LIME framer), decodes
+ *   and `JSON.parse`s each, sets `from`, `JSON.stringify`s it and writes a chunk's worth to the
+ *   receiver in one write. No validation, no limits, no session, no routing table.
  * - **TCP accept-and-hang-up** (`node:net`): every accepted connection is ended at once. A client
  *   that connects and reads until the end measures raw TCP connects/s.
  * - **Scripted guest login** (`node:net`): the bytes of a LIME guest login and logout, without
@@ -26,6 +30,7 @@ import { FrameReader, OPCODE } from "../src/transport/websocket_frames.ts";
 import { encodeFrame } from "../src/transport/websocket_frame_writer.ts";
 import { formatEndpoint } from "../src/transport/tcp_io.ts";
 import { ObjectCounter } from "./raw_tcp_client.ts";
+import { EnvelopeFramer } from "../src/transport/framing.ts";
 
 const SERVER = "postmaster@localhost/server";
 const SID = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
@@ -43,6 +48,7 @@ const SCRIPT = [
 /** The addresses (`host:port`) of the running baselines. */
 export interface Relays {
   tcpRelay: string;
+  tcpEnvelopeRelay: string;
   tcpAccept: string;
   tcpScripted: string;
   wsDeno: string;
@@ -65,45 +71,72 @@ function listen(server: net.Server): Promise<string> {
 /** Starts every baseline on a free loopback port. */
 export async function startRelays(): Promise<Relays> {
   // ---- TCP byte relay
-  const receivers = new Map<string, net.Socket>();
-  const waitingSenders = new Map<string, net.Socket[]>();
   const sockets = new Set<net.Socket>();
-  const pipe = (sender: net.Socket, receiver: net.Socket) => {
+  const bytePipe = (sender: net.Socket, receiver: net.Socket) => {
     sender.on("data", (chunk: Uint8Array) => {
       if (!receiver.write(chunk)) {
         sender.pause();
         receiver.once("drain", () => sender.resume());
       }
     });
-    sender.write("ok\n");
   };
-  const tcpRelay = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-    let head = "";
-    const onHello = (chunk: Uint8Array) => {
-      head += new TextDecoder().decode(chunk);
-      const newline = head.indexOf("\n");
-      if (newline < 0) return;
-      socket.off("data", onHello);
-      const [role, pair] = head.slice(0, newline).split(" ");
-      if (role === "r") {
-        receivers.set(pair, socket);
-        socket.on("close", () => receivers.delete(pair));
-        socket.resume(); // what a receiver sends is dropped
-        socket.write("ok\n");
-        for (const sender of waitingSenders.get(pair) ?? []) pipe(sender, socket);
-        waitingSenders.delete(pair);
-      } else {
-        const receiver = receivers.get(pair);
-        if (receiver) pipe(socket, receiver);
-        else waitingSenders.set(pair, [...(waitingSenders.get(pair) ?? []), socket]);
-      }
+  const decoder = new TextDecoder();
+  const envelopePipe = (sender: net.Socket, receiver: net.Socket) => {
+    const framer = new EnvelopeFramer();
+    let out: string[] = [];
+    const onFrame = (frame: Uint8Array) => {
+      const envelope = JSON.parse(decoder.decode(frame));
+      envelope.from = "relay@localhost/relay";
+      out.push(JSON.stringify(envelope));
     };
-    socket.on("data", onHello);
-  });
+    sender.on("data", (chunk: Uint8Array) => {
+      framer.push(chunk, onFrame);
+      if (out.length === 0) return;
+      const text = out.join("");
+      out = [];
+      if (!receiver.write(text)) {
+        sender.pause();
+        receiver.once("drain", () => sender.resume());
+      }
+    });
+  };
+  const relayServer = (pipe: (sender: net.Socket, receiver: net.Socket) => void) => {
+    const receivers = new Map<string, net.Socket>();
+    const waitingSenders = new Map<string, net.Socket[]>();
+    const paired = (sender: net.Socket, receiver: net.Socket) => {
+      pipe(sender, receiver);
+      sender.write("ok\n");
+    };
+    return net.createServer((socket) => {
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => sockets.delete(socket));
+      let head = "";
+      const onHello = (chunk: Uint8Array) => {
+        head += new TextDecoder().decode(chunk);
+        const newline = head.indexOf("\n");
+        if (newline < 0) return;
+        socket.off("data", onHello);
+        const [role, pair] = head.slice(0, newline).split(" ");
+        if (role === "r") {
+          receivers.set(pair, socket);
+          socket.on("close", () => receivers.delete(pair));
+          socket.resume(); // what a receiver sends is dropped
+          socket.write("ok\n");
+          for (const sender of waitingSenders.get(pair) ?? []) paired(sender, socket);
+          waitingSenders.delete(pair);
+        } else {
+          const receiver = receivers.get(pair);
+          if (receiver) paired(socket, receiver);
+          else waitingSenders.set(pair, [...(waitingSenders.get(pair) ?? []), socket]);
+        }
+      };
+      socket.on("data", onHello);
+    });
+  };
+  const tcpRelay = relayServer(bytePipe);
+  const tcpEnvelopeRelay = relayServer(envelopePipe);
   // ---- TCP accept and hang up
   const tcpAccept = net.createServer((socket) => {
     socket.on("error", () => {});
@@ -122,8 +155,9 @@ export async function startRelays(): Promise<Relays> {
       }
     });
   });
-  const [relayAddress, acceptAddress, scriptedAddress] = await Promise.all([
+  const [relayAddress, envelopeRelayAddress, acceptAddress, scriptedAddress] = await Promise.all([
     listen(tcpRelay),
+    listen(tcpEnvelopeRelay),
     listen(tcpAccept),
     listen(tcpScripted),
   ]);
@@ -204,6 +238,7 @@ export async function startRelays(): Promise<Relays> {
 
   return {
     tcpRelay: relayAddress,
+    tcpEnvelopeRelay: envelopeRelayAddress,
     tcpAccept: acceptAddress,
     tcpScripted: scriptedAddress,
     wsDeno: `${HOST}:${denoServer.addr.port}`,
@@ -213,6 +248,7 @@ export async function startRelays(): Promise<Relays> {
       for (const socket of denoReceivers.values()) socket.close();
       await Promise.all([
         new Promise((resolve) => tcpRelay.close(resolve)),
+        new Promise((resolve) => tcpEnvelopeRelay.close(resolve)),
         new Promise((resolve) => tcpAccept.close(resolve)),
         new Promise((resolve) => tcpScripted.close(resolve)),
         denoServer.shutdown(),

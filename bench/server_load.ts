@@ -22,7 +22,9 @@
  *    WebSocket (`server_load_limejs.ts`), against the same server.
  *
  * 5. **Baselines, in the same run** (`relays.ts`, served by the bench server process): the raw TCP
- *    load through a bare `node:net` byte relay (same connections, same bytes, no LIME); the raw
+ *    load through a bare `node:net` byte relay (same connections, same bytes, no LIME) and through
+ *    a bare envelope relay (framing, `JSON.parse`, `from`, `JSON.stringify`: the least any server
+ *    routing envelopes does); a scripted guest login (a real server's answers as fixed bytes); the raw
  *    WebSocket load through a bare relay on `Deno.upgradeWebSocket` and on this project's own
  *    WebSocket server (`NodeWebSocketServer`); raw TCP connects/s (connect, the server hangs up).
  *    A figure and its baselines run `--rounds` times (default 3), the order rotating each round;
@@ -994,6 +996,9 @@ async function compareRouted(server: BenchServer): Promise<void> {
     members.push({
       name: "TCP relay",
       measure: async () => measureLoad(server, await rawTcpLoad(relays.tcpRelay, "relay")),
+    }, {
+      name: "TCP envelope relay",
+      measure: async () => measureLoad(server, await rawTcpLoad(relays.tcpEnvelopeRelay, "relay")),
     });
   }
   if (runs("ws-raw")) {
@@ -1056,12 +1061,24 @@ async function compareRouted(server: BenchServer): Promise<void> {
   if (tcp) rateRow("TCP", "raw", "TCP LIME", true);
   if (runs("tcp-raw")) {
     rateRow("TCP", "raw, through a bare byte relay (node:net, no LIME)", "TCP relay", false);
+    rateRow(
+      "TCP",
+      "raw, through a bare envelope relay (frame, JSON.parse, set from, JSON.stringify; no LIME)",
+      "TCP envelope relay",
+      false,
+    );
     ratioRow(
       "routed TCP ÷ byte relay (same connections, same bytes)",
       "TCP LIME",
       "TCP relay",
       0.5,
     );
+    ratioRow(
+      "envelope relay ÷ byte relay (the ceiling of any server that parses envelopes)",
+      "TCP envelope relay",
+      "TCP relay",
+    );
+    ratioRow("routed TCP ÷ envelope relay", "TCP LIME", "TCP envelope relay");
   }
   if (runs("ws-raw")) {
     rateRow("WebSocket", "raw (frames written by the generator)", "WS LIME", false);

@@ -97,6 +97,7 @@ print({
   pid: Deno.pid,
   gc: !!gc,
   tcpRelay: relays.tcpRelay,
+  tcpEnvelopeRelay: relays.tcpEnvelopeRelay,
   tcpAccept: relays.tcpAccept,
   tcpScripted: relays.tcpScripted,
   wsDeno: relays.wsDeno,

@@ -69,7 +69,14 @@ export class ServerProcess {
   /** Its WebSocket address, once started. */
   ws = "";
   /** The baselines' addresses (`relays.ts`), once started. */
-  relays = { tcpRelay: "", tcpAccept: "", tcpScripted: "", wsDeno: "", wsNode: "" };
+  relays = {
+    tcpRelay: "",
+    tcpEnvelopeRelay: "",
+    tcpAccept: "",
+    tcpScripted: "",
+    wsDeno: "",
+    wsNode: "",
+  };
 
   /**
    * `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits;
@@ -102,6 +109,7 @@ export class ServerProcess {
     this.ws = hello.ws as string;
     this.relays = {
       tcpRelay: String(hello.tcpRelay ?? ""),
+      tcpEnvelopeRelay: String(hello.tcpEnvelopeRelay ?? ""),
       tcpAccept: String(hello.tcpAccept ?? ""),
       tcpScripted: String(hello.tcpScripted ?? ""),
       wsDeno: String(hello.wsDeno ?? ""),
