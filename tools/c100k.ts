@@ -18,7 +18,10 @@
  * what it needs and falling back to the hard limit (`ulimit -Hn`), and reports what it got.
  *
  * `deno task c100k [--sessions=100000] [--workers=N] [--addresses=N] [--concurrency=48]
- *  [--duration=35] [--messages=1000] [--timeout=300]`
+ *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc]`
+ *
+ * `--trace-gc`: the server runs with V8's `--trace-gc`; the garbage collector's pauses during the
+ * hold are summed up (how many over 10 ms, the longest; the largest incremental marking step).
  *
  * Bounded in time: establishing stops after `--timeout` seconds; every child process is killed at
  * the end, on failure and on Ctrl-C. Prints a markdown table and notes; exit code 0 (a report).
@@ -39,6 +42,7 @@ const CONCURRENCY = option("concurrency", 48);
 const DURATION_S = option("duration", 35);
 const MESSAGES = option("messages", 1_000);
 const TIMEOUT_S = option("timeout", 300);
+const TRACE_GC = Deno.args.includes("--trace-gc");
 
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,9 +66,22 @@ async function hardNofile(): Promise<number> {
 }
 
 /** A Deno script in a child process whose open-file limit is raised to `nofile` (or the hard one). */
-function spawnDeno(script: string, args: string[], nofile: number): Deno.ChildProcess {
+function spawnDeno(
+  script: string,
+  args: string[],
+  nofile: number,
+  v8Flags: string[] = [],
+): Deno.ChildProcess {
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const command = [Deno.execPath(), "run", "-A", new URL(script, import.meta.url).pathname, ...args]
+  const flags = v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : [];
+  const command = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    ...flags,
+    new URL(script, import.meta.url).pathname,
+    ...args,
+  ]
     .map(quote).join(" ");
   return spawn("sh", [
     "-c",
@@ -78,10 +95,21 @@ class Child {
   readonly #lines: AsyncGenerator<string>;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(readonly process: Deno.ChildProcess) {
-    this.#lines = linesOf(process.stdout);
+  /**
+   * `stdoutLines`: the JSON lines come on stderr, and every stdout line goes to this callback
+   * (a server tracing its garbage collection).
+   */
+  constructor(readonly process: Deno.ChildProcess, stdoutLines?: (line: string) => void) {
     this.#stdin = process.stdin.getWriter();
-    collect(process.stderr, this.stderr);
+    if (stdoutLines) {
+      this.#lines = linesOf(process.stderr);
+      (async () => {
+        for await (const line of linesOf(process.stdout)) stdoutLines(line);
+      })().catch(() => {});
+    } else {
+      this.#lines = linesOf(process.stdout);
+      collect(process.stderr, this.stderr);
+    }
   }
 
   async next(ms: number): Promise<Record<string, unknown>> {
@@ -124,11 +152,43 @@ function quantile(sorted: number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 }
 
+/** The pauses in V8 `--trace-gc` lines: how many, how many over 10 ms, the longest. */
+function gcSummary(lines: string[]): string {
+  const pauses: { ms: number; kind: string }[] = [];
+  let biggestStep = 0;
+  for (const line of lines) {
+    const match = line.match(
+      /ms: ([A-Za-z -]+?)(?: \(reduce\))? [\d.]+ \([\d.]+\) -> .*?, ([\d.]+) \/ [\d.]+ ms/,
+    );
+    if (!match) continue;
+    pauses.push({ ms: Number(match[2]), kind: match[1] });
+    const step = line.match(/biggest step ([\d.]+) ms/);
+    if (step) biggestStep = Math.max(biggestStep, Number(step[1]));
+  }
+  const long = pauses.filter((pause) => pause.ms > 10);
+  const longest = pauses.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, kind: "none" });
+  return `garbage collection during the hold (--trace-gc): ${pauses.length} pauses, ${long.length} ` +
+    `over 10 ms (${
+      long.reduce((n, pause) => n + pause.ms, 0).toFixed(0)
+    } ms in all), the longest ` +
+    `${longest.ms.toFixed(1)} ms (${longest.kind}); largest incremental marking step ` +
+    `${biggestStep.toFixed(1)} ms`;
+}
+
 async function main(): Promise<void> {
   const hard = await hardNofile();
   const wanted = SESSIONS + 2_048;
+  // With --trace-gc: the collector's lines printed while `tracing` is set.
+  const gcLines: string[] = [];
+  let tracing = false;
   const server = new Child(
-    spawnDeno("./c100k_server.ts", [`--max-sessions=${SESSIONS + 1_000}`], wanted),
+    spawnDeno(
+      "./c100k_server.ts",
+      [`--max-sessions=${SESSIONS + 1_000}`, ...(TRACE_GC ? ["--replies-on-stderr"] : [])],
+      wanted,
+      TRACE_GC ? ["--trace-gc"] : [],
+    ),
+    TRACE_GC ? (line) => tracing && gcLines.push(line) : undefined,
   );
   const hello = await server.next(30_000);
   const [host, port] = [
@@ -226,6 +286,7 @@ async function main(): Promise<void> {
   const pingsBefore = (await Promise.all(workers.map((worker) => worker.next(30_000))))
     .reduce((n, line) => n + (line.pings as number), 0);
   const h0 = await stat();
+  tracing = true;
   const t0 = performance.now();
   let sent = 0;
   const spacing = (DURATION_S * 1000 * 0.8) / Math.max(1, MESSAGES);
@@ -243,6 +304,7 @@ async function main(): Promise<void> {
   await sleep(DURATION_S * 1000);
   await sending;
   const h1 = await stat();
+  tracing = false;
   const holdMs = performance.now() - t0;
   await sleep(500);
   const latencies: number[] = [];
@@ -332,6 +394,7 @@ async function main(): Promise<void> {
         `not be raised above the hard limit ${hard} (raising a hard limit needs CAP_SYS_RESOURCE)`,
     );
   }
+  if (TRACE_GC) notes.push(gcSummary(gcLines));
   console.log("\n" + notes.map((note) => `- ${note}`).join("\n"));
   if (server.stderr.length) {
     console.log(`\nserver stderr (first lines):\n${server.stderr.slice(0, 10).join("\n")}`);

@@ -3,7 +3,8 @@
  * defaults (guests, rate limits, per-address caps, remote pings every 30 s), except `maxSessions`
  * (`--max-sessions=N`), since the default global cap (20,000) is below what the tool asks for.
  *
- * Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
+ * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
+ * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
  * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections"}` and quits on `quit`.
  * @module
  */
@@ -29,7 +30,8 @@ const encoder = new TextEncoder();
 function print(value: unknown): void {
   const bytes = encoder.encode(JSON.stringify(value) + "\n");
   let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  const out = Deno.args.includes("--replies-on-stderr") ? Deno.stderr : Deno.stdout;
+  while (written < bytes.length) written += out.writeSync(bytes.subarray(written));
 }
 
 function nofile(): number {
