@@ -95,6 +95,9 @@ class Child {
   readonly #lines: AsyncGenerator<string>;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
 
+  /** With `stdoutLines`: every stdout line, once stdout has ended. */
+  stdoutDone: Promise<void> = Promise.resolve();
+
   /**
    * `stdoutLines`: the JSON lines come on stderr, and every stdout line goes to this callback
    * (a server tracing its garbage collection).
@@ -103,7 +106,7 @@ class Child {
     this.#stdin = process.stdin.getWriter();
     if (stdoutLines) {
       this.#lines = linesOf(process.stderr);
-      (async () => {
+      this.stdoutDone = (async () => {
         for await (const line of linesOf(process.stdout)) stdoutLines(line);
       })().catch(() => {});
     } else {
@@ -141,6 +144,7 @@ interface Stat {
   cpuMs: number;
   sessions: number;
   connections: number;
+  uptimeMs: number;
 }
 
 /** The i-th client source address: 127.0.0.2 … 127.0.0.251, then 127.0.1.2 …. */
@@ -153,14 +157,17 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /** The pauses in V8 `--trace-gc` lines: how many, how many over 10 ms, the longest. */
-function gcSummary(lines: string[]): string {
+function gcSummary(lines: string[], from: number, to: number): string {
   const pauses: { ms: number; kind: string }[] = [];
   let biggestStep = 0;
   for (const line of lines) {
     const match = line.match(
       /ms: ([A-Za-z -]+?)(?: \(reduce\))? [\d.]+ \([\d.]+\) -> .*?, ([\d.]+) \/ [\d.]+ ms/,
     );
-    if (!match) continue;
+    // "[pid:isolate]   31797 ms: …": the time since the isolate started, close to the server's
+    // performance.now().
+    const at = Number(line.match(/\]\s+(\d+) ms:/)?.[1]);
+    if (!match || !(at >= from && at <= to)) continue;
     pauses.push({ ms: Number(match[2]), kind: match[1] });
     const step = line.match(/biggest step ([\d.]+) ms/);
     if (step) biggestStep = Math.max(biggestStep, Number(step[1]));
@@ -178,9 +185,8 @@ function gcSummary(lines: string[]): string {
 async function main(): Promise<void> {
   const hard = await hardNofile();
   const wanted = SESSIONS + 2_048;
-  // With --trace-gc: the collector's lines printed while `tracing` is set.
+  // With --trace-gc: the collector's lines (V8 buffers them: they are read once the server exits).
   const gcLines: string[] = [];
-  let tracing = false;
   const server = new Child(
     spawnDeno(
       "./c100k_server.ts",
@@ -188,7 +194,7 @@ async function main(): Promise<void> {
       wanted,
       TRACE_GC ? ["--trace-gc"] : [],
     ),
-    TRACE_GC ? (line) => tracing && gcLines.push(line) : undefined,
+    TRACE_GC ? (line) => void gcLines.push(line) : undefined,
   );
   const hello = await server.next(30_000);
   const [host, port] = [
@@ -286,7 +292,6 @@ async function main(): Promise<void> {
   const pingsBefore = (await Promise.all(workers.map((worker) => worker.next(30_000))))
     .reduce((n, line) => n + (line.pings as number), 0);
   const h0 = await stat();
-  tracing = true;
   const t0 = performance.now();
   let sent = 0;
   const spacing = (DURATION_S * 1000 * 0.8) / Math.max(1, MESSAGES);
@@ -304,7 +309,6 @@ async function main(): Promise<void> {
   await sleep(DURATION_S * 1000);
   await sending;
   const h1 = await stat();
-  tracing = false;
   const holdMs = performance.now() - t0;
   await sleep(500);
   const latencies: number[] = [];
@@ -394,7 +398,12 @@ async function main(): Promise<void> {
         `not be raised above the hard limit ${hard} (raising a hard limit needs CAP_SYS_RESOURCE)`,
     );
   }
-  if (TRACE_GC) notes.push(gcSummary(gcLines));
+  if (TRACE_GC) {
+    // The server exits at once; its stdout (V8's trace) is then complete.
+    await server.send("exit").catch(() => {});
+    await Promise.race([server.stdoutDone, sleep(20_000)]);
+    notes.push(gcSummary(gcLines, h0.uptimeMs, h1.uptimeMs));
+  }
   console.log("\n" + notes.map((note) => `- ${note}`).join("\n"));
   if (server.stderr.length) {
     console.log(`\nserver stderr (first lines):\n${server.stderr.slice(0, 10).join("\n")}`);

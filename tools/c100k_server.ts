@@ -5,7 +5,8 @@
  *
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
  * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
- * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections"}` and quits on `quit`.
+ * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs"}`, quits on `quit`
+ * (ending every session) and exits at once on `exit`.
  * @module
  */
 import process from "node:process";
@@ -63,7 +64,10 @@ for await (const chunk of Deno.stdin.readable) {
         cpuMs: (user + system) / 1000,
         sessions: server.registry.size,
         connections: server.connectionCount,
+        uptimeMs: performance.now(),
       });
+    } else if (command === "exit") {
+      Deno.exit(0); // at once, without ending the sessions (stdout is flushed)
     } else if (command === "quit") {
       await server.shutdown();
       store.close();
