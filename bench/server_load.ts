@@ -939,6 +939,20 @@ function contended(what: string, result: { serverCpu: number; machineIdle: numbe
   return true;
 }
 
+/** Like {@link contended}, for the rounds of one figure: one note with how many were disturbed. */
+function contendedRounds(
+  what: string,
+  results: { serverCpu: number; machineIdle: number }[],
+): void {
+  const busy = results.filter((result) => result.serverCpu < 90 && result.machineIdle < 10);
+  if (busy.length === 0) return;
+  disturbed.push(
+    `${what} (${busy.length} of ${results.length} rounds; server ${
+      spread(busy.map((result) => result.serverCpu), (n) => `${n.toFixed(0)}%`)
+    })`,
+  );
+}
+
 function routedRow(transport: string, generator: string, result: RoutedResult, target: boolean) {
   const cpu = cpuNote(result, "msg");
   const busy = contended(`${transport} ${generator}`, result);
@@ -1045,7 +1059,7 @@ async function compareRouted(server: BenchServer): Promise<void> {
       met: target ? (rate >= ROUTED_TARGET ? "yes" : "**no**") : "—",
     });
     if (lost > 0) notes.push(`${transport} ${generator}: ${lost} messages not received`);
-    for (const result of list) contended(`${transport} ${generator}`, result);
+    contendedRounds(`${transport} ${generator}`, list);
   };
   const ratioRow = (what: string, over: string, under: string, target?: number) => {
     const r = ratio(of(over), of(under));
@@ -1180,6 +1194,7 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
     target: "—",
     met: "—",
   });
+  contendedRounds("establish raw", established);
   const r = ratio(established, connects);
   rows.push({
     scenario: "establishments ÷ raw TCP connects",
@@ -1191,7 +1206,6 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
   });
   for (const result of established) {
     if (result.firstError) notes.push(`establish raw: ${result.firstError}`);
-    contended("establish raw", result);
   }
 }
 
