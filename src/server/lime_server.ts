@@ -409,6 +409,15 @@ export class LimeServer implements AsyncDisposable {
       return;
     }
     const established = session;
+    // The gate first: it charges what the session sends from now on (and answers invalid
+    // envelopes only as its buckets allow), also while the check below waits for the store.
+    // What is valid waits in the channel's buffers until the handlers below take it.
+    const route = openSessionGate(
+      established,
+      this.#shaping,
+      this.#router,
+      options.channel?.clock ?? systemClock,
+    );
     // An account created while this guest was being let in: the identity is owned now.
     if (established.guest) {
       const owned = await options.store.getAccount(established.identity).then(
@@ -424,12 +433,6 @@ export class LimeServer implements AsyncDisposable {
         return;
       }
     }
-    const route = openSessionGate(
-      established,
-      this.#shaping,
-      this.#router,
-      options.channel?.clock ?? systemClock,
-    );
     channel.onMessage(route);
     channel.onNotification(route);
     channel.onCommand(route);
