@@ -21,8 +21,19 @@
  * 4. **lime-js**: the routed-message load of 1 driven by `lime-js@3.0.1` clients on Node over
  *    WebSocket (`server_load_limejs.ts`), against the same server.
  *
- * `deno task bench:server [--quick] [--pairs=8] [--window=256] [--warmup=1] [--duration=5]
- *  [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...] [--profile[=DIR]]`
+ * 5. **Baselines, in the same run** (`relays.ts`, served by the bench server process): the raw TCP
+ *    load through a bare `node:net` byte relay (same connections, same bytes, no LIME) and through
+ *    a bare envelope relay (framing, `JSON.parse`, `from`, `JSON.stringify`: the least any server
+ *    routing envelopes does); a scripted guest login (a real server's answers as fixed bytes); the raw
+ *    WebSocket load through a bare relay on `Deno.upgradeWebSocket` and on this project's own
+ *    WebSocket server (`NodeWebSocketServer`); raw TCP connects/s (connect, the server hangs up).
+ *    A figure and its baselines run `--rounds` times (default 3), the order rotating each round;
+ *    each is reported as the median with its spread (min–max), ratios as the median of the
+ *    per-round ratios.
+ *
+ * `deno task bench:server [--quick] [--rounds=3] [--pairs=8] [--window=256] [--warmup=1]
+ *  [--duration=5] [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...]
+ *  [--profile[=DIR]]`
  *
  * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
  * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, ws-raw,
@@ -58,6 +69,7 @@ import {
   RawTcpClient,
   writeAll,
 } from "./raw_tcp_client.ts";
+import { maskedTextFrame, RawWsConnection } from "./raw_ws_client.ts";
 import { DEFAULT_RATE_LIMITS } from "../src/server/guard/traffic_shaper.ts";
 
 // ------------------------------------------------------------------------------------ options
@@ -74,6 +86,7 @@ const DURATION_MS = option("duration", QUICK ? 2 : 5) * 1000;
 const SESSIONS = option("sessions", QUICK ? 1_000 : 2_000);
 const CONCURRENCY = option("concurrency", 100);
 const IDLE = option("idle", 10_000);
+const ROUNDS = option("rounds", 3);
 const PROFILE_ARG = Deno.args.find((a) => a === "--profile" || a.startsWith("--profile="));
 const PROFILE_DIR = PROFILE_ARG === undefined
   ? undefined
@@ -220,14 +233,20 @@ class RawWsClient {
     };
   }
 
-  static async establish(address: string, node: string): Promise<RawWsClient> {
+  /** Opens a bare WebSocket (subprotocol `lime`), without LIME handshake. */
+  static async open(address: string): Promise<RawWsClient> {
     const socket = new WebSocket(`ws://${address}`, "lime");
     await new Promise<void>((resolve, reject) => {
       socket.onopen = () => resolve();
-      socket.onerror = () => reject(new Error(`${node}: the WebSocket did not open`));
+      socket.onerror = () => reject(new Error(`ws://${address}: the WebSocket did not open`));
     });
     socket.onerror = noop;
-    const client = new RawWsClient(socket);
+    return new RawWsClient(socket);
+  }
+
+  static async establish(address: string, node: string): Promise<RawWsClient> {
+    const client = await RawWsClient.open(address);
+    const socket = client.socket;
     await rawHandshake((text) => socket.send(text), () => client.#next(), node);
     return client;
   }
@@ -295,36 +314,136 @@ function messageText(to: string): string {
   return serializeEnvelope(new Message("text/plain", CONTENT, { to }));
 }
 
-/** Raw TCP: a window's worth of pre-serialized envelopes per write; receivers only count. */
-async function rawTcpLoad(address: string): Promise<Load> {
-  const pairs: PairState[] = [];
-  const links: { sender: RawTcpClient; receiver: RawTcpClient; batch: Uint8Array }[] = [];
+/** Connects a bare TCP connection (no Nagle, like the server and TcpTransport). */
+async function connectTcp(address: string): Promise<Deno.TcpConn> {
+  const colon = address.lastIndexOf(":");
+  const conn = await Deno.connect({
+    hostname: address.slice(0, colon),
+    port: Number(address.slice(colon + 1)),
+  });
+  conn.setNoDelay(true);
+  return conn;
+}
+
+/** A relay connection of `relays.ts`: says its role and pair, and waits for `ok`. */
+async function relayTcpClient(address: string, role: "r" | "s", pair: number) {
+  const conn = await connectTcp(address);
+  await writeAll(conn, encoder.encode(`${role} ${pair}\n`));
+  if (role === "s") {
+    const ok = new Uint8Array(3);
+    let got = 0;
+    while (got < 3) {
+      const n = await conn.read(ok.subarray(got));
+      if (n === null) throw new Error("the relay closed the connection");
+      got += n;
+    }
+  }
+  return {
+    conn,
+    close: () => {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    },
+  };
+}
+
+/** A raw sender/receiver pair on bare TCP connections (plain, or a WebSocket after its upgrade). */
+interface RawLink {
+  sender: { conn: Deno.TcpConn; close(): void };
+  receiver: { conn: Deno.TcpConn; close(): void };
+  /** A window's worth of pre-built envelopes (or frames), back to back. */
+  batch: Uint8Array;
+  /** Counts the envelopes in what the receiver reads. */
+  count: (chunk: Uint8Array) => number;
+}
+
+/**
+ * Raw TCP: a window's worth of pre-serialized envelopes per write; receivers only count. `lime`:
+ * through the LIME server (guest sessions, proper handshake); `relay`: the same envelopes over
+ * the same kind of connections through the byte relay of `relays.ts` (no LIME).
+ */
+async function rawTcpLoad(address: string, mode: "lime" | "relay" = "lime"): Promise<Load> {
+  const links: RawLink[] = [];
   for (let i = 0; i < PAIRS; i++) {
     const to = `raw-r${i}@${DOMAIN}/load`;
-    const receiver = await RawTcpClient.establish(address, to);
-    const sender = await RawTcpClient.establish(address, `raw-s${i}@${DOMAIN}/load`);
-    const one = encoder.encode(messageText(to));
-    const batch = new Uint8Array(one.length * WINDOW);
-    for (let k = 0; k < WINDOW; k++) batch.set(one, k * one.length);
-    links.push({ sender, receiver, batch });
-    pairs.push(newPair());
+    const receiver = mode === "lime"
+      ? await RawTcpClient.establish(address, to)
+      : await relayTcpClient(address, "r", i);
+    const sender = mode === "lime"
+      ? await RawTcpClient.establish(address, `raw-s${i}@${DOMAIN}/load`)
+      : await relayTcpClient(address, "s", i);
+    const counter = new ObjectCounter();
+    links.push({
+      sender,
+      receiver,
+      batch: repeat(encoder.encode(messageText(to))),
+      count: (chunk) => counter.count(chunk),
+    });
   }
+  return rawLoad(links);
+}
+
+/** `WINDOW` copies of `one`, back to back. */
+function repeat(one: Uint8Array): Uint8Array {
+  const batch = new Uint8Array(one.length * WINDOW);
+  for (let k = 0; k < WINDOW; k++) batch.set(one, k * one.length);
+  return batch;
+}
+
+/**
+ * Raw WebSocket on bare TCP connections (`raw_ws_client.ts`): the upgrade, then a window's worth
+ * of pre-built masked text frames (one envelope each) per write; receivers only count frames.
+ * `lime`: through the LIME server (guest sessions, proper handshake); `relay`: through a
+ * WebSocket relay of `relays.ts` (paired by path, no LIME).
+ */
+async function rawWsFramesLoad(address: string, mode: "lime" | "relay" = "lime"): Promise<Load> {
+  const links: RawLink[] = [];
+  const open = async (node: string, path: string) => {
+    const connection = await RawWsConnection.open(address, mode === "lime" ? "/" : path);
+    if (mode === "lime") {
+      await rawHandshake(
+        (text) => writeAll(connection.conn, maskedTextFrame(text)),
+        async () => JSON.parse(await connection.next()),
+        node,
+      );
+    }
+    connection.counter.keep = false;
+    connection.counter.texts.length = 0;
+    return connection;
+  };
+  for (let i = 0; i < PAIRS; i++) {
+    const to = `rawwsf-r${i}@${DOMAIN}/load`;
+    const receiver = await open(to, `/r/${i}`);
+    const sender = await open(`rawwsf-s${i}@${DOMAIN}/load`, `/s/${i}`);
+    links.push({
+      sender,
+      receiver,
+      batch: repeat(maskedTextFrame(messageText(to))),
+      count: (chunk) => receiver.counter.count(chunk),
+    });
+  }
+  return rawLoad(links);
+}
+
+/** Runs raw links: each sender writes what its window has room for; receivers only count. */
+function rawLoad(links: RawLink[]): Load {
+  const pairs = links.map(() => newPair());
   const size = links[0].batch.length / WINDOW;
   let stopped = false;
   const loops: Promise<void>[] = [];
   return {
     ...totals(pairs),
     start() {
-      links.forEach(({ sender, receiver, batch }, i) => {
+      links.forEach(({ sender, receiver, batch, count }, i) => {
         const pair = pairs[i];
         loops.push(
           (async () => {
-            const counter = new ObjectCounter();
             const buffer = new Uint8Array(256 * 1024);
             for (;;) {
               const n = await receiver.conn.read(buffer);
               if (n === null) break;
-              credit(pair, counter.count(buffer.subarray(0, n)));
+              credit(pair, count(buffer.subarray(0, n)));
             }
           })().catch(noop),
         );
@@ -357,16 +476,23 @@ async function rawTcpLoad(address: string): Promise<Load> {
   };
 }
 
-/** Raw WebSocket: one pre-serialized text frame per envelope; receivers only count. */
-async function rawWsLoad(address: string): Promise<Load> {
+/**
+ * Raw WebSocket: one pre-serialized text frame per envelope; receivers only count. `lime`: through
+ * the LIME server; `relay`: through a WebSocket relay of `relays.ts` (paired by path, no LIME).
+ */
+async function rawWsLoad(address: string, mode: "lime" | "relay" = "lime"): Promise<Load> {
   const pairs: PairState[] = [];
   const clients: RawWsClient[] = [];
   const pumps: (() => void)[] = [];
   let stopped = false;
   for (let i = 0; i < PAIRS; i++) {
     const to = `rawws-r${i}@${DOMAIN}/load`;
-    const receiver = await RawWsClient.establish(address, to);
-    const sender = await RawWsClient.establish(address, `rawws-s${i}@${DOMAIN}/load`);
+    const receiver = mode === "lime"
+      ? await RawWsClient.establish(address, to)
+      : await RawWsClient.open(`${address}/r/${i}`);
+    const sender = mode === "lime"
+      ? await RawWsClient.establish(address, `rawws-s${i}@${DOMAIN}/load`)
+      : await RawWsClient.open(`${address}/s/${i}`);
     clients.push(receiver, sender);
     const text = messageText(to);
     const pair = newPair();
@@ -563,13 +689,26 @@ let establishRun = 0;
  */
 async function measureEstablishments(
   server: BenchServer,
-  generator: "channel" | "raw",
+  generator: "channel" | "raw" | "connect" | "scripted",
 ): Promise<EstablishResult> {
-  const address = server.tcp;
+  const address = generator === "scripted" ? server.relays.tcpScripted : server.tcp;
   const run = ++establishRun;
   const cycle = async (name: string, established: (ms: number) => void) => {
     const t0 = performance.now();
-    if (generator === "raw") {
+    if (generator === "connect") {
+      // The baseline: a bare TCP connect to a node:net server in the server process that ends
+      // every connection it accepts; the client reads until the end and closes.
+      const conn = await connectTcp(server.relays.tcpAccept);
+      established(performance.now() - t0);
+      const buffer = new Uint8Array(16);
+      try {
+        while (await conn.read(buffer) !== null) { /* nothing comes */ }
+      } finally {
+        conn.close();
+      }
+      return;
+    }
+    if (generator === "raw" || generator === "scripted") {
       const client = await RawTcpClient.establish(address, `${name}/bench`);
       established(performance.now() - t0);
       await client.finish();
@@ -693,6 +832,66 @@ async function measureIdleSessions(server: BenchServer): Promise<MemoryResult> {
   }
 }
 
+// ---------------------------------------------------------------------- rounds and baselines
+
+/** One measurement of a group: its name and how to take it. */
+interface Member<T extends { rate: number }> {
+  name: string;
+  measure: () => Promise<T>;
+}
+
+/**
+ * Runs every member `ROUNDS` times, rotating the order each round (round r starts with member
+ * r mod n), letting the server settle in between; returns each member's results in round order.
+ */
+async function inRounds<T extends { rate: number }>(
+  server: BenchServer,
+  members: Member<T>[],
+): Promise<Map<string, T[]>> {
+  const results = new Map<string, T[]>(members.map((member) => [member.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < members.length; k++) {
+      const member = members[(round + k) % members.length];
+      console.error(`  round ${round + 1}/${ROUNDS}: ${member.name}…`);
+      results.get(member.name)!.push(await member.measure());
+      await server.settle();
+    }
+  }
+  return results;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** `median` (min–max) of a list of figures. */
+function spread(values: number[], format: (n: number) => string = int): string {
+  if (values.length === 1) return format(values[0]);
+  return `${format(median(values))} (${format(Math.min(...values))}–${
+    format(Math.max(...values))
+  })`;
+}
+
+/** Per-round ratios of two members' rates: median and spread, as text, and the median. */
+function ratio(
+  over: { rate: number }[],
+  under: { rate: number }[],
+): { text: string; median: number; max: number } {
+  const ratios = over.map((result, i) => result.rate / under[i].rate);
+  const x = (n: number) => `${n.toFixed(2)}×`;
+  return { text: spread(ratios, x), median: median(ratios), max: Math.max(...ratios) };
+}
+
+/** Server CPU per item (µs) of each round, median and spread. */
+function cpuPer(results: { rate: number; serverCpu: number }[]): string {
+  return spread(
+    results.map((result) => result.serverCpu * 10_000 / result.rate),
+    (n) => n.toFixed(1),
+  );
+}
+
 // ---------------------------------------------------------------------------------- reporting
 
 interface Row {
@@ -740,6 +939,20 @@ function contended(what: string, result: { serverCpu: number; machineIdle: numbe
   return true;
 }
 
+/** Like {@link contended}, for the rounds of one figure: one note with how many were disturbed. */
+function contendedRounds(
+  what: string,
+  results: { serverCpu: number; machineIdle: number }[],
+): void {
+  const busy = results.filter((result) => result.serverCpu < 90 && result.machineIdle < 10);
+  if (busy.length === 0) return;
+  disturbed.push(
+    `${what} (${busy.length} of ${results.length} rounds; server ${
+      spread(busy.map((result) => result.serverCpu), (n) => `${n.toFixed(0)}%`)
+    })`,
+  );
+}
+
 function routedRow(transport: string, generator: string, result: RoutedResult, target: boolean) {
   const cpu = cpuNote(result, "msg");
   const busy = contended(`${transport} ${generator}`, result);
@@ -782,6 +995,220 @@ function printTable(): void {
   for (const row of rows) console.log(line(row));
 }
 
+/** The routed raw loads and their baselines, in rounds (`tcp-raw`, `ws-raw`). */
+async function compareRouted(server: BenchServer): Promise<void> {
+  const { relays } = server;
+  const members: Member<RoutedResult>[] = [];
+  const tcp = runs("tcp-raw") || runs("ws-raw");
+  if (tcp) {
+    members.push({
+      name: "TCP LIME",
+      measure: async () => measureLoad(server, await rawTcpLoad(server.tcp)),
+    });
+  }
+  if (runs("tcp-raw")) {
+    members.push({
+      name: "TCP relay",
+      measure: async () => measureLoad(server, await rawTcpLoad(relays.tcpRelay, "relay")),
+    }, {
+      name: "TCP envelope relay",
+      measure: async () => measureLoad(server, await rawTcpLoad(relays.tcpEnvelopeRelay, "relay")),
+    });
+  }
+  if (runs("ws-raw")) {
+    members.push(
+      {
+        name: "WS LIME",
+        measure: async () => measureLoad(server, await rawWsFramesLoad(server.ws)),
+      },
+      {
+        name: "WS relay (own server)",
+        measure: async () => measureLoad(server, await rawWsFramesLoad(relays.wsNode, "relay")),
+      },
+      {
+        name: "WS relay (Deno.upgradeWebSocket)",
+        measure: async () => measureLoad(server, await rawWsFramesLoad(relays.wsDeno, "relay")),
+      },
+      {
+        name: "WS LIME, Deno WebSocket client",
+        measure: async () => measureLoad(server, await rawWsLoad(server.ws)),
+      },
+    );
+  }
+  if (members.length === 0) return;
+  console.error(
+    `routed messages, raw generators, ${ROUNDS} rounds: ${
+      members.map((member) => member.name).join(", ")
+    }…`,
+  );
+  const results = await inRounds(server, members);
+  const of = (name: string) => results.get(name)!;
+  const rounds = `${ROUNDS} round${ROUNDS === 1 ? "" : "s"}`;
+  const rateRow = (transport: string, generator: string, name: string, target: boolean) => {
+    const list = of(name);
+    const rate = median(list.map((result) => result.rate));
+    const lost = list.reduce((n, result) => n + result.lost, 0);
+    rows.push({
+      scenario: "routed messages/s (client → server → client)",
+      transport,
+      generator,
+      figure: `**${spread(list.map((result) => result.rate))}** msg/s (${rounds}; server ${
+        cpuPer(list)
+      } µs CPU/msg)`,
+      target: target ? `≥ ${int(ROUTED_TARGET)}/s` : "—",
+      met: target ? (rate >= ROUTED_TARGET ? "yes" : "**no**") : "—",
+    });
+    if (lost > 0) notes.push(`${transport} ${generator}: ${lost} messages not received`);
+    contendedRounds(`${transport} ${generator}`, list);
+  };
+  const ratioRow = (what: string, over: string, under: string, target?: number) => {
+    const r = ratio(of(over), of(under));
+    rows.push({
+      scenario: what,
+      transport: "",
+      generator: "",
+      figure: `**${r.text}** (median of per-round ratios, min–max)`,
+      target: target === undefined ? "—" : `≥ ${target}×`,
+      met: target === undefined ? "—" : r.median >= target ? "yes" : "**no**",
+    });
+  };
+  if (tcp) rateRow("TCP", "raw", "TCP LIME", true);
+  if (runs("tcp-raw")) {
+    rateRow("TCP", "raw, through a bare byte relay (node:net, no LIME)", "TCP relay", false);
+    rateRow(
+      "TCP",
+      "raw, through a bare envelope relay (frame, JSON.parse, set from, JSON.stringify; no LIME)",
+      "TCP envelope relay",
+      false,
+    );
+    ratioRow(
+      "routed TCP ÷ byte relay (same connections, same bytes)",
+      "TCP LIME",
+      "TCP relay",
+      0.5,
+    );
+    ratioRow(
+      "envelope relay ÷ byte relay (the ceiling of any server that parses envelopes)",
+      "TCP envelope relay",
+      "TCP relay",
+    );
+    ratioRow("routed TCP ÷ envelope relay", "TCP LIME", "TCP envelope relay");
+  }
+  if (runs("ws-raw")) {
+    rateRow("WebSocket", "raw (frames written by the generator)", "WS LIME", false);
+    rateRow(
+      "WebSocket",
+      "raw, one Deno WebSocket client send per envelope",
+      "WS LIME, Deno WebSocket client",
+      false,
+    );
+    rateRow(
+      "WebSocket",
+      "raw, through a bare relay on the listener's own WebSocket server",
+      "WS relay (own server)",
+      false,
+    );
+    rateRow(
+      "WebSocket",
+      "raw, through a bare relay on Deno.upgradeWebSocket",
+      "WS relay (Deno.upgradeWebSocket)",
+      false,
+    );
+    ratioRow("routed WebSocket ÷ routed TCP", "WS LIME", "TCP LIME", 0.6);
+    ratioRow(
+      "routed WebSocket ÷ bare relay, same WebSocket server",
+      "WS LIME",
+      "WS relay (own server)",
+    );
+    ratioRow(
+      "bare WebSocket relay (own server) ÷ routed TCP",
+      "WS relay (own server)",
+      "TCP LIME",
+    );
+    ratioRow(
+      "bare WebSocket relay (Deno.upgradeWebSocket) ÷ routed TCP",
+      "WS relay (Deno.upgradeWebSocket)",
+      "TCP LIME",
+    );
+  }
+}
+
+/** Guest establishments (raw) against raw TCP connects, in rounds (`establish-raw`). */
+async function compareEstablishments(server: BenchServer): Promise<void> {
+  console.error(
+    `session establishments: raw vs raw TCP connects vs a scripted login, ${ROUNDS} rounds…`,
+  );
+  const results = await inRounds(server, [
+    { name: "establish", measure: () => measureEstablishments(server, "raw") },
+    { name: "connect", measure: () => measureEstablishments(server, "connect") },
+    { name: "scripted", measure: () => measureEstablishments(server, "scripted") },
+  ]);
+  const established = results.get("establish")!;
+  const connects = results.get("connect")!;
+  const rate = median(established.map((result) => result.rate));
+  const failed = established.reduce((n, result) => n + result.failed, 0);
+  rows.push({
+    scenario: `establish + finish (${int(SESSIONS)} sessions, ${CONCURRENCY} at a time)`,
+    transport: "TCP",
+    generator: "raw",
+    figure: `**${
+      spread(established.map((result) => result.rate))
+    }** sessions/s (${ROUNDS} rounds; ` +
+      `establishment p50 ${
+        spread(established.map((result) => result.p50), (n) => n.toFixed(1))
+      } ms, ` +
+      `p99 ${spread(established.map((result) => result.p99), (n) => n.toFixed(1))} ms; server ${
+        cpuPer(established)
+      } µs CPU/session${failed ? `; **${failed} failed**` : ""})`,
+    target: "≥ 8,000/s",
+    met: rate >= 8_000 ? "yes" : "**no**",
+  });
+  rows.push({
+    scenario: `raw TCP connects (${int(SESSIONS)}, ${CONCURRENCY} at a time; the server hangs up)`,
+    transport: "TCP",
+    generator: "Deno.connect",
+    figure: `**${spread(connects.map((result) => result.rate))}** connects/s (server ${
+      cpuPer(connects)
+    } µs CPU/connect)`,
+    target: "—",
+    met: "—",
+  });
+  const scripted = results.get("scripted")!;
+  rows.push({
+    scenario:
+      `the same login and logout, scripted bytes (no LIME; ${int(SESSIONS)}, ${CONCURRENCY} ` +
+      `at a time)`,
+    transport: "TCP",
+    generator: "raw",
+    figure: `**${spread(scripted.map((result) => result.rate))}** sessions/s (server ${
+      cpuPer(scripted)
+    } µs CPU/session)`,
+    target: "—",
+    met: "—",
+  });
+  rows.push({
+    scenario: "establishments ÷ scripted login (same conversation, no LIME)",
+    transport: "",
+    generator: "",
+    figure: `**${ratio(established, scripted).text}** (median of per-round ratios, min–max)`,
+    target: "—",
+    met: "—",
+  });
+  contendedRounds("establish raw", established);
+  const r = ratio(established, connects);
+  rows.push({
+    scenario: "establishments ÷ raw TCP connects",
+    transport: "",
+    generator: "",
+    figure: `**${r.text}** (median of per-round ratios, min–max)`,
+    target: "≥ 0.5×",
+    met: r.median >= 0.5 ? "yes" : "**no**",
+  });
+  for (const result of established) {
+    if (result.firstError) notes.push(`establish raw: ${result.firstError}`);
+  }
+}
+
 // ------------------------------------------------------------------------------------- the run
 
 async function main(): Promise<void> {
@@ -797,14 +1224,12 @@ async function main(): Promise<void> {
         (PROFILE_DIR ? `; profiling the server into ${PROFILE_DIR}` : ""),
     );
     const routed: [ScenarioName, string, string, () => Promise<RoutedResult>][] = [
-      ["tcp-raw", "TCP", "raw", async () => measureLoad(server, await rawTcpLoad(server.tcp))],
       [
         "tcp-channel",
         "TCP",
         "ClientChannel",
         async () => measureLoad(server, await channelLoad("tcp", server.tcp)),
       ],
-      ["ws-raw", "WebSocket", "raw", async () => measureLoad(server, await rawWsLoad(server.ws))],
       [
         "ws-channel",
         "WebSocket",
@@ -813,6 +1238,7 @@ async function main(): Promise<void> {
       ],
       ["ws-limejs", "WebSocket", "lime-js 3.0.1 (Node)", () => limeJsLoad(server)],
     ];
+    await compareRouted(server);
     if (runs("tcp-raw-defaults")) {
       // The same raw load against a server on its default rate limits: senders faster than the
       // limit are slowed down (shaped), nothing is refused.
@@ -854,14 +1280,15 @@ async function main(): Promise<void> {
       const left = await server.settle();
       if (left > 0) notes.push(`after ${transport} ${generator}: ${left} sessions still open`);
     }
-    for (const generator of ["channel", "raw"] as const) {
+    if (runs("establish-raw")) await compareEstablishments(server);
+    for (const generator of ["channel"] as const) {
       if (!runs(`establish-${generator}`)) continue;
       console.error(`session establishments: ${generator}…`);
       const result = await measureEstablishments(server, generator);
       rows.push({
         scenario: `establish + finish (${int(SESSIONS)} sessions, ${CONCURRENCY} at a time)`,
         transport: "TCP",
-        generator: generator === "raw" ? "raw" : "ClientChannel",
+        generator: "ClientChannel",
         figure: `**${int(result.rate)}** sessions/s (establishment p50 ${
           result.p50.toFixed(1)
         } ms, p99 ${result.p99.toFixed(1)} ms; ${cpuNote(result, "session")}${

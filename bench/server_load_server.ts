@@ -7,7 +7,10 @@
  * `deno run -A --v8-flags=--expose-gc bench/server_load_server.ts [--tcp=PORT] [--ws=PORT]
  *  [--redis=URL]`
  *
- * Once listening it prints one JSON line `{"tcp":"host:port","ws":"host:port","pid":N,"gc":bool}`,
+ * Next to it, the baselines of `relays.ts` (byte relays, accept-and-hang-up) in the same process.
+ *
+ * Once listening it prints one JSON line `{"tcp":"host:port","ws":"host:port","pid":N,"gc":bool,
+ * "tcpRelay","tcpAccept","wsDeno","wsNode"}` (the baselines' addresses),
  * then answers commands read on stdin, one per line, with one JSON line each:
  *
  * - `mem`: runs the garbage collector (when started with `--expose-gc`) and prints
@@ -25,6 +28,7 @@ import process from "node:process";
 import { type AccountStore, KvAccountStore } from "../src/server/account_store.ts";
 import { LimeServer } from "../src/server/lime_server.ts";
 import type { ClusterEngine } from "../src/cluster/engine.ts";
+import { startRelays } from "./relays.ts";
 
 function option(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -56,6 +60,8 @@ const server = new LimeServer({
   passwordIterations: 1_000,
 });
 await server.start();
+// The baselines of server_load.ts (byte relays, accept-and-hang-up), in this same process.
+const relays = await startRelays();
 
 const encoder = new TextEncoder();
 function print(value: unknown): void {
@@ -85,13 +91,25 @@ function machineTicks(): { idle?: number; total?: number } {
 // deno-lint-ignore no-explicit-any
 const gc = (globalThis as any).gc as (() => void) | undefined;
 
-print({ tcp: server.tcpAddress, ws: server.websocketAddress, pid: Deno.pid, gc: !!gc });
+print({
+  tcp: server.tcpAddress,
+  ws: server.websocketAddress,
+  pid: Deno.pid,
+  gc: !!gc,
+  tcpRelay: relays.tcpRelay,
+  tcpEnvelopeRelay: relays.tcpEnvelopeRelay,
+  tcpAccept: relays.tcpAccept,
+  tcpScripted: relays.tcpScripted,
+  wsDeno: relays.wsDeno,
+  wsNode: relays.wsNode,
+});
 
 let stopping = false;
 async function quit(): Promise<never> {
   if (!stopping) {
     stopping = true;
     await server.shutdown();
+    await relays.close();
     store.close();
     print({ bye: true });
   }

@@ -68,6 +68,15 @@ export class ServerProcess {
   tcp = "";
   /** Its WebSocket address, once started. */
   ws = "";
+  /** The baselines' addresses (`relays.ts`), once started. */
+  relays = {
+    tcpRelay: "",
+    tcpEnvelopeRelay: "",
+    tcpAccept: "",
+    tcpScripted: "",
+    wsDeno: "",
+    wsNode: "",
+  };
 
   /**
    * `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits;
@@ -98,6 +107,14 @@ export class ServerProcess {
     this.pid = hello.pid as number;
     this.tcp = hello.tcp as string;
     this.ws = hello.ws as string;
+    this.relays = {
+      tcpRelay: String(hello.tcpRelay ?? ""),
+      tcpEnvelopeRelay: String(hello.tcpEnvelopeRelay ?? ""),
+      tcpAccept: String(hello.tcpAccept ?? ""),
+      tcpScripted: String(hello.tcpScripted ?? ""),
+      wsDeno: String(hello.wsDeno ?? ""),
+      wsNode: String(hello.wsNode ?? ""),
+    };
   }
 
   async #next(ms: number): Promise<Record<string, unknown>> {

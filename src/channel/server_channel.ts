@@ -201,6 +201,10 @@ export class ServerChannel extends Channel {
     encryption: SessionEncryption,
     options?: WaitOptions,
   ): Promise<void> {
+    const switches = compression !== this.transport.compression ||
+      encryption !== this.transport.encryption;
+    // Nothing to switch: the authentication offer follows at once; one write for both.
+    if (!switches) this.transport.holdSends?.();
     await this.sendSession(this.#session("negotiating", { compression, encryption }), options);
     if (compression !== this.transport.compression) {
       await this.transport.setCompression(compression, options);

@@ -143,6 +143,15 @@ export async function serveConnection(
   }
   const established = session;
   events.established(established.node, established.scheme);
+  // The gate first: it charges what the session sends from now on (and answers invalid
+  // envelopes only as its buckets allow), also while the check below waits for the store.
+  // What is valid waits in the channel's buffers until the handlers below take it.
+  const route = openSessionGate(
+    established,
+    context.shaping,
+    context.router,
+    options.channel?.clock ?? systemClock,
+  );
   // An account created while this guest was being let in: the identity is owned now.
   if (established.guest) {
     const owned = await options.store.getAccount(established.identity).then(
@@ -159,12 +168,6 @@ export async function serveConnection(
       return;
     }
   }
-  const route = openSessionGate(
-    established,
-    context.shaping,
-    context.router,
-    options.channel?.clock ?? systemClock,
-  );
   channel.onMessage(route);
   channel.onNotification(route);
   channel.onCommand(route);

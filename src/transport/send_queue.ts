@@ -52,6 +52,19 @@ const noop = () => {};
 /** Most UTF-16 units of queued envelopes written at once when a transport coalesces writes. */
 const COALESCE_LIMIT = 64 * 1024;
 
+// Bumped whenever a connection delivers data (see {@link dataArrived}): the sends that follow one
+// arrival, up to the next, are one "turn" for batching.
+let turn = 0;
+
+/**
+ * Marks the start of the work on a chunk some connection delivered. A batching transport writes
+ * its first send after each such mark at once, with nothing scheduled (a lone answer costs no
+ * end-of-turn callback), and batches the ones after it until the end of the turn.
+ */
+export function dataArrived(): void {
+  turn++;
+}
+
 /** Sends in order, with a synchronous fast path, per-turn batching and a cap on what is held. */
 export class SendQueue {
   readonly #sink: SendSink;
@@ -68,6 +81,8 @@ export class SendQueue {
   #batch: string[] = [];
   #batchSize = 0;
   #batchScheduled = false;
+  // The turn of the last send written at once while batching.
+  #lastTurn = -1;
   #failure: TransportError | undefined;
 
   /** A queue writing to `sink`, holding at most `maxQueued` bytes for the peer (0: no cap). */
@@ -119,18 +134,21 @@ export class SendQueue {
     // Fast path: nothing queued ahead, and the connection takes the bytes right now.
     if (!this.#pumping && this.#drain === undefined) {
       if (this.#sink.batches()) {
-        if (this.#batchScheduled) {
+        if (this.#batchScheduled || this.#lastTurn === turn) {
           // Not the first send of this turn: taken now, written with the others at its end
           // (one write instead of one per envelope).
+          if (!this.#batchScheduled) {
+            this.#batchScheduled = true;
+            this.#sink.scheduleFlush(this.#onFlushTimer);
+          }
           this.#batch.push(text);
           this.#batchSize += text.length;
           if (this.#batchSize >= COALESCE_LIMIT) this.flush();
           return RESOLVED;
         }
-        // The first send of a turn goes out at once (no added latency); the turn's end flushes
-        // whatever follows it.
-        this.#batchScheduled = true;
-        this.#sink.scheduleFlush(this.#onFlushTimer);
+        // The first send of a turn goes out at once (no added latency), with nothing scheduled
+        // until a second one comes in the same turn.
+        this.#lastTurn = turn;
       } else if (this.#batch.length > 0) this.flush(); // what was batched goes first
       const drained = this.#sink.writeNow(text);
       if (drained === null) return RESOLVED;
@@ -153,6 +171,19 @@ export class SendQueue {
       this.#queue.push({ text, bytes, resolve, reject });
       this.#pump();
     });
+  }
+
+  /**
+   * Makes the next sends of this turn go into the batch, the first one too (written together at
+   * the turn's end), when the sink batches and nothing waits.
+   */
+  hold(): void {
+    if (
+      this.#failure || this.#batchScheduled || this.#pumping || this.#drain !== undefined ||
+      !this.#sink.batches()
+    ) return;
+    this.#batchScheduled = true;
+    this.#sink.scheduleFlush(this.#onFlushTimer);
   }
 
   #onFlushTimer = (): void => {

@@ -53,6 +53,7 @@ import {
   type TcpServerTransportOptions,
   type TcpTransportOptions,
 } from "./tcp_options.ts";
+import { dataArrived } from "./send_queue.ts";
 
 export {
   DEFAULT_TCP_PORT,
@@ -143,6 +144,7 @@ export class TcpTransport extends TransportBase {
 
   #onData = (chunk: Uint8Array): void => {
     if (this.#ending || this.isClosing) return;
+    dataArrived();
     let used: number;
     try {
       used = this.#framer.push(chunk, (frame) => {

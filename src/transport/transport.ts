@@ -139,6 +139,14 @@ export interface Transport extends AsyncIterable<Envelope>, AsyncDisposable {
    */
   readonly sentBytes?: number;
   /**
+   * Holds the sends that follow in this event-loop turn and writes them together at its end (one
+   * write where there would be one per envelope), on transports that batch sends (server-side
+   * TCP and WebSocket); does nothing elsewhere, or when sends are already waiting. For a sender
+   * that knows several envelopes go out at once (a server's negotiation confirmation followed by
+   * its authentication offer).
+   */
+  holdSends?(): void;
+  /**
    * Stops reading from the connection until `resumeReceiving`; false when the transport cannot
    * (the standard WebSocket API). Optional.
    */

@@ -343,6 +343,11 @@ export abstract class TransportBase implements Transport {
     queueMicrotask(flush);
   }
 
+  /** See `Transport.holdSends`. */
+  holdSends(): void {
+    this.#sends.hold();
+  }
+
   /** Writes the batched sends now, in order (before a switch point, before closing). */
   protected flushSends(): void {
     this.#sends.flush();

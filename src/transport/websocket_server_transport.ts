@@ -25,6 +25,7 @@ import { CLOSE_INVALID_DATA, CLOSE_TOO_BIG, FrameReader, OPCODE } from "./websoc
 import { Keepalive } from "./websocket_keepalive.ts";
 import type { UpgradedSocket } from "./websocket_node_server.ts";
 import { CLEAN_CLOSE_CODES, closedWithCode, receiveMessage } from "./websocket_message.ts";
+import { dataArrived } from "./send_queue.ts";
 
 /** How long a close after a failure waits for the peer before the socket is destroyed: 1 s. */
 export const FAILURE_CLOSE_GRACE = 1000;
@@ -163,6 +164,7 @@ export class WebSocketServerTransport extends TransportBase {
   // ---------------------------------------------------------------- reading
 
   #onData = (chunk: Uint8Array): void => {
+    dataArrived();
     this.#keepalive?.heard();
     if (this.#ending && (this.#closingRead += chunk.length) > CLOSING_READ_BUDGET) {
       this.#socket.pause(); // the peer sends on instead of closing: the deadline will end it

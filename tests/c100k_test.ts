@@ -1,0 +1,31 @@
+/**
+ * `deno task c100k` in small (the real run is long and belongs to the benchmarks): 200 idle
+ * sessions from two client processes over loopback source addresses, held 1 s, with 20 messages
+ * to random sessions. Checks the report: all established, RSS reported, every message delivered.
+ */
+import assert from "node:assert/strict";
+
+Deno.test("c100k establishes 200 idle sessions across processes and delivers to random ones", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-run",
+      "--allow-env",
+      new URL("../tools/c100k.ts", import.meta.url).pathname,
+      "--sessions=200",
+      "--workers=2",
+      "--duration=1",
+      "--messages=20",
+      "--timeout=60",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.match(out, /\| sessions established at once \| \*\*200\*\* of 200 \(0 failed/);
+  assert.match(out, /\| server RSS with them all \| \*\*[\d.]+ MiB\*\*/);
+  assert.match(out, /\(20 of 20 delivered\)/);
+});

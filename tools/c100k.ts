@@ -1,0 +1,419 @@
+/**
+ * `deno task c100k`: how many concurrently established idle sessions one server process holds,
+ * and what they cost. A {@link LimeServer} runs in its own process (`c100k_server.ts`, its
+ * defaults but for the global session cap); client processes (`c100k_client.ts`) open the
+ * sessions, each from its own loopback source addresses (127.0.0.2 and up: the server's
+ * per-address caps, 1,000 sessions and 32 establishing, stay on, and the ephemeral ports are
+ * spread), and keep them, answering the server's remote pings. Measured:
+ *
+ * - sessions established (and how many failed, with the first reason), and the rate;
+ * - the server's RSS and V8 heap before and with all of them (per session);
+ * - the server's CPU while they all sit idle for `--duration` seconds (default 35: one whole
+ *   default remote-ping interval of 30 s), with the pings the clients answered meanwhile;
+ * - while they are all connected, messages from one more session to random ones (`--messages`,
+ *   spread over the hold): delivery time (send → arrival, wall clock of one machine) p50/p99/max.
+ *
+ * Open files: each session is one socket in the server, so the server process needs a limit above
+ * `--sessions`; the tool starts every process through `sh -c 'ulimit -n N; exec …'`, asking for
+ * what it needs and falling back to the hard limit (`ulimit -Hn`), and reports what it got.
+ *
+ * `deno task c100k [--sessions=100000] [--workers=N] [--addresses=N] [--concurrency=48]
+ *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc]`
+ *
+ * `--trace-gc`: the server runs with V8's `--trace-gc`; the garbage collector's pauses during the
+ * hold are summed up (how many over 10 ms, the longest; the largest incremental marking step).
+ *
+ * Bounded in time: establishing stops after `--timeout` seconds; every child process is killed at
+ * the end, on failure and on Ctrl-C. Prints a markdown table and notes; exit code 0 (a report).
+ * @module
+ */
+import { collect, killChildren, linesOf, spawn } from "../bench/server_process.ts";
+import { RawTcpClient, writeAll } from "../bench/raw_tcp_client.ts";
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+}
+const SESSIONS = option("sessions", 100_000);
+const WORKERS = option("workers", Math.max(1, Math.ceil(SESSIONS / 15_000)));
+// The server allows 1,000 sessions per source address: 400 each leaves room.
+const ADDRESSES = option("addresses", Math.max(2 * WORKERS, Math.ceil(SESSIONS / 400)));
+const CONCURRENCY = option("concurrency", 48);
+const DURATION_S = option("duration", 35);
+const MESSAGES = option("messages", 1_000);
+const TIMEOUT_S = option("timeout", 300);
+const TRACE_GC = Deno.args.includes("--trace-gc");
+
+const encoder = new TextEncoder();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const wallNow = () => performance.timeOrigin + performance.now();
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+const onInterrupt = () => {
+  console.error("\ninterrupted: stopping the child processes");
+  killChildren().finally(() => Deno.exit(130));
+};
+Deno.addSignalListener("SIGINT", onInterrupt);
+Deno.addSignalListener("SIGTERM", onInterrupt);
+
+/** The hard limit on open files of processes started from here. */
+async function hardNofile(): Promise<number> {
+  const { stdout } = await new Deno.Command("sh", { args: ["-c", "ulimit -Hn"], stdout: "piped" })
+    .output();
+  const text = new TextDecoder().decode(stdout).trim();
+  return text === "unlimited" ? Infinity : Number(text);
+}
+
+/** A Deno script in a child process whose open-file limit is raised to `nofile` (or the hard one). */
+function spawnDeno(
+  script: string,
+  args: string[],
+  nofile: number,
+  v8Flags: string[] = [],
+): Deno.ChildProcess {
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const flags = v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : [];
+  const command = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    ...flags,
+    new URL(script, import.meta.url).pathname,
+    ...args,
+  ]
+    .map(quote).join(" ");
+  return spawn("sh", [
+    "-c",
+    `ulimit -n ${nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${command}`,
+  ], { stdin: "piped", stdout: "piped", stderr: "piped" });
+}
+
+/** A child process speaking JSON lines on stdout and taking commands on stdin. */
+class Child {
+  readonly stderr: string[] = [];
+  readonly #lines: AsyncGenerator<string>;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+
+  /** With `stdoutLines`: every stdout line, once stdout has ended. */
+  stdoutDone: Promise<void> = Promise.resolve();
+
+  /**
+   * `stdoutLines`: the JSON lines come on stderr, and every stdout line goes to this callback
+   * (a server tracing its garbage collection).
+   */
+  constructor(readonly process: Deno.ChildProcess, stdoutLines?: (line: string) => void) {
+    this.#stdin = process.stdin.getWriter();
+    if (stdoutLines) {
+      this.#lines = linesOf(process.stderr);
+      this.stdoutDone = (async () => {
+        for await (const line of linesOf(process.stdout)) stdoutLines(line);
+      })().catch(() => {});
+    } else {
+      this.#lines = linesOf(process.stdout);
+      collect(process.stderr, this.stderr);
+    }
+  }
+
+  async next(ms: number): Promise<Record<string, unknown>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    });
+    try {
+      for (;;) {
+        const next = await Promise.race([this.#lines.next(), timeout]);
+        if (next.done) throw new Error(`the process exited\n${this.stderr.join("\n")}`);
+        try {
+          return JSON.parse(next.value);
+        } catch { /* not a JSON line */ }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async send(command: string): Promise<void> {
+    await this.#stdin.write(encoder.encode(command + "\n"));
+  }
+}
+
+interface Stat {
+  rss: number;
+  heapUsed: number;
+  cpuMs: number;
+  sessions: number;
+  connections: number;
+  uptimeMs: number;
+}
+
+/** The i-th client source address: 127.0.0.2 … 127.0.0.251, then 127.0.1.2 …. */
+function sourceAddress(i: number): string {
+  return `127.0.${Math.floor(i / 250)}.${2 + (i % 250)}`;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
+/** The pauses in V8 `--trace-gc` lines: how many, how many over 10 ms, the longest. */
+function gcSummary(lines: string[], from: number, to: number): string {
+  const pauses: { ms: number; kind: string }[] = [];
+  let biggestStep = 0;
+  for (const line of lines) {
+    const match = line.match(
+      /ms: ([A-Za-z -]+?)(?: \(reduce\))? [\d.]+ \([\d.]+\) -> .*?, ([\d.]+) \/ [\d.]+ ms/,
+    );
+    // "[pid:isolate]   31797 ms: …": the time since the isolate started, close to the server's
+    // performance.now().
+    const at = Number(line.match(/\]\s+(\d+) ms:/)?.[1]);
+    if (!match || !(at >= from && at <= to)) continue;
+    pauses.push({ ms: Number(match[2]), kind: match[1] });
+    const step = line.match(/biggest step ([\d.]+) ms/);
+    if (step) biggestStep = Math.max(biggestStep, Number(step[1]));
+  }
+  const long = pauses.filter((pause) => pause.ms > 10);
+  const longest = pauses.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, kind: "none" });
+  return `garbage collection during the hold (--trace-gc): ${pauses.length} pauses, ${long.length} ` +
+    `over 10 ms (${
+      long.reduce((n, pause) => n + pause.ms, 0).toFixed(0)
+    } ms in all), the longest ` +
+    `${longest.ms.toFixed(1)} ms (${longest.kind}); largest incremental marking step ` +
+    `${biggestStep.toFixed(1)} ms`;
+}
+
+async function main(): Promise<void> {
+  const hard = await hardNofile();
+  const wanted = SESSIONS + 2_048;
+  // With --trace-gc: the collector's lines (V8 buffers them: they are read once the server exits).
+  const gcLines: string[] = [];
+  const server = new Child(
+    spawnDeno(
+      "./c100k_server.ts",
+      [`--max-sessions=${SESSIONS + 1_000}`, ...(TRACE_GC ? ["--replies-on-stderr"] : [])],
+      wanted,
+      TRACE_GC ? ["--trace-gc"] : [],
+    ),
+    TRACE_GC ? (line) => void gcLines.push(line) : undefined,
+  );
+  const hello = await server.next(30_000);
+  const [host, port] = [
+    String(hello.tcp).slice(0, String(hello.tcp).lastIndexOf(":")),
+    Number(String(hello.tcp).slice(String(hello.tcp).lastIndexOf(":") + 1)),
+  ];
+  const stat = async () => {
+    await server.send("stat");
+    return await server.next(60_000) as unknown as Stat;
+  };
+  const before = await stat();
+  console.error(
+    `server pid ${hello.pid} on ${hello.tcp}, open files limit ${hello.nofile} (wanted ${
+      int(wanted)
+    }, hard limit ${hard}); ${int(SESSIONS)} sessions from ${WORKERS} client processes over ${
+      int(ADDRESSES)
+    } source addresses`,
+  );
+
+  // The session that sends the messages: first, so that a full server still has it. It pings the
+  // server every 10 s, so that the server's remote idle timeout (60 s) does not end it meanwhile.
+  const sender = await RawTcpClient.establish(String(hello.tcp), "c100k-sender@localhost/s");
+  let keepAlive = 0;
+  const keeper = setInterval(() => {
+    writeAll(
+      sender.conn,
+      encoder.encode(JSON.stringify({ id: `keep-${++keepAlive}`, method: "get", uri: "/ping" })),
+    ).catch(() => {});
+  }, 10_000);
+
+  // ---- establish
+  const workers: Child[] = [];
+  const per = Math.ceil(SESSIONS / WORKERS);
+  const addressesPer = Math.max(1, Math.floor(ADDRESSES / WORKERS));
+  for (let w = 0; w < WORKERS; w++) {
+    const count = Math.min(per, SESSIONS - w * per);
+    if (count <= 0) break;
+    const locals = Array.from(
+      { length: addressesPer },
+      (_, i) => sourceAddress(w * addressesPer + i),
+    );
+    const config = {
+      host,
+      port,
+      locals,
+      count,
+      // At most 24 establishing per source address (the server's cap is 32).
+      concurrency: Math.min(CONCURRENCY, 24 * locals.length),
+      prefix: `c${w}`,
+      deadline: Date.now() + TIMEOUT_S * 1000,
+    };
+    workers.push(
+      new Child(spawnDeno("./c100k_client.ts", [JSON.stringify(config)], count + 1_024)),
+    );
+  }
+  const start = performance.now();
+  const progress = new Array(workers.length).fill(0);
+  const done: Record<string, unknown>[] = [];
+  const deadline = Date.now() + TIMEOUT_S * 1000;
+  await Promise.all(workers.map(async (worker, w) => {
+    for (;;) {
+      const line = await worker.next(Math.max(1, deadline - Date.now()));
+      if (line.phase === "progress") progress[w] = line.established as number;
+      else if (line.phase === "established") {
+        done[w] = line;
+        return;
+      }
+    }
+  })).catch((error) => console.error(`establishing stopped: ${(error as Error).message}`));
+  const openSeconds = (performance.now() - start) / 1000;
+  // Until the last session was established (without the time spent on failing attempts after).
+  const fillSeconds = Math.max(...done.map((line) => (line?.lastMs as number) ?? 0)) / 1000;
+  const established = done.reduce((n, line) => n + ((line?.established as number) ?? 0), 0);
+  const failed = done.reduce((n, line) => n + ((line?.failed as number) ?? 0), 0);
+  const retried = done.reduce((n, line) => n + ((line?.refused as number) ?? 0), 0);
+  const firstError = done.find((line) => line?.firstError)?.firstError as string | undefined;
+  const stopped = done.find((line) => line?.stopped)?.stopped as string | undefined;
+  await sleep(1_000);
+  const full = await stat();
+  full.sessions -= 1; // the sender's
+  console.error(
+    `${int(full.sessions)} sessions established in ${
+      openSeconds.toFixed(1)
+    } s; holding for ${DURATION_S} s…`,
+  );
+
+  // ---- hold: idle CPU (the remote pings) and delivery to random sessions
+  const names: string[] = [];
+  for (let w = 0; w < workers.length; w++) {
+    const count = (done[w]?.established as number) ?? 0;
+    // Workers establish in index order: the first `count` indices, but for a few failures.
+    for (let k = 0; k < count; k++) names.push(`c${w}x${k}@localhost/c`);
+  }
+  for (const worker of workers) await worker.send("report");
+  const pingsBefore = (await Promise.all(workers.map((worker) => worker.next(30_000))))
+    .reduce((n, line) => n + (line.pings as number), 0);
+  const h0 = await stat();
+  const t0 = performance.now();
+  let sent = 0;
+  const spacing = (DURATION_S * 1000 * 0.8) / Math.max(1, MESSAGES);
+  const sending = (async () => {
+    for (let i = 0; i < MESSAGES && names.length; i++) {
+      const to = names[Math.floor(Math.random() * names.length)];
+      await writeAll(
+        sender.conn,
+        encoder.encode(JSON.stringify({ type: "text/plain", content: String(wallNow()), to })),
+      );
+      sent++;
+      await sleep(spacing);
+    }
+  })();
+  await sleep(DURATION_S * 1000);
+  await sending;
+  const h1 = await stat();
+  const holdMs = performance.now() - t0;
+  await sleep(500);
+  const latencies: number[] = [];
+  let pings = 0;
+  let closed = 0;
+  for (const worker of workers) await worker.send("report");
+  for (const worker of workers) {
+    const report = await worker.next(30_000);
+    latencies.push(...report.latencies as number[]);
+    pings += report.pings as number;
+    closed += report.closed as number;
+  }
+  pings -= pingsBefore;
+  clearInterval(keeper);
+  sender.close();
+  latencies.sort((a, b) => a - b);
+  const holdCpu = (h1.cpuMs - h0.cpuMs) * 100 / holdMs;
+
+  // ---- report
+  const rows: [string, string, string, string][] = [
+    [
+      "sessions established at once",
+      `**${int(full.sessions)}** of ${int(SESSIONS)} (${int(failed)} failed${
+        retried ? `, ${int(retried)} attempts retried` : ""
+      })`,
+      `${int(SESSIONS)}`,
+      full.sessions >= SESSIONS ? "yes" : "**no**",
+    ],
+    [
+      "establishment rate",
+      `${int(established / fillSeconds)} sessions/s (${int(established)} in ${
+        fillSeconds.toFixed(1)
+      } s${
+        openSeconds > fillSeconds + 1
+          ? `; ${openSeconds.toFixed(1)} s with the failing attempts`
+          : ""
+      })`,
+      "—",
+      "—",
+    ],
+    [
+      "server RSS with them all",
+      `**${mib(full.rss)}** (${mib(before.rss)} before; ${
+        ((full.rss - before.rss) / 1024 / Math.max(1, full.sessions)).toFixed(1)
+      } KiB per session, V8 heap ${
+        ((full.heapUsed - before.heapUsed) / 1024 / Math.max(1, full.sessions)).toFixed(1)
+      } KiB)`,
+      "< 1 GiB",
+      full.rss < 1024 ** 3 ? "yes" : "**no**",
+    ],
+    [
+      `server CPU while idle, ${(holdMs / 1000).toFixed(0)} s (remote pings every 30 s)`,
+      `**${holdCpu.toFixed(1)}%** of a core (${int(pings)} pings answered meanwhile; ${
+        (pings ? (h1.cpuMs - h0.cpuMs) * 1000 / pings : NaN).toFixed(1)
+      } µs CPU per ping, messages included)`,
+      "—",
+      "—",
+    ],
+    [
+      "message to a random session, all connected",
+      `p50 ${quantile(latencies, 0.5).toFixed(2)} ms, **p99 ${
+        quantile(latencies, 0.99).toFixed(2)
+      } ms**, max ${quantile(latencies, 1).toFixed(2)} ms (${int(latencies.length)} of ${
+        int(sent)
+      } delivered)`,
+      "p99 < 10 ms",
+      quantile(latencies, 0.99) < 10 && latencies.length === sent ? "yes" : "**no**",
+    ],
+  ];
+  console.log(
+    `\nC100K (${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno})\n`,
+  );
+  console.log("| measure | figure | target | met |\n|---|---|---|---|");
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  const notes = [
+    `server open-files limit ${hello.nofile} (asked for ${int(wanted)}; hard limit ${hard})`,
+    `${workers.length} client processes, ${int(addressesPer * workers.length)} source addresses (${
+      sourceAddress(0)
+    } …), ${CONCURRENCY} establishing at a time per process`,
+  ];
+  if (firstError) notes.push(`first failure: ${firstError}`);
+  if (stopped) notes.push(`a client process stopped opening sessions: ${stopped}`);
+  if (closed) notes.push(`${int(closed)} established sessions were closed by the server meanwhile`);
+  if (Number(hello.nofile) < wanted) {
+    notes.push(
+      `the server process cannot hold more than ${hello.nofile} sockets: its open-files limit could ` +
+        `not be raised above the hard limit ${hard} (raising a hard limit needs CAP_SYS_RESOURCE)`,
+    );
+  }
+  if (TRACE_GC) {
+    // The server exits at once; its stdout (V8's trace) is then complete.
+    await server.send("exit").catch(() => {});
+    await Promise.race([server.stdoutDone, sleep(20_000)]);
+    notes.push(gcSummary(gcLines, h0.uptimeMs, h1.uptimeMs));
+  }
+  console.log("\n" + notes.map((note) => `- ${note}`).join("\n"));
+  if (server.stderr.length) {
+    console.log(`\nserver stderr (first lines):\n${server.stderr.slice(0, 10).join("\n")}`);
+  }
+}
+
+try {
+  await main();
+} finally {
+  Deno.removeSignalListener("SIGINT", onInterrupt);
+  Deno.removeSignalListener("SIGTERM", onInterrupt);
+  await killChildren();
+}

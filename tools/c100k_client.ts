@@ -1,0 +1,200 @@
+/**
+ * A client process of `c100k.ts`: opens its share of idle guest sessions on bare `node:net`
+ * sockets, each bound to one of its own loopback source addresses (127.0.0.x, so that the
+ * server's per-address caps and the ephemeral ports are spread), and keeps them: it answers the
+ * server's `get /ping` and timestamps the messages that arrive.
+ *
+ * `deno run --allow-net c100k_client.ts '{"host","port","locals":[...],"count","concurrency",
+ *  "prefix"}'`
+ *
+ * Prints JSON lines: `{"phase":"progress","established"}` every second while opening,
+ * `{"phase":"established","established","failed","refused","firstError","stopped","ms",
+ * "lastMs"}` once done (`lastMs`: when its last session was established) (`stopped`: why it stopped before its count, if it did); then
+ * reads commands on stdin: `report` → `{"phase":"report","latencies":[ms...],"pings","closed"}`,
+ * `quit` → closes every socket and exits.
+ * @module
+ */
+import net from "node:net";
+import { EnvelopeFramer } from "../src/transport/framing.ts";
+
+interface Config {
+  host: string;
+  port: number;
+  locals: string[];
+  count: number;
+  concurrency: number;
+  prefix: string;
+  /** Wall-clock time (ms since the epoch) after which no new session is attempted. */
+  deadline: number;
+}
+
+const config = JSON.parse(Deno.args[0]) as Config;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const wallNow = () => performance.timeOrigin + performance.now();
+
+function print(value: unknown): void {
+  const bytes = encoder.encode(JSON.stringify(value) + "\n");
+  let written = 0;
+  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+}
+
+const sockets: net.Socket[] = [];
+const latencies: number[] = [];
+let pings = 0;
+let closed = 0;
+
+/** What an established session does with an envelope. */
+function onEstablished(socket: net.Socket, envelope: Record<string, unknown>): void {
+  if (envelope.method === "get" && envelope.uri === "/ping" && envelope.status === undefined) {
+    pings++;
+    const reply: Record<string, unknown> = {
+      id: envelope.id,
+      method: "get",
+      status: "success",
+      type: "application/vnd.lime.ping+json",
+      resource: {},
+    };
+    if (envelope.from) reply.to = envelope.from;
+    socket.write(JSON.stringify(reply));
+  } else if (typeof envelope.content === "string" && envelope.type === "text/plain") {
+    const sentAt = Number(envelope.content);
+    if (Number.isFinite(sentAt)) latencies.push(wallNow() - sentAt);
+  }
+}
+
+/** Connects from `local` and establishes a guest session as `node`. */
+function establish(local: string, node: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: config.host, port: config.port, localAddress: local });
+    socket.setNoDelay(true);
+    const framer = new EnvelopeFramer();
+    let established = false;
+    let settled = false;
+    let id = "";
+    const timer = setTimeout(() => fail(new Error("no answer within 5 s")), 5_000);
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    socket.on("error", fail);
+    socket.on("close", () => {
+      if (established) closed++;
+      fail(new Error("closed during the handshake"));
+    });
+    socket.on("connect", () => socket.write('{"state":"new"}'));
+    socket.on("data", (chunk: Uint8Array) => {
+      framer.push(chunk, (frame) => {
+        const envelope = JSON.parse(decoder.decode(frame));
+        if (established) return onEstablished(socket, envelope);
+        switch (envelope.state) {
+          case "negotiating":
+            id = envelope.id;
+            if (envelope.compressionOptions || envelope.encryptionOptions) {
+              socket.write(
+                JSON.stringify({
+                  id,
+                  state: "negotiating",
+                  compression: "none",
+                  encryption: "none",
+                }),
+              );
+            }
+            break;
+          case "authenticating":
+            id = envelope.id;
+            socket.write(
+              JSON.stringify({ id, from: node, state: "authenticating", scheme: "guest" }),
+            );
+            break;
+          case "established":
+            if (settled) return;
+            settled = true;
+            established = true;
+            clearTimeout(timer);
+            sockets.push(socket);
+            resolve();
+            break;
+          default:
+            fail(new Error(`refused: ${JSON.stringify(envelope.reason ?? envelope)}`));
+        }
+      });
+    });
+  });
+}
+
+const start = performance.now();
+let established = 0;
+// When the last session was established (ms after the start).
+let lastMs = 0;
+let failed = 0;
+let refused = 0;
+let firstError: string | undefined;
+let next = 0;
+// Consecutive sessions given up: past a few rounds of the concurrency the server is full.
+let givenUp = 0;
+let stopped: string | undefined;
+const progress = setInterval(() => print({ phase: "progress", established }), 1000);
+async function worker(): Promise<void> {
+  for (let k = next++; k < config.count && !stopped; k = next++) {
+    if (Date.now() > config.deadline) {
+      stopped = "the deadline passed";
+      break;
+    }
+    const local = config.locals[k % config.locals.length];
+    const node = `${config.prefix}x${k}@localhost/c`;
+    for (let attempt = 1;; attempt++) {
+      try {
+        await establish(local, node);
+        established++;
+        lastMs = performance.now() - start;
+        givenUp = 0;
+        break;
+      } catch (error) {
+        firstError ??= (error as Error).message;
+        // A peer refused for being over a cap (11) retries a little later, as a client would.
+        if (attempt >= 3) {
+          failed++;
+          if (++givenUp >= 3 * config.concurrency) {
+            stopped = `${givenUp} sessions in a row failed (last: ${(error as Error).message})`;
+          }
+          break;
+        }
+        refused++;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+  }
+}
+await Promise.all(Array.from({ length: config.concurrency }, worker));
+clearInterval(progress);
+print({
+  phase: "established",
+  established,
+  failed,
+  refused,
+  firstError,
+  stopped,
+  ms: performance.now() - start,
+  lastMs,
+});
+
+let pending = "";
+for await (const chunk of Deno.stdin.readable) {
+  pending += decoder.decode(chunk, { stream: true });
+  let newline;
+  while ((newline = pending.indexOf("\n")) >= 0) {
+    const command = pending.slice(0, newline).trim();
+    pending = pending.slice(newline + 1);
+    if (command === "report") print({ phase: "report", latencies, pings, closed });
+    else if (command === "quit") {
+      for (const socket of sockets) socket.destroy();
+      Deno.exit(0);
+    }
+  }
+}
+for (const socket of sockets) socket.destroy();
+Deno.exit(0);

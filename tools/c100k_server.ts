@@ -1,0 +1,80 @@
+/**
+ * The server process of `c100k.ts`: a {@link LimeServer} on 127.0.0.1 (TCP only, port 0) on its
+ * defaults (guests, rate limits, per-address caps, remote pings every 30 s), except `maxSessions`
+ * (`--max-sessions=N`), since the default global cap (20,000) is below what the tool asks for.
+ *
+ * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
+ * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
+ * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs"}`, quits on `quit`
+ * (ending every session) and exits at once on `exit`.
+ * @module
+ */
+import process from "node:process";
+import { KvAccountStore } from "../src/server/account_store.ts";
+import { LimeServer } from "../src/server/lime_server.ts";
+
+const maxSessions = Number(
+  Deno.args.find((a) => a.startsWith("--max-sessions="))?.slice("--max-sessions=".length) ??
+    20_000,
+);
+const store = await KvAccountStore.open(":memory:");
+const server = new LimeServer({
+  store,
+  tcp: { hostname: "127.0.0.1", port: 0 },
+  websocket: false,
+  http: false,
+  maxSessions,
+});
+await server.start();
+
+const encoder = new TextEncoder();
+function print(value: unknown): void {
+  const bytes = encoder.encode(JSON.stringify(value) + "\n");
+  let written = 0;
+  const out = Deno.args.includes("--replies-on-stderr") ? Deno.stderr : Deno.stdout;
+  while (written < bytes.length) written += out.writeSync(bytes.subarray(written));
+}
+
+function nofile(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    return Number(line?.split(/\s+/)[3]);
+  } catch {
+    return NaN;
+  }
+}
+
+print({ tcp: server.tcpAddress, pid: Deno.pid, nofile: nofile() });
+
+const decoder = new TextDecoder();
+let pending = "";
+for await (const chunk of Deno.stdin.readable) {
+  pending += decoder.decode(chunk, { stream: true });
+  let newline;
+  while ((newline = pending.indexOf("\n")) >= 0) {
+    const command = pending.slice(0, newline).trim();
+    pending = pending.slice(newline + 1);
+    if (command === "stat") {
+      const { user, system } = process.cpuUsage();
+      const memory = Deno.memoryUsage();
+      print({
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        cpuMs: (user + system) / 1000,
+        sessions: server.registry.size,
+        connections: server.connectionCount,
+        uptimeMs: performance.now(),
+      });
+    } else if (command === "exit") {
+      Deno.exit(0); // at once, without ending the sessions (stdout is flushed)
+    } else if (command === "quit") {
+      await server.shutdown();
+      store.close();
+      Deno.exit(0);
+    }
+  }
+}
+await server.shutdown();
+store.close();
+Deno.exit(0);
