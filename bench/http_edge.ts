@@ -7,12 +7,13 @@
  *    `Deno.serve` that reads the same body, `JSON.parse`s it and answers 202. The servers run in
  *    their own process (`http_edge_peer.ts`), the clients in this one.
  * 2. **Webhook deliveries**: a LimeServer in this process (webhooks in an in-memory Deno KV)
- *    delivers `--messages` messages (default 3,000) sent by a session to bots whose webhooks all
+ *    delivers `--messages` messages (default 1,000: at most `maxPendingPerIdentity` wait for one
+ *    bot) sent by a session to bots whose webhooks all
  *    point to one endpoint in another process (answers 200): one bot (in order, one at a time)
  *    and `--bots` bots (default 16, one lane each), next to plain `fetch` POSTs of the same
  *    bodies to the same endpoint, one at a time and `--bots` at a time.
  *
- * `deno task bench:http [--duration=5] [--concurrency=16] [--messages=3000] [--bots=16]`
+ * `deno task bench:http [--duration=5] [--concurrency=16] [--messages=1000] [--bots=16]`
  * @module
  */
 import {
@@ -34,7 +35,7 @@ function option(name: string, fallback: number): number {
 
 const DURATION = option("duration", 5);
 const CONCURRENCY = option("concurrency", 16);
-const MESSAGES = option("messages", 3000);
+const MESSAGES = option("messages", 1000);
 const BOTS = option("bots", 16);
 const PEER = new URL("./http_edge_peer.ts", import.meta.url).pathname;
 
@@ -203,12 +204,30 @@ async function webhooks() {
       // Webhook deliveries: MESSAGES spread over `lanes` bots.
       const before = await count();
       const started = performance.now();
+      let failed = 0;
+      const stopCounting = sender.onNotification((notification) => {
+        if (notification.event === "failed") failed++;
+      });
       for (let i = 0; i < MESSAGES; i++) {
         await sender.sendMessage(
-          new Message("text/plain", "x".repeat(120), { to: bots[i % lanes] }),
+          new Message("text/plain", "x".repeat(120), {
+            id: `w${lanes}-${i}`,
+            to: bots[i % lanes],
+          }),
         );
       }
-      while ((await count()) < before + MESSAGES) await new Promise((r) => setTimeout(r, 20));
+      // Each message is delivered or its failure is reported (an id asks for that).
+      const deadline = Date.now() + 120_000;
+      while ((await count()) + failed < before + MESSAGES) {
+        if (Date.now() > deadline) throw new Error("webhook deliveries stalled for 120 s");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      stopCounting();
+      if (failed) {
+        throw new Error(
+          `${failed} of ${MESSAGES} deliveries failed (over WebhookOptions.maxPendingPerIdentity?)`,
+        );
+      }
       const webhookRate = MESSAGES / ((performance.now() - started) / 1000);
       // Plain fetch POSTs of the same bodies, `lanes` at a time.
       const fetchStarted = performance.now();
