@@ -54,7 +54,12 @@ Deno.test("codegen golden output carries the spec's shapes", async () => {
     files["validators.generated.ts"],
     /export const SketchSchema: z\.ZodType = z\.looseObject/,
   );
-  assert.match(files["checks.generated.ts"], /export function checkSketch\(v: unknown\): boolean/);
+  assert.match(files["checks.generated.ts"], /export function checkSketch\(o: unknown\): boolean/);
+  // A schema with many properties (Session) is checked through a field table.
+  assert.match(
+    files["checks.generated.ts"],
+    /const SessionFields: FieldTable = [^;]*fieldTable\(\{/,
+  );
   assert.match(
     files["explain.generated.ts"],
     /export function explainSketch\(v: unknown\): ExplainedIssue \| undefined/,
