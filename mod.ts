@@ -82,9 +82,13 @@ export {
   SERVER_DEFAULTS,
 } from "./src/server/server_options.ts";
 export {
+  LoginThrottle,
   type LoginThrottleOptions,
+  type SignInThrottle,
   type ThrottleLimits,
 } from "./src/server/guard/login_throttle.ts";
+export type { ClusterEngine, EngineHost, RemoteRouting } from "./src/cluster/engine.ts";
+export { MemoryEngine } from "./src/cluster/memory_engine.ts";
 export { type PasswordWorkOptions } from "./src/server/guard/password_work.ts";
 export {
   DEFAULT_RATE_LIMITS,
@@ -96,6 +100,8 @@ export {
   DEFAULT_RESERVED_NAMES,
   IDENTITY_REASONS,
   IdentityRules,
+  type LiveSession,
+  type SessionView,
 } from "./src/server/identity_rules.ts";
 export {
   type AccountStore,
@@ -108,14 +114,25 @@ export {
   type PasswordHash,
   verifyPassword,
 } from "./src/server/password_hash.ts";
-export { ServerSession, type SessionPresence, type Unread } from "./src/server/server_session.ts";
+export {
+  ServerSession,
+  type SessionPresence,
+  type UnreadMessage,
+} from "./src/server/server_session.ts";
 export { SessionRegistry } from "./src/server/session_registry.ts";
 export {
+  identityTargets,
+  type RouteCandidate,
   Router,
   ROUTING_REASONS,
   type ServerEndpoint,
   type ServerReply,
 } from "./src/server/router.ts";
+export { HTTP_API_DEFAULTS, type HttpApiOptions } from "./src/http/http_edge.ts";
+export type { CredentialCacheOptions } from "./src/http/credential_cache.ts";
+export { WEBHOOK_DEFAULTS, type WebhookOptions } from "./src/http/webhooks.ts";
+export type { DestinationPolicy } from "./src/http/webhook_destination.ts";
+export { MIN_WEBHOOK_SECRET, WEBHOOK_TYPE } from "./src/http/webhook_resource.ts";
 export {
   type DenoLimeClientOptions,
   denoTransportFactory,

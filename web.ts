@@ -209,3 +209,26 @@ export {
   ResendTracker,
 } from "./src/client/resend_tracker.ts";
 export { DedupeWindow } from "./src/client/dedupe_window.ts";
+export { type BotContext, webhookBot, type WebhookBotOptions } from "./src/http/webhook_bot.ts";
+export {
+  HttpApiError,
+  LimeHttpClient,
+  type LimeHttpClientOptions,
+} from "./src/http/http_client.ts";
+export {
+  basicAuthorization,
+  type HttpCredentials,
+  keyAuthorization,
+  readAuthorization,
+} from "./src/http/http_credentials.ts";
+export {
+  DEFAULT_SIGNATURE_TOLERANCE,
+  type SignatureCheckOptions,
+  signWebhook,
+  type VerifiedDelivery,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  webhookHeaders,
+} from "./src/http/webhook_signature.ts";
+export { ReplayGuard } from "./src/http/replay_guard.ts";
+export type { Webhook } from "./src/generated/types.generated.ts";

@@ -1,9 +1,11 @@
 /**
  * The server side of `server_load.ts`, run in its own process: a {@link LimeServer} on
  * 127.0.0.1 (TCP and WebSocket, ports given or 0), accounts in memory, guests accepted, no rate
- * limit (`rateLimit: 0`), room for 30,000 sessions.
+ * limit (`rateLimit: 0`), room for 30,000 sessions. With `--redis=URL`: one server of a cluster
+ * on that Redis (the Redis engine, accounts in Redis), for `cluster_load.ts`.
  *
- * `deno run -A --v8-flags=--expose-gc bench/server_load_server.ts [--tcp=PORT] [--ws=PORT]`
+ * `deno run -A --v8-flags=--expose-gc bench/server_load_server.ts [--tcp=PORT] [--ws=PORT]
+ *  [--redis=URL]`
  *
  * Once listening it prints one JSON line `{"tcp":"host:port","ws":"host:port","pid":N,"gc":bool}`,
  * then answers commands read on stdin, one per line, with one JSON line each:
@@ -20,17 +22,29 @@
  * @module
  */
 import process from "node:process";
-import { KvAccountStore } from "../src/server/account_store.ts";
+import { type AccountStore, KvAccountStore } from "../src/server/account_store.ts";
 import { LimeServer } from "../src/server/lime_server.ts";
+import type { ClusterEngine } from "../src/cluster/engine.ts";
 
 function option(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
   return arg ? Number(arg.slice(name.length + 3)) : fallback;
 }
 
-const store = await KvAccountStore.open(":memory:");
+const redis = Deno.args.find((a) => a.startsWith("--redis="))?.slice("--redis=".length);
+let store: AccountStore;
+let engine: ClusterEngine | undefined;
+if (redis) {
+  const { RedisEngine } = await import("../src/cluster/redis_engine.ts");
+  const { RedisAccountStore } = await import("../src/cluster/redis_account_store.ts");
+  store = await RedisAccountStore.open(redis, "lime:localhost:");
+  engine = new RedisEngine({ url: redis });
+} else {
+  store = await KvAccountStore.open(":memory:");
+}
 const server = new LimeServer({
   store,
+  ...(engine ? { engine } : {}),
   tcp: { hostname: "127.0.0.1", port: option("tcp", 0) },
   websocket: { hostname: "127.0.0.1", port: option("ws", 0) },
   // No rate limit (the benchmark measures the server), unless the server's defaults are asked for.

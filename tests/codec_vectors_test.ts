@@ -1119,6 +1119,15 @@ const DOCUMENT_SAMPLES: [string, unknown][] = [
     { events: ["failed", "accepted", "dispatched", "received", "consumed"] },
   ],
   [
+    "application/vnd.lime.webhook+json",
+    {
+      messagesUrl: "https://bot.example.org/messages",
+      notificationsUrl: "https://bot.example.org/notifications",
+      secret: "0123456789abcdef",
+      always: false,
+    },
+  ],
+  [
     "application/vnd.lime.capability+json",
     {
       contentTypes: ["text/plain", "application/vnd.lime.media-link+json"],

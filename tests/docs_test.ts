@@ -21,6 +21,7 @@ import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { parseCliArgs } from "../src/cli/args.ts";
 import { StartProcess } from "./server_start_helpers.ts";
+import { RedisServer } from "./cluster/redis_server.ts";
 import { within } from "./tcp_helpers.ts";
 import { TestServer } from "./server_test_helpers.ts";
 import { ROOT } from "./test_utils.ts";
@@ -193,16 +194,24 @@ Deno.test("README.md shows what deno task start prints", async () => {
   const shown = BLOCKS.filter((block) => block.lang === "" && /^LIME server /m.test(block.code));
   assert.ok(shown.length >= 2);
   const printedLine = /^(LIME server| {2}\S)/;
-  await using server = new StartProcess(
-    ["--data=:memory:", "--tcp=127.0.0.1:0", "--ws=127.0.0.1:0"],
-    { LIME_ACCOUNTS: "alice@localhost:secret" },
-  );
-  await within(server.stdout.find(/^ {2}accounts/, () => server.exited), 10_000, "the start");
   const shape = (line: string) =>
     line.replace(/:\d+/g, ":PORT").replace(/accounts {3}\S+/, "accounts   PATH")
+      .replace(/, server \S+$/, ", server ID")
       .replace(/ \(\d+ created, \d+ updated\)$/, "");
-  const actual = server.stdout.lines.filter((line) => printedLine.test(line)).map(shape);
+  // What the embedded default prints, and what the Redis engine prints (a real redis-server).
+  const printed = async (args: string[]) => {
+    await using server = new StartProcess(
+      ["--data=:memory:", "--tcp=127.0.0.1:0", "--ws=127.0.0.1:0", ...args],
+      { LIME_ACCOUNTS: "alice@localhost:secret" },
+    );
+    await within(server.stdout.find(/^ {2}accounts/, () => server.exited), 10_000, "the start");
+    return server.stdout.lines.filter((line) => printedLine.test(line)).map(shape);
+  };
+  const memory = await printed([]);
+  await using redis = await RedisServer.start();
+  const cluster = await printed(["--engine=redis", `--redis=${redis.url}`]);
   for (const block of shown) {
+    const actual = /--engine=redis/.test(block.code) ? cluster : memory;
     for (const line of block.code.split("\n").filter((line) => printedLine.test(line))) {
       assert.ok(
         actual.includes(shape(line)),

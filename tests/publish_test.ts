@@ -32,6 +32,7 @@ Deno.test("deno publish --dry-run passes and ships only the package's files", as
   assert.deepEqual(top, [
     "LICENSE",
     "README.md",
+    "cluster.ts",
     "deno.json",
     "mod.ts",
     "spec",

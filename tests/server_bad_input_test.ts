@@ -456,7 +456,13 @@ export class Battery implements AsyncDisposable {
       websocket: { hostname: "127.0.0.1", port: 0 },
       passwordIterations: 1000,
       maxEnvelopeSize: LIMITS.maxEnvelopeSize,
-      rateLimit: LIMITS.rateLimit,
+      // Per session and identity; the battery's peers and its healthy sessions all come from
+      // 127.0.0.1, so the per-address buckets (tested in tests/security/) would mix them.
+      rateLimit: {
+        envelopesPerSecond: LIMITS.rateLimit,
+        perIdentity: { envelopesPerSecond: 2 * LIMITS.rateLimit },
+        perAddress: { envelopesPerSecond: 0, bytesPerSecond: 0 },
+      },
       maxEstablishing: LIMITS.maxEstablishing,
       maxSessionsPerIdentity: LIMITS.maxSessionsPerIdentity,
       channel: { establishmentTimeout: LIMITS.establishmentTimeout },

@@ -400,9 +400,17 @@ Deno.test("LimeServer maxSessions: a session beyond the limit gets failed 11, an
   assert.equal(t.server.registry.size, 2);
 });
 
+/** 3 envelopes/s per session (6 per identity), no per-address buckets. */
+const PER_SESSION_3 = {
+  envelopesPerSecond: 3,
+  perIdentity: { envelopesPerSecond: 6 },
+  perAddress: { envelopesPerSecond: 0, bytesPerSecond: 0 },
+};
+
 Deno.test("LimeServer rateLimit slows a sender beyond its rate down instead of refusing, and leaves other sessions alone", async () => {
   const clock = new ManualClock();
-  await using t = await TestServer.start({ rateLimit: 3, channel: { clock } });
+  // Alice and Bob both come from 127.0.0.1: no per-address buckets here (tests/security/).
+  await using t = await TestServer.start({ rateLimit: PER_SESSION_3, channel: { clock } });
   const alice = await t.login("alice@localhost/a");
   const bob = await t.login("bob@localhost/b");
   const refusals: unknown[] = [];
@@ -437,7 +445,7 @@ Deno.test("LimeServer rateLimit refuses with 34 beyond the rate where the transp
     store,
     tcp: false,
     websocket: false,
-    rateLimit: 3,
+    rateLimit: PER_SESSION_3,
     channel: { clock },
   });
   await using http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.handler);

@@ -4,6 +4,7 @@
  * limits, the bounded file reader and `seedAccounts`.
  */
 import assert from "node:assert/strict";
+import { DEFAULT_HTTP_PORT } from "../src/http/http_listener.ts";
 import { type AccountStore, KvAccountStore, SERVER_DEFAULTS, verifyPassword } from "../mod.ts";
 import {
   type ArgsIo,
@@ -59,6 +60,7 @@ Deno.test("parseServerArgs defaults to the embedded server defaults", async () =
     domain: SERVER_DEFAULTS.domain,
     tcp: { hostname: SERVER_DEFAULTS.tcpHostname, port: SERVER_DEFAULTS.tcpPort },
     ws: { hostname: SERVER_DEFAULTS.websocketHostname, port: SERVER_DEFAULTS.websocketPort },
+    http: { hostname: SERVER_DEFAULTS.websocketHostname, port: DEFAULT_HTTP_PORT },
     data: "./data",
     accounts: [],
     guest: true,

@@ -11,6 +11,16 @@ export const MAIN: string = new URL("../src/server/main.ts", import.meta.url).pa
 /** The project's deno.json. */
 export const DENO_JSON: string = new URL("../deno.json", import.meta.url).pathname;
 
+/**
+ * `args` with `--http=127.0.0.1:0` added unless they set `--http` (or read a `--config` file):
+ * no test binds the default HTTP port (8081), which a developer's server may hold.
+ */
+export function withFreeHttpPort(args: string[]): string[] {
+  return args.some((arg) => /^--(http|config)\b/.test(arg))
+    ? args
+    : ["--http=127.0.0.1:0", ...args];
+}
+
 /** Reads lines from a stream into an array, waking waiters on each line. */
 export class LineReader {
   /** The lines read so far, without their newline. */
@@ -66,7 +76,7 @@ export class StartProcess implements AsyncDisposable {
   /** Spawns it with `args` and extra `env` variables. */
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `--config=${DENO_JSON}`, MAIN, ...args],
+      args: ["run", "-A", `--config=${DENO_JSON}`, MAIN, ...withFreeHttpPort(args)],
       env,
       stdin: "null",
       stdout: "piped",
@@ -111,7 +121,7 @@ export async function runStart(
   env: Record<string, string> = {},
 ): Promise<StartRun> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--config=${DENO_JSON}`, MAIN, ...args],
+    args: ["run", "-A", `--config=${DENO_JSON}`, MAIN, ...withFreeHttpPort(args)],
     env,
     stdin: "null",
     signal: AbortSignal.timeout(10_000),

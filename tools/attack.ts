@@ -68,6 +68,7 @@ class Target {
         "--data=:memory:",
         "--tcp=127.0.0.1:0",
         "--ws=127.0.0.1:0",
+        "--http=off",
       ],
       env: {
         LIME_ACCOUNTS: [BYSTANDER, VICTIM].map((a) => `${a.identity}:${a.password}`).join("\n"),

@@ -80,6 +80,7 @@ async function startServer(): Promise<{ url: string; stop: () => Promise<void> }
       "--data=:memory:",
       "--tcp=off",
       "--ws=127.0.0.1:0",
+      "--http=off",
     ],
     stdin: "null",
     stdout: "piped",

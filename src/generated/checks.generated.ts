@@ -1020,3 +1020,26 @@ export function checkWebLink(o: unknown): boolean {
 
   return true;
 }
+
+/** Whether a value is a valid Webhook: Where the server delivers by HTTP POST what is routed to the owner while it has no available session (or always): each envelope as the body, signed with the secret (HMAC-SHA256 over timestamp, delivery id and body). Set, got and deleted at /webhook; the secret is never returned. */
+export function checkWebhook(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  {
+    const x = o["messagesUrl"];
+    if (x != null && !(typeof x === "string" && (x as string).length <= 2048)) return false;
+  }
+
+  {
+    const x = o["notificationsUrl"];
+    if (x != null && !(typeof x === "string" && (x as string).length <= 2048)) return false;
+  }
+
+  {
+    const x = o["secret"];
+    if (x != null && !(typeof x === "string" && (x as string).length <= 256)) return false;
+  }
+
+  if (!(optBoolean(o["always"]))) return false;
+  return true;
+}

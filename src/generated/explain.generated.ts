@@ -2379,6 +2379,34 @@ export function explainWebLink(v: unknown): ExplainedIssue | undefined {
   return undefined;
 }
 
+/** Why a value is not a valid Webhook (the first problem; undefined when valid): Where the server delivers by HTTP POST what is routed to the owner while it has no available session (or always): each envelope as the body, signed with the secret (HMAC-SHA256 over timestamp, delivery id and body). Set, got and deleted at /webhook; the secret is never returned. */
+export function explainWebhook(v: unknown): ExplainedIssue | undefined {
+  if (!isPlainObject(v)) return expected("an object", v);
+  const o = v;
+  let found: ExplainedIssue | undefined;
+  {
+    const x = o["messagesUrl"];
+    if (x != null && (found = explainString(x, 2048))) return at("messagesUrl", found);
+  }
+
+  {
+    const x = o["notificationsUrl"];
+    if (x != null && (found = explainString(x, 2048))) return at("notificationsUrl", found);
+  }
+
+  {
+    const x = o["secret"];
+    if (x != null && (found = explainString(x, 256))) return at("secret", found);
+  }
+
+  {
+    const x = o["always"];
+    if (x != null && (found = explainBoolean(x))) return at("always", found);
+  }
+
+  return undefined;
+}
+
 /** The explainer of each registry entry (document type, authentication scheme, envelope kind) by its `name`. */
 export const EXPLAINERS: Readonly<Record<string, Explain>> = /* @__PURE__ */ Object.freeze({
   "Account": explainAccount,
@@ -2431,4 +2459,5 @@ export const EXPLAINERS: Readonly<Record<string, Explain>> = /* @__PURE__ */ Obj
   "TransportAuthentication": explainTransportAuthentication,
   "Tuple": explainTuple,
   "WebLink": explainWebLink,
+  "Webhook": explainWebhook,
 });

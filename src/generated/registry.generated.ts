@@ -57,6 +57,7 @@ import {
   checkSsmlText,
   checkTransportAuthentication,
   checkTuple,
+  checkWebhook,
   checkWebLink,
 } from "./checks.generated.ts";
 
@@ -423,6 +424,15 @@ export const DOCUMENT_TYPES: ReadonlyMap<string, DocumentEntry> = /* @__PURE__ *
       mediaType: "application/vnd.lime.web-link+json",
       json: true,
       check: checkWebLink,
+    }),
+  ],
+  [
+    "application/vnd.lime.webhook+json",
+    /* @__PURE__ */ Object.freeze({
+      name: "Webhook",
+      mediaType: "application/vnd.lime.webhook+json",
+      json: true,
+      check: checkWebhook,
     }),
   ],
   [

@@ -1692,6 +1692,36 @@ export interface WebLink {
  * Where the web page should be displayed.
  */
 export type WebLinkTarget = "blank" | "self" | "selfCompact" | "selfTall";
+
+/**
+ * Where the server delivers by HTTP POST what is routed to the owner while it has no
+ * available session (or always): each envelope as the body, signed with the secret
+ * (HMAC-SHA256 over timestamp, delivery id and body). Set, got and deleted at /webhook; the
+ * secret is never returned.
+ */
+export interface Webhook {
+  /**
+   * Deliver to the webhook even while the owner has an available session (which then gets its
+   * copy too).
+   */
+  always?: boolean;
+  /**
+   * The http(s) URL messages are POSTed to; required in a set. Limits: at most 2048
+   * characters.
+   */
+  messagesUrl?: string;
+  /**
+   * The http(s) URL notifications are POSTed to; without it they are not delivered. Limits:
+   * at most 2048 characters.
+   */
+  notificationsUrl?: string;
+  /**
+   * The key of the deliveries' HMAC-SHA256 signatures, 16 to 256 characters; required in a
+   * set, never returned. Limits: at most 256 characters.
+   */
+  secret?: string;
+}
+
 /** Free string key/value information; values may be null on the wire. Limits: at most 1000 entries, keys of at most 256 characters, values of at most 32768 characters. */
 export type Metadata = Record<string, string | null>;
 /** A command envelope used as a document. */

@@ -710,6 +710,13 @@ export const WebLinkSchema: z.ZodType = z.looseObject({
   "authorizationRealm": z.string().nullish(),
   "target": z.enum(["blank", "self", "selfCompact", "selfTall"]).nullish(),
 });
+/** zod schema of Webhook: Where the server delivers by HTTP POST what is routed to the owner while it has no available session (or always): each envelope as the body, signed with the secret (HMAC-SHA256 over timestamp, delivery id and body). Set, got and deleted at /webhook; the secret is never returned. */
+export const WebhookSchema: z.ZodType = z.looseObject({
+  "messagesUrl": z.string().max(2048).nullish(),
+  "notificationsUrl": z.string().max(2048).nullish(),
+  "secret": z.string().max(256).nullish(),
+  "always": z.boolean().nullish(),
+});
 /** zod schema of each registered document type, by lowercase media type. */
 export const DOCUMENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = /* @__PURE__ */ new Map<
   string,
@@ -755,6 +762,7 @@ export const DOCUMENT_SCHEMAS: ReadonlyMap<string, z.ZodType> = /* @__PURE__ */ 
   ["application/vnd.lime.ssml-text+json", SsmlTextSchema],
   ["application/vnd.lime.tuple+json", TupleSchema],
   ["application/vnd.lime.web-link+json", WebLinkSchema],
+  ["application/vnd.lime.webhook+json", WebhookSchema],
   ["text/plain", PlainTextSchema],
 ]);
 /** zod schema of the authentication object of each scheme. */

@@ -4,7 +4,7 @@
  * keys, never the secrets.
  * @module
  */
-import type { Account, Contact } from "../generated/types.generated.ts";
+import type { Account, Contact, Webhook } from "../generated/types.generated.ts";
 import type { PasswordHash } from "./password_hash.ts";
 
 /** An account as stored. */
@@ -17,6 +17,8 @@ export interface StoredAccount {
   passwordHash?: PasswordHash;
   /** Hash of the access key (`key` scheme). */
   keyHash?: PasswordHash;
+  /** Where the identity's webhook deliveries go (`/webhook`, see `src/http/webhooks.ts`). */
+  webhook?: Webhook;
 }
 
 /** Storage of accounts and contacts. */
@@ -54,7 +56,22 @@ export class KvAccountStore implements AccountStore {
    * default database (on Deno Deploy, the project's KV).
    */
   static async open(path?: string): Promise<KvAccountStore> {
+    if (typeof Deno.openKv !== "function") {
+      throw new TypeError(
+        "KvAccountStore needs Deno KV, which this runtime does not offer: run with " +
+          '--unstable-kv (or "unstable": ["kv"] in deno.json), or on Deno Deploy attach a KV ' +
+          "database to the project; or give the server an AccountStore of your own",
+      );
+    }
     return new KvAccountStore(await Deno.openKv(path));
+  }
+
+  /**
+   * The Deno KV database under the store: the server keeps its webhook deliveries there too
+   * (`webhooks`), and listens to its queue (`listenQueue`), which a database allows once.
+   */
+  get database(): Deno.Kv {
+    return this.#kv;
   }
 
   /** The account of an identity. */

@@ -19,8 +19,25 @@ import { assignNode } from "../channel/server_establishment.ts";
 import type { Reason } from "../errors.ts";
 import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
-import type { ServerSession } from "./server_session.ts";
-import type { SessionRegistry } from "./session_registry.ts";
+
+/** What the rules need to know of a live session. */
+export interface LiveSession {
+  /** The scheme it authenticated with. */
+  readonly scheme: AuthenticationScheme;
+  /** Whether that scheme is guest. */
+  readonly guest: boolean;
+}
+
+/**
+ * The live sessions the rules judge against: a server's registry (one process), or the
+ * cluster-wide directory (an engine's view of one identity's sessions on every server).
+ */
+export interface SessionView<T extends LiveSession = LiveSession> {
+  /** The session of a node (lower case), if any. */
+  byNodeKey(key: string): T | undefined;
+  /** The sessions of an identity (lower case). */
+  byIdentityKey(key: string): ReadonlySet<T>;
+}
 
 /**
  * Longest identity (`name@domain`) in UTF-8 bytes the server gives a session or keeps as a
@@ -115,7 +132,7 @@ export class IdentityRules {
   registrationProblem(
     node: string,
     scheme: AuthenticationScheme,
-    registry: SessionRegistry,
+    registry: SessionView,
     maxPerIdentity: number,
   ): Reason | undefined {
     const identity = identityKeyOf(node);
@@ -145,11 +162,11 @@ export class IdentityRules {
    * The guest sessions a newly registered session of `identity` displaces: all of them when it is
    * not a guest (an owner arrived), none otherwise.
    */
-  displacedGuests(
+  displacedGuests<T extends LiveSession>(
     identityKey: string,
     scheme: AuthenticationScheme,
-    registry: SessionRegistry,
-  ): ServerSession[] {
+    registry: SessionView<T>,
+  ): T[] {
     if (schemeStrength(scheme) === 0) return [];
     return [...registry.byIdentityKey(identityKey)].filter((session) => session.guest);
   }

@@ -9,7 +9,6 @@ import type { ServerChannel as ServerChannelType } from "../channel/server_chann
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Command } from "../envelope.ts";
-import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { systemClock } from "../clock.ts";
 import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
@@ -25,68 +24,36 @@ import { pingResource } from "./resources/ping.ts";
 import { presenceResource } from "./resources/presence.ts";
 import { receiptResource } from "./resources/receipt.ts";
 import { ServerResources } from "./resources/server_resources.ts";
-import { Admission, type AdmissionLimits } from "./guard/admission.ts";
+import { Admission, admissionLimits } from "./guard/admission.ts";
 import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
 import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
 import { failureResponse } from "./resources/resource.ts";
-import { LoginThrottle } from "./guard/login_throttle.ts";
 import { PasswordWork } from "./guard/password_work.ts";
+import type { SignInThrottle } from "./guard/login_throttle.ts";
 import { IDENTITY_REASONS, IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
 import { TrafficShaping } from "./guard/traffic_shaper.ts";
 import { openSessionGate } from "./session_gate.ts";
 import { Router, type ServerReply } from "./router.ts";
-import { secretsAllowed, serverAuthenticator } from "./server_authenticator.ts";
+import { offeredSchemes, serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
-import { ServerSession } from "./server_session.ts";
+import type { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
+import { SessionRegistration } from "./session_registration.ts";
+import type { ClusterEngine } from "../cluster/engine.ts";
+import { MemoryEngine } from "../cluster/memory_engine.ts";
+import { KvAccountStore } from "./account_store.ts";
+import { HttpEdge } from "../http/http_edge.ts";
+import type { EdgeHost } from "../http/edge_host.ts";
+import { HttpListener } from "../http/http_listener.ts";
+import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
 
 const SHUTDOWN_REASON = {
   code: ReasonCode.SESSION_ERROR,
   description: "The server is being shut down",
 };
-const REPLACED_REASON = {
-  code: ReasonCode.SESSION_ERROR,
-  description: "The session was replaced by a new session of the same node",
-};
-
-/**
- * The admission caps of the options. A per-address cap must stay below its global cap (else one
- * address could lock everyone else out): a configured one that does not is a RangeError; a
- * default one that does not (a server configured with a tiny global cap) is left out.
- */
-function admissionLimits(options: LimeServerOptions): AdmissionLimits {
-  const maxSessions = options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
-  const maxEstablishing = options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing;
-  const perAddress = (
-    name: "maxSessionsPerAddress" | "maxEstablishingPerAddress",
-    global: number,
-    globalName: string,
-  ): number => {
-    const configured = options[name];
-    if (configured === undefined) {
-      return SERVER_DEFAULTS[name] < global ? SERVER_DEFAULTS[name] : 0;
-    }
-    if (configured !== 0 && configured >= global) {
-      throw new RangeError(
-        `${name} (${configured}) must be below ${globalName} (${global}), or 0 for no per-address cap`,
-      );
-    }
-    return configured;
-  };
-  return {
-    maxSessions,
-    maxEstablishing,
-    maxSessionsPerAddress: perAddress("maxSessionsPerAddress", maxSessions, "maxSessions"),
-    maxEstablishingPerAddress: perAddress(
-      "maxEstablishingPerAddress",
-      maxEstablishing,
-      "maxEstablishing",
-    ),
-  };
-}
 
 /** The per-address key of a connection (see `source_address.ts`). */
 function sourceOfTransport(transport: Transport): string | undefined {
@@ -104,6 +71,8 @@ export class LimeServer implements AsyncDisposable {
   readonly #options: LimeServerOptions;
   readonly #router: Router;
   readonly #rules: IdentityRules;
+  readonly #engine: ClusterEngine;
+  readonly #registration: SessionRegistration;
   readonly #admission: Admission;
   readonly #authenticator: ServerAuthenticator;
   readonly #guestContacts = new GuestContacts();
@@ -115,6 +84,9 @@ export class LimeServer implements AsyncDisposable {
   #websocket: WebSocketTransportListener | undefined;
   #embedded: WebSocketTransportListener | undefined;
   #stopping = false;
+  /** The HTTP API and webhooks (`src/http/`), unless `http: false`. */
+  readonly #edge: HttpEdge | undefined;
+  #http: HttpListener | undefined;
 
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
@@ -123,9 +95,29 @@ export class LimeServer implements AsyncDisposable {
     this.domain = (options.domain ?? SERVER_DEFAULTS.domain).toLowerCase();
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
     this.#rules = new IdentityRules(this.domain, options.reservedNames);
+    const engine = this.#engine = options.engine ?? new MemoryEngine();
+    this.#registration = new SessionRegistration(
+      this.registry,
+      this.#rules,
+      engine,
+      this.#guestContacts,
+    );
+    const registration = this.#registration;
+    // The router exists once the constructor is done; the engine calls it only later.
+    const remote = engine.attach({
+      domain: this.domain,
+      registry: this.registry,
+      rules: this.#rules,
+      get router() {
+        return router;
+      },
+      evict: (session, reason) => registration.evict(session, reason),
+      ownerArrived: (identityKey) => registration.ownerArrived(identityKey),
+    });
     const clock = options.channel?.clock ?? systemClock;
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
+    const throttle = engine.loginThrottle(clock, options.loginThrottle);
     this.#shaping = new TrafficShaping(clock, options.rateLimit);
     this.#admission = new Admission(admissionLimits(options));
     this.#authenticator = serverAuthenticator({
@@ -135,13 +127,25 @@ export class LimeServer implements AsyncDisposable {
       guest: options.guest ?? true,
       plainWithoutTls: options.plainWithoutTls ?? "loopback",
       externalVerifier: options.externalVerifier,
-      throttle: new LoginThrottle(clock, options.loginThrottle),
+      throttle,
       passwordWork,
       sourceOf: (channel) => sourceOfTransport(channel.transport),
     });
+    const store = options.store;
+    const kv = options.webhooks === false
+      ? undefined
+      : options.webhooks?.kv ?? (store instanceof KvAccountStore ? store.database : undefined);
+    if (options.http !== false || kv) {
+      this.#edge = new HttpEdge(
+        this.#edgeHost(throttle, passwordWork),
+        options.http ?? {},
+        kv && options.webhooks !== false ? { ...options.webhooks, kv } : undefined,
+      );
+    }
+    const webhooks = this.#edge?.webhooks;
     const resources = new ServerResources({
       ping: pingResource,
-      presence: presenceResource(quotas),
+      presence: presenceResource(quotas, (session) => engine.presenceChanged(session)),
       receipt: receiptResource,
       account: accountResource(options.store, {
         iterations: options.passwordIterations ?? DEFAULT_PBKDF2_ITERATIONS,
@@ -149,9 +153,13 @@ export class LimeServer implements AsyncDisposable {
         rules: this.#rules,
         registrations: new KeyedWindowCounter(clock, 60_000),
         quotas,
-        onCreated: (identity) => this.#ownerArrived(identity.toLowerCase()),
+        onCreated: (identity) => {
+          this.#registration.ownerArrived(identity.toLowerCase());
+          engine.ownerArrived(identity.toLowerCase());
+        },
       }),
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
+      ...(webhooks ? { webhook: webhooks.resource } : {}),
     }, this.domain);
     // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
     // Requests to the server's resources run a few at a time per source address (their answers
@@ -174,11 +182,60 @@ export class LimeServer implements AsyncDisposable {
         return handling;
       },
     };
-    this.#router = new Router(this.registry, this.domain, `postmaster@${this.domain}`, endpoint);
+    const router = new Router(
+      this.registry,
+      this.domain,
+      `postmaster@${this.domain}`,
+      endpoint,
+      remote,
+    );
+    this.#router = router;
   }
 
-  /** Starts the configured listeners. */
+  /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
+  #edgeHost(throttle: SignInThrottle, passwordWork: PasswordWork): EdgeHost {
+    const options = this.#options;
+    const stopping = () => this.#stopping;
+    const router = () => this.#router;
+    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    return {
+      domain: this.domain,
+      serverNode: this.serverNode,
+      store: options.store,
+      registry: this.registry,
+      get router() {
+        return router();
+      },
+      rules: this.#rules,
+      shaping: this.#shaping,
+      throttle,
+      passwordWork,
+      clock: options.channel?.clock ?? systemClock,
+      plainWithoutTls: options.plainWithoutTls ?? "loopback",
+      trustProxy: options.trustProxy ?? false,
+      trustProxyTls: options.trustProxyTls ?? false,
+      maxEnvelopeSize: options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE,
+      maxMembers: options.maxMembers ?? DEFAULT_MAX_MEMBERS,
+      maxSessionsPerIdentity: perIdentity,
+      get stopping() {
+        return stopping();
+      },
+      register: (channel, node, scheme, source) =>
+        this.#registration.register(channel, node, "member", scheme, source, perIdentity),
+      unregister: (session) => this.#registration.unregister(session),
+    };
+  }
+
+  /**
+   * Starts the webhooks (their sessions, deliveries left by a previous run, the KV queue
+   * listener) and the configured listeners, after the engine (a cluster engine connects and
+   * announces the server). An app serving {@link handler} (Deno Deploy) calls it at its top level
+   * too, so the queue listener is there when Deploy wakes the app for it (and a cluster engine
+   * connects).
+   */
   async start(): Promise<void> {
+    await this.#engine.start();
+    await this.#edge?.start();
     const { tcp, websocket } = this.#options;
     const limits = this.#transportLimits();
     // A burst of connections lands in one turn before the accept loop takes them: let them all
@@ -202,12 +259,17 @@ export class LimeServer implements AsyncDisposable {
         ...(websocket?.cert && websocket.key ? { cert: websocket.cert, key: websocket.key } : {}),
         backlog: queue,
         trustProxy: this.#options.trustProxy ?? false,
+        trustProxyTls: this.#options.trustProxyTls ?? false,
         // The per-address cap on establishing sessions, applied from the upgrade on.
         maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
         ...limits,
       });
       await this.#websocket.listen();
       this.#acceptFrom(this.#websocket);
+    }
+    const http = this.#options.http;
+    if (http && http.port !== undefined) {
+      this.#http = HttpListener.listen({ ...http, port: http.port }, this.handler);
     }
   }
 
@@ -234,6 +296,11 @@ export class LimeServer implements AsyncDisposable {
     return this.#websocket?.address;
   }
 
+  /** Where the HTTP port listens (`host:port`), when `http.port` was given. */
+  get httpAddress(): string | undefined {
+    return this.#http?.address;
+  }
+
   /** Connections being served: server channels not closed yet (established or not). */
   get connectionCount(): number {
     return this.#channels.size;
@@ -245,17 +312,26 @@ export class LimeServer implements AsyncDisposable {
   }
 
   /**
-   * A `Deno.serve` handler that accepts LIME over WebSocket on any path (Deno Deploy:
-   * `Deno.serve(server.handler)`); other requests get 400. There Deno owns the sockets
+   * A `Deno.serve` handler (Deno Deploy: `Deno.serve(server.handler)`): the HTTP API on
+   * `/messages`, `/notifications` and `/commands` (unless `http: false`; see `src/http/`), and
+   * LIME over WebSocket on any other path; other requests get 400. There Deno owns the sockets
    * (`Deno.upgradeWebSocket`): it assembles each message, up to its own 64 MiB, before the server
    * can refuse it (see `websocket_upgrade.ts`); the listener of `start()` refuses on the header.
    */
-  readonly handler = (request: Request, info?: Deno.ServeHandlerInfo): Response => {
+  readonly handler = (
+    request: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response> => {
+    const edge = this.#edge;
+    if (edge) {
+      if (edge.serves(new URL(request.url).pathname)) return edge.handle(request, info);
+    }
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         ...this.#transportLimits(),
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
         trustProxy: this.#options.trustProxy ?? false,
+        trustProxyTls: this.#options.trustProxyTls ?? false,
       });
       this.#acceptFrom(this.#embedded);
     }
@@ -305,14 +381,23 @@ export class LimeServer implements AsyncDisposable {
       result = await channel.establishSession({
         firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
           SERVER_DEFAULTS.firstEnvelopeTimeout,
-        schemeOptions: (channel) => this.#offeredSchemes(channel),
+        schemeOptions: (channel) => offeredSchemes(options, channel.transport),
         assign: (candidate, { scheme }) => this.#rules.assign(candidate, scheme),
         register: (node, { domainRole, scheme }) => {
-          const problem = this.#rules.registrationProblem(node, scheme, this.registry, perIdentity);
-          if (problem) return problem;
-          session = new ServerSession(channel, node, domainRole, scheme, source);
-          this.#register(session);
-          return node;
+          const registered = this.#registration.register(
+            channel,
+            node,
+            domainRole,
+            scheme,
+            source,
+            perIdentity,
+          );
+          const settle = (outcome: ServerSession | Reason) => {
+            if (!("node" in outcome)) return outcome;
+            session = outcome;
+            return node;
+          };
+          return registered instanceof Promise ? registered.then(settle) : settle(registered);
         },
         authenticator: this.#authenticator,
       });
@@ -320,7 +405,7 @@ export class LimeServer implements AsyncDisposable {
       ticket.established();
     }
     if (!result.established || !session) {
-      if (session) this.#unregister(session);
+      if (session) this.#registration.unregister(session);
       return;
     }
     const established = session;
@@ -334,7 +419,7 @@ export class LimeServer implements AsyncDisposable {
         }),
       );
       if (owned) {
-        this.#evict(established, owned);
+        this.#registration.evict(established, owned);
         await channel.closed;
         return;
       }
@@ -349,66 +434,10 @@ export class LimeServer implements AsyncDisposable {
     channel.onNotification(route);
     channel.onCommand(route);
     const end = await channel.closed;
-    this.#unregister(established);
+    this.#registration.unregister(established);
     if (end.error instanceof TransportError && end.error.code === "slow-reader") {
       this.#router.reportUnread(established);
     }
-  }
-
-  /** The schemes offered on a channel, when its authentication starts (after any TLS switch). */
-  #offeredSchemes(channel: ServerChannelType): AuthenticationScheme[] {
-    const options = this.#options;
-    const transport = channel.transport;
-    const schemes: AuthenticationScheme[] = [];
-    if (options.guest ?? true) schemes.push("guest");
-    // Secrets only where they would be accepted: none crosses the wire to be refused afterwards.
-    if (secretsAllowed(transport, options.plainWithoutTls ?? "loopback")) {
-      schemes.push("plain", "key");
-    }
-    // A client certificate exists only over TLS, and means something only with CAs to check it.
-    const authorities = options.tcp ? options.tcp.tls?.caCerts ?? [] : [];
-    if (authorities.length > 0 && transport.peerCertificate !== undefined) {
-      schemes.push("transport");
-    }
-    if (options.externalVerifier) schemes.push("external");
-    return schemes;
-  }
-
-  /** Registers an admitted session: it replaces a weaker-or-equal one, displaces guests. */
-  #register(session: ServerSession): void {
-    const replaced = this.registry.add(session);
-    replaced?.channel.sendFailedSession(REPLACED_REASON).catch(() => {});
-    if (session.guest) return;
-    for (
-      const guest of this.#rules.displacedGuests(session.identityKey, session.scheme, this.registry)
-    ) {
-      this.#evict(guest, IDENTITY_REASONS.nowOwned(guest.identity));
-    }
-    this.#guestContacts.discard(session.identityKey);
-  }
-
-  /** Unregisters a session that ended; a guest identity's data goes with its last guest. */
-  #unregister(session: ServerSession): void {
-    this.registry.remove(session);
-    if (!session.guest) return;
-    for (const other of this.registry.byIdentityKey(session.identityKey)) {
-      if (other.guest) return;
-    }
-    this.#guestContacts.discard(session.identityKey);
-  }
-
-  /** Ends a session at once with `reason`; it stops receiving routed traffic now. */
-  #evict(session: ServerSession, reason: Reason): void {
-    this.#unregister(session);
-    session.channel.sendFailedSession(reason).catch(() => {});
-  }
-
-  /** An identity got an account: its guest sessions end and guest data goes. */
-  #ownerArrived(identityKey: string): void {
-    for (const session of [...this.registry.byIdentityKey(identityKey)]) {
-      if (session.guest) this.#evict(session, IDENTITY_REASONS.nowOwned(session.identity));
-    }
-    this.#guestContacts.discard(identityKey);
   }
 
   /**
@@ -423,6 +452,7 @@ export class LimeServer implements AsyncDisposable {
     // Sessions first, so that each gets its `finished` before its transport is closed.
     // Connections arriving meanwhile are answered `failed` (shutting down) by #serve.
     await this.#tcp?.close();
+    await this.#edge?.close();
     await Promise.all(
       [...this.#channels].map((channel) =>
         channel.state === "established"
@@ -436,9 +466,11 @@ export class LimeServer implements AsyncDisposable {
       this.#tcp?.close({ closeTransports: true }),
       this.#websocket?.close({ closeTransports: true }),
       this.#embedded?.close({ closeTransports: true }),
+      this.#http?.close(),
     ]);
     await Promise.all(this.#serving);
     await Promise.allSettled([...this.#handling]);
+    await this.#engine.stop();
   }
 
   /** `await using` shuts the server down. */

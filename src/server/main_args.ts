@@ -17,6 +17,7 @@ import {
 } from "./main_accounts.ts";
 import {
   type ConfigDraft,
+  DEFAULT_REDIS,
   newDraft,
   SERVER_FLAGS,
   type ServerConfig,
@@ -177,6 +178,11 @@ export async function parseServerArgs(
   }
 
   const { config } = draft;
+  if (draft.engine === "redis") {
+    config.cluster = { redis: draft.redis ?? DEFAULT_REDIS, ttl: draft.clusterTtl ?? 15_000 };
+  } else if (draft.redis !== undefined || draft.clusterTtl !== undefined) {
+    throw new UsageError("--redis and --cluster-ttl go with --engine=redis");
+  }
   if ((draft.tlsCert === undefined) !== (draft.tlsKey === undefined)) {
     throw new UsageError("--tls-cert and --tls-key go together");
   }

@@ -7,14 +7,17 @@
 import type { ServerConfig } from "./main_flags.ts";
 
 /** The line to print (after `error: `) for an error thrown by `LimeServer.start()`. */
-export function startProblem(error: unknown, config: Pick<ServerConfig, "tcp" | "ws">): string {
+export function startProblem(
+  error: unknown,
+  config: Pick<ServerConfig, "tcp" | "ws"> & Partial<Pick<ServerConfig, "http">>,
+): string {
   const message = error instanceof Error ? error.message : String(error);
   if (!/EADDRINUSE|address already in use/i.test(message)) return message;
-  const flags = (["tcp", "ws"] as const).filter((name) => {
+  const flags = (["tcp", "ws", "http"] as const).filter((name) => {
     const endpoint = config[name];
     return endpoint && message.includes(`${endpoint.hostname}:${endpoint.port}`);
   });
-  const flag = flags.length === 1 ? `--${flags[0]}` : "--tcp or --ws";
+  const flag = flags.length === 1 ? `--${flags[0]}` : "--tcp, --ws or --http";
   const where = /^Cannot listen on \S+?(?=:\s)/.exec(message)?.[0] ?? "Cannot listen";
   return `${where}: the address is in use (another LIME server?). ` +
     `Stop that process, or give this one another address with ${flag}=HOST:PORT ` +

@@ -10,6 +10,7 @@
  */
 import { quoteForError } from "../formats.ts";
 import { Identity } from "../identity.ts";
+import { endpoint, integer, text, UsageError } from "./main_values.ts";
 import {
   ACCOUNT_LIMITS,
   type AccountEntry,
@@ -18,6 +19,12 @@ import {
 } from "./main_accounts.ts";
 import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from "./guard/traffic_shaper.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
+import { DEFAULT_HTTP_PORT } from "../http/http_listener.ts";
+
+export { endpoint, integer, UsageError } from "./main_values.ts";
+
+/** The Redis of `--engine=redis` without `--redis`. */
+export const DEFAULT_REDIS = "redis://127.0.0.1:6379";
 
 /** The parsed configuration. */
 export interface ServerConfig {
@@ -27,6 +34,8 @@ export interface ServerConfig {
   tcp: false | { hostname: string; port: number };
   /** WebSocket listener, or false. */
   ws: false | { hostname: string; port: number };
+  /** HTTP port (the HTTP API, `/healthz`, WebSocket through `Deno.serve`), or false. */
+  http: false | { hostname: string; port: number };
   /** Data folder, or `:memory:`. */
   data: string;
   /** Accounts to create or reset (checked: served domain, limits, no duplicates). */
@@ -35,6 +44,11 @@ export interface ServerConfig {
   tls?: { cert: string; key: string };
   /** Whether guests are accepted. */
   guest: boolean;
+  /**
+   * With `--engine=redis`: the Redis of the cluster, and the TTL (ms) of a server's liveness and
+   * directory entries. Absent: the memory engine (this process alone).
+   */
+  cluster?: { redis: string; ttl: number };
   /** Limits and trust settings passed to the server as they are. */
   server: Pick<
     LimeServerOptions,
@@ -44,7 +58,9 @@ export interface ServerConfig {
     | "maxEstablishingPerAddress"
     | "rateLimit"
     | "trustProxy"
+    | "trustProxyTls"
     | "plainWithoutTls"
+    | "webhooks"
   >;
 }
 
@@ -60,6 +76,12 @@ export interface ConfigDraft {
   tlsCert?: string;
   /** `--tls-key`. */
   tlsKey?: string;
+  /** `--engine`. */
+  engine?: "memory" | "redis";
+  /** `--redis`. */
+  redis?: string;
+  /** `--cluster-ttl`. */
+  clusterTtl?: number;
 }
 
 /** One flag of `deno task start`. */
@@ -90,43 +112,19 @@ export interface ServerFlag {
   readonly apply?: (draft: ConfigDraft, value: string | boolean, from: string) => void;
 }
 
-/** A bad flag, flag value, config file or account entry: `main.ts` prints it with the usage. */
-export class UsageError extends TypeError {
-  /** Creates the error; `message` is one line and holds no secret. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** Parses `HOST:PORT` (IPv6 in brackets) or `off`. */
-export function endpoint(value: string, from: string): false | { hostname: string; port: number } {
-  if (value === "off") return false;
-  const match = /^(\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]|[A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(value);
-  const port = Number(match?.[2]);
-  if (!match || port > 65535) {
-    throw new UsageError(`${from} must be HOST:PORT or off, got ${quoteForError(value)}`);
-  }
-  return { hostname: match[1].replace(/^\[|\]$/g, ""), port };
-}
-
-/** Parses a decimal integer from `min` to `max`. */
-export function integer(value: string, from: string, min: number, max: number): number {
-  const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new UsageError(
-      `${from} must be an integer from ${min} to ${max}, got ${quoteForError(value)}`,
-    );
-  }
-  return n;
-}
-
-const text = (value: string | boolean) => String(value);
-
 /** A draft before defaults: what a flag without a `default` string leaves when it is absent. */
 export function newDraft(): ConfigDraft {
   return {
-    config: { domain: "", tcp: false, ws: false, data: "", accounts: [], guest: true, server: {} },
+    config: {
+      domain: "",
+      tcp: false,
+      ws: false,
+      http: false,
+      data: "",
+      accounts: [],
+      guest: true,
+      server: {},
+    },
     accounts: [],
   };
 }
@@ -220,6 +218,14 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     apply: (draft, value, from) => draft.config.ws = endpoint(text(value), from),
   },
   {
+    name: "http",
+    type: "string",
+    value: "HOST:PORT|off",
+    default: `${SERVER_DEFAULTS.websocketHostname}:${DEFAULT_HTTP_PORT}`,
+    help: "the HTTP port: the HTTP API and /healthz",
+    apply: (draft, value, from) => draft.config.http = endpoint(text(value), from),
+  },
+  {
     name: "data",
     type: "string",
     value: "DIR|:memory:",
@@ -229,6 +235,37 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
       if (text(value) === "") throw new UsageError(`${from} must not be empty`);
       draft.config.data = text(value);
     },
+  },
+  {
+    name: "engine",
+    type: "string",
+    value: "memory|redis",
+    help: "memory (default): this process alone; redis: one server of a cluster on --redis",
+    apply: (draft, value, from) => {
+      if (value !== "memory" && value !== "redis") {
+        throw new UsageError(`${from} must be memory or redis, got ${quoteForError(text(value))}`);
+      }
+      draft.engine = value;
+    },
+  },
+  {
+    name: "redis",
+    type: "string",
+    value: "URL",
+    help: `the Redis of --engine=redis (default ${DEFAULT_REDIS})`,
+    apply: (draft, value, from) => {
+      if (!/^rediss?:\/\/[^\s]+$/.test(text(value))) {
+        throw new UsageError(`${from} must be a redis:// or rediss:// URL`);
+      }
+      draft.redis = text(value);
+    },
+  },
+  {
+    name: "cluster-ttl",
+    type: "string",
+    value: "MS",
+    help: "--engine=redis: a crashed server's sessions vanish within this (default 15000)",
+    apply: (draft, value, from) => draft.clusterTtl = integer(text(value), from, 300, 3_600_000),
   },
   {
     name: "tls-cert",
@@ -270,6 +307,40 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     type: "boolean",
     help: "take WebSocket clients' addresses from X-Forwarded-For (only behind your own proxy)",
     apply: (draft) => draft.config.server.trustProxy = true,
+  },
+  {
+    name: "trust-proxy-tls",
+    type: "boolean",
+    help: "count X-Forwarded-Proto: https as TLS (only behind your own TLS-terminating proxy)",
+    apply: (draft) => draft.config.server.trustProxyTls = true,
+  },
+  {
+    name: "webhook-hosts",
+    type: "string",
+    value: "HOST[:PORT],...",
+    help: "the only hosts webhooks may point to (default: any public host; never private ones)",
+    apply: (draft, value, from) => {
+      const hosts = text(value).split(",").map((host) => host.trim().toLowerCase());
+      if (
+        hosts.some((host) =>
+          !/^[a-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)
+        )
+      ) {
+        throw new UsageError(`${from} must be HOST or HOST:PORT, comma-separated`);
+      }
+      const current = draft.config.server.webhooks;
+      if (current === false) return;
+      draft.config.server.webhooks = {
+        ...current,
+        allowedHosts: hosts,
+      };
+    },
+  },
+  {
+    name: "no-webhooks",
+    type: "boolean",
+    help: "turn webhooks (set /webhook) off",
+    apply: (draft) => draft.config.server.webhooks = false,
   },
   limitFlag("max-sessions", "maxSessions", "sessions at once"),
   limitFlag(

@@ -13,8 +13,9 @@ import { quoteForError } from "../formats.ts";
 import type { NotificationEvent } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { TransportError } from "../transport/errors.ts";
+import type { RemoteRouting } from "../cluster/engine.ts";
 import { identityKeyOf } from "./identity_rules.ts";
-import type { ServerSession } from "./server_session.ts";
+import type { ServerSession, SessionPresence } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
 
 /** The server's answer to a request addressed to it. */
@@ -75,24 +76,55 @@ export function sendFailureReason(error: unknown, to: string): Reason {
   return ROUTING_REASONS.notFound(to);
 }
 
-/** Routes envelopes between the sessions of one server. */
+/** A session as identity routing sees it: its presence. */
+export interface RouteCandidate {
+  /** Its presence (status, routing rule, priority). */
+  readonly presence: Pick<SessionPresence, "status" | "routingRule" | "priority">;
+}
+
+/**
+ * The sessions of an identity that identity-addressed traffic reaches, by presence: every one
+ * that is not `unavailable` and whose rule is not `instance`; only those of the highest priority
+ * when any of them routes `identityByPriority`.
+ */
+export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>): T[] {
+  let best = -Infinity;
+  let byPriority = false;
+  const candidates: T[] = [];
+  for (const session of sessions) {
+    const presence = session.presence;
+    if (presence.status === "unavailable" || presence.routingRule === "instance") continue;
+    candidates.push(session);
+    if (presence.routingRule === "identityByPriority") byPriority = true;
+    if (presence.priority > best) best = presence.priority;
+  }
+  return byPriority ? candidates.filter((s) => s.presence.priority === best) : candidates;
+}
+
+/** Routes envelopes between the sessions of one server, and hands the rest to its engine. */
 export class Router {
   readonly #registry: SessionRegistry;
   readonly #domain: string;
   readonly #serverIdentity: string;
   readonly #endpoint: ServerEndpoint;
+  readonly #remote: RemoteRouting | undefined;
 
-  /** A router for `domain`, whose own identity is `serverIdentity` (`postmaster@domain`). */
+  /**
+   * A router for `domain`, whose own identity is `serverIdentity` (`postmaster@domain`);
+   * `remote` takes what has no session here (without it, that does not exist: 42).
+   */
   constructor(
     registry: SessionRegistry,
     domain: string,
     serverIdentity: string,
     endpoint: ServerEndpoint,
+    remote?: RemoteRouting,
   ) {
     this.#registry = registry;
     this.#domain = domain.toLowerCase();
     this.#serverIdentity = serverIdentity.toLowerCase();
     this.#endpoint = endpoint;
+    this.#remote = remote;
   }
 
   /** Routes one envelope received from `sender`. */
@@ -118,12 +150,17 @@ export class Router {
     }
     if (slash >= 0 && slash < lower.length - 1) {
       const target = this.#registry.byNodeKey(lower);
-      if (target) this.#deliver(sender, envelope, [target]);
+      if (target) this.deliver(sender, envelope, [target]);
+      else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }
-    const targets = this.#identityTargets(identity);
-    if (targets.length > 0) this.#deliver(sender, envelope, targets);
+    if (this.#remote) {
+      this.#remote.toIdentity(sender, envelope, identity);
+      return;
+    }
+    const targets = identityTargets(this.#registry.byIdentityKey(identity));
+    if (targets.length > 0) this.deliver(sender, envelope, targets);
     else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
   }
 
@@ -166,22 +203,20 @@ export class Router {
     return true;
   }
 
-  #identityTargets(identity: string): ServerSession[] {
-    let best = -Infinity;
-    let byPriority = false;
-    const candidates: ServerSession[] = [];
-    for (const session of this.#registry.byIdentityKey(identity)) {
-      if (!session.receivesIdentityTraffic) continue;
-      candidates.push(session);
-      if (session.presence.routingRule === "identityByPriority") byPriority = true;
-      if (session.presence.priority > best) best = session.presence.priority;
-    }
-    return byPriority ? candidates.filter((s) => s.presence.priority === best) : candidates;
-  }
-
-  #deliver(sender: ServerSession, envelope: Envelope, targets: ServerSession[]): void {
+  /**
+   * Hands an envelope to local sessions, with the receipts its sender asked for (`accepted` once,
+   * unless `accepted` is false: it was sent already; then `dispatched` or `failed` per target).
+   */
+  deliver(
+    sender: ServerSession,
+    envelope: Envelope,
+    targets: readonly ServerSession[],
+    accepted = true,
+  ): void {
     const message = isMessage(envelope) && envelope.id ? envelope : undefined;
-    if (message && sender.receiptEvents.has("accepted")) this.#notify(sender, message, "accepted");
+    if (message && accepted && sender.receiptEvents.has("accepted")) {
+      this.#notify(sender, message, "accepted");
+    }
     for (const target of targets) {
       const sent = isMessage(envelope)
         ? target.channel.sendMessage(envelope)
@@ -214,6 +249,21 @@ export class Router {
         description: `"${session.node}" stopped reading: the message may not have arrived`,
       });
     }
+  }
+
+  /**
+   * Tells `sender` what became of a message with an id it sent: `event` (with `reason` for
+   * `failed`), when it asked for that event (`failed` always). Other envelopes get no receipts.
+   */
+  receipt(
+    sender: ServerSession,
+    message: Envelope,
+    event: NotificationEvent,
+    reason?: Reason,
+  ): void {
+    if (!isMessage(message) || !message.id) return;
+    if (event !== "failed" && !sender.receiptEvents.has(event)) return;
+    this.#notify(sender, message, event, reason);
   }
 
   #notify(

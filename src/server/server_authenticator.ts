@@ -22,11 +22,11 @@ import type { AuthenticationScheme } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { AccountStore } from "./account_store.ts";
-import type { LoginThrottle } from "./guard/login_throttle.ts";
+import type { SignInThrottle } from "./guard/login_throttle.ts";
 import { type PasswordWork, PasswordWorkBusy } from "./guard/password_work.ts";
 import { IDENTITY_REASONS, type IdentityRules } from "./identity_rules.ts";
 import { verifyPassword } from "./password_hash.ts";
-import type { ExternalTokenVerifier } from "./server_options.ts";
+import type { ExternalTokenVerifier, LimeServerOptions } from "./server_options.ts";
 import { endpointHost, isLoopbackHost } from "./source_address.ts";
 
 const REFUSED: AuthenticationResult = { domainRole: "unknown" };
@@ -54,7 +54,7 @@ export interface ServerAuthenticatorOptions {
   /** The external token verifier. */
   externalVerifier?: ExternalTokenVerifier;
   /** Failed sign-ins and their delays. */
-  throttle: LoginThrottle;
+  throttle: SignInThrottle;
   /** The bound on password hashing. */
   passwordWork: PasswordWork;
   /** The source address (per-address key) of a channel. */
@@ -66,6 +66,29 @@ export function secretsAllowed(transport: Transport, rule: SecretsWithoutTls): b
   if (transport.encryption !== "none") return true;
   if (rule === "anywhere") return true;
   return rule === "loopback" && isLoopback(transport.remoteEndpoint);
+}
+
+/** The schemes offered on a channel, when its authentication starts (after any TLS switch). */
+export function offeredSchemes(
+  options: Pick<
+    LimeServerOptions,
+    "guest" | "plainWithoutTls" | "tcp" | "externalVerifier"
+  >,
+  transport: Transport,
+): AuthenticationScheme[] {
+  const schemes: AuthenticationScheme[] = [];
+  if (options.guest ?? true) schemes.push("guest");
+  // Secrets only where they would be accepted: none crosses the wire to be refused afterwards.
+  if (secretsAllowed(transport, options.plainWithoutTls ?? "loopback")) {
+    schemes.push("plain", "key");
+  }
+  // A client certificate exists only over TLS, and means something only with CAs to check it.
+  const authorities = options.tcp ? options.tcp.tls?.caCerts ?? [] : [];
+  if (authorities.length > 0 && transport.peerCertificate !== undefined) {
+    schemes.push("transport");
+  }
+  if (options.externalVerifier) schemes.push("external");
+  return schemes;
 }
 
 const BUSY: AuthenticationResult = {
@@ -86,7 +109,8 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
     const source = options.sourceOf(channel);
     const scheme = credentials.scheme;
     if (throttled.has(scheme)) {
-      const wait = options.throttle.check(identity, source);
+      let wait = options.throttle.check(identity, source);
+      if (wait instanceof Promise) wait = await wait;
       if (wait) return { domainRole: "unknown", reason: wait };
     }
     // A checked attempt is settled on every path: failed, succeeded, or abandoned (busy, error).

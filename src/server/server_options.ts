@@ -8,9 +8,12 @@ import type { TcpServerTlsOptions } from "../transport/tcp_tls.ts";
 import type { InflationLimits } from "../transport/tcp_gzip.ts";
 import type { RateLimitOptions } from "./guard/traffic_shaper.ts";
 import type { AccountStore } from "./account_store.ts";
+import type { ClusterEngine } from "../cluster/engine.ts";
 import type { LoginThrottleOptions } from "./guard/login_throttle.ts";
 import type { PasswordWorkOptions } from "./guard/password_work.ts";
 import type { ResourceQuotas } from "./resources/quotas.ts";
+import type { HttpApiOptions } from "../http/http_edge.ts";
+import type { WebhookOptions } from "../http/webhooks.ts";
 
 /** Checks an `external` token: resolves with the role it gives `identity` (`unknown` refuses). */
 export type ExternalTokenVerifier = (
@@ -41,8 +44,40 @@ export interface LimeServerOptions {
    * connection counts as the proxy's address.
    */
   trustProxy?: boolean;
+  /**
+   * A TLS-terminating proxy you run stands in front (Deno Deploy's edge is one): a request or
+   * WebSocket whose right-most `X-Forwarded-Proto` (or `Forwarded: proto=`) is `https` counts as
+   * TLS, so `plain` and `key` (and the HTTP API's `Authorization`) are accepted on it. Default
+   * false: anyone can send that header, and with this on, a client that reaches the server
+   * without the proxy can make a cleartext connection count as encrypted, and its password then
+   * crosses the network in clear. (A request whose URL is `https:`, a `Deno.serve` with a
+   * certificate, counts as TLS without it.)
+   */
+  trustProxyTls?: boolean;
+  /**
+   * The HTTP API (`POST /messages`, `/notifications`, `/commands`: `src/http/`), served by
+   * {@link LimeServer.handler} and, when `port` is given, on a port of its own (`Deno.serve`,
+   * with `GET /healthz` and LIME over WebSocket there too; https with `cert` and `key`). `false`
+   * turns the API off. Default: served by `handler` only.
+   */
+  http?:
+    | false
+    | (HttpApiOptions & { hostname?: string; port?: number; cert?: string; key?: string });
+  /**
+   * Webhooks (`set /webhook`, deliveries by signed HTTP POST: `src/http/webhooks.ts`), kept in
+   * the store's Deno KV database (or `kv`). `false` turns them off. Default: on when the store is
+   * a `KvAccountStore`; webhook URLs may not point to private or loopback addresses unless
+   * `allowPrivateAddresses` or `allowedHosts` say so.
+   */
+  webhooks?: false | WebhookOptions;
   /** Accounts and rosters. Required (use `KvAccountStore.open(":memory:")` in tests). */
   store: AccountStore;
+  /**
+   * The engine: `MemoryEngine` (the default: this process serves the domain alone) or a
+   * `RedisEngine` from `cluster.ts` (any number of processes serve one domain through Redis; give
+   * them a `RedisAccountStore` too). One engine per server.
+   */
+  engine?: ClusterEngine;
   /** Offer the guest scheme. Default true. */
   guest?: boolean;
   /**

@@ -22,11 +22,11 @@ export const UNREAD_WINDOW = 4096;
  */
 export const IN_FLIGHT_SLACK = 16 * 1024 * 1024;
 
-/** A message handed to a session that the server cannot know it has read. */
-export interface Unread {
+/** A message handed to a session that it may not have read (see `ServerSession.handedOver`). */
+export interface UnreadMessage {
   /** Who sent it. */
   sender: ServerSession;
-  /** The message (with an id). */
+  /** The message. */
   message: Envelope;
   /** The transport's `sentBytes` when it was handed over: the message ends at or before it. */
   mark: number;
@@ -70,7 +70,7 @@ export class ServerSession {
   shapedMs = 0;
   /** Charges bytes the server sends in answer to this session to its rate limits (set by its gate). */
   chargeAnswer: (bytes: number) => void = () => {};
-  #unread: Unread[] = [];
+  #unread: UnreadMessage[] = [];
   #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */
   presence: SessionPresence = {
@@ -131,7 +131,7 @@ export class ServerSession {
   }
 
   /** Takes the record of {@link handedOver} messages (the session ended as a slow reader). */
-  takeUnread(): Unread[] {
+  takeUnread(): UnreadMessage[] {
     const unread = this.#unread;
     this.#unread = [];
     return unread;

@@ -37,6 +37,24 @@ export function forwardedClientAddress(headers: Headers): string | undefined {
   return undefined;
 }
 
+/**
+ * The protocol a trusted TLS-terminating proxy says the client used (`https`, `http`, lower
+ * case): the right-most `X-Forwarded-Proto` entry, or, when there is none, the right-most
+ * `proto=` of `Forwarded`. Undefined when neither says. Only for servers told to trust their
+ * proxy on this (`trustProxyTls`): a client can send these headers itself.
+ */
+export function forwardedProtocol(headers: Headers): string | undefined {
+  const proto = headers.get("x-forwarded-proto");
+  if (proto !== null) return lastElement(proto).trim().toLowerCase() || undefined;
+  const forwarded = headers.get("forwarded");
+  if (!forwarded) return undefined;
+  for (const pair of lastElement(forwarded).split(";")) {
+    const [key, value] = pair.split("=", 2).map((part) => part?.trim());
+    if (key?.toLowerCase() === "proto" && value) return value.replace(/^"|"$/g, "").toLowerCase();
+  }
+  return undefined;
+}
+
 function stripPort(address: string): string | undefined {
   if (address.startsWith("[")) {
     const close = address.indexOf("]");

@@ -20,6 +20,8 @@
  * @module
  */
 import type net from "node:net";
+// Imported: Deno 2.5 has no global `setImmediate` for `deno check`.
+import { setImmediate } from "node:timers";
 import type { X509Certificate } from "node:crypto";
 import { serializeEnvelope } from "../codec_core.ts";
 import type { Envelope } from "../envelope.ts";

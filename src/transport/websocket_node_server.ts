@@ -71,6 +71,10 @@ export class NodeWebSocketServer {
   // Connections still in their handshake (or being refused), and when each is done.
   readonly #pending = new Map<net.Socket, Promise<void>>();
   readonly #pendingByAddress = new Map<string, number>();
+  // Every accepted connection until it closes: `stopped` counts them itself, since Deno 2.5's
+  // net.Server miscounts destroyed connections (to -1) and never calls close's callback.
+  readonly #sockets = new Set<net.Socket>();
+  #allClosed: (() => void) | undefined;
   #closed: Promise<void> | undefined;
   /** `host:port` it listens on. */
   readonly address: string;
@@ -83,6 +87,11 @@ export class NodeWebSocketServer {
     this.address = formatEndpoint(bound.address, bound.port)!;
     const maxPerAddress = options.maxPendingPerAddress ?? 32;
     server.on("connection", (socket: net.Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => {
+        this.#sockets.delete(socket);
+        if (this.#sockets.size === 0) this.#allClosed?.();
+      });
       const address = socket.remoteAddress ?? "";
       const pending = this.#pendingByAddress.get(address) ?? 0;
       if (maxPerAddress > 0 && pending >= maxPerAddress) {
@@ -140,7 +149,11 @@ export class NodeWebSocketServer {
    * gone); upgraded connections are their transports' to close.
    */
   async close(): Promise<void> {
-    this.#closed ??= new Promise((resolve) => this.#server.close(() => resolve()));
+    this.#closed ??= new Promise((resolve) => {
+      this.#allClosed = resolve;
+      this.#server.close(() => resolve());
+      if (this.#sockets.size === 0) resolve();
+    });
     for (const socket of this.#pending.keys()) socket.destroy();
     await Promise.all(this.#pending.values());
   }

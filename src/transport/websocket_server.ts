@@ -7,7 +7,7 @@
  * @module
  */
 import { throwIfAborted, TransportError } from "./errors.ts";
-import { forwardedClientAddress } from "./forwarded.ts";
+import { forwardedClientAddress, forwardedProtocol } from "./forwarded.ts";
 import { checkCertificateAndKey } from "./tcp_tls.ts";
 import type { SignalOptions, TransportListener } from "./transport.ts";
 import { LIME_SUBPROTOCOL, type WebSocketTransport } from "./websocket.ts";
@@ -144,11 +144,14 @@ export class WebSocketTransportListener implements TransportListener {
         const forwarded = this.#options.trustProxy
           ? forwardedClientAddress(head.headers)
           : undefined;
+        const proxiedTls = this.#options.trustProxyTls &&
+          forwardedProtocol(head.headers) === "https";
         this.#add(
           new WebSocketServerTransport(upgraded, {
             ...this.#options,
             remoteEndpoint: this.#options.remoteEndpoint ??
               (forwarded !== undefined ? hostPort(forwarded, 0) : undefined),
+            ...(proxiedTls ? { encryption: "tls" as const } : {}),
           }),
         );
       },

@@ -9,6 +9,8 @@
  */
 import { Buffer, isAscii } from "node:buffer";
 import type net from "node:net";
+// Imported: Deno 2.5 has no global `setImmediate` for `deno check`.
+import { setImmediate } from "node:timers";
 import { TransportError } from "./errors.ts";
 import { atMost, formatEndpoint, whenClosed, whenDrained } from "./tcp_io.ts";
 import type { TransportOptions } from "./transport.ts";

@@ -34,7 +34,7 @@
  * server's RSS by 5–6 MiB (`tests/security/websocket_frames_test.ts`).
  * @module
  */
-import { forwardedClientAddress } from "./forwarded.ts";
+import { forwardedClientAddress, forwardedProtocol } from "./forwarded.ts";
 import { LIME_SUBPROTOCOL, type WebSocketSocketOptions, WebSocketTransport } from "./websocket.ts";
 
 /** Options of {@link upgradeLimeWebSocket}. */
@@ -54,6 +54,26 @@ export interface LimeUpgradeOptions extends WebSocketSocketOptions {
    * trusting them without such a proxy lets every client claim any address.
    */
   trustProxy?: boolean;
+  /**
+   * A TLS-terminating proxy you control stands in front: a request whose right-most
+   * `X-Forwarded-Proto` (or `Forwarded: proto=`) is `https` gives a transport whose `encryption`
+   * is `tls` (so a server accepts `plain` and `key` on it). Default false: a client that reaches
+   * the server without the proxy could send the header over cleartext. A request whose URL is
+   * `https:` (a `Deno.serve` with a certificate) is `tls` without it.
+   */
+  trustProxyTls?: boolean;
+}
+
+/**
+ * Whether a request arrived over TLS: its URL is `https:`, or (with `trustProxyTls`) the
+ * trusted proxy's `X-Forwarded-Proto` says `https`.
+ */
+export function requestIsTls(
+  request: { readonly url: string; readonly headers: Headers },
+  trustProxyTls: boolean,
+): boolean {
+  return request.url.startsWith("https:") ||
+    (trustProxyTls && forwardedProtocol(request.headers) === "https");
 }
 
 /** What {@link upgradeLimeWebSocket} gives back: always a response, a transport when accepted. */
@@ -115,6 +135,7 @@ export function upgradeLimeWebSocket(
   // Read before upgrading: Deno's `info.remoteAddr` throws once the request is upgraded.
   const remote = options.info?.remoteAddr;
   const forwarded = options.trustProxy ? forwardedClientAddress(request.headers) : undefined;
+  const tls = requestIsTls(request, options.trustProxyTls ?? false);
   const remoteEndpoint = options.remoteEndpoint ??
     (forwarded !== undefined
       ? hostPort(forwarded, 0)
@@ -136,6 +157,7 @@ export function upgradeLimeWebSocket(
   const transport = WebSocketTransport.fromSocket(upgraded.socket, {
     ...options,
     remoteEndpoint,
+    ...(tls ? { encryption: "tls" } : {}),
   });
   return { response: upgraded.response, transport };
 }

@@ -7,6 +7,7 @@
  */
 import type { Reason } from "../../errors.ts";
 import { ReasonCode } from "../../generated/reasons.generated.ts";
+import { type LimeServerOptions, SERVER_DEFAULTS } from "../server_options.ts";
 
 /** The caps. 0 disables a per-address cap. */
 export interface AdmissionLimits {
@@ -125,4 +126,40 @@ export class Admission {
       },
     };
   }
+}
+
+/**
+ * The admission caps of the options. A per-address cap must stay below its global cap (else one
+ * address could lock everyone else out): a configured one that does not is a RangeError; a
+ * default one that does not (a server configured with a tiny global cap) is left out.
+ */
+export function admissionLimits(options: LimeServerOptions): AdmissionLimits {
+  const maxSessions = options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
+  const maxEstablishing = options.maxEstablishing ?? SERVER_DEFAULTS.maxEstablishing;
+  const perAddress = (
+    name: "maxSessionsPerAddress" | "maxEstablishingPerAddress",
+    global: number,
+    globalName: string,
+  ): number => {
+    const configured = options[name];
+    if (configured === undefined) {
+      return SERVER_DEFAULTS[name] < global ? SERVER_DEFAULTS[name] : 0;
+    }
+    if (configured !== 0 && configured >= global) {
+      throw new RangeError(
+        `${name} (${configured}) must be below ${globalName} (${global}), or 0 for no per-address cap`,
+      );
+    }
+    return configured;
+  };
+  return {
+    maxSessions,
+    maxEstablishing,
+    maxSessionsPerAddress: perAddress("maxSessionsPerAddress", maxSessions, "maxSessions"),
+    maxEstablishingPerAddress: perAddress(
+      "maxEstablishingPerAddress",
+      maxEstablishing,
+      "maxEstablishing",
+    ),
+  };
 }

@@ -51,8 +51,29 @@ interface Failures {
   last: number;
 }
 
+/**
+ * What the authenticator asks of a sign-in throttle: {@link LoginThrottle} in one process, or one
+ * shared by a cluster (its check may then wait for the shared state).
+ */
+export interface SignInThrottle {
+  /**
+   * Why an attempt must not be tried now, or undefined when it may (it is then in progress until
+   * settled with exactly one of `failed`, `succeeded` or `abandoned`).
+   */
+  check(
+    identity: string,
+    address: string | undefined,
+  ): Reason | undefined | Promise<Reason | undefined>;
+  /** Settles a checked attempt as failed. */
+  failed(identity: string, address: string | undefined): void;
+  /** Settles a checked attempt as a success. */
+  succeeded(identity: string, address: string | undefined): void;
+  /** Settles a checked attempt that ended without a verdict. */
+  abandoned(identity: string, address: string | undefined): void;
+}
+
 /** Failure counts and the delays they impose. */
-export class LoginThrottle {
+export class LoginThrottle implements SignInThrottle {
   readonly #clock: Clock;
   readonly #identity: ThrottleLimits;
   readonly #address: ThrottleLimits;

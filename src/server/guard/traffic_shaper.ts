@@ -230,4 +230,19 @@ export class TrafficShaping {
       },
     };
   }
+
+  /**
+   * A shaper charging only the buckets of source address `source`, which it shares with that
+   * address's sessions (HTTP requests: their identity's share is a session's shaper).
+   */
+  forAddress(source: string): SessionShaper {
+    const clock = this.#clock;
+    const address = this.#addresses.acquire(source);
+    return {
+      charge: (bytes) => address.buckets.charge(bytes, clock.now()),
+      chargeAnswer: (bytes) => address.buckets.chargeBytes(bytes, clock.now()),
+      refund: (bytes) => address.buckets.refund(bytes),
+      release: () => address.release(),
+    };
+  }
 }

@@ -1,10 +1,13 @@
 /**
  * `/presence`: `get` returns the session's presence; `set`/`merge` change status, routing rule,
  * priority and message. `domain` and `rootDomain` rules need a domain authority (reason 35). A
- * presence document over `presenceBytes` of JSON is refused (64).
+ * presence document over `presenceBytes` of JSON is refused (64). A change is published through
+ * `published` (the server's engine) before the response: once the client hears `success`, the
+ * whole cluster routes by the new presence.
  * @module
  */
 import type { Presence } from "../../generated/types.generated.ts";
+import type { ServerSession } from "../server_session.ts";
 import { ReasonCode } from "../../generated/reasons.generated.ts";
 import type { ResourceQuotas } from "./quotas.ts";
 import {
@@ -18,9 +21,13 @@ import {
 /** The presence media type. */
 export const PRESENCE_TYPE = "application/vnd.lime.presence+json";
 
-/** The presence resource. */
+/**
+ * The presence resource; `published` is told of every change (it may return a promise the
+ * response waits for).
+ */
 export const presenceResource = (
   quotas: Pick<ResourceQuotas, "presenceBytes">,
+  published: (session: ServerSession) => void | Promise<void> = () => {},
 ): ResourceHandler => ({
   methods: ["get", "set", "merge"],
   handle(request, { session }) {
@@ -57,6 +64,7 @@ export const presenceResource = (
       ...(update.message !== undefined ? { message: update.message } : {}),
       explicit: true,
     };
-    return undefined;
+    const publishing = published(session);
+    return publishing ? publishing.then(() => undefined) : undefined;
   },
 });
