@@ -211,13 +211,14 @@ export function serializeEnvelope(envelope: Envelope): string {
 /** Whether a top-level field or a metadata value is null (what the slow path of encoding drops). */
 function hasNullField(envelope: Envelope): boolean {
   const object = envelope as unknown as Record<string, unknown>;
+  // The metadata is found in the same pass: `object.metadata` would be a megamorphic read.
   for (const key in object) {
-    if (object[key] === null) return true;
-  }
-  const metadata = object.metadata;
-  if (typeof metadata === "object" && metadata !== null) {
-    for (const key in metadata) {
-      if ((metadata as Record<string, unknown>)[key] === null) return true;
+    const value = object[key];
+    if (value === null) return true;
+    if (key === "metadata" && typeof value === "object") {
+      for (const name in value) {
+        if ((value as Record<string, unknown>)[name] === null) return true;
+      }
     }
   }
   return false;

@@ -1022,9 +1022,8 @@ export function checkWebLink(o: unknown): boolean {
 }
 
 /** Whether a value is a valid Webhook: Where the server delivers by HTTP POST what is routed to the owner while it has no available session (or always): each envelope as the body, signed with the secret (HMAC-SHA256 over timestamp, delivery id and body). Set, got and deleted at /webhook; the secret is never returned. */
-export function checkWebhook(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkWebhook(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["messagesUrl"];
     if (x != null && !(typeof x === "string" && (x as string).length <= 2048)) return false;
