@@ -204,20 +204,21 @@ export class TcpTransport extends TransportBase {
   }
 
   /**
-   * Plain TCP and TLS are byte streams: queued envelopes may go out in one write. With gzip each
-   * envelope gets its own sync flush (the wire format), so not then.
+   * TCP is a byte stream: queued envelopes may go out in one write. With gzip that write ends
+   * with one sync flush, after its last envelope: a call into zlib per envelope made gzip run at
+   * 0.39× plain TCP.
    */
   protected override get coalescesWrites(): boolean {
-    return this.compression === "none";
+    return true;
   }
 
   /**
-   * Without gzip and outside a switch, the envelopes sent in one turn of the event loop go out in
-   * one write at its end (a write per envelope cost 40% of a server's time routing messages).
+   * Outside a switch, the envelopes sent in one turn of the event loop go out in one write at its
+   * end (a write per envelope cost 40% of a server's time routing messages; with gzip, one sync
+   * flush for them).
    */
   protected override get batchesSends(): boolean {
-    return this.#batching && this.compression === "none" && this.#switch.target === undefined &&
-      !this.#ending;
+    return this.#batching && this.#switch.target === undefined && !this.#ending;
   }
 
   /** What the socket, TLS and gzip hold for the peer (counted against `maxQueuedBytes`). */
