@@ -146,58 +146,30 @@ function exactDocumentType(mediaType: string): DocumentEntry | undefined {
   return undefined;
 }
 
-// Media types repeat even more than addresses: the ones found valid last are kept with their
-// registry entry (or null: valid, not registered) in 256 sets of two slots, picked by the length
-// and five characters. A hit costs one string comparison: no length bucket of look-alike
-// registered types (`application/vnd.lime.….+json`, seven of 33 characters), no regular
-// expression for an unregistered type (`image/jpeg`), and a message's `type`, looked up by its
-// format check and again by its content's, is found the second time at once. Only types of at
-// most 128 characters are stored (about 130 KiB at worst).
-const typeKeys: string[] = new Array(512).fill("");
-const typeEntries: (DocumentEntry | null)[] = new Array(512).fill(null);
+// The last media type found in the registry, and its entry: a message's `type` is looked up by
+// its format check (`isMediaTypeFast`) and again by its content's (`checkDocument`), and the
+// second lookup gets the same string, which `===` tells at once.
+let lastType = "";
+let lastEntry: DocumentEntry | undefined;
 
-function typeSlot(v: string): number {
-  const n = v.length;
-  let hash = n;
-  for (let i = 0; i < 5; i++) hash = Math.imul(hash ^ v.charCodeAt((i * (n - 1)) >> 2), 0x9e3779b1);
-  return (hash >>> 24) << 1;
-}
-
-/**
- * The cached lookup of a valid media type: its slot in the cache when it is there (its entry is
- * `typeEntries[slot]`), else -1. `v` is a non-empty string.
- */
-function cachedType(v: string): number {
-  const slot = typeSlot(v);
-  return typeKeys[slot] === v ? slot : typeKeys[slot + 1] === v ? slot + 1 : -1;
-}
-
-function cacheType(v: string, entry: DocumentEntry | undefined): void {
-  if (v.length > 128) return;
-  const slot = typeSlot(v);
-  typeKeys[slot + 1] = typeKeys[slot]; // the older one goes to the second way
-  typeEntries[slot + 1] = typeEntries[slot];
-  typeKeys[slot] = v;
-  typeEntries[slot] = entry ?? null;
+function registeredType(mediaType: string): DocumentEntry | undefined {
+  if (mediaType === lastType) return lastEntry;
+  const entry = exactDocumentType(mediaType);
+  if (entry !== undefined) {
+    lastType = mediaType;
+    lastEntry = entry;
+  }
+  return entry;
 }
 
 /** Whether `v` is a media type; a registered one, spelled as registered, needs no regex. */
 export function isMediaTypeFast(v: string): boolean {
-  if (typeof v !== "string" || v.length === 0) return false;
-  if (cachedType(v) >= 0) return true;
-  const exact = exactDocumentType(v);
-  if (exact === undefined && !isMediaTypeString(v)) return false;
-  cacheType(v, exact ?? lookupUncached(v));
-  return true;
+  return typeof v === "string" && (registeredType(v) !== undefined || isMediaTypeString(v));
 }
 
 /** The registered document type of a media type (case-insensitive, parameters ignored). */
 export function lookupDocumentType(mediaType: string): DocumentEntry | undefined {
-  if (mediaType.length !== 0) {
-    const slot = cachedType(mediaType);
-    if (slot >= 0) return typeEntries[slot] ?? undefined;
-  }
-  return exactDocumentType(mediaType) ?? lookupUncached(mediaType);
+  return registeredType(mediaType) ?? lookupUncached(mediaType);
 }
 
 function lookupUncached(mediaType: string): DocumentEntry | undefined {

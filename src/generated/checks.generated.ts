@@ -987,7 +987,7 @@ export function checkEnvelopeFast(o: Record<string, unknown>, kind = -1): number
   let nulls = 0;
   for (const key in o) {
     const x = o[key];
-    if (x === null) nulls = 512; // ENVELOPE_NULLS
+    if (x === null) nulls = 512; // ENVELOPE_NULLS (ENVELOPE_INVALID is 256)
     switch (key) {
       case "id":
         f_id = x;
@@ -1055,7 +1055,6 @@ export function checkEnvelopeFast(o: Record<string, unknown>, kind = -1): number
     }
   }
 
-  const invalid = nulls | 256; // ENVELOPE_INVALID
   if (kind < 0) {
     if (f_content !== undefined) kind = 0;
     else if (f_event !== undefined) kind = 1;
@@ -1064,74 +1063,55 @@ export function checkEnvelopeFast(o: Record<string, unknown>, kind = -1): number
     else return 4 | nulls;
   }
 
-  if (f_from != null && !(typeof f_from === "string" && isNodeString(f_from))) {
-    return kind | invalid;
-  }
-  if (f_to != null && !(typeof f_to === "string" && isNodeString(f_to))) return kind | invalid;
-  if (f_pp != null && !(typeof f_pp === "string" && isNodeString(f_pp))) return kind | invalid;
-  if (f_metadata != null && !(checkMetadata(f_metadata))) return kind | invalid;
+  if (
+    !(optional(f_from, isNodeString) && optional(f_to, isNodeString) &&
+      optional(f_pp, isNodeString) && optional(f_metadata, checkMetadata))
+  ) return kind | nulls | 256;
   switch (kind) {
     case 0:
-      if (f_id != null && !(typeof f_id === "string")) return invalid;
-      if (f_type == null || !(typeof f_type === "string" && isMediaTypeFast(f_type))) {
-        return invalid;
-      }
-      if (f_content == null || !(checkDocument(f_type, f_content))) return invalid;
-      return nulls;
+      return optional(f_id, isString) && required(f_type, isMediaTypeFast) && f_content != null &&
+          checkDocument(f_type, f_content)
+        ? 0 | nulls
+        : 0 | nulls | 256;
     case 1:
-      if (f_id == null || !(typeof f_id === "string")) return 1 | invalid;
-      if (f_event == null || !(NotificationEventValues.has(f_event as string))) return 1 | invalid;
-      if (f_reason != null && !(checkReason(f_reason))) return 1 | invalid;
-      return 1 | nulls;
+      return required(f_id, isString) && f_event != null &&
+          NotificationEventValues.has(f_event as string) && optional(f_reason, checkReason)
+        ? 1 | nulls
+        : 1 | nulls | 256;
     case 2:
-      if (f_id != null && !(typeof f_id === "string")) return 2 | invalid;
-      if (f_method == null || !(CommandMethodValues.has(f_method as string))) return 2 | invalid;
-      if (f_uri != null && !(typeof f_uri === "string" && isLimeUriString(f_uri))) {
-        return 2 | invalid;
-      }
-      if (f_uri == null && f_status == null) return 2 | invalid;
-      if (f_type != null && !(typeof f_type === "string" && isMediaTypeFast(f_type))) {
-        return 2 | invalid;
-      }
-      if (f_resource != null && !(checkDocument(f_type, f_resource))) return 2 | invalid;
-      if (f_status != null && !(CommandStatusValues.has(f_status as string))) return 2 | invalid;
-      if (f_reason != null && !(checkReason(f_reason))) return 2 | invalid;
-      return 2 | nulls;
+      return optional(f_id, isString) && f_method != null &&
+          CommandMethodValues.has(f_method as string) && optional(f_uri, isLimeUriString) &&
+          (f_uri != null || f_status != null) && optional(f_type, isMediaTypeFast) &&
+          (f_resource == null || checkDocument(f_type, f_resource)) &&
+          (f_status == null || CommandStatusValues.has(f_status as string)) &&
+          optional(f_reason, checkReason)
+        ? 2 | nulls
+        : 2 | nulls | 256;
     case 3:
-      if (f_id != null && !(typeof f_id === "string")) return 3 | invalid;
-      if (f_state == null || !(SessionStateValues.has(f_state as string))) return 3 | invalid;
-      if (
-        f_encryptionOptions != null &&
-        !(Array.isArray(f_encryptionOptions) &&
-          (f_encryptionOptions as unknown[]).every((i) => SessionEncryptionValues.has(i as string)))
-      ) return 3 | invalid;
-      if (f_encryption != null && !(SessionEncryptionValues.has(f_encryption as string))) {
-        return 3 | invalid;
-      }
-      if (
-        f_compressionOptions != null &&
-        !(Array.isArray(f_compressionOptions) &&
-          (f_compressionOptions as unknown[]).every((i) =>
-            SessionCompressionValues.has(i as string)
-          ))
-      ) return 3 | invalid;
-      if (f_compression != null && !(SessionCompressionValues.has(f_compression as string))) {
-        return 3 | invalid;
-      }
-      if (
-        f_schemeOptions != null &&
-        !(Array.isArray(f_schemeOptions) &&
-          (f_schemeOptions as unknown[]).every((i) => AuthenticationSchemeValues.has(i as string)))
-      ) return 3 | invalid;
-      if (f_scheme != null && !(AuthenticationSchemeValues.has(f_scheme as string))) {
-        return 3 | invalid;
-      }
-      if (f_authentication != null && !(checkAuthentication(f_scheme, f_authentication))) {
-        return 3 | invalid;
-      }
-      if (f_reason != null && !(checkReason(f_reason))) return 3 | invalid;
-      if (f_reason == null && f_state === "failed") return 3 | invalid;
-      return 3 | nulls;
+      return optional(f_id, isString) && f_state != null &&
+          SessionStateValues.has(f_state as string) &&
+          (f_encryptionOptions == null ||
+            (Array.isArray(f_encryptionOptions) &&
+              (f_encryptionOptions as unknown[]).every((i) =>
+                SessionEncryptionValues.has(i as string)
+              ))) &&
+          (f_encryption == null || SessionEncryptionValues.has(f_encryption as string)) &&
+          (f_compressionOptions == null ||
+            (Array.isArray(f_compressionOptions) &&
+              (f_compressionOptions as unknown[]).every((i) =>
+                SessionCompressionValues.has(i as string)
+              ))) &&
+          (f_compression == null || SessionCompressionValues.has(f_compression as string)) &&
+          (f_schemeOptions == null ||
+            (Array.isArray(f_schemeOptions) &&
+              (f_schemeOptions as unknown[]).every((i) =>
+                AuthenticationSchemeValues.has(i as string)
+              ))) &&
+          (f_scheme == null || AuthenticationSchemeValues.has(f_scheme as string)) &&
+          (f_authentication == null || checkAuthentication(f_scheme, f_authentication)) &&
+          optional(f_reason, checkReason) && (f_reason != null || f_state !== "failed")
+        ? 3 | nulls
+        : 3 | nulls | 256;
   }
 
   return 4 | nulls;
