@@ -214,11 +214,13 @@ export class TcpTransport extends TransportBase {
 
   /**
    * Outside a switch, the envelopes sent in one turn of the event loop go out in one write at its
-   * end (a write per envelope cost 40% of a server's time routing messages; with gzip, one sync
-   * flush for them).
+   * end (a write per envelope cost 40% of a server's time routing messages). With gzip clients
+   * batch too: one sync flush for the turn's envelopes instead of a call into zlib for each (a
+   * client streaming envelopes ran at 0.60x plain TCP without it).
    */
   protected override get batchesSends(): boolean {
-    return this.#batching && this.#switch.target === undefined && !this.#ending;
+    return (this.#batching || this.compression === "gzip") && this.#switch.target === undefined &&
+      !this.#ending;
   }
 
   /** What the socket, TLS and gzip hold for the peer (counted against `maxQueuedBytes`). */
