@@ -79,7 +79,7 @@ export class TcpTransport extends TransportBase {
   #stash: Uint8Array | undefined;
   readonly #switch = new SwitchPoint();
   #ending = false;
-  readonly #batching: boolean;
+  readonly #batching: boolean | undefined;
   #released: Promise<void> | undefined;
 
   /** A client transport; connect it with `open("net.tcp://host:port")`. */
@@ -88,8 +88,7 @@ export class TcpTransport extends TransportBase {
     accepting = undefined;
     super(options, accepted !== undefined);
     this.#server = accepted !== undefined;
-    this.#batching = (accepted ? accepted.options.batchSends : options.batchSends) ??
-      this.#server;
+    this.#batching = accepted ? accepted.options.batchSends : options.batchSends;
     this.#clientTls = options.tls ?? {};
     this.#serverTls = accepted?.options.tls;
     this.#authorities = parseAuthorities(accepted ? this.#serverTls?.caCerts : undefined);
@@ -219,8 +218,8 @@ export class TcpTransport extends TransportBase {
    * client streaming envelopes ran at 0.60x plain TCP without it).
    */
   protected override get batchesSends(): boolean {
-    return (this.#batching || this.compression === "gzip") && this.#switch.target === undefined &&
-      !this.#ending;
+    return (this.#batching ?? (this.#server || this.compression === "gzip")) &&
+      this.#switch.target === undefined && !this.#ending;
   }
 
   /** What the socket, TLS and gzip hold for the peer (counted against `maxQueuedBytes`). */
