@@ -1,7 +1,7 @@
 /**
  * Emits `registry.generated.ts`: the document registry (media type → name, JSON or string, fast
- * check), the authentication registry (scheme → check), the envelope kinds (tell-apart key, check)
- * and the reason code of each envelope field. It imports neither the explainer (its table,
+ * check), the authentication registry (scheme → check) and the envelope kinds (tell-apart key,
+ * check); the reason code of each envelope field is in `explain.generated.ts`, with its only user. It imports neither the explainer (its table,
  * `EXPLAINERS`, is in `explain.generated.ts`, so a program that never explains a failure, like
  * the browser client bundle, does not load it) nor zod (`validators.generated.ts`).
  * @module
@@ -27,7 +27,6 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
       "Check",
       "DocumentEntry",
       "EnvelopeKindEntry",
-      "FieldReasons",
     ],
   });
   sf.addImportDeclaration({
@@ -107,30 +106,6 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
       ...spec.kinds.map((k, i) => `if (${lit(k.key)} in value) return ENVELOPE_KINDS[${i}];`),
       "return undefined;",
     ],
-  });
-  const reasons = spec.kinds.map((k) => {
-    const props = spec.schemas.get(k.definition)!.properties ?? {};
-    const entries = Object.entries(props)
-      .filter(([, p]) => p["x-lime-reason"] !== undefined || p["x-lime-reason-empty"] !== undefined)
-      .map(([key, p]) => {
-        const invalid = p["x-lime-reason"] ?? 21;
-        return `${lit(key)}: { invalid: ${invalid}, empty: ${
-          p["x-lime-reason-empty"] ?? invalid
-        } }`;
-      });
-    return `  ${k.kind}: Object.freeze({ ${entries.join(", ")} }),`;
-  });
-  sf.addVariableStatement({
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    docs: [
-      "Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21.",
-    ],
-    declarations: [{
-      name: "FIELD_REASONS",
-      type: "Readonly<Record<string, FieldReasons>>",
-      initializer: `Object.freeze({\n${reasons.join("\n")}\n})`,
-    }],
   });
   const files = ["envelopes.json", "authentication.json", "documents/*.json"];
   return {

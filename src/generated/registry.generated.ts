@@ -6,7 +6,6 @@ import type {
   Check,
   DocumentEntry,
   EnvelopeKindEntry,
-  FieldReasons,
 } from "../document_types.ts";
 import {
   checkAccount,
@@ -202,34 +201,3 @@ export function envelopeKindOf(value: object): EnvelopeKindEntry | undefined {
   if ("state" in value) return ENVELOPE_KINDS[3];
   return undefined;
 }
-
-/** Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21. */
-export const FIELD_REASONS: Readonly<Record<string, FieldReasons>> = /* @__PURE__ */ Object.freeze({
-  message: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-    "type": { invalid: 23, empty: 23 },
-    "content": { invalid: 23, empty: 22 },
-  }),
-  notification: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-  }),
-  command: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-    "method": { invalid: 27, empty: 27 },
-    "uri": { invalid: 27, empty: 27 },
-    "type": { invalid: 23, empty: 23 },
-    "resource": { invalid: 23, empty: 23 },
-    "status": { invalid: 24, empty: 24 },
-  }),
-  session: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-  }),
-});
