@@ -89,8 +89,8 @@ export {
   AUTHENTICATION_TYPES,
   DOCUMENT_TYPES,
   ENVELOPE_KINDS,
-  FIELD_REASONS,
 } from "./src/generated/registry.generated.ts";
+export { FIELD_REASONS } from "./src/generated/explain.generated.ts";
 export {
   ENVELOPE_PERMISSIONS,
   INITIAL_SESSION_STATE,

@@ -257,7 +257,7 @@ export function emitExplain(spec: SpecModel): GeneratedFile {
   sf.addImportDeclaration({
     isTypeOnly: true,
     moduleSpecifier: "../document_types.ts",
-    namedImports: ["Explain", "ExplainedIssue"],
+    namedImports: ["Explain", "ExplainedIssue", "FieldReasons"],
   });
   for (const [module, names] of Object.entries(HELPERS)) {
     const imported = names.filter(used);
@@ -314,6 +314,32 @@ export function emitExplain(spec: SpecModel): GeneratedFile {
       initializer: `Object.freeze({\n${
         registered.map((n) => `  ${lit(n)}: explain${ident(n)},`).join("\n")
       }\n})`,
+    }],
+  });
+  const reasons = spec.kinds.map((k) => {
+    const props = spec.schemas.get(k.definition)!.properties ?? {};
+    const entries = Object.entries(props)
+      .filter(([, p]) => p["x-lime-reason"] !== undefined || p["x-lime-reason-empty"] !== undefined)
+      .map(([key, p]) => {
+        const invalid = p["x-lime-reason"] ?? 21;
+        return `${lit(key)}: { invalid: ${invalid}, empty: ${
+          p["x-lime-reason-empty"] ?? invalid
+        } }`;
+      });
+    return `  ${k.kind}: Object.freeze({ ${entries.join(", ")} }),`;
+  });
+  // Only explaining a failure reads the field reason codes: here they stay out of what a
+  // program that never explains (the browser client bundle) loads at once.
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: [
+      "Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21.",
+    ],
+    declarations: [{
+      name: "FIELD_REASONS",
+      type: "Readonly<Record<string, FieldReasons>>",
+      initializer: `Object.freeze({\n${reasons.join("\n")}\n})`,
     }],
   });
   const files = ["envelopes.json", "authentication.json", "enums.json", "documents/*.json"];

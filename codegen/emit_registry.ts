@@ -1,7 +1,7 @@
 /**
  * Emits `registry.generated.ts`: the document registry (media type → name, JSON or string, fast
- * check), the authentication registry (scheme → check), the envelope kinds (tell-apart key, check)
- * and the reason code of each envelope field. It imports neither the explainer (its table,
+ * check), the authentication registry (scheme → check) and the envelope kinds (tell-apart key,
+ * check); the reason code of each envelope field is in `explain.generated.ts`, with its only user. It imports neither the explainer (its table,
  * `EXPLAINERS`, is in `explain.generated.ts`, so a program that never explains a failure, like
  * the browser client bundle, does not load it) nor zod (`validators.generated.ts`).
  * @module
@@ -22,18 +22,38 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
   sf.addImportDeclaration({
     isTypeOnly: true,
     moduleSpecifier: "../document_types.ts",
-    namedImports: ["AuthenticationEntry", "DocumentEntry", "EnvelopeKindEntry", "FieldReasons"],
+    namedImports: [
+      "AuthenticationEntry",
+      "Check",
+      "DocumentEntry",
+      "EnvelopeKindEntry",
+    ],
   });
   sf.addImportDeclaration({
     moduleSpecifier: "./checks.generated.ts",
     namedImports: sorted.map((n) => `check${ident(n)}`),
   });
 
+  // One row per document type, made into entries by `documentTypes`: the entries written out
+  // (media type twice, the property names each time) were the registry's largest part of the
+  // browser bundle.
   const docs = spec.documents.map((d) =>
-    `  [${lit(d.mediaType.toLowerCase())}, Object.freeze({ name: ${lit(d.name)}, mediaType: ${
-      lit(d.mediaType)
-    }, json: ${d.json}, check: check${ident(d.name)} })],`
+    `  [${lit(d.name)}, ${lit(d.mediaType)}, ${d.json}, check${ident(d.name)}],`
   );
+  sf.addFunction({
+    name: "documentTypes",
+    docs: [
+      "The document registry from its rows (name, media type, JSON or not, check), keyed by the lowercase media type.",
+    ],
+    parameters: [{ name: "rows", type: "readonly (readonly [string, string, boolean, Check])[]" }],
+    returnType: "ReadonlyMap<string, DocumentEntry>",
+    statements: [
+      "return new Map(rows.map(([name, mediaType, json, check]) => [",
+      "  mediaType.toLowerCase(),",
+      "  Object.freeze({ name, mediaType, json, check }),",
+      "]));",
+    ],
+  });
   sf.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
@@ -41,7 +61,7 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
     declarations: [{
       name: "DOCUMENT_TYPES",
       type: "ReadonlyMap<string, DocumentEntry>",
-      initializer: `new Map<string, DocumentEntry>([\n${docs.join("\n")}\n])`,
+      initializer: `/* @__PURE__ */ documentTypes([\n${docs.join("\n")}\n])`,
     }],
   });
   const schemes = Object.entries(spec.schemes).map(([scheme, def]) =>
@@ -86,30 +106,6 @@ export function emitRegistry(spec: SpecModel): GeneratedFile {
       ...spec.kinds.map((k, i) => `if (${lit(k.key)} in value) return ENVELOPE_KINDS[${i}];`),
       "return undefined;",
     ],
-  });
-  const reasons = spec.kinds.map((k) => {
-    const props = spec.schemas.get(k.definition)!.properties ?? {};
-    const entries = Object.entries(props)
-      .filter(([, p]) => p["x-lime-reason"] !== undefined || p["x-lime-reason-empty"] !== undefined)
-      .map(([key, p]) => {
-        const invalid = p["x-lime-reason"] ?? 21;
-        return `${lit(key)}: { invalid: ${invalid}, empty: ${
-          p["x-lime-reason-empty"] ?? invalid
-        } }`;
-      });
-    return `  ${k.kind}: Object.freeze({ ${entries.join(", ")} }),`;
-  });
-  sf.addVariableStatement({
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    docs: [
-      "Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21.",
-    ],
-    declarations: [{
-      name: "FIELD_REASONS",
-      type: "Readonly<Record<string, FieldReasons>>",
-      initializer: `Object.freeze({\n${reasons.join("\n")}\n})`,
-    }],
   });
   const files = ["envelopes.json", "authentication.json", "documents/*.json"];
   return {

@@ -11,12 +11,74 @@ import { isMediaTypeString } from "./formats.ts";
 
 /** Whether an optional field is absent (or null) or a string. */
 export const optString = (x: unknown): boolean => x == null || typeof x === "string";
+/**
+ * Whether an optional field is absent (or null) or passes `check`, which refuses values not of its
+ * type (`check…` functions and the format predicates, typed for strings, test `typeof` first).
+ */
+export const optional = (x: unknown, check: (x: never) => boolean): boolean =>
+  x == null || check(x as never);
+/** Whether a required field is present (not null) and passes `check` (typed as for `optional`). */
+export const required = (x: unknown, check: (x: never) => boolean): boolean =>
+  x != null && check(x as never);
 /** Whether an optional field is absent (or null) or a boolean. */
 export const optBoolean = (x: unknown): boolean => x == null || typeof x === "boolean";
 /** Whether an optional field is absent (or null) or a finite number. */
 export const optNumber = (x: unknown): boolean => x == null || Number.isFinite(x);
 /** Whether an optional field is absent (or null) or a safe integer. */
 export const optInteger = (x: unknown): boolean => x == null || Number.isSafeInteger(x);
+
+// The field checks below are function declarations, not arrow constants: the generated field
+// tables are built while the modules load, inside an import cycle (registry → checks → here).
+
+/** Whether a present field is a string (a field check of {@link checkFields}). */
+export function isString(x: unknown): boolean {
+  return typeof x === "string";
+}
+/** Whether a present field is a boolean (a field check of {@link checkFields}). */
+export function isBoolean(x: unknown): boolean {
+  return typeof x === "boolean";
+}
+/** Whether a present field is a finite number (a field check of {@link checkFields}). */
+export function isFiniteNumber(x: unknown): boolean {
+  return Number.isFinite(x);
+}
+/** Whether a present field is a safe integer (a field check of {@link checkFields}). */
+export function isSafeInteger(x: unknown): boolean {
+  return Number.isSafeInteger(x);
+}
+
+/**
+ * Checks one present field (not null): its value and the object that holds it. The value may be
+ * of any type: a check typed for strings (a format predicate) tests `typeof` first.
+ */
+export type FieldCheck = (x: never, o: Record<string, unknown>) => boolean;
+/** The field checks of an object schema, by property name. */
+export type FieldTable = ReadonlyMap<string, FieldCheck>;
+
+/**
+ * A field table (the generated checks build one per large object schema): `checks`, added to
+ * the entries of `base` when given.
+ */
+export function fieldTable(checks: Record<string, FieldCheck>, base?: FieldTable): FieldTable {
+  return new Map([...base ?? [], ...Object.entries(checks)]);
+}
+
+/**
+ * Whether `v` is a JSON object whose fields named in `fields` pass their checks; null counts as
+ * absent, other keys are ignored. One pass over the keys the object has (its enumerable ones, as
+ * JSON.parse makes them); required fields are checked by the caller.
+ */
+export function checkFields(v: unknown, fields: FieldTable): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  for (const key in o) {
+    const x = o[key];
+    if (x == null) continue;
+    const check = fields.get(key);
+    if (check !== undefined && !check(x as never, o)) return false;
+  }
+  return true;
+}
 
 /** Whether a value is a JSON object (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -84,15 +146,33 @@ function exactDocumentType(mediaType: string): DocumentEntry | undefined {
   return undefined;
 }
 
+// The last media type found in the registry, and its entry: a message's `type` is looked up by
+// its format check (`isMediaTypeFast`) and again by its content's (`checkDocument`), and the
+// second lookup gets the same string, which `===` tells at once.
+let lastType = "";
+let lastEntry: DocumentEntry | undefined;
+
+function registeredType(mediaType: string): DocumentEntry | undefined {
+  if (mediaType === lastType) return lastEntry;
+  const entry = exactDocumentType(mediaType);
+  if (entry !== undefined) {
+    lastType = mediaType;
+    lastEntry = entry;
+  }
+  return entry;
+}
+
 /** Whether `v` is a media type; a registered one, spelled as registered, needs no regex. */
 export function isMediaTypeFast(v: string): boolean {
-  return exactDocumentType(v) !== undefined || isMediaTypeString(v);
+  return typeof v === "string" && (registeredType(v) !== undefined || isMediaTypeString(v));
 }
 
 /** The registered document type of a media type (case-insensitive, parameters ignored). */
 export function lookupDocumentType(mediaType: string): DocumentEntry | undefined {
-  const exact = exactDocumentType(mediaType);
-  if (exact) return exact;
+  return registeredType(mediaType) ?? lookupUncached(mediaType);
+}
+
+function lookupUncached(mediaType: string): DocumentEntry | undefined {
   const semicolon = mediaType.indexOf(";");
   const bare = (semicolon >= 0 ? mediaType.slice(0, semicolon) : mediaType).trim().toLowerCase();
   return DOCUMENT_TYPES.get(bare);
@@ -106,11 +186,13 @@ export function checkDocument(type: unknown, value: unknown): boolean {
   return isJsonMediaType(type) ? isPlainObject(value) : typeof value === "string";
 }
 
-/** Whether every item is a valid document of media type `type`. */
+/** Whether every item is a valid document of media type `type` (looked up once for all). */
 export function checkDocuments(type: unknown, items: unknown[]): boolean {
   if (typeof type !== "string") return false;
+  const entry = lookupDocumentType(type);
+  const check = entry ? entry.check : isJsonMediaType(type) ? isPlainObject : isString;
   for (let i = 0; i < items.length; i++) {
-    if (!checkDocument(type, items[i])) return false;
+    if (!check(items[i])) return false;
   }
   return true;
 }

@@ -6,9 +6,8 @@
  */
 import type { EnvelopeKindEntry } from "./document_types.ts";
 import { ValidationError, type ValidationIssue } from "./errors.ts";
-import { EXPLAINERS } from "./generated/explain.generated.ts";
+import { EXPLAINERS, FIELD_REASONS } from "./generated/explain.generated.ts";
 import { ReasonCode } from "./generated/reasons.generated.ts";
-import { FIELD_REASONS } from "./generated/registry.generated.ts";
 import { formatPath } from "./codec_core.ts";
 
 /** The error for an envelope object of `kind` that failed its fast check. */

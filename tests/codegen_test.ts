@@ -54,7 +54,17 @@ Deno.test("codegen golden output carries the spec's shapes", async () => {
     files["validators.generated.ts"],
     /export const SketchSchema: z\.ZodType = z\.looseObject/,
   );
-  assert.match(files["checks.generated.ts"], /export function checkSketch\(v: unknown\): boolean/);
+  assert.match(files["checks.generated.ts"], /export function checkSketch\(o: unknown\): boolean/);
+  // The envelope kinds are checked in one pass over the keys; each kind's named check is that
+  // pass told its kind.
+  assert.match(
+    files["checks.generated.ts"],
+    /export function checkEnvelopeFast\(o: Record<string, unknown>, kind = -1\): number/,
+  );
+  assert.match(
+    files["checks.generated.ts"],
+    /export function checkSession\(o: unknown\): boolean \{\n {2}return isPlainObject\(o\) && \(checkEnvelopeFast\(o, 3\) & 256\) === 0;/,
+  );
   assert.match(
     files["explain.generated.ts"],
     /export function explainSketch\(v: unknown\): ExplainedIssue \| undefined/,

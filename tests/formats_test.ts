@@ -10,6 +10,7 @@ import { Identity } from "../src/identity.ts";
 import { isPingUri, LimeUri } from "../src/lime_uri.ts";
 import { isJsonMediaType, MediaType } from "../src/media_type.ts";
 import { Node } from "../src/node.ts";
+import { DATE_TIME_PATTERN, NODE_PATTERN } from "../src/generated/formats.generated.ts";
 import { mulberry32 } from "./prng.ts";
 
 Deno.test("isNodeString accepts node strings", () => {
@@ -307,4 +308,87 @@ Deno.test("format predicates never throw on generated strings", () => {
     isDateTimeString(input);
     assert.equal(Node.tryParse(input)?.toString() ?? null, isNodeString(input) ? input : null);
   }
+});
+
+// ------------------------------------------------------------------------------------------------
+// The fast paths (the cache of valid node strings, the plain ISO date-time) answer exactly what
+// the regular expressions (and Date.parse) answer.
+
+Deno.test("isNodeString answers like NODE_PATTERN on repeated and colliding strings", () => {
+  const random = mulberry32(11);
+  const names = ["joao", "maria", "5531988776655", "bot-x", "a", ""];
+  const domains = ["msging.net", "limeprotocol.org", "b", ""];
+  const inputs: string[] = [...randomStrings(12, COUNT)];
+  for (let i = 0; i < COUNT; i++) {
+    const node = `${names[i % names.length]}@${domains[i % domains.length]}/${
+      Math.floor(random() * 50)
+    }`;
+    // The same string, then variants of it: one character changed (the cache samples five).
+    inputs.push(node);
+    const at = Math.floor(random() * node.length);
+    for (const c of [" ", "@", "/", "x", "\u0000", "\u00a0"]) {
+      inputs.push(node.slice(0, at) + c + node.slice(at + 1));
+    }
+  }
+  for (let round = 0; round < 3; round++) {
+    for (const input of inputs) {
+      assert.equal(isNodeString(input), NODE_PATTERN.test(input), JSON.stringify(input));
+      assert.equal(isIdentityString(input), NODE_PATTERN.test(input), JSON.stringify(input));
+    }
+  }
+});
+
+Deno.test("isNodeString refuses an invalid string in the slot of a valid one", () => {
+  // Same length, same characters at the five sampled positions (0, 2, 4, 6, 8 of 9).
+  assert.equal(isNodeString("abcdefghi"), true);
+  assert.equal(isNodeString("abcdefghi"), true);
+  assert.equal(isNodeString("a cdefghi"), false);
+  assert.equal(isNodeString("a@c@efghi"), false);
+  assert.equal(isNodeString("abcdefghi"), true);
+  const long = `${"n".repeat(200)}@d`;
+  assert.equal(isNodeString(long), true);
+  assert.equal(isNodeString(`${long} `), false);
+});
+
+Deno.test("isDateTimeString answers like DATE_TIME_PATTERN and Date.parse", () => {
+  const reference = (v: string) => DATE_TIME_PATTERN.test(v) && !Number.isNaN(Date.parse(v));
+  const random = mulberry32(13);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const two = (max: number) => String(Math.floor(random() * max)).padStart(2, "0");
+  const inputs = [
+    "2014-12-26",
+    "2014-12-26T12:00:00.0000000-03:00",
+    "2024-02-29T23:59:59.999Z",
+    "2023-02-29T00:00:00Z",
+    "2024-04-31",
+    "2024-00-10",
+    "2024-01-00",
+    "2024-01-01T24:00:00Z",
+    "2024-01-01T24:00Z",
+    "2024-01-01T23:60Z",
+    "2024-01-01T23:59:60Z",
+    "2024-01-01T12:00:00.Z",
+    "2024-01-01T12:00:00.1234567890Z",
+    "2024-01-01T12:00+24:00",
+    "2024-01-01T12:00+23:60",
+    "0000-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999+23:59",
+  ];
+  for (let i = 0; i < 20 * COUNT; i++) {
+    let s = `${pick(["0000", "1970", "2024", "9999", "12345", "99"])}-${two(14)}-${two(33)}`;
+    if (random() < 0.9) {
+      s += `${pick(["T", "T", "t", " ", "X"])}${two(26)}:${two(62)}`;
+      if (random() < 0.8) s += `:${two(63)}`;
+      if (random() < 0.5) s += pick([".", ".1", ".123", ".1234567", ".123456789", ".1234567890"]);
+      s += pick(["", "Z", "z", "+00:00", "-03:00", `+${two(26)}:${two(62)}`, "+0300", "+03", "-"]);
+    }
+    inputs.push(s);
+  }
+  let valid = 0;
+  for (const input of inputs) {
+    const expected = reference(input);
+    assert.equal(isDateTimeString(input), expected, input);
+    if (expected) valid++;
+  }
+  assert.ok(valid > inputs.length / 4 && valid < inputs.length * 3 / 4, `${valid} valid`);
 });

@@ -6,13 +6,22 @@ import {
   checkAuthentication,
   checkDocument,
   checkDocuments,
+  checkFields,
+  type FieldTable,
+  fieldTable,
+  isBoolean,
+  isFiniteNumber,
   isMediaTypeFast,
   isPlainObject,
+  isSafeInteger,
+  isString,
   isStringMap,
   optBoolean,
   optInteger,
+  optional,
   optNumber,
   optString,
+  required,
 } from "../document_check.ts";
 import {
   AuthenticationSchemeValues as AuthenticationSchemeList,
@@ -30,6 +39,85 @@ const CommandStatusValues: ReadonlySet<string> = new Set(CommandStatusList);
 const SessionCompressionValues: ReadonlySet<string> = new Set(SessionCompressionList);
 const SessionEncryptionValues: ReadonlySet<string> = new Set(SessionEncryptionList);
 const AuthenticationSchemeValues: ReadonlySet<string> = new Set(AuthenticationSchemeList);
+const accountExtras = (x: unknown): boolean => isStringMap(x, 1000, 256, 32768);
+const integerAtLeast0 = (x: unknown): boolean => (Number.isSafeInteger(x) && (x as number) >= 0);
+const contactSubscriptionStatus = (
+  x: unknown,
+): boolean => (x === "subscribed" || x === "not-subscribed");
+const ClickTrackingFields: FieldTable = /* @__PURE__ */ fieldTable({
+  id: isString,
+  from: isString,
+  to: isString,
+  fromIdentity: isIdentityString,
+  toIdentity: isIdentityString,
+  fromDomain: isString,
+  toDomain: isString,
+  storageDate: isDateTimeString,
+  contentMediaType: isMediaTypeFast,
+  contentHash: isString,
+  content: isString,
+  contentLength: integerAtLeast0,
+  sequentialId: isSafeInteger,
+  internalId: isString,
+  metadata: checkClickTrackingMetadata,
+});
+const ContactDocumentFields: FieldTable = /* @__PURE__ */ fieldTable({
+  identity: isIdentityString,
+  address: isString,
+  city: isString,
+  email: isString,
+  phoneNumber: isString,
+  photoUri: isString,
+  cellPhoneNumber: isString,
+  gender: checkGender,
+  timeZoneName: isString,
+  offset: isFiniteNumber,
+  culture: isString,
+  extras: accountExtras,
+  source: isString,
+  firstName: isString,
+  lastName: isString,
+  birthDate: isDateTimeString,
+  taxDocument: isString,
+  creationDate: isDateTimeString,
+  tenantId: isString,
+  isGroupEnabled: isBoolean,
+  whatsAppBsuid: isString,
+  whatsAppWaId: isString,
+  whatsAppUserName: isString,
+  whatsAppParentId: isString,
+});
+const ContactFields: FieldTable = /* @__PURE__ */ fieldTable({
+  name: isString,
+  isPending: isBoolean,
+  sharePresence: isBoolean,
+  shareAccountInfo: isBoolean,
+  priority: isSafeInteger,
+  group: isString,
+  lastMessageDate: isDateTimeString,
+  lastUpdateDate: isDateTimeString,
+  subscriptionStatus: contactSubscriptionStatus,
+}, ContactDocumentFields);
+const AccountFields: FieldTable = /* @__PURE__ */ fieldTable({
+  fullName: isString,
+  isTemporary: isBoolean,
+  password: isString,
+  oldPassword: isString,
+  accessKey: isString,
+  inboxSize: integerAtLeast0,
+  allowAnonymousSender: isBoolean,
+  allowUnknownSender: isBoolean,
+  storeMessageContent: isBoolean,
+  encryptMessageContent: isBoolean,
+  alternativeAccount: isIdentityString,
+  publishToDirectory: isBoolean,
+  allowGuestSender: isBoolean,
+  timezone: isSafeInteger,
+}, ContactDocumentFields);
+/** Set in what `checkEnvelopeFast` returns when the envelope fails its kind's check. */
+export const ENVELOPE_INVALID = 256;
+/** Set in what `checkEnvelopeFast` returns when a top-level field of the envelope is null. */
+export const ENVELOPE_NULLS = 512;
 
 /** Whether a value is a valid Gender: Gender of a person. */
 export function checkGender(v: unknown): boolean {
@@ -37,77 +125,13 @@ export function checkGender(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Account: Account information of an identity. */
-export function checkAccount(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["identity"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  if (
-    !(optString(o["address"]) && optString(o["city"]) && optString(o["email"]) &&
-      optString(o["phoneNumber"]) && optString(o["photoUri"]) && optString(o["cellPhoneNumber"]))
-  ) return false;
-  {
-    const x = o["gender"];
-    if (x != null && !(checkGender(x))) return false;
-  }
-
-  if (!(optString(o["timeZoneName"]) && optNumber(o["offset"]) && optString(o["culture"]))) {
-    return false;
-  }
-  {
-    const x = o["extras"];
-    if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
-  }
-
-  if (!(optString(o["source"]) && optString(o["firstName"]) && optString(o["lastName"]))) {
-    return false;
-  }
-  {
-    const x = o["birthDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (!(optString(o["taxDocument"]))) return false;
-  {
-    const x = o["creationDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (
-    !(optString(o["tenantId"]) && optBoolean(o["isGroupEnabled"]) &&
-      optString(o["whatsAppBsuid"]) && optString(o["whatsAppWaId"]) &&
-      optString(o["whatsAppUserName"]) && optString(o["whatsAppParentId"]) &&
-      optString(o["fullName"]) && optBoolean(o["isTemporary"]) && optString(o["password"]) &&
-      optString(o["oldPassword"]) && optString(o["accessKey"]))
-  ) return false;
-  {
-    const x = o["inboxSize"];
-    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
-  }
-
-  if (
-    !(optBoolean(o["allowAnonymousSender"]) && optBoolean(o["allowUnknownSender"]) &&
-      optBoolean(o["storeMessageContent"]) && optBoolean(o["encryptMessageContent"]))
-  ) return false;
-  {
-    const x = o["alternativeAccount"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  if (
-    !(optBoolean(o["publishToDirectory"]) && optBoolean(o["allowGuestSender"]) &&
-      optInteger(o["timezone"]))
-  ) return false;
-  return true;
+export function checkAccount(o: unknown): boolean {
+  return checkFields(o, AccountFields);
 }
 
 /** Whether a value is a valid CheckoutCustomer: Customer of a builder checkout. */
-export function checkCheckoutCustomer(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkCheckoutCustomer(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (
     !(optString(o["identity"]) && optString(o["phone"]) && optString(o["name"]) &&
       optString(o["surname"]) && optString(o["email"]) && optString(o["documentType"]) &&
@@ -117,9 +141,8 @@ export function checkCheckoutCustomer(v: unknown): boolean {
 }
 
 /** Whether a value is a valid CheckoutProduct: Product of a builder checkout. */
-export function checkCheckoutProduct(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkCheckoutProduct(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (!(optString(o["description"]) && optNumber(o["price"]))) return false;
   {
     const x = o["quantity"];
@@ -130,14 +153,9 @@ export function checkCheckoutProduct(v: unknown): boolean {
 }
 
 /** Whether a value is a valid BuilderCheckout: A checkout of the builder platform: customer, products and transaction details. */
-export function checkBuilderCheckout(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["customer"];
-    if (x != null && !(checkCheckoutCustomer(x))) return false;
-  }
-
+export function checkBuilderCheckout(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["customer"], checkCheckoutCustomer))) return false;
   {
     const x = o["products"];
     if (
@@ -152,9 +170,8 @@ export function checkBuilderCheckout(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Capability: Content and resource types a node handles. */
-export function checkCapability(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkCapability(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["contentTypes"];
     if (
@@ -177,9 +194,8 @@ export function checkCapability(v: unknown): boolean {
 }
 
 /** Whether a value is a valid ChatState: Chat state of the sender in the conversation. */
-export function checkChatState(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkChatState(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["state"];
     if (
@@ -197,9 +213,8 @@ export function checkChatState(v: unknown): boolean {
 }
 
 /** Whether a value is a valid ClickTrackingMetadata: Access details of a click-tracking event. */
-export function checkClickTrackingMetadata(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkClickTrackingMetadata(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (
     !(optString(o["correlationId"]) && optString(o["ipAddress"]) && optString(o["userAgent"]) &&
       optString(o["cluster"]))
@@ -208,44 +223,8 @@ export function checkClickTrackingMetadata(v: unknown): boolean {
 }
 
 /** Whether a value is a valid ClickTracking: A click on a tracked link of a broadcast message. */
-export function checkClickTracking(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["id"]) && optString(o["from"]) && optString(o["to"]))) return false;
-  {
-    const x = o["fromIdentity"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  {
-    const x = o["toIdentity"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  if (!(optString(o["fromDomain"]) && optString(o["toDomain"]))) return false;
-  {
-    const x = o["storageDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  {
-    const x = o["contentMediaType"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
-  if (!(optString(o["contentHash"]) && optString(o["content"]))) return false;
-  {
-    const x = o["contentLength"];
-    if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
-  }
-
-  if (!(optInteger(o["sequentialId"]) && optString(o["internalId"]))) return false;
-  {
-    const x = o["metadata"];
-    if (x != null && !(checkClickTrackingMetadata(x))) return false;
-  }
-
-  return true;
+export function checkClickTracking(o: unknown): boolean {
+  return checkFields(o, ClickTrackingFields);
 }
 
 /** Whether a value is a valid Metadata: Free string key/value information; values may be null on the wire. */
@@ -254,75 +233,15 @@ export function checkMetadata(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Reason: Why something failed. */
-export function checkReason(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["code"];
-    if (x == null || !(Number.isSafeInteger(x))) return false;
-  }
-
-  if (!(optString(o["description"]))) return false;
+export function checkReason(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(required(o["code"], isSafeInteger) && optString(o["description"]))) return false;
   return true;
 }
 
 /** Whether a value is a valid Command: Manipulates a resource: a request (uri, no status) or a response (status). */
-export function checkCommand(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["id"]))) return false;
-  {
-    const x = o["from"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["to"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["pp"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["metadata"];
-    if (x != null && !(checkMetadata(x))) return false;
-  }
-
-  {
-    const x = o["method"];
-    if (x == null || !(CommandMethodValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["uri"];
-    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
-    if (x == null && o["status"] == null) return false;
-  }
-
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
-  {
-    const x = o["resource"];
-    if (x != null && !(checkDocument(o["type"], x))) return false;
-  }
-
-  {
-    const x = o["status"];
-    if (x != null && !(CommandStatusValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["reason"];
-    if (x != null && !(checkReason(x))) return false;
-  }
-
-  return true;
+export function checkCommand(o: unknown): boolean {
+  return isPlainObject(o) && (checkEnvelopeFast(o, 2) & 256) === 0;
 }
 
 /** Whether a value is a valid CommandDocument: A command envelope used as a document. */
@@ -331,153 +250,41 @@ export function checkCommandDocument(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Contact: A contact of the roster of an identity. */
-export function checkContact(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["identity"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  if (
-    !(optString(o["address"]) && optString(o["city"]) && optString(o["email"]) &&
-      optString(o["phoneNumber"]) && optString(o["photoUri"]) && optString(o["cellPhoneNumber"]))
-  ) return false;
-  {
-    const x = o["gender"];
-    if (x != null && !(checkGender(x))) return false;
-  }
-
-  if (!(optString(o["timeZoneName"]) && optNumber(o["offset"]) && optString(o["culture"]))) {
-    return false;
-  }
-  {
-    const x = o["extras"];
-    if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
-  }
-
-  if (!(optString(o["source"]) && optString(o["firstName"]) && optString(o["lastName"]))) {
-    return false;
-  }
-  {
-    const x = o["birthDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (!(optString(o["taxDocument"]))) return false;
-  {
-    const x = o["creationDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (
-    !(optString(o["tenantId"]) && optBoolean(o["isGroupEnabled"]) &&
-      optString(o["whatsAppBsuid"]) && optString(o["whatsAppWaId"]) &&
-      optString(o["whatsAppUserName"]) && optString(o["whatsAppParentId"]) &&
-      optString(o["name"]) && optBoolean(o["isPending"]) && optBoolean(o["sharePresence"]) &&
-      optBoolean(o["shareAccountInfo"]) && optInteger(o["priority"]) && optString(o["group"]))
-  ) return false;
-  {
-    const x = o["lastMessageDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  {
-    const x = o["lastUpdateDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  {
-    const x = o["subscriptionStatus"];
-    if (x != null && !(x === "subscribed" || x === "not-subscribed")) return false;
-  }
-
-  return true;
+export function checkContact(o: unknown): boolean {
+  return checkFields(o, ContactFields);
 }
 
 /** Whether a value is a valid ContactDocument: Personal information shared by accounts and contacts; not a document type itself. */
-export function checkContactDocument(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["identity"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  if (
-    !(optString(o["address"]) && optString(o["city"]) && optString(o["email"]) &&
-      optString(o["phoneNumber"]) && optString(o["photoUri"]) && optString(o["cellPhoneNumber"]))
-  ) return false;
-  {
-    const x = o["gender"];
-    if (x != null && !(checkGender(x))) return false;
-  }
-
-  if (!(optString(o["timeZoneName"]) && optNumber(o["offset"]) && optString(o["culture"]))) {
-    return false;
-  }
-  {
-    const x = o["extras"];
-    if (x != null && !(isStringMap(x, 1000, 256, 32768))) return false;
-  }
-
-  if (!(optString(o["source"]) && optString(o["firstName"]) && optString(o["lastName"]))) {
-    return false;
-  }
-  {
-    const x = o["birthDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (!(optString(o["taxDocument"]))) return false;
-  {
-    const x = o["creationDate"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (
-    !(optString(o["tenantId"]) && optBoolean(o["isGroupEnabled"]) &&
-      optString(o["whatsAppBsuid"]) && optString(o["whatsAppWaId"]) &&
-      optString(o["whatsAppUserName"]) && optString(o["whatsAppParentId"]))
-  ) return false;
-  return true;
+export function checkContactDocument(o: unknown): boolean {
+  return checkFields(o, ContactDocumentFields);
 }
 
 /** Whether a value is a valid CopyAndPasteButton: The button of a copy-and-paste document. */
-export function checkCopyAndPasteButton(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkCopyAndPasteButton(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (!(optString(o["text"]) && optString(o["value"]))) return false;
   return true;
 }
 
 /** Whether a value is a valid CopyAndPaste: A text with a button that copies a value. */
-export function checkCopyAndPaste(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["header"]) && optString(o["body"]) && optString(o["footer"]))) return false;
-  {
-    const x = o["button"];
-    if (x != null && !(checkCopyAndPasteButton(x))) return false;
-  }
-
+export function checkCopyAndPaste(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["header"]) && optString(o["body"]) && optString(o["footer"]) &&
+      optional(o["button"], checkCopyAndPasteButton))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid DelegationCommand: Constraint of a delegation on commands. */
-export function checkDelegationCommand(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkDelegationCommand(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["method"];
     if (x != null && !(CommandMethodValues.has(x as string))) return false;
   }
 
-  {
-    const x = o["uri"];
-    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
-  }
-
+  if (!(optional(o["uri"], isLimeUriString))) return false;
   {
     const x = o["status"];
     if (x != null && !(CommandStatusValues.has(x as string))) return false;
@@ -487,21 +294,15 @@ export function checkDelegationCommand(v: unknown): boolean {
 }
 
 /** Whether a value is a valid DelegationMessage: Constraint of a delegation on messages. */
-export function checkDelegationMessage(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkDelegationMessage(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["type"], isMediaTypeFast))) return false;
   return true;
 }
 
 /** Whether a value is a valid DelegationNotification: Constraint of a delegation on notifications. */
-export function checkDelegationNotification(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkDelegationNotification(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["event"];
     if (x != null && !(NotificationEventValues.has(x as string))) return false;
@@ -511,14 +312,9 @@ export function checkDelegationNotification(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Delegation: Permission for a node to send envelopes on the owner's behalf. */
-export function checkDelegation(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["target"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
+export function checkDelegation(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["target"], isNodeString))) return false;
   {
     const x = o["envelopeTypes"];
     if (
@@ -556,20 +352,15 @@ export function checkDelegation(v: unknown): boolean {
 }
 
 /** Whether a value is a valid DeletedContent: Marks a message whose content was deleted; has no properties. */
-export function checkDeletedContent(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+export function checkDeletedContent(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   return true;
 }
 
 /** Whether a value is a valid DocumentCollection: A collection of documents of one media type. */
-export function checkDocumentCollection(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["itemType"];
-    if (x == null || !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkDocumentCollection(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(required(o["itemType"], isMediaTypeFast))) return false;
   {
     const x = o["total"];
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
@@ -584,14 +375,9 @@ export function checkDocumentCollection(v: unknown): boolean {
 }
 
 /** Whether a value is a valid DocumentContainer: A document together with its media type. */
-export function checkDocumentContainer(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["type"];
-    if (x == null || !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkDocumentContainer(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(required(o["type"], isMediaTypeFast))) return false;
   {
     const x = o["value"];
     if (x == null || !(checkDocument(o["type"], x))) return false;
@@ -601,20 +387,12 @@ export function checkDocumentContainer(v: unknown): boolean {
 }
 
 /** Whether a value is a valid DocumentSelectOption: An option of a document select. */
-export function checkDocumentSelectOption(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optInteger(o["order"]))) return false;
-  {
-    const x = o["label"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["value"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
+export function checkDocumentSelectOption(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optInteger(o["order"]) && optional(o["label"], checkDocumentContainer) &&
+      optional(o["value"], checkDocumentContainer))
+  ) return false;
   return true;
 }
 
@@ -624,19 +402,11 @@ export function checkSelectScope(v: unknown): boolean {
 }
 
 /** Whether a value is a valid DocumentSelect: A select whose header and options are documents instead of text. */
-export function checkDocumentSelect(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["scope"];
-    if (x != null && !(checkSelectScope(x))) return false;
+export function checkDocumentSelect(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["scope"], checkSelectScope) && optional(o["header"], checkDocumentContainer))) {
+    return false;
   }
-
-  {
-    const x = o["header"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
   {
     const x = o["options"];
     if (
@@ -649,9 +419,8 @@ export function checkDocumentSelect(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Emoji: An emoji given as Unicode code points. */
-export function checkEmoji(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkEmoji(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["values"];
     if (
@@ -665,42 +434,19 @@ export function checkEmoji(v: unknown): boolean {
 }
 
 /** Whether a value is a valid EnvelopeBase: Fields shared by every envelope. */
-export function checkEnvelopeBase(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["id"]))) return false;
-  {
-    const x = o["from"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["to"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["pp"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["metadata"];
-    if (x != null && !(checkMetadata(x))) return false;
-  }
-
+export function checkEnvelopeBase(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["id"]) && optional(o["from"], isNodeString) && optional(o["to"], isNodeString) &&
+      optional(o["pp"], isNodeString) && optional(o["metadata"], checkMetadata))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid External: A message originated outside the LIME network, with its original content. */
-export function checkExternal(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkExternal(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["type"], isMediaTypeFast))) return false;
   {
     const x = o["content"];
     if (x != null && !(checkDocument(o["type"], x))) return false;
@@ -710,65 +456,35 @@ export function checkExternal(v: unknown): boolean {
 }
 
 /** Whether a value is a valid ExternalAuthentication: A token issued by a third party. */
-export function checkExternalAuthentication(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["token"];
-    if (x == null || !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["issuer"];
-    if (x == null || !(typeof x === "string")) return false;
-  }
-
+export function checkExternalAuthentication(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(required(o["token"], isString) && required(o["issuer"], isString))) return false;
   return true;
 }
 
 /** Whether a value is a valid Group: A group of identities. */
-export function checkGroup(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["identity"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  if (!(optString(o["name"]) && optString(o["description"]))) return false;
+export function checkGroup(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optional(o["identity"], isIdentityString) && optString(o["name"]) &&
+      optString(o["description"]))
+  ) return false;
   {
     const x = o["type"];
     if (x != null && !(x === "temporary" || x === "private" || x === "public")) return false;
   }
 
-  if (!(optString(o["photoUri"]))) return false;
-  {
-    const x = o["creator"];
-    if (x != null && !(typeof x === "string" && isIdentityString(x))) return false;
-  }
-
-  {
-    const x = o["created"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  {
-    const x = o["members"];
-    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
-  }
-
+  if (
+    !(optString(o["photoUri"]) && optional(o["creator"], isIdentityString) &&
+      optional(o["created"], isDateTimeString) && optional(o["members"], isLimeUriString))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid GroupMember: A member of a group. */
-export function checkGroupMember(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["address"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
+export function checkGroupMember(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["address"], isNodeString))) return false;
   {
     const x = o["role"];
     if (x != null && !(x === "member" || x === "listener" || x === "moderator" || x === "owner")) {
@@ -780,8 +496,8 @@ export function checkGroupMember(v: unknown): boolean {
 }
 
 /** Whether a value is a valid GuestAuthentication: No credentials. */
-export function checkGuestAuthentication(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+export function checkGuestAuthentication(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   return true;
 }
 
@@ -791,9 +507,8 @@ export function checkIdentityDocument(v: unknown): boolean {
 }
 
 /** Whether a value is a valid InputValidation: Validation rules for the user response to an input. */
-export function checkInputValidation(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkInputValidation(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["rule"];
     if (
@@ -802,73 +517,48 @@ export function checkInputValidation(v: unknown): boolean {
     ) return false;
   }
 
-  if (!(optString(o["regex"]))) return false;
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
+  if (!(optString(o["regex"]) && optional(o["type"], isMediaTypeFast) && optString(o["error"]))) {
+    return false;
   }
-
-  if (!(optString(o["error"]))) return false;
   return true;
 }
 
 /** Whether a value is a valid Input: A request for the user to enter a value. */
-export function checkInput(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["label"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["validation"];
-    if (x != null && !(checkInputValidation(x))) return false;
-  }
-
+export function checkInput(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optional(o["label"], checkDocumentContainer) &&
+      optional(o["validation"], checkInputValidation))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid InvoiceItem: An item of an invoice or payment receipt. */
-export function checkInvoiceItem(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["description"]) && optString(o["imageUri"]))) return false;
-  {
-    const x = o["imageType"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkInvoiceItem(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (
-    !(optString(o["complement"]) && optNumber(o["quantity"]) && optNumber(o["unit"]) &&
-      optString(o["currency"]) && optNumber(o["taxes"]) && optNumber(o["total"]))
+    !(optString(o["description"]) && optString(o["imageUri"]) &&
+      optional(o["imageType"], isMediaTypeFast) && optString(o["complement"]) &&
+      optNumber(o["quantity"]) && optNumber(o["unit"]) && optString(o["currency"]) &&
+      optNumber(o["taxes"]) && optNumber(o["total"]))
   ) return false;
   return true;
 }
 
 /** Whether a value is a valid PaymentMethod: A payment method. */
-export function checkPaymentMethod(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkPaymentMethod(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (!(optString(o["name"]) && optString(o["account"]))) return false;
   return true;
 }
 
 /** Whether a value is a valid Invoice: An invoice requesting a payment. */
-export function checkInvoice(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["title"]))) return false;
-  {
-    const x = o["created"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  {
-    const x = o["dueTo"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
+export function checkInvoice(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["title"]) && optional(o["created"], isDateTimeString) &&
+      optional(o["dueTo"], isDateTimeString))
+  ) return false;
   {
     const x = o["methods"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkPaymentMethod(i)))) {
@@ -884,29 +574,19 @@ export function checkInvoice(v: unknown): boolean {
     }
   }
 
-  {
-    const x = o["billTo"];
-    if (x != null && !(checkContact(x))) return false;
-  }
-
+  if (!(optional(o["billTo"], checkContact))) return false;
   return true;
 }
 
 /** Whether a value is a valid InvoiceStatus: Payment status of an invoice. */
-export function checkInvoiceStatus(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkInvoiceStatus(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["status"];
     if (x != null && !(x === "completed" || x === "cancelled" || x === "refunded")) return false;
   }
 
-  {
-    const x = o["date"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (!(optString(o["code"]))) return false;
+  if (!(optional(o["date"], isDateTimeString) && optString(o["code"]))) return false;
   return true;
 }
 
@@ -921,42 +601,27 @@ export function checkJsonDocument(v: unknown): boolean {
 }
 
 /** Whether a value is a valid KeyAuthentication: An access key, base64-encoded UTF-8. */
-export function checkKeyAuthentication(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["key"];
-    if (x == null || !(typeof x === "string")) return false;
-  }
-
+export function checkKeyAuthentication(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(required(o["key"], isString))) return false;
   return true;
 }
 
 /** Whether a value is a valid Link: Fields shared by link documents (media link, web link). */
-export function checkLink(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["uri"]) && optString(o["previewUri"]))) return false;
-  {
-    const x = o["previewType"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
-  if (!(optString(o["title"]) && optString(o["text"]) && optString(o["authorizationRealm"]))) {
-    return false;
-  }
+export function checkLink(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["uri"]) && optString(o["previewUri"]) &&
+      optional(o["previewType"], isMediaTypeFast) && optString(o["title"]) &&
+      optString(o["text"]) && optString(o["authorizationRealm"]))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid List: A list of documents with an optional header. */
-export function checkList(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["header"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
+export function checkList(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["header"], checkDocumentContainer))) return false;
   {
     const x = o["items"];
     if (
@@ -968,9 +633,8 @@ export function checkList(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Location: A geographic location. */
-export function checkLocation(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkLocation(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (
     !(optNumber(o["latitude"]) && optNumber(o["longitude"]) && optNumber(o["altitude"]) &&
       optInteger(o["course"]) && optNumber(o["speed"]) && optNumber(o["accuracy"]) &&
@@ -980,23 +644,14 @@ export function checkLocation(v: unknown): boolean {
 }
 
 /** Whether a value is a valid MediaLink: A link to a media file. */
-export function checkMediaLink(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["uri"]) && optString(o["previewUri"]))) return false;
-  {
-    const x = o["previewType"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
-  if (!(optString(o["title"]) && optString(o["text"]) && optString(o["authorizationRealm"]))) {
-    return false;
-  }
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkMediaLink(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["uri"]) && optString(o["previewUri"]) &&
+      optional(o["previewType"], isMediaTypeFast) && optString(o["title"]) &&
+      optString(o["text"]) && optString(o["authorizationRealm"]) &&
+      optional(o["type"], isMediaTypeFast))
+  ) return false;
   {
     const x = o["size"];
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
@@ -1007,41 +662,8 @@ export function checkMediaLink(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Message: Carries content between nodes. */
-export function checkMessage(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["id"]))) return false;
-  {
-    const x = o["from"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["to"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["pp"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["metadata"];
-    if (x != null && !(checkMetadata(x))) return false;
-  }
-
-  {
-    const x = o["type"];
-    if (x == null || !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
-  {
-    const x = o["content"];
-    if (x == null || !(checkDocument(o["type"], x))) return false;
-  }
-
-  return true;
+export function checkMessage(o: unknown): boolean {
+  return isPlainObject(o) && (checkEnvelopeFast(o, 0) & 256) === 0;
 }
 
 /** Whether a value is a valid MessageDirection: Direction of a referenced message in the thread, seen from the thread owner. */
@@ -1055,25 +677,15 @@ export function checkMessageDocument(v: unknown): boolean {
 }
 
 /** Whether a value is a valid MessageReference: Reference to an earlier message of the thread (inReplyTo of a reply, inReactionTo of a reaction). */
-export function checkMessageReference(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["id"]))) return false;
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkMessageReference(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optString(o["id"]) && optional(o["type"], isMediaTypeFast))) return false;
   {
     const x = o["value"];
     if (x != null && !(checkDocument(o["type"], x))) return false;
   }
 
-  {
-    const x = o["direction"];
-    if (x != null && !(checkMessageDirection(x))) return false;
-  }
-
+  if (!(optional(o["direction"], checkMessageDirection))) return false;
   return true;
 }
 
@@ -1083,45 +695,8 @@ export function checkNodeDocument(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Notification: Reports an event about a message. */
-export function checkNotification(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["id"];
-    if (x == null || !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["from"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["to"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["pp"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["metadata"];
-    if (x != null && !(checkMetadata(x))) return false;
-  }
-
-  {
-    const x = o["event"];
-    if (x == null || !(NotificationEventValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["reason"];
-    if (x != null && !(checkReason(x))) return false;
-  }
-
-  return true;
+export function checkNotification(o: unknown): boolean {
+  return isPlainObject(o) && (checkEnvelopeFast(o, 1) & 256) === 0;
 }
 
 /** Whether a value is a valid NotificationDocument: A notification envelope used as a document. */
@@ -1130,9 +705,8 @@ export function checkNotificationDocument(v: unknown): boolean {
 }
 
 /** Whether a value is a valid PaymentAddress: An address on a payment receipt. */
-export function checkPaymentAddress(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkPaymentAddress(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (
     !(optString(o["street"]) && optString(o["city"]) && optString(o["postalCode"]) &&
       optString(o["state"]) && optString(o["country"]))
@@ -1141,27 +715,13 @@ export function checkPaymentAddress(v: unknown): boolean {
 }
 
 /** Whether a value is a valid PaymentReceipt: A receipt for an invoice payment. */
-export function checkPaymentReceipt(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["method"];
-    if (x != null && !(checkPaymentMethod(x))) return false;
-  }
-
-  if (!(optString(o["code"]))) return false;
-  {
-    const x = o["paidOn"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
-  if (!(optString(o["currency"]) && optNumber(o["taxes"]))) return false;
-  {
-    const x = o["address"];
-    if (x != null && !(checkPaymentAddress(x))) return false;
-  }
-
-  if (!(optNumber(o["total"]))) return false;
+export function checkPaymentReceipt(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optional(o["method"], checkPaymentMethod) && optString(o["code"]) &&
+      optional(o["paidOn"], isDateTimeString) && optString(o["currency"]) &&
+      optNumber(o["taxes"]) && optional(o["address"], checkPaymentAddress) && optNumber(o["total"]))
+  ) return false;
   {
     const x = o["items"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkInvoiceItem(i)))) {
@@ -1173,20 +733,15 @@ export function checkPaymentReceipt(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Ping: Ping resource; has no properties. */
-export function checkPing(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+export function checkPing(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   return true;
 }
 
 /** Whether a value is a valid PlainAuthentication: A password, base64-encoded UTF-8. */
-export function checkPlainAuthentication(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["password"];
-    if (x == null || !(typeof x === "string")) return false;
-  }
-
+export function checkPlainAuthentication(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(required(o["password"], isString))) return false;
   return true;
 }
 
@@ -1196,9 +751,8 @@ export function checkPlainText(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Presence: Availability of a node and how envelopes are routed to it. */
-export function checkPresence(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkPresence(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["status"];
     if (
@@ -1218,14 +772,10 @@ export function checkPresence(v: unknown): boolean {
     ) return false;
   }
 
-  {
-    const x = o["lastSeen"];
-    if (x != null && !(typeof x === "string" && isDateTimeString(x))) return false;
-  }
-
   if (
-    !(optInteger(o["priority"]) && optBoolean(o["filterByDistance"]) &&
-      optBoolean(o["roundRobin"]) && optBoolean(o["echo"]) && optBoolean(o["promiscuous"]))
+    !(optional(o["lastSeen"], isDateTimeString) && optInteger(o["priority"]) &&
+      optBoolean(o["filterByDistance"]) && optBoolean(o["roundRobin"]) && optBoolean(o["echo"]) &&
+      optBoolean(o["promiscuous"]))
   ) return false;
   {
     const x = o["instances"];
@@ -1238,9 +788,8 @@ export function checkPresence(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Quota: Envelope quota of a session. */
-export function checkQuota(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkQuota(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["threshold"];
     if (x != null && !(Number.isSafeInteger(x) && (x as number) >= 0)) return false;
@@ -1260,26 +809,17 @@ export function checkQuota(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Reaction: An emoji reaction to an earlier message. */
-export function checkReaction(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["emoji"];
-    if (x != null && !(checkEmoji(x))) return false;
+export function checkReaction(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["emoji"], checkEmoji) && optional(o["inReactionTo"], checkMessageReference))) {
+    return false;
   }
-
-  {
-    const x = o["inReactionTo"];
-    if (x != null && !(checkMessageReference(x))) return false;
-  }
-
   return true;
 }
 
 /** Whether a value is a valid Receipt: Events that generate notifications for the messages sent by the owner. */
-export function checkReceipt(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkReceipt(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["events"];
     if (
@@ -1292,54 +832,31 @@ export function checkReceipt(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Redirect: Asks the recipient to continue the conversation with another address. */
-export function checkRedirect(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["address"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
+export function checkRedirect(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["address"], isNodeString) && optional(o["context"], checkDocumentContainer))) {
+    return false;
   }
-
-  {
-    const x = o["context"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
   return true;
 }
 
 /** Whether a value is a valid Reply: A reply to an earlier message. */
-export function checkReply(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["replied"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["inReplyTo"];
-    if (x != null && !(checkMessageReference(x))) return false;
-  }
-
+export function checkReply(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optional(o["replied"], checkDocumentContainer) &&
+      optional(o["inReplyTo"], checkMessageReference))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid SelectOption: An option of a select. */
-export function checkSelectOption(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optInteger(o["order"]))) return false;
-  {
-    const x = o["text"];
-    if (x == null || !(typeof x === "string")) return false;
-  }
-
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkSelectOption(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optInteger(o["order"]) && required(o["text"], isString) &&
+      optional(o["type"], isMediaTypeFast))
+  ) return false;
   {
     const x = o["value"];
     if (x != null && !(checkDocument(o["type"], x))) return false;
@@ -1349,15 +866,9 @@ export function checkSelectOption(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Select: A text question with options for the recipient to choose from. */
-export function checkSelect(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["scope"];
-    if (x != null && !(checkSelectScope(x))) return false;
-  }
-
-  if (!(optString(o["text"]))) return false;
+export function checkSelect(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["scope"], checkSelectScope) && optString(o["text"]))) return false;
   {
     const x = o["options"];
     if (x != null && !(Array.isArray(x) && (x as unknown[]).every((i) => checkSelectOption(i)))) {
@@ -1369,14 +880,9 @@ export function checkSelect(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Sensitive: A container for sensitive content that receivers should not log or store. */
-export function checkSensitive(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["type"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
+export function checkSensitive(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (!(optional(o["type"], isMediaTypeFast))) return false;
   {
     const x = o["value"];
     if (x != null && !(checkDocument(o["type"], x))) return false;
@@ -1386,149 +892,43 @@ export function checkSensitive(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Session: Negotiates, authenticates, establishes and ends a session. */
-export function checkSession(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["id"]))) return false;
-  {
-    const x = o["from"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["to"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["pp"];
-    if (x != null && !(typeof x === "string" && isNodeString(x))) return false;
-  }
-
-  {
-    const x = o["metadata"];
-    if (x != null && !(checkMetadata(x))) return false;
-  }
-
-  {
-    const x = o["state"];
-    if (x == null || !(SessionStateValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["encryptionOptions"];
-    if (
-      x != null &&
-      !(Array.isArray(x) && (x as unknown[]).every((i) => SessionEncryptionValues.has(i as string)))
-    ) return false;
-  }
-
-  {
-    const x = o["encryption"];
-    if (x != null && !(SessionEncryptionValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["compressionOptions"];
-    if (
-      x != null &&
-      !(Array.isArray(x) &&
-        (x as unknown[]).every((i) => SessionCompressionValues.has(i as string)))
-    ) return false;
-  }
-
-  {
-    const x = o["compression"];
-    if (x != null && !(SessionCompressionValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["schemeOptions"];
-    if (
-      x != null &&
-      !(Array.isArray(x) &&
-        (x as unknown[]).every((i) => AuthenticationSchemeValues.has(i as string)))
-    ) return false;
-  }
-
-  {
-    const x = o["scheme"];
-    if (x != null && !(AuthenticationSchemeValues.has(x as string))) return false;
-  }
-
-  {
-    const x = o["authentication"];
-    if (x != null && !(checkAuthentication(o["scheme"], x))) return false;
-  }
-
-  {
-    const x = o["reason"];
-    if (x != null && !(checkReason(x))) return false;
-    if (x == null && o["state"] === "failed") return false;
-  }
-
-  return true;
+export function checkSession(o: unknown): boolean {
+  return isPlainObject(o) && (checkEnvelopeFast(o, 3) & 256) === 0;
 }
 
 /** Whether a value is a valid SsmlText: A text together with its version for speech synthesis. */
-export function checkSsmlText(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkSsmlText(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   if (!(optString(o["text"]) && optString(o["ssml"]))) return false;
   return true;
 }
 
 /** Whether a value is a valid TransportAuthentication: Credentials are the transport's (TLS client certificate). */
-export function checkTransportAuthentication(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+export function checkTransportAuthentication(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   return true;
 }
 
 /** Whether a value is a valid Tuple: Up to five documents sent together. */
-export function checkTuple(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  {
-    const x = o["item1"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["item2"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["item3"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["item4"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
-  {
-    const x = o["item5"];
-    if (x != null && !(checkDocumentContainer(x))) return false;
-  }
-
+export function checkTuple(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optional(o["item1"], checkDocumentContainer) &&
+      optional(o["item2"], checkDocumentContainer) &&
+      optional(o["item3"], checkDocumentContainer) &&
+      optional(o["item4"], checkDocumentContainer) && optional(o["item5"], checkDocumentContainer))
+  ) return false;
   return true;
 }
 
 /** Whether a value is a valid WebLink: A link to a web page. */
-export function checkWebLink(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  if (!(optString(o["uri"]) && optString(o["previewUri"]))) return false;
-  {
-    const x = o["previewType"];
-    if (x != null && !(typeof x === "string" && isMediaTypeFast(x))) return false;
-  }
-
-  if (!(optString(o["title"]) && optString(o["text"]) && optString(o["authorizationRealm"]))) {
-    return false;
-  }
+export function checkWebLink(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["uri"]) && optString(o["previewUri"]) &&
+      optional(o["previewType"], isMediaTypeFast) && optString(o["title"]) &&
+      optString(o["text"]) && optString(o["authorizationRealm"]))
+  ) return false;
   {
     const x = o["target"];
     if (x != null && !(x === "blank" || x === "self" || x === "selfCompact" || x === "selfTall")) {
@@ -1540,9 +940,8 @@ export function checkWebLink(v: unknown): boolean {
 }
 
 /** Whether a value is a valid Webhook: Where the server delivers by HTTP POST what is routed to the owner while it has no available session (or always): each envelope as the body, signed with the secret (HMAC-SHA256 over timestamp, delivery id and body). Set, got and deleted at /webhook; the secret is never returned. */
-export function checkWebhook(v: unknown): boolean {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
+export function checkWebhook(o: unknown): boolean {
+  if (!isPlainObject(o)) return false;
   {
     const x = o["messagesUrl"];
     if (x != null && !(typeof x === "string" && (x as string).length <= 2048)) return false;
@@ -1560,4 +959,160 @@ export function checkWebhook(v: unknown): boolean {
 
   if (!(optBoolean(o["always"]))) return false;
   return true;
+}
+
+/** The kind of a parsed envelope (its index in `ENVELOPE_KINDS`, or `ENVELOPE_KINDS.length` when no kind key is there), with `ENVELOPE_INVALID` set when it fails its kind's check and `ENVELOPE_NULLS` when a top-level field is null: the kind and the verdict of `ENVELOPE_KINDS[kind].check` in one pass over the keys. Given `kind`, it checks the object as that kind (the kind's named check is this). */
+export function checkEnvelopeFast(o: Record<string, unknown>, kind = -1): number {
+  let f_id: unknown,
+    f_from: unknown,
+    f_to: unknown,
+    f_pp: unknown,
+    f_metadata: unknown,
+    f_type: unknown,
+    f_content: unknown,
+    f_event: unknown,
+    f_reason: unknown,
+    f_method: unknown,
+    f_uri: unknown,
+    f_resource: unknown,
+    f_status: unknown,
+    f_state: unknown,
+    f_encryptionOptions: unknown,
+    f_encryption: unknown,
+    f_compressionOptions: unknown,
+    f_compression: unknown,
+    f_schemeOptions: unknown,
+    f_scheme: unknown,
+    f_authentication: unknown;
+  let nulls = 0;
+  for (const key in o) {
+    const x = o[key];
+    if (x === null) nulls = 512; // ENVELOPE_NULLS (ENVELOPE_INVALID is 256)
+    switch (key) {
+      case "id":
+        f_id = x;
+        break;
+      case "from":
+        f_from = x;
+        break;
+      case "to":
+        f_to = x;
+        break;
+      case "pp":
+        f_pp = x;
+        break;
+      case "metadata":
+        f_metadata = x;
+        break;
+      case "type":
+        f_type = x;
+        break;
+      case "content":
+        f_content = x;
+        break;
+      case "event":
+        f_event = x;
+        break;
+      case "reason":
+        f_reason = x;
+        break;
+      case "method":
+        f_method = x;
+        break;
+      case "uri":
+        f_uri = x;
+        break;
+      case "resource":
+        f_resource = x;
+        break;
+      case "status":
+        f_status = x;
+        break;
+      case "state":
+        f_state = x;
+        break;
+      case "encryptionOptions":
+        f_encryptionOptions = x;
+        break;
+      case "encryption":
+        f_encryption = x;
+        break;
+      case "compressionOptions":
+        f_compressionOptions = x;
+        break;
+      case "compression":
+        f_compression = x;
+        break;
+      case "schemeOptions":
+        f_schemeOptions = x;
+        break;
+      case "scheme":
+        f_scheme = x;
+        break;
+      case "authentication":
+        f_authentication = x;
+        break;
+    }
+  }
+
+  if (kind < 0) {
+    if (f_content !== undefined) kind = 0;
+    else if (f_event !== undefined) kind = 1;
+    else if (f_method !== undefined) kind = 2;
+    else if (f_state !== undefined) kind = 3;
+    else return 4 | nulls;
+  }
+
+  if (
+    !(optional(f_from, isNodeString) && optional(f_to, isNodeString) &&
+      optional(f_pp, isNodeString) && optional(f_metadata, checkMetadata))
+  ) return kind | nulls | 256;
+  switch (kind) {
+    case 0:
+      return optional(f_id, isString) && required(f_type, isMediaTypeFast) && f_content != null &&
+          checkDocument(f_type, f_content)
+        ? 0 | nulls
+        : 0 | nulls | 256;
+    case 1:
+      return required(f_id, isString) && f_event != null &&
+          NotificationEventValues.has(f_event as string) && optional(f_reason, checkReason)
+        ? 1 | nulls
+        : 1 | nulls | 256;
+    case 2:
+      return optional(f_id, isString) && f_method != null &&
+          CommandMethodValues.has(f_method as string) && optional(f_uri, isLimeUriString) &&
+          (f_uri != null || f_status != null) && optional(f_type, isMediaTypeFast) &&
+          (f_resource == null || checkDocument(f_type, f_resource)) &&
+          (f_status == null || CommandStatusValues.has(f_status as string)) &&
+          optional(f_reason, checkReason)
+        ? 2 | nulls
+        : 2 | nulls | 256;
+    case 3:
+      return optional(f_id, isString) && f_state != null &&
+          SessionStateValues.has(f_state as string) &&
+          (f_encryptionOptions == null ||
+            (Array.isArray(f_encryptionOptions) &&
+              (f_encryptionOptions as unknown[]).every((i) =>
+                SessionEncryptionValues.has(i as string)
+              ))) &&
+          (f_encryption == null || SessionEncryptionValues.has(f_encryption as string)) &&
+          (f_compressionOptions == null ||
+            (Array.isArray(f_compressionOptions) &&
+              (f_compressionOptions as unknown[]).every((i) =>
+                SessionCompressionValues.has(i as string)
+              ))) &&
+          (f_compression == null || SessionCompressionValues.has(f_compression as string)) &&
+          (f_schemeOptions == null ||
+            (Array.isArray(f_schemeOptions) &&
+              (f_schemeOptions as unknown[]).every((i) =>
+                AuthenticationSchemeValues.has(i as string)
+              ))) &&
+          (f_scheme == null || AuthenticationSchemeValues.has(f_scheme as string)) &&
+          (f_authentication == null || checkAuthentication(f_scheme, f_authentication)) &&
+          optional(f_reason, checkReason) && (f_reason != null || f_state !== "failed")
+        ? 3 | nulls
+        : 3 | nulls | 256;
+  }
+
+  return 4 | nulls;
 }

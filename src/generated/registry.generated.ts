@@ -3,9 +3,9 @@
 /** Document, authentication and envelope registries. @module */
 import type {
   AuthenticationEntry,
+  Check,
   DocumentEntry,
   EnvelopeKindEntry,
-  FieldReasons,
 } from "../document_types.ts";
 import {
   checkAccount,
@@ -61,389 +61,65 @@ import {
   checkWebLink,
 } from "./checks.generated.ts";
 
+/** The document registry from its rows (name, media type, JSON or not, check), keyed by the lowercase media type. */
+function documentTypes(
+  rows: readonly (readonly [string, string, boolean, Check])[],
+): ReadonlyMap<string, DocumentEntry> {
+  return /* @__PURE__ */ new Map(rows.map(([name, mediaType, json, check]) => [
+    mediaType.toLowerCase(),
+    /* @__PURE__ */ Object.freeze({ name, mediaType, json, check }),
+  ]));
+}
+
 /** Registered document types by lowercase media type. */
-export const DOCUMENT_TYPES: ReadonlyMap<string, DocumentEntry> = /* @__PURE__ */ new Map<
-  string,
-  DocumentEntry
->([
+export const DOCUMENT_TYPES: ReadonlyMap<string, DocumentEntry> = /* @__PURE__ */ documentTypes([
+  ["JsonDocument", "application/json", true, checkJsonDocument],
+  ["BuilderCheckout", "application/vnd.iris.builder.checkout+json", true, checkBuilderCheckout],
+  ["Account", "application/vnd.lime.account+json", true, checkAccount],
+  ["Capability", "application/vnd.lime.capability+json", true, checkCapability],
+  ["ChatState", "application/vnd.lime.chatstate+json", true, checkChatState],
+  ["ClickTracking", "application/vnd.lime.click-tracking+json", true, checkClickTracking],
+  ["DocumentCollection", "application/vnd.lime.collection+json", true, checkDocumentCollection],
+  ["CommandDocument", "application/vnd.lime.command+json", true, checkCommandDocument],
+  ["Contact", "application/vnd.lime.contact+json", true, checkContact],
+  ["DocumentContainer", "application/vnd.lime.container+json", true, checkDocumentContainer],
+  ["CopyAndPaste", "application/vnd.lime.copy-and-paste+json", true, checkCopyAndPaste],
+  ["Delegation", "application/vnd.lime.delegation+json", true, checkDelegation],
+  ["DeletedContent", "application/vnd.lime.deleted-content+json", true, checkDeletedContent],
+  ["DocumentSelect", "application/vnd.lime.document-select+json", true, checkDocumentSelect],
+  ["External", "application/vnd.lime.external+json", true, checkExternal],
+  ["Group", "application/vnd.lime.group+json", true, checkGroup],
+  ["GroupMember", "application/vnd.lime.groupmember+json", true, checkGroupMember],
+  ["IdentityDocument", "application/vnd.lime.identity", false, checkIdentityDocument],
+  ["Input", "application/vnd.lime.input+json", true, checkInput],
+  ["InvoiceStatus", "application/vnd.lime.invoice-status+json", true, checkInvoiceStatus],
+  ["Invoice", "application/vnd.lime.invoice+json", true, checkInvoice],
+  ["List", "application/vnd.lime.list+json", true, checkList],
+  ["Location", "application/vnd.lime.location+json", true, checkLocation],
+  ["MediaLink", "application/vnd.lime.media-link+json", true, checkMediaLink],
+  ["MessageDocument", "application/vnd.lime.message+json", true, checkMessageDocument],
+  ["NodeDocument", "application/vnd.lime.node", false, checkNodeDocument],
   [
-    "application/json",
-    /* @__PURE__ */ Object.freeze({
-      name: "JsonDocument",
-      mediaType: "application/json",
-      json: true,
-      check: checkJsonDocument,
-    }),
-  ],
-  [
-    "application/vnd.iris.builder.checkout+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "BuilderCheckout",
-      mediaType: "application/vnd.iris.builder.checkout+json",
-      json: true,
-      check: checkBuilderCheckout,
-    }),
-  ],
-  [
-    "application/vnd.lime.account+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Account",
-      mediaType: "application/vnd.lime.account+json",
-      json: true,
-      check: checkAccount,
-    }),
-  ],
-  [
-    "application/vnd.lime.capability+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Capability",
-      mediaType: "application/vnd.lime.capability+json",
-      json: true,
-      check: checkCapability,
-    }),
-  ],
-  [
-    "application/vnd.lime.chatstate+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "ChatState",
-      mediaType: "application/vnd.lime.chatstate+json",
-      json: true,
-      check: checkChatState,
-    }),
-  ],
-  [
-    "application/vnd.lime.click-tracking+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "ClickTracking",
-      mediaType: "application/vnd.lime.click-tracking+json",
-      json: true,
-      check: checkClickTracking,
-    }),
-  ],
-  [
-    "application/vnd.lime.collection+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "DocumentCollection",
-      mediaType: "application/vnd.lime.collection+json",
-      json: true,
-      check: checkDocumentCollection,
-    }),
-  ],
-  [
-    "application/vnd.lime.command+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "CommandDocument",
-      mediaType: "application/vnd.lime.command+json",
-      json: true,
-      check: checkCommandDocument,
-    }),
-  ],
-  [
-    "application/vnd.lime.contact+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Contact",
-      mediaType: "application/vnd.lime.contact+json",
-      json: true,
-      check: checkContact,
-    }),
-  ],
-  [
-    "application/vnd.lime.container+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "DocumentContainer",
-      mediaType: "application/vnd.lime.container+json",
-      json: true,
-      check: checkDocumentContainer,
-    }),
-  ],
-  [
-    "application/vnd.lime.copy-and-paste+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "CopyAndPaste",
-      mediaType: "application/vnd.lime.copy-and-paste+json",
-      json: true,
-      check: checkCopyAndPaste,
-    }),
-  ],
-  [
-    "application/vnd.lime.delegation+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Delegation",
-      mediaType: "application/vnd.lime.delegation+json",
-      json: true,
-      check: checkDelegation,
-    }),
-  ],
-  [
-    "application/vnd.lime.deleted-content+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "DeletedContent",
-      mediaType: "application/vnd.lime.deleted-content+json",
-      json: true,
-      check: checkDeletedContent,
-    }),
-  ],
-  [
-    "application/vnd.lime.document-select+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "DocumentSelect",
-      mediaType: "application/vnd.lime.document-select+json",
-      json: true,
-      check: checkDocumentSelect,
-    }),
-  ],
-  [
-    "application/vnd.lime.external+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "External",
-      mediaType: "application/vnd.lime.external+json",
-      json: true,
-      check: checkExternal,
-    }),
-  ],
-  [
-    "application/vnd.lime.group+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Group",
-      mediaType: "application/vnd.lime.group+json",
-      json: true,
-      check: checkGroup,
-    }),
-  ],
-  [
-    "application/vnd.lime.groupmember+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "GroupMember",
-      mediaType: "application/vnd.lime.groupmember+json",
-      json: true,
-      check: checkGroupMember,
-    }),
-  ],
-  [
-    "application/vnd.lime.identity",
-    /* @__PURE__ */ Object.freeze({
-      name: "IdentityDocument",
-      mediaType: "application/vnd.lime.identity",
-      json: false,
-      check: checkIdentityDocument,
-    }),
-  ],
-  [
-    "application/vnd.lime.input+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Input",
-      mediaType: "application/vnd.lime.input+json",
-      json: true,
-      check: checkInput,
-    }),
-  ],
-  [
-    "application/vnd.lime.invoice-status+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "InvoiceStatus",
-      mediaType: "application/vnd.lime.invoice-status+json",
-      json: true,
-      check: checkInvoiceStatus,
-    }),
-  ],
-  [
-    "application/vnd.lime.invoice+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Invoice",
-      mediaType: "application/vnd.lime.invoice+json",
-      json: true,
-      check: checkInvoice,
-    }),
-  ],
-  [
-    "application/vnd.lime.list+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "List",
-      mediaType: "application/vnd.lime.list+json",
-      json: true,
-      check: checkList,
-    }),
-  ],
-  [
-    "application/vnd.lime.location+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Location",
-      mediaType: "application/vnd.lime.location+json",
-      json: true,
-      check: checkLocation,
-    }),
-  ],
-  [
-    "application/vnd.lime.media-link+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "MediaLink",
-      mediaType: "application/vnd.lime.media-link+json",
-      json: true,
-      check: checkMediaLink,
-    }),
-  ],
-  [
-    "application/vnd.lime.message+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "MessageDocument",
-      mediaType: "application/vnd.lime.message+json",
-      json: true,
-      check: checkMessageDocument,
-    }),
-  ],
-  [
-    "application/vnd.lime.node",
-    /* @__PURE__ */ Object.freeze({
-      name: "NodeDocument",
-      mediaType: "application/vnd.lime.node",
-      json: false,
-      check: checkNodeDocument,
-    }),
-  ],
-  [
+    "NotificationDocument",
     "application/vnd.lime.notification+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "NotificationDocument",
-      mediaType: "application/vnd.lime.notification+json",
-      json: true,
-      check: checkNotificationDocument,
-    }),
+    true,
+    checkNotificationDocument,
   ],
-  [
-    "application/vnd.lime.payment-receipt+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "PaymentReceipt",
-      mediaType: "application/vnd.lime.payment-receipt+json",
-      json: true,
-      check: checkPaymentReceipt,
-    }),
-  ],
-  [
-    "application/vnd.lime.ping+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Ping",
-      mediaType: "application/vnd.lime.ping+json",
-      json: true,
-      check: checkPing,
-    }),
-  ],
-  [
-    "application/vnd.lime.presence+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Presence",
-      mediaType: "application/vnd.lime.presence+json",
-      json: true,
-      check: checkPresence,
-    }),
-  ],
-  [
-    "application/vnd.lime.quota+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Quota",
-      mediaType: "application/vnd.lime.quota+json",
-      json: true,
-      check: checkQuota,
-    }),
-  ],
-  [
-    "application/vnd.lime.reaction+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Reaction",
-      mediaType: "application/vnd.lime.reaction+json",
-      json: true,
-      check: checkReaction,
-    }),
-  ],
-  [
-    "application/vnd.lime.receipt+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Receipt",
-      mediaType: "application/vnd.lime.receipt+json",
-      json: true,
-      check: checkReceipt,
-    }),
-  ],
-  [
-    "application/vnd.lime.redirect+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Redirect",
-      mediaType: "application/vnd.lime.redirect+json",
-      json: true,
-      check: checkRedirect,
-    }),
-  ],
-  [
-    "application/vnd.lime.reply+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Reply",
-      mediaType: "application/vnd.lime.reply+json",
-      json: true,
-      check: checkReply,
-    }),
-  ],
-  [
-    "application/vnd.lime.select+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Select",
-      mediaType: "application/vnd.lime.select+json",
-      json: true,
-      check: checkSelect,
-    }),
-  ],
-  [
-    "application/vnd.lime.sensitive+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Sensitive",
-      mediaType: "application/vnd.lime.sensitive+json",
-      json: true,
-      check: checkSensitive,
-    }),
-  ],
-  [
-    "application/vnd.lime.ssml-text+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "SsmlText",
-      mediaType: "application/vnd.lime.ssml-text+json",
-      json: true,
-      check: checkSsmlText,
-    }),
-  ],
-  [
-    "application/vnd.lime.tuple+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Tuple",
-      mediaType: "application/vnd.lime.tuple+json",
-      json: true,
-      check: checkTuple,
-    }),
-  ],
-  [
-    "application/vnd.lime.web-link+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "WebLink",
-      mediaType: "application/vnd.lime.web-link+json",
-      json: true,
-      check: checkWebLink,
-    }),
-  ],
-  [
-    "application/vnd.lime.webhook+json",
-    /* @__PURE__ */ Object.freeze({
-      name: "Webhook",
-      mediaType: "application/vnd.lime.webhook+json",
-      json: true,
-      check: checkWebhook,
-    }),
-  ],
-  [
-    "text/plain",
-    /* @__PURE__ */ Object.freeze({
-      name: "PlainText",
-      mediaType: "text/plain",
-      json: false,
-      check: checkPlainText,
-    }),
-  ],
+  ["PaymentReceipt", "application/vnd.lime.payment-receipt+json", true, checkPaymentReceipt],
+  ["Ping", "application/vnd.lime.ping+json", true, checkPing],
+  ["Presence", "application/vnd.lime.presence+json", true, checkPresence],
+  ["Quota", "application/vnd.lime.quota+json", true, checkQuota],
+  ["Reaction", "application/vnd.lime.reaction+json", true, checkReaction],
+  ["Receipt", "application/vnd.lime.receipt+json", true, checkReceipt],
+  ["Redirect", "application/vnd.lime.redirect+json", true, checkRedirect],
+  ["Reply", "application/vnd.lime.reply+json", true, checkReply],
+  ["Select", "application/vnd.lime.select+json", true, checkSelect],
+  ["Sensitive", "application/vnd.lime.sensitive+json", true, checkSensitive],
+  ["SsmlText", "application/vnd.lime.ssml-text+json", true, checkSsmlText],
+  ["Tuple", "application/vnd.lime.tuple+json", true, checkTuple],
+  ["WebLink", "application/vnd.lime.web-link+json", true, checkWebLink],
+  ["Webhook", "application/vnd.lime.webhook+json", true, checkWebhook],
+  ["PlainText", "text/plain", false, checkPlainText],
 ]);
 /** The authentication object of each scheme. */
 export const AUTHENTICATION_TYPES: ReadonlyMap<string, AuthenticationEntry> =
@@ -525,34 +201,3 @@ export function envelopeKindOf(value: object): EnvelopeKindEntry | undefined {
   if ("state" in value) return ENVELOPE_KINDS[3];
   return undefined;
 }
-
-/** Reason code of an invalid (or missing) envelope field, by kind and field; other fields give 21. */
-export const FIELD_REASONS: Readonly<Record<string, FieldReasons>> = /* @__PURE__ */ Object.freeze({
-  message: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-    "type": { invalid: 23, empty: 23 },
-    "content": { invalid: 23, empty: 22 },
-  }),
-  notification: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-  }),
-  command: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-    "method": { invalid: 27, empty: 27 },
-    "uri": { invalid: 27, empty: 27 },
-    "type": { invalid: 23, empty: 23 },
-    "resource": { invalid: 23, empty: 23 },
-    "status": { invalid: 24, empty: 24 },
-  }),
-  session: /* @__PURE__ */ Object.freeze({
-    "from": { invalid: 26, empty: 26 },
-    "to": { invalid: 26, empty: 26 },
-    "pp": { invalid: 26, empty: 26 },
-  }),
-});

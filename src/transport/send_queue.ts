@@ -110,26 +110,34 @@ export class SendQueue {
    */
   sendEnvelope(envelope: Envelope, maxEnvelopeSize: number): Promise<void> {
     const text = serializeEnvelope(envelope);
-    let bytes: Uint8Array | undefined;
-    const getBytes = () => bytes ??= encoder.encode(text);
     // A UTF-8 byte is at most 3 per UTF-16 unit: skip encoding when the text cannot be too large.
-    if (text.length * 3 > maxEnvelopeSize && getBytes().length > maxEnvelopeSize) {
-      return Promise.reject(
-        new TransportError(
-          "too-large",
-          `Cannot send: the envelope is ${getBytes().length} bytes, over the maximum of ${maxEnvelopeSize}`,
-        ),
-      );
+    // (No closure for the bytes otherwise: a send the connection takes at once allocates nothing
+    // but its text.)
+    if (text.length * 3 > maxEnvelopeSize) {
+      const bytes = encoder.encode(text);
+      if (bytes.length > maxEnvelopeSize) {
+        return Promise.reject(
+          new TransportError(
+            "too-large",
+            `Cannot send: the envelope is ${bytes.length} bytes, over the maximum of ${maxEnvelopeSize}`,
+          ),
+        );
+      }
+      this.sentBytes += text.length;
+      return this.send(text, () => bytes);
     }
     this.sentBytes += text.length;
-    return this.send(text, getBytes);
+    return this.send(text);
   }
 
   /** UTF-16 units of the envelopes taken so far (see `Transport.sentBytes`). */
   sentBytes = 0;
 
-  /** Takes one serialized envelope; `bytes` is its UTF-8 encoding, made lazily. */
-  send(text: string, bytes: () => Uint8Array): Promise<void> {
+  /**
+   * Takes one serialized envelope; `bytes` gives its UTF-8 encoding (made from `text` when
+   * needed, if not given).
+   */
+  send(text: string, bytes?: () => Uint8Array): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     // Fast path: nothing queued ahead, and the connection takes the bytes right now.
     if (!this.#pumping && this.#drain === undefined) {
@@ -168,7 +176,7 @@ export class SendQueue {
     }
     this.#queuedText += text.length;
     return new Promise((resolve, reject) => {
-      this.#queue.push({ text, bytes, resolve, reject });
+      this.#queue.push({ text, bytes: bytes ?? (() => encoder.encode(text)), resolve, reject });
       this.#pump();
     });
   }

@@ -80,7 +80,7 @@ export class TcpTransport extends TransportBase {
   #stash: Uint8Array | undefined;
   readonly #switch = new SwitchPoint();
   #ending = false;
-  readonly #batching: boolean;
+  readonly #batching: boolean | undefined;
   #released: Promise<void> | undefined;
 
   /** A client transport; connect it with `open("net.tcp://host:port")`. */
@@ -89,8 +89,7 @@ export class TcpTransport extends TransportBase {
     accepting = undefined;
     super(options, accepted !== undefined);
     this.#server = accepted !== undefined;
-    this.#batching = (accepted ? accepted.options.batchSends : options.batchSends) ??
-      this.#server;
+    this.#batching = accepted ? accepted.options.batchSends : options.batchSends;
     this.#clientTls = options.tls ?? {};
     this.#serverTls = accepted?.options.tls;
     this.#authorities = parseAuthorities(accepted ? this.#serverTls?.caCerts : undefined);
@@ -206,20 +205,23 @@ export class TcpTransport extends TransportBase {
   }
 
   /**
-   * Plain TCP and TLS are byte streams: queued envelopes may go out in one write. With gzip each
-   * envelope gets its own sync flush (the wire format), so not then.
+   * TCP is a byte stream: queued envelopes may go out in one write. With gzip that write ends
+   * with one sync flush, after its last envelope: a call into zlib per envelope made gzip run at
+   * 0.39× plain TCP.
    */
   protected override get coalescesWrites(): boolean {
-    return this.compression === "none";
+    return true;
   }
 
   /**
-   * Without gzip and outside a switch, the envelopes sent in one turn of the event loop go out in
-   * one write at its end (a write per envelope cost 40% of a server's time routing messages).
+   * Outside a switch, the envelopes sent in one turn of the event loop go out in one write at its
+   * end (a write per envelope cost 40% of a server's time routing messages). With gzip clients
+   * batch too: one sync flush for the turn's envelopes instead of a call into zlib for each (a
+   * client streaming envelopes ran at 0.60x plain TCP without it).
    */
   protected override get batchesSends(): boolean {
-    return this.#batching && this.compression === "none" && this.#switch.target === undefined &&
-      !this.#ending;
+    return (this.#batching ?? (this.#server || this.compression === "gzip")) &&
+      this.#switch.target === undefined && !this.#ending;
   }
 
   /** What the socket, TLS and gzip hold for the peer (counted against `maxQueuedBytes`). */

@@ -3,9 +3,10 @@
  *
  * Wire format: after the negotiation confirmation (and after the TLS handshake when both are
  * negotiated, so gzip runs inside TLS), each direction carries one gzip stream (RFC 1952) in
- * place of the plain JSON bytes. The sender sync-flushes (`Z_SYNC_FLUSH`) after every envelope,
- * so every envelope can be decompressed as soon as its bytes arrive, without waiting for the
- * next one. The receiver runs the decompressed bytes through the same JSON-object framer, so the
+ * place of the plain JSON bytes. The sender sync-flushes (`Z_SYNC_FLUSH`) at the end of every
+ * write, which holds one envelope or the envelopes queued together (sent in the same turn, or
+ * waiting while the socket was full), so every envelope can be decompressed as soon as its bytes
+ * arrive, without waiting for one sent later. The receiver runs the decompressed bytes through the same JSON-object framer, so the
  * envelope size cap also caps what a small compressed input can expand into. On close the sender
  * finishes its stream (gzip trailer) when it can; the receiver treats the end of the connection
  * as the end of the stream either way.
@@ -22,8 +23,14 @@
  * passes `maxEnvelopeSize`, so that no single envelope is refused for its ratio, however
  * repetitive). Passing either fails the transport with a `framing` TransportError that says
  * which (a server channel then tells the peer `failed`, reason 21). Gzip of JSON runs at about
- * 5–20:1 (15.8:1 for the throughput benchmark's chat corpus with a flush per envelope); deflate
- * cannot pass 1,032:1, which a run of one repeated byte reaches.
+ * 5–25:1 (15.8:1 for the throughput benchmark's chat corpus with a flush per envelope, 25:1 with
+ * 16 envelopes per flush); deflate cannot pass 1,032:1, which a run of one repeated byte reaches.
+ *
+ * **Cost.** A call into `node:zlib` costs about as much as compressing a 1 KiB envelope (Deno
+ * 2.9: one envelope per write and sync flush, 37–75 MB/s; 16 per write, 184–286 MB/s, same
+ * level), so the compressor is created with `Z_SYNC_FLUSH` as its flush mode (one call per
+ * write, not a write and a separate flush), the transport gives it queued envelopes together,
+ * and it runs at level 1 ({@link GZIP_LEVEL}).
  *
  * **Yielding.** Deno's `node:zlib` inflates on the main thread, and a stream's chunks follow each
  * other in the nextTick queue with no macrotask in between: 64 MiB of spaces inflate as 4,096
@@ -74,6 +81,15 @@ export interface GunzipLimits extends InflationLimits {
   maxEnvelopeSize?: number;
 }
 
+/**
+ * The compression level of the gzip streams the transport writes: 1, zlib's fastest. On the
+ * throughput benchmark's chat stream it compresses 16.0:1 with 16 envelopes per sync flush (the
+ * default level 6: 25.5:1) and 14.2:1 with one (level 6: 15.8:1), and makes TCP+gzip run at about
+ * 0.78× plain TCP instead of 0.69× (same run, `deno task bench:transports`): compression runs on
+ * the sending thread, and its cost is what gzip takes off plain TCP's throughput.
+ */
+export const GZIP_LEVEL = 1;
+
 /** The window the inflation limits apply to. */
 const WINDOW_MS = 1000;
 /** Longest stretch of work on one peer's input before the event loop gets a turn, in ms. */
@@ -89,7 +105,8 @@ export class GzipWriter {
   /** Starts a gzip stream whose output goes to `target`. */
   constructor(target: Writable) {
     this.#target = target;
-    this.#gzip = zlib.createGzip();
+    // Every write ends with a sync flush, in the same call into zlib.
+    this.#gzip = zlib.createGzip({ flush: zlib.constants.Z_SYNC_FLUSH, level: GZIP_LEVEL });
     this.#gzip.on("data", (chunk: Uint8Array) => {
       this.#lastWrite = writeBuffered(target, chunk);
       this.#lastWrite.catch((error) => this.#error ??= error);
@@ -105,7 +122,6 @@ export class GzipWriter {
   writeNow(text: string): Promise<void> | null | undefined {
     if (this.#error) return undefined;
     const room = this.#gzip.write(text);
-    this.#gzip.flush(zlib.constants.Z_SYNC_FLUSH);
     // The drain rejects if the compressor is destroyed first (the connection closed).
     return room ? null : whenDrained(this.#gzip);
   }
@@ -118,21 +134,19 @@ export class GzipWriter {
   async write(bytes: Uint8Array | string, acknowledged = false): Promise<void> {
     if (this.#error) throw this.#error;
     if (!acknowledged) {
-      // Sync-flush every envelope (the wire format), without waiting for the compressor.
+      // Sync-flushed (the wire format), without waiting for the compressor.
       const room = this.#gzip.write(bytes);
-      this.#gzip.flush(zlib.constants.Z_SYNC_FLUSH);
       if (!room) await whenDrained(this.#gzip);
       if (this.#error) throw this.#error;
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      this.#gzip.write(bytes);
-      this.#gzip.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      this.#gzip.write(bytes, () => {
         if (this.#error) reject(this.#error);
         else resolve();
       });
     });
-    // The flushed output was emitted (and its writes started) before the flush callback ran.
+    // The flushed output was emitted (and its writes started) before the write callback ran.
     await this.#lastWrite;
     if (this.#error) throw this.#error;
   }

@@ -21,9 +21,10 @@ export interface TcpTransportOptions extends TransportOptions, InflationLimits {
   compression?: readonly SessionCompression[];
   /**
    * Write the sends that follow the first one in an event-loop turn together, in one write at the
-   * turn's end (plain TCP and TLS). Default: on for server-side transports (a server relays
-   * bursts: one write instead of hundreds), off for clients (request/response: each write at
-   * once, without the ~2 µs of scheduling the end of the turn).
+   * turn's end (with gzip, one sync flush). Default: on for server-side transports (a server
+   * relays bursts: one write instead of hundreds) and with gzip (a call into zlib per envelope
+   * costs more than scheduling the end of the turn), off for plain clients (request/response:
+   * each write at once, without the ~2 µs of scheduling the end of the turn).
    */
   batchSends?: boolean;
 }
@@ -36,9 +37,10 @@ export interface TcpServerTransportOptions extends TransportOptions, InflationLi
   compression?: readonly SessionCompression[];
   /**
    * Write the sends that follow the first one in an event-loop turn together, in one write at the
-   * turn's end (plain TCP and TLS). Default: on for server-side transports (a server relays
-   * bursts: one write instead of hundreds), off for clients (request/response: each write at
-   * once, without the ~2 µs of scheduling the end of the turn).
+   * turn's end (with gzip, one sync flush). Default: on for server-side transports (a server
+   * relays bursts: one write instead of hundreds) and with gzip (a call into zlib per envelope
+   * costs more than scheduling the end of the turn), off for plain clients (request/response:
+   * each write at once, without the ~2 µs of scheduling the end of the turn).
    */
   batchSends?: boolean;
 }

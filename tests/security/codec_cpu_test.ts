@@ -104,3 +104,13 @@ Deno.test("parseEnvelope rejects a collection of 600,000 bad items within ~JSON.
   ]);
   assertWithinBudget("collection of 600,000 bad items", text.length, t);
 });
+
+Deno.test("parseEnvelope rejects a session with 600,000 unknown keys before a bad field within ~JSON.parse time", () => {
+  // Session is checked through a field table: one pass over the keys the object has.
+  const session: Record<string, unknown> = { state: "new" };
+  for (let i = 0; i < ENTRIES; i++) session[key(i)] = 1;
+  session.from = "@";
+  const text = JSON.stringify(session);
+  const t = measure(text, ReasonCode.VALIDATION_INVALID_RECIPIENTS, ["from"]);
+  assertWithinBudget("session with 600,000 unknown keys", text.length, t);
+});
