@@ -77,13 +77,6 @@ class CheckCompiler {
     docs: string;
     exported: boolean;
     param?: string;
-    /** For checks that are not predicates: the type of `param`, the return type, the docs. */
-    signature?: {
-      paramType: string;
-      more?: { name: string; initializer: string };
-      returnType: string;
-      docs: string;
-    };
   }[] = [];
   /** Field tables (property → field check name), emitted before the functions. */
   readonly tables: { name: string; entries: [string, string][] }[] = [];
@@ -132,25 +125,19 @@ class CheckCompiler {
     return fn;
   }
 
-  /**
-   * How an expression reads a sibling field of the object it checks: `o["type"]`, or, in the
-   * single-pass envelope check, the local that holds it.
-   */
-  sibling: (key: string) => string = (key) => `o[${lit(key)}]`;
-
   /** A boolean expression that checks `x` against `schema`; `o` is the enclosing object. */
   expr(schema: Schema, x: string, where: string): string {
     if (schema["x-lime-document"]) {
-      return `checkDocument(${this.sibling(schema["x-lime-document"])}, ${x})`;
+      return `checkDocument(o[${lit(schema["x-lime-document"])}], ${x})`;
     }
     if (schema["x-lime-documents"]) {
       const max = schema.maxItems === undefined ? "" : ` && ${x}.length <= ${schema.maxItems}`;
-      return `Array.isArray(${x})${max} && checkDocuments(${
-        this.sibling(schema["x-lime-documents"])
-      }, ${x})`;
+      return `Array.isArray(${x})${max} && checkDocuments(o[${
+        lit(schema["x-lime-documents"])
+      }], ${x})`;
     }
     if (schema["x-lime-authentication"]) {
-      return `checkAuthentication(${this.sibling(schema["x-lime-authentication"])}, ${x})`;
+      return `checkAuthentication(o[${lit(schema["x-lime-authentication"])}], ${x})`;
     }
     if (schema.$ref) {
       const name = refName(schema.$ref);
@@ -256,114 +243,8 @@ class CheckCompiler {
     return fn;
   }
 
-  /**
-   * Emits `checkEnvelopeFast`: the kind and validity of a parsed envelope in one pass over its
-   * keys. Each field of every kind is read once, by the `for…in` that enumerates the object (a
-   * load by index from V8's enum cache), into a local; the kind is the first kind key present
-   * (null counts as present, like `in`), unless the caller names it; the kind's checks then run
-   * on the locals. Reading each field by name instead (`o["from"]`) cost a megamorphic inline
-   * cache lookup per field of the schema, absent ones included, since JSON.parse gives envelopes
-   * many hidden classes. The kinds' named checks (`checkMessage`…) call this with their kind, so
-   * the rules are emitted once (the browser bundle's budget).
-   */
-  envelopeCheck(kinds: { key: string; definition: string }[]): void {
-    const schemas = kinds.map((k) => this.spec.schemas.get(k.definition)!);
-    const keys = [...new Set(schemas.flatMap((s) => Object.keys(s.properties ?? {})))];
-    const local = (key: string) => `f_${ident(key)}`;
-    const body = [
-      `let ${keys.map((k) => `${local(k)}: unknown`).join(", ")};`,
-      "let nulls = 0;",
-      "for (const key in o) {",
-      "  const x = o[key];",
-      "  if (x === null) nulls = 512; // ENVELOPE_NULLS (ENVELOPE_INVALID is 256)",
-      "  switch (key) {",
-      ...keys.map((k) => `    case ${lit(k)}:\n      ${local(k)} = x;\n      break;`),
-      "  }",
-      "}",
-    ];
-    const outer = this.sibling;
-    this.sibling = local;
-    // Each kind's field rules, as conditions that hold when the field is right.
-    const rules = kinds.map((kind, n) => {
-      const schema = schemas[n];
-      const required = new Set(schema.required ?? []);
-      return Object.entries(schema.properties ?? {}).flatMap(([key, prop]) => {
-        const v = local(key);
-        const e = this.expr(prop, v, `${kind.definition}_${key}`);
-        // The format predicates test `typeof` themselves.
-        // A one-argument check goes through `optional`/`required` (short: the browser bundle's
-        // budget; V8 inlines them); the format predicates test `typeof` themselves.
-        const format = new RegExp(`^\\(typeof ${v} === "string" && (\\w+)\\(${v}\\)\\)$`).exec(e);
-        const call = new RegExp(`^(\\w+)\\(${v}\\)$`).exec(e);
-        const unary = format?.[1] ?? call?.[1] ?? PLAIN_FIELD[e.replaceAll(v, "x")];
-        const conditions = [
-          unary
-            ? `${required.has(key) ? "required" : "optional"}(${v}, ${unary})`
-            : required.has(key)
-            ? `${v} != null && ${e}`
-            : `(${v} == null || ${e})`,
-        ];
-        const unless = prop["x-lime-required-unless"];
-        if (unless) conditions.push(`(${v} != null || ${local(unless)} != null)`);
-        for (const [k, value] of Object.entries(prop["x-lime-required-when"] ?? {})) {
-          conditions.push(`(${v} != null || ${local(k)} !== ${lit(value)})`);
-        }
-        return conditions;
-      });
-    });
-    this.sibling = outer;
-    // The rules every kind has (the base fields) run once, before the kind's own.
-    const shared = rules[0].filter((rule) => rules.every((r) => r.includes(rule)));
-    body.push(
-      "if (kind < 0) {",
-      ...kinds.map((kind, n) =>
-        `  ${n ? "else " : ""}if (${local(kind.key)} !== undefined) kind = ${n};`
-      ),
-      `  else return ${kinds.length} | nulls;`,
-      "}",
-      `if (!(${shared.join(" && ")})) return kind | nulls | 256;`,
-      "switch (kind) {",
-      ...rules.map((own, n) =>
-        `  case ${n}:\n    return ${
-          own.filter((rule) => !shared.includes(rule)).join(" && ")
-        } ? ${n} | nulls : ${n} | nulls | 256;`
-      ),
-      "}",
-      `return ${kinds.length} | nulls;`,
-    );
-    this.functions.push({
-      name: "EnvelopeFast",
-      body,
-      docs: "",
-      exported: true,
-      param: "o",
-      signature: {
-        paramType: "Record<string, unknown>",
-        more: { name: "kind", initializer: "-1" },
-        returnType: "number",
-        docs: "The kind of a parsed envelope (its index in `ENVELOPE_KINDS`, or " +
-          "`ENVELOPE_KINDS.length` when no kind key is there), with `ENVELOPE_INVALID` set when " +
-          "it fails its kind's check and `ENVELOPE_NULLS` when a top-level field is null: the " +
-          "kind and the verdict of `ENVELOPE_KINDS[kind].check` in one pass over the keys. Given " +
-          "`kind`, it checks the object as that kind (the kind's named check is this).",
-      },
-    });
-  }
-
   named(name: string, schema: Schema): void {
     if (name in this.spec.enums) return;
-    // An envelope kind's check is the single-pass envelope check, told the kind.
-    const kind = this.spec.kinds.findIndex((k) => k.definition === name);
-    if (kind >= 0) {
-      this.functions.push({
-        name: ident(name),
-        body: [`return isPlainObject(o) && (checkEnvelopeFast(o, ${kind}) & 256) === 0;`],
-        docs: schema.description ?? name,
-        exported: true,
-        param: "o",
-      });
-      return;
-    }
     if (schema.type === "object" && schema.properties) {
       this.object(schema, name, true);
       return;
@@ -406,7 +287,6 @@ function emitTables(tables: { name: string; entries: [string, string][] }[]): st
 export function emitChecks(spec: SpecModel): GeneratedFile {
   const compiler = new CheckCompiler(spec);
   for (const [name, schema] of spec.schemas) compiler.named(name, schema);
-  compiler.envelopeCheck(spec.kinds);
   const sf = newSourceFile("checks.generated.ts");
   // Import only the helpers the spec's checks call: which ones depends on the spec.
   const fieldChecks = [...compiler.fieldChecks.values()].map(({ name, uses }) =>
@@ -454,22 +334,13 @@ export function emitChecks(spec: SpecModel): GeneratedFile {
     sf.addStatements(`const ${name}Values: ReadonlySet<string> = new Set(${name}List);`);
   }
   sf.addStatements([...fieldChecks, ...tables]);
-  sf.addStatements([
-    "/** Set in what `checkEnvelopeFast` returns when the envelope fails its kind's check. */",
-    "export const ENVELOPE_INVALID = 256;",
-    "/** Set in what `checkEnvelopeFast` returns when a top-level field of the envelope is null. */",
-    "export const ENVELOPE_NULLS = 512;",
-  ]);
   for (const f of compiler.functions) {
     sf.addFunction({
       isExported: f.exported,
       name: `check${f.name}`,
-      docs: [f.signature?.docs ?? `Whether a value is a valid ${f.name}: ${f.docs}`],
-      parameters: [
-        { name: f.param ?? "v", type: f.signature?.paramType ?? "unknown" },
-        ...f.signature?.more ? [f.signature.more] : [],
-      ],
-      returnType: f.signature?.returnType ?? "boolean",
+      docs: [`Whether a value is a valid ${f.name}: ${f.docs}`],
+      parameters: [{ name: f.param ?? "v", type: "unknown" }],
+      returnType: "boolean",
       statements: f.body,
     });
   }

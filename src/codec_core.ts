@@ -8,12 +8,7 @@
  * to give the full error. The transports use this module, so they do not pull the explainer in.
  * @module
  */
-import { ENVELOPE_KINDS } from "./generated/registry.generated.ts";
-import {
-  checkEnvelopeFast,
-  ENVELOPE_INVALID,
-  ENVELOPE_NULLS,
-} from "./generated/checks.generated.ts";
+import { ENVELOPE_KINDS, envelopeKindOf } from "./generated/registry.generated.ts";
 import { VALIDATION_ERROR } from "./generated/reason_codes.generated.ts";
 import type { EnvelopeKindEntry } from "./document_types.ts";
 import type { Envelope } from "./envelope.ts";
@@ -107,14 +102,27 @@ export function parseEnvelope(input: string | Uint8Array): Envelope {
     return validateEnvelope(value); // throws
   }
   const object = value as Record<string, unknown>;
-  let verdict: number;
-  try {
-    // The kind (the first key of ENVELOPE_KINDS the envelope has), the kind's check and whether a
-    // null is to be stripped, in one generated pass over the keys.
-    verdict = checkEnvelopeFast(object);
-    if ((verdict & ENVELOPE_INVALID) !== 0 && (verdict & 255) < ENVELOPE_KINDS.length) {
-      throw explain(ENVELOPE_KINDS[verdict & 255], object);
+  // One pass over the keys finds the kind (the first key of ENVELOPE_KINDS the envelope has) and
+  // whether a null is to be stripped: cheaper than an `in` test per kind, which is megamorphic
+  // (JSON.parse gives envelopes many hidden classes), and a separate pass for the nulls.
+  let rank = KIND_KEYS.length;
+  let nulls = false;
+  for (const key in object) {
+    if (object[key] === null) nulls = true;
+    const length = key.length;
+    if (length >= KIND_KEY_MIN_LENGTH && length <= KIND_KEY_MAX_LENGTH) {
+      for (let i = 0; i < rank; i++) {
+        if (KIND_KEYS[i] === key) {
+          rank = i;
+          break;
+        }
+      }
     }
+  }
+  if (rank === KIND_KEYS.length) return validateEnvelope(value); // throws
+  const kind = ENVELOPE_KINDS[rank];
+  try {
+    if (!kind.check(object)) throw explain(kind, object);
   } catch (error) {
     // Documents nested thousands deep (containers in containers) exhaust the stack.
     if (error instanceof RangeError) {
@@ -125,10 +133,14 @@ export function parseEnvelope(input: string | Uint8Array): Envelope {
     }
     throw error;
   }
-  if ((verdict & 255) >= ENVELOPE_KINDS.length) return validateEnvelope(value); // throws
-  if ((verdict & ENVELOPE_NULLS) !== 0) stripNulls(object);
+  if (nulls) stripNulls(object);
   return object as unknown as Envelope;
 }
+
+// The kind keys in the order that decides (`content` before `event`...), and their lengths.
+const KIND_KEYS: readonly string[] = ENVELOPE_KINDS.map((k) => k.key);
+const KIND_KEY_MIN_LENGTH = Math.min(...KIND_KEYS.map((k) => k.length));
+const KIND_KEY_MAX_LENGTH = Math.max(...KIND_KEYS.map((k) => k.length));
 
 /**
  * Validates an already-parsed JSON value as an envelope and returns it typed.
@@ -142,9 +154,7 @@ export function validateEnvelope(value: unknown): Envelope {
       `Invalid envelope: expected a JSON object, got ${what}`,
     );
   }
-  // The first kind whose key the object has, like `envelopeKindOf` (which the browser client,
-  // reaching this function only for envelopes that failed, need not load).
-  const kind = ENVELOPE_KINDS.find((k) => k.key in value);
+  const kind = envelopeKindOf(value);
   if (kind !== undefined) {
     if (kind.check(value)) return value as Envelope;
     throw explain(kind, value as Record<string, unknown>);

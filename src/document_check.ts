@@ -146,33 +146,15 @@ function exactDocumentType(mediaType: string): DocumentEntry | undefined {
   return undefined;
 }
 
-// The last media type found in the registry, and its entry: a message's `type` is looked up by
-// its format check (`isMediaTypeFast`) and again by its content's (`checkDocument`), and the
-// second lookup gets the same string, which `===` tells at once.
-let lastType = "";
-let lastEntry: DocumentEntry | undefined;
-
-function registeredType(mediaType: string): DocumentEntry | undefined {
-  if (mediaType === lastType) return lastEntry;
-  const entry = exactDocumentType(mediaType);
-  if (entry !== undefined) {
-    lastType = mediaType;
-    lastEntry = entry;
-  }
-  return entry;
-}
-
 /** Whether `v` is a media type; a registered one, spelled as registered, needs no regex. */
 export function isMediaTypeFast(v: string): boolean {
-  return typeof v === "string" && (registeredType(v) !== undefined || isMediaTypeString(v));
+  return typeof v === "string" && (exactDocumentType(v) !== undefined || isMediaTypeString(v));
 }
 
 /** The registered document type of a media type (case-insensitive, parameters ignored). */
 export function lookupDocumentType(mediaType: string): DocumentEntry | undefined {
-  return registeredType(mediaType) ?? lookupUncached(mediaType);
-}
-
-function lookupUncached(mediaType: string): DocumentEntry | undefined {
+  const exact = exactDocumentType(mediaType);
+  if (exact) return exact;
   const semicolon = mediaType.indexOf(";");
   const bare = (semicolon >= 0 ? mediaType.slice(0, semicolon) : mediaType).trim().toLowerCase();
   return DOCUMENT_TYPES.get(bare);

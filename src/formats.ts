@@ -33,12 +33,10 @@ export {
 } from "./generated/formats.generated.ts";
 
 // Addresses repeat (a peer's own node, its correspondents, postmasters): the node strings found
-// valid last are kept in a cache of 1,024 sets of two slots, so a repeated address costs a string
-// comparison instead of a regular expression. Only valid strings of at most 128 characters are
-// stored (about 520 KiB at worst). Two ways per set: with one (direct-mapped), two addresses that
-// picked the same slot evicted each other on every use (a fifth of the lookups on the benchmark
-// corpus, 377 distinct addresses, went to the regular expression).
-const validNodes: string[] = new Array(2048).fill("");
+// valid last are kept in a direct-mapped table of 1,024 slots, so a repeated address costs a
+// string comparison instead of a regular expression. Only valid strings of at most 128
+// characters are stored (about 260 KiB at worst).
+const validNodes: string[] = new Array(1024).fill("");
 
 /**
  * Whether `v` is a valid node string (`name@domain/instance`, `name@domain`, `@domain`, `name`,
@@ -54,13 +52,12 @@ export function isNodeString(v: string): boolean {
   if (typeof v !== "string") return false;
   const n = v.length;
   if (n === 0 || n > 128) return NODE_PATTERN.test(v);
-  // The length and five characters pick a set; a string equal to one stored there was valid.
-  let hash = n;
-  for (let i = 0; i < 5; i++) hash = (hash * 31 + v.charCodeAt((i * (n - 1)) >> 2)) | 0;
-  const slot = (hash & 1023) << 1;
-  if (validNodes[slot] === v || validNodes[slot + 1] === v) return true;
+  // The length and five characters pick a slot; a string equal to the one stored there was valid.
+  let slot = n;
+  for (let i = 0; i < 5; i++) slot = (slot * 31 + v.charCodeAt((i * (n - 1)) >> 2)) | 0;
+  slot &= 1023;
+  if (validNodes[slot] === v) return true;
   if (!NODE_PATTERN.test(v)) return false;
-  validNodes[slot + 1] = validNodes[slot]; // the older one goes to the second way
   validNodes[slot] = v;
   return true;
 }

@@ -44,6 +44,40 @@ const integerAtLeast0 = (x: unknown): boolean => (Number.isSafeInteger(x) && (x 
 const contactSubscriptionStatus = (
   x: unknown,
 ): boolean => (x === "subscribed" || x === "not-subscribed");
+const sessionState = (x: unknown): boolean => SessionStateValues.has(x as string);
+const sessionEncryptionOptions = (
+  x: unknown,
+): boolean => (Array.isArray(x) &&
+  (x as unknown[]).every((i) => SessionEncryptionValues.has(i as string)));
+const sessionEncryption = (x: unknown): boolean => SessionEncryptionValues.has(x as string);
+const sessionCompressionOptions = (
+  x: unknown,
+): boolean => (Array.isArray(x) &&
+  (x as unknown[]).every((i) => SessionCompressionValues.has(i as string)));
+const sessionCompression = (x: unknown): boolean => SessionCompressionValues.has(x as string);
+const sessionSchemeOptions = (
+  x: unknown,
+): boolean => (Array.isArray(x) &&
+  (x as unknown[]).every((i) => AuthenticationSchemeValues.has(i as string)));
+const sessionScheme = (x: unknown): boolean => AuthenticationSchemeValues.has(x as string);
+const sessionAuthentication = (x: unknown, o: Record<string, unknown>): boolean =>
+  checkAuthentication(o["scheme"], x);
+const SessionFields: FieldTable = /* @__PURE__ */ fieldTable({
+  id: isString,
+  from: isNodeString,
+  to: isNodeString,
+  pp: isNodeString,
+  metadata: checkMetadata,
+  state: sessionState,
+  encryptionOptions: sessionEncryptionOptions,
+  encryption: sessionEncryption,
+  compressionOptions: sessionCompressionOptions,
+  compression: sessionCompression,
+  schemeOptions: sessionSchemeOptions,
+  scheme: sessionScheme,
+  authentication: sessionAuthentication,
+  reason: checkReason,
+});
 const ClickTrackingFields: FieldTable = /* @__PURE__ */ fieldTable({
   id: isString,
   from: isString,
@@ -114,10 +148,6 @@ const AccountFields: FieldTable = /* @__PURE__ */ fieldTable({
   allowGuestSender: isBoolean,
   timezone: isSafeInteger,
 }, ContactDocumentFields);
-/** Set in what `checkEnvelopeFast` returns when the envelope fails its kind's check. */
-export const ENVELOPE_INVALID = 256;
-/** Set in what `checkEnvelopeFast` returns when a top-level field of the envelope is null. */
-export const ENVELOPE_NULLS = 512;
 
 /** Whether a value is a valid Gender: Gender of a person. */
 export function checkGender(v: unknown): boolean {
@@ -241,7 +271,35 @@ export function checkReason(o: unknown): boolean {
 
 /** Whether a value is a valid Command: Manipulates a resource: a request (uri, no status) or a response (status). */
 export function checkCommand(o: unknown): boolean {
-  return isPlainObject(o) && (checkEnvelopeFast(o, 2) & 256) === 0;
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["id"]) && optional(o["from"], isNodeString) && optional(o["to"], isNodeString) &&
+      optional(o["pp"], isNodeString) && optional(o["metadata"], checkMetadata))
+  ) return false;
+  {
+    const x = o["method"];
+    if (x == null || !(CommandMethodValues.has(x as string))) return false;
+  }
+
+  {
+    const x = o["uri"];
+    if (x != null && !(typeof x === "string" && isLimeUriString(x))) return false;
+    if (x == null && o["status"] == null) return false;
+  }
+
+  if (!(optional(o["type"], isMediaTypeFast))) return false;
+  {
+    const x = o["resource"];
+    if (x != null && !(checkDocument(o["type"], x))) return false;
+  }
+
+  {
+    const x = o["status"];
+    if (x != null && !(CommandStatusValues.has(x as string))) return false;
+  }
+
+  if (!(optional(o["reason"], checkReason))) return false;
+  return true;
 }
 
 /** Whether a value is a valid CommandDocument: A command envelope used as a document. */
@@ -663,7 +721,18 @@ export function checkMediaLink(o: unknown): boolean {
 
 /** Whether a value is a valid Message: Carries content between nodes. */
 export function checkMessage(o: unknown): boolean {
-  return isPlainObject(o) && (checkEnvelopeFast(o, 0) & 256) === 0;
+  if (!isPlainObject(o)) return false;
+  if (
+    !(optString(o["id"]) && optional(o["from"], isNodeString) && optional(o["to"], isNodeString) &&
+      optional(o["pp"], isNodeString) && optional(o["metadata"], checkMetadata) &&
+      required(o["type"], isMediaTypeFast))
+  ) return false;
+  {
+    const x = o["content"];
+    if (x == null || !(checkDocument(o["type"], x))) return false;
+  }
+
+  return true;
 }
 
 /** Whether a value is a valid MessageDirection: Direction of a referenced message in the thread, seen from the thread owner. */
@@ -696,7 +765,19 @@ export function checkNodeDocument(v: unknown): boolean {
 
 /** Whether a value is a valid Notification: Reports an event about a message. */
 export function checkNotification(o: unknown): boolean {
-  return isPlainObject(o) && (checkEnvelopeFast(o, 1) & 256) === 0;
+  if (!isPlainObject(o)) return false;
+  if (
+    !(required(o["id"], isString) && optional(o["from"], isNodeString) &&
+      optional(o["to"], isNodeString) && optional(o["pp"], isNodeString) &&
+      optional(o["metadata"], checkMetadata))
+  ) return false;
+  {
+    const x = o["event"];
+    if (x == null || !(NotificationEventValues.has(x as string))) return false;
+  }
+
+  if (!(optional(o["reason"], checkReason))) return false;
+  return true;
 }
 
 /** Whether a value is a valid NotificationDocument: A notification envelope used as a document. */
@@ -893,7 +974,8 @@ export function checkSensitive(o: unknown): boolean {
 
 /** Whether a value is a valid Session: Negotiates, authenticates, establishes and ends a session. */
 export function checkSession(o: unknown): boolean {
-  return isPlainObject(o) && (checkEnvelopeFast(o, 3) & 256) === 0;
+  if (!checkFields(o, SessionFields)) return false;
+  return o["state"] != null && (o["reason"] != null || o["state"] !== "failed");
 }
 
 /** Whether a value is a valid SsmlText: A text together with its version for speech synthesis. */
@@ -959,160 +1041,4 @@ export function checkWebhook(o: unknown): boolean {
 
   if (!(optBoolean(o["always"]))) return false;
   return true;
-}
-
-/** The kind of a parsed envelope (its index in `ENVELOPE_KINDS`, or `ENVELOPE_KINDS.length` when no kind key is there), with `ENVELOPE_INVALID` set when it fails its kind's check and `ENVELOPE_NULLS` when a top-level field is null: the kind and the verdict of `ENVELOPE_KINDS[kind].check` in one pass over the keys. Given `kind`, it checks the object as that kind (the kind's named check is this). */
-export function checkEnvelopeFast(o: Record<string, unknown>, kind = -1): number {
-  let f_id: unknown,
-    f_from: unknown,
-    f_to: unknown,
-    f_pp: unknown,
-    f_metadata: unknown,
-    f_type: unknown,
-    f_content: unknown,
-    f_event: unknown,
-    f_reason: unknown,
-    f_method: unknown,
-    f_uri: unknown,
-    f_resource: unknown,
-    f_status: unknown,
-    f_state: unknown,
-    f_encryptionOptions: unknown,
-    f_encryption: unknown,
-    f_compressionOptions: unknown,
-    f_compression: unknown,
-    f_schemeOptions: unknown,
-    f_scheme: unknown,
-    f_authentication: unknown;
-  let nulls = 0;
-  for (const key in o) {
-    const x = o[key];
-    if (x === null) nulls = 512; // ENVELOPE_NULLS (ENVELOPE_INVALID is 256)
-    switch (key) {
-      case "id":
-        f_id = x;
-        break;
-      case "from":
-        f_from = x;
-        break;
-      case "to":
-        f_to = x;
-        break;
-      case "pp":
-        f_pp = x;
-        break;
-      case "metadata":
-        f_metadata = x;
-        break;
-      case "type":
-        f_type = x;
-        break;
-      case "content":
-        f_content = x;
-        break;
-      case "event":
-        f_event = x;
-        break;
-      case "reason":
-        f_reason = x;
-        break;
-      case "method":
-        f_method = x;
-        break;
-      case "uri":
-        f_uri = x;
-        break;
-      case "resource":
-        f_resource = x;
-        break;
-      case "status":
-        f_status = x;
-        break;
-      case "state":
-        f_state = x;
-        break;
-      case "encryptionOptions":
-        f_encryptionOptions = x;
-        break;
-      case "encryption":
-        f_encryption = x;
-        break;
-      case "compressionOptions":
-        f_compressionOptions = x;
-        break;
-      case "compression":
-        f_compression = x;
-        break;
-      case "schemeOptions":
-        f_schemeOptions = x;
-        break;
-      case "scheme":
-        f_scheme = x;
-        break;
-      case "authentication":
-        f_authentication = x;
-        break;
-    }
-  }
-
-  if (kind < 0) {
-    if (f_content !== undefined) kind = 0;
-    else if (f_event !== undefined) kind = 1;
-    else if (f_method !== undefined) kind = 2;
-    else if (f_state !== undefined) kind = 3;
-    else return 4 | nulls;
-  }
-
-  if (
-    !(optional(f_from, isNodeString) && optional(f_to, isNodeString) &&
-      optional(f_pp, isNodeString) && optional(f_metadata, checkMetadata))
-  ) return kind | nulls | 256;
-  switch (kind) {
-    case 0:
-      return optional(f_id, isString) && required(f_type, isMediaTypeFast) && f_content != null &&
-          checkDocument(f_type, f_content)
-        ? 0 | nulls
-        : 0 | nulls | 256;
-    case 1:
-      return required(f_id, isString) && f_event != null &&
-          NotificationEventValues.has(f_event as string) && optional(f_reason, checkReason)
-        ? 1 | nulls
-        : 1 | nulls | 256;
-    case 2:
-      return optional(f_id, isString) && f_method != null &&
-          CommandMethodValues.has(f_method as string) && optional(f_uri, isLimeUriString) &&
-          (f_uri != null || f_status != null) && optional(f_type, isMediaTypeFast) &&
-          (f_resource == null || checkDocument(f_type, f_resource)) &&
-          (f_status == null || CommandStatusValues.has(f_status as string)) &&
-          optional(f_reason, checkReason)
-        ? 2 | nulls
-        : 2 | nulls | 256;
-    case 3:
-      return optional(f_id, isString) && f_state != null &&
-          SessionStateValues.has(f_state as string) &&
-          (f_encryptionOptions == null ||
-            (Array.isArray(f_encryptionOptions) &&
-              (f_encryptionOptions as unknown[]).every((i) =>
-                SessionEncryptionValues.has(i as string)
-              ))) &&
-          (f_encryption == null || SessionEncryptionValues.has(f_encryption as string)) &&
-          (f_compressionOptions == null ||
-            (Array.isArray(f_compressionOptions) &&
-              (f_compressionOptions as unknown[]).every((i) =>
-                SessionCompressionValues.has(i as string)
-              ))) &&
-          (f_compression == null || SessionCompressionValues.has(f_compression as string)) &&
-          (f_schemeOptions == null ||
-            (Array.isArray(f_schemeOptions) &&
-              (f_schemeOptions as unknown[]).every((i) =>
-                AuthenticationSchemeValues.has(i as string)
-              ))) &&
-          (f_scheme == null || AuthenticationSchemeValues.has(f_scheme as string)) &&
-          (f_authentication == null || checkAuthentication(f_scheme, f_authentication)) &&
-          optional(f_reason, checkReason) && (f_reason != null || f_state !== "failed")
-        ? 3 | nulls
-        : 3 | nulls | 256;
-  }
-
-  return 4 | nulls;
 }
