@@ -53,6 +53,7 @@ export class CredentialCache {
   readonly #max: number;
   readonly #revalidate: number;
   readonly #entries = new Map<string, Entry>();
+  #epoch = 0;
 
   /** A cache on `clock`. */
   constructor(clock: Clock, options: CredentialCacheOptions = {}) {
@@ -83,9 +84,21 @@ export class CredentialCache {
     return entry;
   }
 
-  /** Remembers what `digest` proved. */
-  set(digest: string, verified: VerifiedCredentials): void {
+  /**
+   * Bumped whenever an identity's entries are forgotten: a verification that read the account
+   * before that must not put what it proved into the cache afterwards.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Remembers what `digest` proved, from an account read at `readAt` (the entry counts as checked
+   * from then, not from now) when no identity was forgotten since `epoch`.
+   */
+  set(digest: string, verified: VerifiedCredentials, readAt?: number, epoch?: number): void {
     if (!this.enabled) return;
+    if (epoch !== undefined && epoch !== this.#epoch) return;
     this.#entries.delete(digest);
     if (this.#entries.size >= this.#max) {
       this.#entries.delete(this.#entries.keys().next().value!);
@@ -94,7 +107,7 @@ export class CredentialCache {
     this.#entries.set(digest, {
       ...verified,
       expires: now + this.#ttl,
-      checkedUntil: now + this.#revalidate,
+      checkedUntil: (readAt ?? now) + this.#revalidate,
     });
   }
 
@@ -104,14 +117,15 @@ export class CredentialCache {
     return entry !== undefined && entry.checkedUntil > this.#clock.now();
   }
 
-  /** Notes that the account behind `digest` still holds its hash. */
-  confirm(digest: string): void {
+  /** Notes that the account behind `digest` still held its hash at `readAt`. */
+  confirm(digest: string, readAt = this.#clock.now()): void {
     const entry = this.#entries.get(digest);
-    if (entry) entry.checkedUntil = this.#clock.now() + this.#revalidate;
+    if (entry) entry.checkedUntil = readAt + this.#revalidate;
   }
 
   /** Forgets every header of `identityKey` (its password or key changed on this server). */
   forgetIdentity(identityKey: string): void {
+    this.#epoch++;
     for (const [digest, entry] of this.#entries) {
       if (entry.identityKey === identityKey) this.#entries.delete(digest);
     }

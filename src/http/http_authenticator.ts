@@ -148,9 +148,17 @@ export class HttpAuthenticator {
       if (await this.#recheck(digest!, identity, scheme, remembered.hash)) return signedIn;
     }
     // The same header being verified already (a bot's first burst): its verdict serves this
-    // request too when it is a success; otherwise this request is an attempt of its own.
+    // request too when it is a success and what it proved is in the cache, fresh (it read the
+    // account within revalidateAfter, no secret changed since); otherwise this request is an
+    // attempt of its own.
     const inFlight = digest === undefined ? undefined : this.#verifying.get(digest);
-    if (inFlight && await inFlight === true) return signedIn;
+    if (inFlight && await inFlight === true) {
+      const proved = cache.get(digest!);
+      if (proved && proved.identityKey === identityKey) {
+        if (cache.checked(digest!)) return signedIn;
+        if (await this.#recheck(digest!, identity, scheme, proved.hash)) return signedIn;
+      }
+    }
     const verifying = this.#verify(identity, credentials.secret, scheme, facts, digest, refused);
     if (digest !== undefined && !this.#verifying.has(digest)) {
       const settled = verifying.then((verdict) => verdict === true, () => false);
@@ -170,11 +178,14 @@ export class HttpAuthenticator {
   #recheck(digest: string, identity: string, scheme: "key" | "plain", hash: string) {
     let reading = this.#rechecking.get(digest);
     if (!reading) {
+      const readAt = this.#host.clock.now();
+      const epoch = this.#cache.epoch;
       reading = this.#host.store.getAccount(identity).then((account) => {
         const stored = scheme === "plain" ? account?.passwordHash : account?.keyHash;
-        if (stored?.hash === hash) this.#cache.confirm(digest);
+        const holds = stored?.hash === hash && this.#cache.epoch === epoch;
+        if (holds) this.#cache.confirm(digest, readAt);
         else this.#cache.delete(digest);
-        return stored?.hash === hash;
+        return holds;
       }).finally(() => this.#rechecking.delete(digest));
       this.#rechecking.set(digest, reading);
     }
@@ -201,6 +212,8 @@ export class HttpAuthenticator {
     }
     let verdict: boolean | undefined;
     try {
+      const readAt = host.clock.now();
+      const epoch = this.#cache.epoch;
       const account = await host.store.getAccount(identity);
       const hash = scheme === "plain" ? account?.passwordHash : account?.keyHash;
       verdict = false;
@@ -212,7 +225,12 @@ export class HttpAuthenticator {
         verdict = undefined;
         verdict = await host.passwordWork.run("login", () => verifyPassword(secret, hash));
         if (verdict && digest !== undefined) {
-          this.#cache.set(digest, { identityKey: identity.toLowerCase(), hash: hash.hash });
+          this.#cache.set(
+            digest,
+            { identityKey: identity.toLowerCase(), hash: hash.hash },
+            readAt,
+            epoch,
+          );
         }
       }
     } catch (error) {
