@@ -24,6 +24,9 @@ import { TransportError } from "../transport/errors.ts";
 import { type PostLimits, postWebhook } from "./webhook_post.ts";
 import { httpLog } from "../observability/log.ts";
 import { webhookDeliveriesCounter } from "../observability/metrics.ts";
+import { OutboxStore } from "./webhook_outbox_store.ts";
+
+const encoder = new TextEncoder();
 
 const OUTCOME = {
   delivered: Object.freeze({ "lime.webhook.outcome": "delivered" }),
@@ -107,12 +110,6 @@ interface Lane {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const ENTRY = "lime_webhook_outbox";
-const BODY = "lime_webhook_body";
-const PART = 60 * 1024;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /** The queue message that wakes an identity's lane. */
 export interface WakeMessage {
   /** Always `lime.webhook`. */
@@ -131,6 +128,7 @@ export function isWakeMessage(value: unknown): value is WakeMessage {
 /** The durable, ordered outbox of every identity's webhook. */
 export class WebhookOutbox {
   readonly #kv: Deno.Kv;
+  readonly #store: OutboxStore;
   readonly #limits: OutboxLimits;
   readonly #hooks: OutboxHooks;
   readonly #lanes = new Map<string, Lane>();
@@ -144,6 +142,7 @@ export class WebhookOutbox {
   /** An outbox in `kv`. */
   constructor(kv: Deno.Kv, limits: OutboxLimits, hooks: OutboxHooks) {
     this.#kv = kv;
+    this.#store = new OutboxStore(kv);
     this.#limits = limits;
     this.#hooks = hooks;
   }
@@ -157,9 +156,7 @@ export class WebhookOutbox {
 
   /** Loads what a previous server left and starts delivering it. */
   async load(): Promise<void> {
-    for await (const { value } of this.#kv.list<OutboxEntry>({ prefix: [ENTRY] })) {
-      const identity = (value as OutboxEntry & { identity?: string }).identity;
-      if (typeof identity !== "string") continue;
+    for await (const { identity, entry: value } of this.#store.entries()) {
       const lane = this.#lane(identity);
       if (lane.items.some((item) => item.entry.seq === value.seq)) continue;
       lane.items.push({ entry: value, body: undefined, stored: Promise.resolve(true) });
@@ -212,7 +209,7 @@ export class WebhookOutbox {
       attempts: 0,
       notBefore: 0,
     };
-    const stored = this.#store(identityKey, entry, body);
+    const stored = this.#store.add(identityKey, entry, body);
     lane.items.push({ entry, body, stored });
     lane.bytes += body.length;
     this.#totalBytes += body.length;
@@ -260,43 +257,9 @@ export class WebhookOutbox {
     return lane;
   }
 
-  async #store(identityKey: string, entry: OutboxEntry, body: string): Promise<boolean> {
-    const bytes = encoder.encode(body);
-    const op = this.#kv.atomic();
-    entry.parts = Math.max(1, Math.ceil(bytes.length / PART));
-    for (let i = 0; i < entry.parts; i++) {
-      op.set([BODY, identityKey, entry.seq, i], bytes.subarray(i * PART, (i + 1) * PART));
-    }
-    op.set([ENTRY, identityKey, entry.seq], { ...entry, identity: identityKey });
-    try {
-      return (await op.commit()).ok;
-    } catch (error) {
-      httpLog.error("The webhook outbox could not store an envelope: {error}", { error });
-      return false;
-    }
-  }
-
-  async #body(identityKey: string, item: Pending): Promise<string> {
-    if (item.body !== undefined) return item.body;
-    const keys = Array.from({ length: item.entry.parts }, (_, i) => [
-      BODY,
-      identityKey,
-      item.entry.seq,
-      i,
-    ]);
-    const parts: Uint8Array[] = [];
-    for (let i = 0; i < keys.length; i += 10) {
-      for (const { value } of await this.#kv.getMany<Uint8Array[]>(keys.slice(i, i + 10))) {
-        if (value) parts.push(value);
-      }
-    }
-    const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      all.set(part, offset);
-      offset += part.length;
-    }
-    return decoder.decode(all);
+  #body(identityKey: string, item: Pending): Promise<string> {
+    if (item.body !== undefined) return Promise.resolve(item.body);
+    return this.#store.body(identityKey, item.entry);
   }
 
   async #run(identityKey: string, lane: Lane): Promise<void> {
@@ -318,7 +281,7 @@ export class WebhookOutbox {
         const done = await this.#attempt(identityKey, lane, item, settings);
         if (!done) return;
         this.#forget(lane, item);
-        await this.#remove(identityKey, item.entry);
+        await this.#store.remove(identityKey, item.entry);
       }
     } finally {
       this.#running--;
@@ -378,8 +341,7 @@ export class WebhookOutbox {
     const jittered = base * (0.8 + 0.4 * Math.random());
     const delay = Math.min(3_600_000, Math.max(jittered, outcome.retryAfter ?? 0));
     entry.notBefore = Date.now() + delay;
-    await this.#kv.set([ENTRY, identityKey, entry.seq], { ...entry, identity: identityKey })
-      .catch(() => {});
+    await this.#store.update(identityKey, entry);
     this.#schedule(identityKey, lane, delay, true);
     return false;
   }
@@ -401,14 +363,6 @@ export class WebhookOutbox {
     lane.items.shift();
     lane.bytes -= item.entry.length;
     this.#totalBytes -= item.entry.length;
-  }
-
-  async #remove(identityKey: string, entry: OutboxEntry): Promise<void> {
-    const op = this.#kv.atomic().delete([ENTRY, identityKey, entry.seq]);
-    for (let i = 0; i < entry.parts; i++) op.delete([BODY, identityKey, entry.seq, i]);
-    await op.commit().catch((error) => {
-      httpLog.error("The webhook outbox could not remove a delivery: {error}", { error });
-    });
   }
 
   /** Waits for one of the `concurrency` delivery slots. */

@@ -7,9 +7,7 @@
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import type { ServerAuthenticator } from "../channel/server_establishment.ts";
-import type { Command } from "../envelope.ts";
 import { systemClock } from "../clock.ts";
-import { ReasonCode } from "../generated/reasons.generated.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -23,10 +21,7 @@ import { receiptResource } from "./resources/receipt.ts";
 import { ServerResources } from "./resources/server_resources.ts";
 import { Admission, admissionLimits } from "./guard/admission.ts";
 import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
-import { KeyedSlots, KeyedSlotsBusy } from "./guard/keyed_slots.ts";
-import { failureResponse } from "./resources/resource.ts";
 import { PasswordWork } from "./guard/password_work.ts";
-import type { SignInThrottle } from "./guard/login_throttle.ts";
 import { IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
 import { DEFAULT_QUOTAS } from "./resources/quotas.ts";
@@ -35,26 +30,20 @@ import { Router, type ServerReply } from "./router.ts";
 import { serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
-import type { ServerSession } from "./server_session.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { SessionRegistration } from "./session_registration.ts";
+import { serverEdgeHost } from "./server_edge_host.ts";
+import { resourceEndpoint } from "./resource_endpoint.ts";
 import type { ClusterEngine } from "../cluster/engine.ts";
 import { MemoryEngine } from "../cluster/memory_engine.ts";
 import { KvAccountStore } from "./account_store.ts";
 import { HttpEdge } from "../http/http_edge.ts";
-import type { EdgeHost } from "../http/edge_host.ts";
 import { HttpListener } from "../http/http_listener.ts";
-import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
-import { guardLog, serverLog } from "../observability/log.ts";
+import { serverLog } from "../observability/log.ts";
 // Server channels' reports of invalid input, as log records.
 import "../observability/input_log.ts";
-import { guardActionsCounter, observeQueuedBytes } from "../observability/metrics.ts";
-import {
-  EdgeSessionEvents,
-  type TransportLabel,
-  transportLabel,
-} from "../observability/session_events.ts";
-import { traceServerCommand } from "../observability/command_spans.ts";
+import { observeQueuedBytes } from "../observability/metrics.ts";
+import { type TransportLabel, transportLabel } from "../observability/session_events.ts";
 import { serveConnection, type ServingContext, SHUTDOWN_REASON } from "./connection_serving.ts";
 import {
   healthResponse,
@@ -149,7 +138,19 @@ export class LimeServer implements AsyncDisposable {
       : options.webhooks?.kv ?? (store instanceof KvAccountStore ? store.database : undefined);
     if (options.http !== false || kv) {
       this.#edge = new HttpEdge(
-        this.#edgeHost(throttle, passwordWork),
+        serverEdgeHost({
+          options,
+          domain: this.domain,
+          serverNode: this.serverNode,
+          registry: this.registry,
+          rules: this.#rules,
+          shaping: this.#shaping,
+          registration,
+          throttle,
+          passwordWork,
+          router: () => this.#router,
+          stopping: () => this.#stopping,
+        }),
         options.http ?? {},
         kv && options.webhooks !== false ? { ...options.webhooks, kv } : undefined,
       );
@@ -174,35 +175,7 @@ export class LimeServer implements AsyncDisposable {
       contacts: contactsResource(options.store, this.#guestContacts, quotas),
       ...(webhooks ? { webhook: webhooks.resource } : {}),
     }, this.domain);
-    // Requests in the works are tracked: shutdown waits for them, the store outlives their writes.
-    // Requests to the server's resources run a few at a time per source address (their answers
-    // can be large); past a short line they are refused at once.
-    const slots = new KeyedSlots(2, 64);
-    const endpoint = {
-      processCommand: (session: ServerSession, request: Command) => {
-        const handling = traceServerCommand(
-          request,
-          () => slots.run(session.source, () => resources.processCommand(session, request)),
-        )
-          .catch((error): ServerReply => {
-            if (!(error instanceof KeyedSlotsBusy)) throw error;
-            guardActionsCounter.add(1, { "lime.action": "busy" });
-            guardLog.info("Refused a request to the server from {node}: {problem}", () => ({
-              node: session.node,
-              problem: error.message,
-            }));
-            return {
-              response: failureResponse(request, session, {
-                code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
-                description: error.message,
-              }),
-            };
-          });
-        this.#handling.add(handling);
-        handling.finally(() => this.#handling.delete(handling)).catch(() => {});
-        return handling;
-      },
-    };
+    const endpoint = resourceEndpoint(resources, this.#handling);
     const router: Router = new Router(
       this.registry,
       this.domain,
@@ -225,55 +198,6 @@ export class LimeServer implements AsyncDisposable {
       router,
       get stopping() {
         return stopping();
-      },
-    };
-  }
-
-  /** What the HTTP edge (`src/http/`) may use of this server: see `EdgeHost`. */
-  #edgeHost(throttle: SignInThrottle, passwordWork: PasswordWork): EdgeHost {
-    const options = this.#options;
-    const stopping = () => this.#stopping;
-    const router = () => this.#router;
-    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
-    const events = new EdgeSessionEvents();
-    return {
-      domain: this.domain,
-      serverNode: this.serverNode,
-      store: options.store,
-      registry: this.registry,
-      get router() {
-        return router();
-      },
-      rules: this.#rules,
-      shaping: this.#shaping,
-      throttle,
-      passwordWork,
-      clock: options.channel?.clock ?? systemClock,
-      plainWithoutTls: options.plainWithoutTls ?? "loopback",
-      trustProxy: options.trustProxy ?? false,
-      trustProxyTls: options.trustProxyTls ?? false,
-      maxEnvelopeSize: options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE,
-      maxMembers: options.maxMembers ?? DEFAULT_MAX_MEMBERS,
-      maxSessionsPerIdentity: perIdentity,
-      get stopping() {
-        return stopping();
-      },
-      register: (channel, node, scheme, source) => {
-        const registered = this.#registration.register(
-          channel,
-          node,
-          "member",
-          scheme,
-          source,
-          perIdentity,
-        );
-        return registered instanceof Promise
-          ? registered.then((outcome) => events.registered(outcome))
-          : events.registered(registered);
-      },
-      unregister: (session) => {
-        events.unregistered(session);
-        this.#registration.unregister(session);
       },
     };
   }

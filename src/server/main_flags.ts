@@ -17,9 +17,9 @@ import {
   ACCOUNTS_ENV,
   type StartAccount,
 } from "./main_accounts.ts";
-import { DEFAULT_RATE_LIMITS, type RateLimitOptions } from "./guard/traffic_shaper.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import { DEFAULT_HTTP_PORT } from "../http/http_listener.ts";
+import { LIMIT_FLAGS } from "./main_limit_flags.ts";
 import { LOG_LEVELS, type LogFormat, type ServerLogLevel } from "../observability/log_setup.ts";
 
 export { endpoint, integer, UsageError } from "./main_values.ts";
@@ -131,62 +131,6 @@ export function newDraft(): ConfigDraft {
       server: {},
     },
     accounts: [],
-  };
-}
-
-/** A flag that sets one numeric limit of the server (its default from `SERVER_DEFAULTS`). */
-function limitFlag(
-  name: string,
-  option:
-    | "maxSessions"
-    | "maxSessionsPerAddress"
-    | "maxEstablishing"
-    | "maxEstablishingPerAddress",
-  help: string,
-): ServerFlag {
-  return {
-    name,
-    type: "string",
-    value: "N",
-    // Shown, not applied: the server derives the defaults (a per-address cap follows its global).
-    help: `${help} (default ${SERVER_DEFAULTS[option]})`,
-    apply: (draft, value, from) => {
-      draft.config.server[option] = integer(
-        text(value),
-        from,
-        option.startsWith("max") && !option.endsWith("Address") ? 1 : 0,
-        10_000_000,
-      );
-    },
-  };
-}
-
-/**
- * A flag that sets one of the rate limits (`rateLimit` as a `RateLimitOptions`); `--rate-limit=0`
- * turns every rate limit off.
- */
-function rateFlag(
-  name: string,
-  set: (limits: RateLimitOptions, n: number) => void,
-  help: string,
-): ServerFlag {
-  return {
-    name,
-    type: "string",
-    value: "N",
-    help,
-    apply: (draft, value, from) => {
-      const n = integer(text(value), from, 0, 1e12);
-      const server = draft.config.server;
-      if (name === "rate-limit" && n === 0) {
-        server.rateLimit = false;
-        return;
-      }
-      if (server.rateLimit === false) return;
-      const limits = typeof server.rateLimit === "object" ? server.rateLimit : {};
-      set(limits, n);
-      server.rateLimit = limits;
-    },
   };
 }
 
@@ -347,38 +291,7 @@ export const SERVER_FLAGS: readonly ServerFlag[] = [
     help: "turn webhooks (set /webhook) off",
     apply: (draft) => draft.config.server.webhooks = false,
   },
-  limitFlag("max-sessions", "maxSessions", "sessions at once"),
-  limitFlag(
-    "max-sessions-per-address",
-    "maxSessionsPerAddress",
-    "sessions at once from one address (IPv4, or IPv6 /64); 0 = no cap",
-  ),
-  limitFlag("max-establishing", "maxEstablishing", "connections establishing at once"),
-  limitFlag(
-    "max-establishing-per-address",
-    "maxEstablishingPerAddress",
-    "connections establishing at once from one address; 0 = no cap",
-  ),
-  rateFlag(
-    "rate-limit",
-    (limits, n) => limits.envelopesPerSecond = n,
-    `envelopes per second per session, slowed beyond (default ${DEFAULT_RATE_LIMITS.envelopesPerSecond}); 0 = no rate limits at all`,
-  ),
-  rateFlag(
-    "rate-limit-bytes",
-    (limits, n) => limits.bytesPerSecond = n,
-    `bytes per second per session (default ${DEFAULT_RATE_LIMITS.bytesPerSecond})`,
-  ),
-  rateFlag(
-    "identity-rate-limit",
-    (limits, n) => (limits.perIdentity ??= {}).envelopesPerSecond = n,
-    `envelopes per second of all of an identity's sessions (default ${DEFAULT_RATE_LIMITS.perIdentity.envelopesPerSecond})`,
-  ),
-  rateFlag(
-    "identity-rate-limit-bytes",
-    (limits, n) => (limits.perIdentity ??= {}).bytesPerSecond = n,
-    `bytes per second of all of an identity's sessions (default ${DEFAULT_RATE_LIMITS.perIdentity.bytesPerSecond})`,
-  ),
+  ...LIMIT_FLAGS,
   {
     name: "log-format",
     type: "string",
