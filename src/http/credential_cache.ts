@@ -8,7 +8,7 @@
  * that same hash: the account is read again when the entry was last checked more than
  * `revalidateAfter` ago (one read for all the requests arriving meanwhile), so a new password or
  * key (or a deleted account) invalidates it within that time in every process sharing the store,
- * without a store read per request (Deno KV serializes them: ~4,000/s). At most `maxEntries` are
+ * without a store read per request. At most `maxEntries` are
  * kept (the oldest go first); failures are never cached (the login throttle counts them).
  * @module
  */

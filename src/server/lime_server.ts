@@ -46,6 +46,7 @@ import { observeQueuedBytes } from "../observability/metrics.ts";
 import { type TransportLabel, transportLabel } from "../observability/session_events.ts";
 import { serveConnection, type ServingContext, SHUTDOWN_REASON } from "./connection_serving.ts";
 import {
+  EngineProbe,
   healthResponse,
   type Readiness,
   readinessOf,
@@ -69,6 +70,7 @@ export class LimeServer implements AsyncDisposable {
   readonly #router: Router;
   readonly #rules: IdentityRules;
   readonly #engine: ClusterEngine;
+  readonly #probe: EngineProbe;
   readonly #registration: SessionRegistration;
   readonly #admission: Admission;
   readonly #authenticator: ServerAuthenticator;
@@ -97,6 +99,7 @@ export class LimeServer implements AsyncDisposable {
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
     this.#rules = new IdentityRules(this.domain, options.reservedNames);
     const engine = this.#engine = options.engine ?? new MemoryEngine();
+    this.#probe = new EngineProbe(engine);
     this.#registration = new SessionRegistration(
       this.registry,
       this.#rules,
@@ -266,7 +269,7 @@ export class LimeServer implements AsyncDisposable {
    * reachable (the Redis of a cluster engine answers a PING).
    */
   ready(): Promise<Readiness> {
-    return readinessOf(this.#engine, this.#started, this.#stopping);
+    return readinessOf(this.#probe, this.#started, this.#stopping);
   }
 
   /** The limits every accepted transport gets. */
