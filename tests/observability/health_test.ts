@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { KvAccountStore, LimeServer } from "../../mod.ts";
-import { RedisEngine } from "../../cluster.ts";
 import { RedisServer } from "../cluster/redis_server.ts";
 import { StartProcess } from "../server_start_helpers.ts";
 import { within } from "../tcp_helpers.ts";
@@ -72,35 +71,4 @@ Deno.test("deno task start --engine=redis: /readyz is 503 once Redis is stopped,
     body: { status: "not ready", problem: "the redis engine is not reachable" },
   });
   assert.equal((await get(`${base}/healthz`)).status, 200);
-});
-
-Deno.test("LimeServer /readyz flooded by 300 requests at once costs the Redis engine one PING", async () => {
-  await using redis = await RedisServer.start();
-  const store = await KvAccountStore.open(":memory:");
-  const server = new LimeServer({
-    store,
-    tcp: false,
-    websocket: false,
-    http: false,
-    engine: new RedisEngine({ url: redis.url }),
-  });
-  const pings = async () => {
-    const info = await redis.command<string>(["INFO", "commandstats"]);
-    return Number(/cmdstat_ping:calls=(\d+)/.exec(info)?.[1] ?? 0);
-  };
-  try {
-    await server.start();
-    const before = await pings();
-    const answers = await Promise.all(
-      Array.from({ length: 300 }, () => server.handler(new Request("http://127.0.0.1/readyz"))),
-    );
-    for (const answer of answers) {
-      assert.equal(answer.status, 200);
-      await answer.body?.cancel();
-    }
-    assert.equal(await pings() - before, 1, "one PING served every request");
-  } finally {
-    await server.shutdown();
-    store.close();
-  }
 });
