@@ -18,10 +18,12 @@
  * what it needs and falling back to the hard limit (`ulimit -Hn`), and reports what it got.
  *
  * `deno task c100k [--sessions=100000] [--workers=N] [--addresses=N] [--concurrency=48]
- *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc]`
+ *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc] [--gc-log=PATH]`
  *
  * `--trace-gc`: the server runs with V8's `--trace-gc`; the garbage collector's pauses during the
  * hold are summed up (how many over 10 ms, the longest; the largest incremental marking step).
+ * `--server-v8-flags=a,b` passes V8 flags to the server process (collector experiments).
+ * `--gc-log=PATH` also writes the collector's lines to PATH (and implies `--trace-gc`).
  *
  * Bounded in time: establishing stops after `--timeout` seconds; every child process is killed at
  * the end, on failure and on Ctrl-C. Prints a markdown table and notes; exit code 0 (a report).
@@ -42,7 +44,11 @@ const CONCURRENCY = option("concurrency", 48);
 const DURATION_S = option("duration", 35);
 const MESSAGES = option("messages", 1_000);
 const TIMEOUT_S = option("timeout", 300);
-const TRACE_GC = Deno.args.includes("--trace-gc");
+const GC_LOG = Deno.args.find((a) => a.startsWith("--gc-log="))?.slice("--gc-log=".length);
+// V8 flags for the server process (comma-separated), for experiments with the collector.
+const SERVER_V8_FLAGS = (Deno.args.find((a) => a.startsWith("--server-v8-flags="))
+  ?.slice("--server-v8-flags=".length).split(",") ?? []).filter(Boolean);
+const TRACE_GC = Deno.args.includes("--trace-gc") || GC_LOG !== undefined;
 
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
       "./c100k_server.ts",
       [`--max-sessions=${SESSIONS + 1_000}`, ...(TRACE_GC ? ["--replies-on-stderr"] : [])],
       wanted,
-      TRACE_GC ? ["--trace-gc"] : [],
+      [...(TRACE_GC ? ["--trace-gc"] : []), ...SERVER_V8_FLAGS],
     ),
     TRACE_GC ? (line) => void gcLines.push(line) : undefined,
   );
@@ -293,6 +299,7 @@ async function main(): Promise<void> {
     .reduce((n, line) => n + (line.pings as number), 0);
   const h0 = await stat();
   const t0 = performance.now();
+  const t0Wall = wallNow();
   let sent = 0;
   const spacing = (DURATION_S * 1000 * 0.8) / Math.max(1, MESSAGES);
   const sending = (async () => {
@@ -312,12 +319,17 @@ async function main(): Promise<void> {
   const holdMs = performance.now() - t0;
   await sleep(500);
   const latencies: number[] = [];
+  // Seconds into the hold at which the deliveries over 10 ms were sent.
+  const slowAt: number[] = [];
   let pings = 0;
   let closed = 0;
   for (const worker of workers) await worker.send("report");
   for (const worker of workers) {
     const report = await worker.next(30_000);
     latencies.push(...report.latencies as number[]);
+    (report.latencies as number[]).forEach((ms, i) => {
+      if (ms > 10) slowAt.push(((report.sentAts as number[])[i] - t0Wall) / 1000);
+    });
     pings += report.pings as number;
     closed += report.closed as number;
   }
@@ -392,6 +404,22 @@ async function main(): Promise<void> {
   if (firstError) notes.push(`first failure: ${firstError}`);
   if (stopped) notes.push(`a client process stopped opening sessions: ${stopped}`);
   if (closed) notes.push(`${int(closed)} established sessions were closed by the server meanwhile`);
+  if (slowAt.length) {
+    // When the slow ones were sent: bunched at the ping interval points at the pings.
+    const bySecond = new Map<number, number>();
+    for (const at of slowAt) bySecond.set(Math.floor(at), (bySecond.get(Math.floor(at)) ?? 0) + 1);
+    notes.push(
+      `deliveries over 10 ms by second of the hold (the sessions were established ${
+        openSeconds.toFixed(1)
+      }–0 s before it, so their first remote pings fall in seconds ${
+        Math.max(0, 30 - openSeconds).toFixed(0)
+      }–30): ${
+        [...bySecond].sort((a, b) => a[0] - b[0]).map(([second, n]) => `${second} s: ${n}`).join(
+          ", ",
+        )
+      }`,
+    );
+  }
   if (Number(hello.nofile) < wanted) {
     notes.push(
       `the server process cannot hold more than ${hello.nofile} sockets: its open-files limit could ` +
@@ -403,6 +431,7 @@ async function main(): Promise<void> {
     await server.send("exit").catch(() => {});
     await Promise.race([server.stdoutDone, sleep(20_000)]);
     notes.push(gcSummary(gcLines, h0.uptimeMs, h1.uptimeMs));
+    if (GC_LOG) await Deno.writeTextFile(GC_LOG, gcLines.join("\n") + "\n");
   }
   console.log("\n" + notes.map((note) => `- ${note}`).join("\n"));
   if (server.stderr.length) {

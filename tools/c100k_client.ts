@@ -10,7 +10,8 @@
  * Prints JSON lines: `{"phase":"progress","established"}` every second while opening,
  * `{"phase":"established","established","failed","refused","firstError","stopped","ms",
  * "lastMs"}` once done (`lastMs`: when its last session was established) (`stopped`: why it stopped before its count, if it did); then
- * reads commands on stdin: `report` → `{"phase":"report","latencies":[ms...],"pings","closed"}`,
+ * reads commands on stdin: `report` → `{"phase":"report","latencies":[ms...],"sentAts":[ms since
+ * the epoch...],"pings","closed"}`,
  * `quit` → closes every socket and exits.
  * @module
  */
@@ -41,6 +42,8 @@ function print(value: unknown): void {
 
 const sockets: net.Socket[] = [];
 const latencies: number[] = [];
+// When each of them was sent (ms since the epoch), in the same order.
+const sentAts: number[] = [];
 let pings = 0;
 let closed = 0;
 
@@ -59,7 +62,10 @@ function onEstablished(socket: net.Socket, envelope: Record<string, unknown>): v
     socket.write(JSON.stringify(reply));
   } else if (typeof envelope.content === "string" && envelope.type === "text/plain") {
     const sentAt = Number(envelope.content);
-    if (Number.isFinite(sentAt)) latencies.push(wallNow() - sentAt);
+    if (Number.isFinite(sentAt)) {
+      latencies.push(wallNow() - sentAt);
+      sentAts.push(sentAt);
+    }
   }
 }
 
@@ -189,7 +195,7 @@ for await (const chunk of Deno.stdin.readable) {
   while ((newline = pending.indexOf("\n")) >= 0) {
     const command = pending.slice(0, newline).trim();
     pending = pending.slice(newline + 1);
-    if (command === "report") print({ phase: "report", latencies, pings, closed });
+    if (command === "report") print({ phase: "report", latencies, sentAts, pings, closed });
     else if (command === "quit") {
       for (const socket of sockets) socket.destroy();
       Deno.exit(0);

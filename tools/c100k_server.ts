@@ -6,10 +6,11 @@
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
  * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
  * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs"}`, quits on `quit`
- * (ending every session) and exits at once on `exit`.
+ * (ending every session), exits at once on `exit`, and writes a V8 heap snapshot on `heap PATH`.
  * @module
  */
 import process from "node:process";
+import { writeHeapSnapshot } from "node:v8";
 import { KvAccountStore } from "../src/server/account_store.ts";
 import { LimeServer } from "../src/server/lime_server.ts";
 
@@ -66,6 +67,9 @@ for await (const chunk of Deno.stdin.readable) {
         connections: server.connectionCount,
         uptimeMs: performance.now(),
       });
+    } else if (command.startsWith("heap ")) {
+      // A V8 heap snapshot to the given path (for counting the objects a session holds).
+      print({ heap: writeHeapSnapshot(command.slice("heap ".length)) });
     } else if (command === "exit") {
       Deno.exit(0); // at once, without ending the sessions (stdout is flushed)
     } else if (command === "quit") {

@@ -14,9 +14,10 @@ interface Waiter<T> {
 /** A bounded async queue. */
 export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly #capacity: number;
-  readonly #items: T[] = [];
-  readonly #takers: Waiter<T>[] = [];
-  readonly #putters: { item: T; waiter: Waiter<void> }[] = [];
+  // Made on first use: a server holds four idle queues per session, mostly never used.
+  #items: T[] | undefined;
+  #takers: Waiter<T>[] | undefined;
+  #putters: { item: T; waiter: Waiter<void> }[] | undefined;
   #closed: { error?: unknown } | undefined;
 
   /** Creates a queue holding at most `capacity` items (at least 1). */
@@ -29,7 +30,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
 
   /** Items waiting to be taken. */
   get size(): number {
-    return this.#items.length;
+    return this.#items?.length ?? 0;
   }
 
   /** Whether the queue was closed. */
@@ -40,13 +41,13 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   /** Adds an item only if that needs no wait; false when the queue is full or closed. */
   tryPut(item: T): boolean {
     if (this.#closed) return false;
-    const taker = this.#takers.shift();
+    const taker = this.#takers?.shift();
     if (taker) {
       taker.resolve(item);
       return true;
     }
-    if (this.#items.length < this.#capacity) {
-      this.#items.push(item);
+    if (this.size < this.#capacity) {
+      (this.#items ??= []).push(item);
       return true;
     }
     return false;
@@ -54,8 +55,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
 
   /** Removes and returns every item waiting (and admits waiting producers into the room). */
   drain(): T[] {
-    const items = this.#items.splice(0);
-    while (this.#putters.length > 0) {
+    const items = this.#items?.splice(0) ?? [];
+    while (this.#putters?.length) {
       const next = this.#putters.shift()!;
       items.push(next.item);
       next.waiter.resolve();
@@ -70,13 +71,13 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
    */
   put(item: T, signal?: AbortSignal): Promise<void> {
     if (this.#closed) return Promise.reject(new ChannelError("closed", "The queue is closed"));
-    const taker = this.#takers.shift();
+    const taker = this.#takers?.shift();
     if (taker) {
       taker.resolve(item);
       return Promise.resolve();
     }
-    if (this.#items.length < this.#capacity) {
-      this.#items.push(item);
+    if (this.size < this.#capacity) {
+      (this.#items ??= []).push(item);
       return Promise.resolve();
     }
     if (signal?.aborted) {
@@ -84,11 +85,12 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     }
     return new Promise<void>((resolve, reject) => {
       const entry = { item, waiter: { resolve, reject } };
-      this.#putters.push(entry);
+      const putters = this.#putters ??= [];
+      putters.push(entry);
       signal?.addEventListener("abort", () => {
-        const i = this.#putters.indexOf(entry);
+        const i = putters.indexOf(entry);
         if (i >= 0) {
-          this.#putters.splice(i, 1);
+          putters.splice(i, 1);
           reject(
             new ChannelError("aborted", "Adding to the queue was aborted", {
               cause: signal.reason,
@@ -104,7 +106,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
    * it rejects with the close error, or with a `closed` ChannelError.
    */
   take(signal?: AbortSignal): Promise<T> {
-    if (this.#items.length > 0) {
+    if (this.#items?.length) {
       const item = this.#items.shift() as T;
       this.#admitPutter();
       return Promise.resolve(item);
@@ -119,11 +121,12 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     }
     return new Promise<T>((resolve, reject) => {
       const waiter = { resolve, reject };
-      this.#takers.push(waiter);
+      const takers = this.#takers ??= [];
+      takers.push(waiter);
       signal?.addEventListener("abort", () => {
-        const i = this.#takers.indexOf(waiter);
+        const i = takers.indexOf(waiter);
         if (i >= 0) {
-          this.#takers.splice(i, 1);
+          takers.splice(i, 1);
           reject(
             new ChannelError("aborted", "Taking from the queue was aborted", {
               cause: signal.reason,
@@ -141,10 +144,10 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   close(error?: unknown): void {
     if (this.#closed) return;
     this.#closed = { error };
-    for (const { waiter } of this.#putters.splice(0)) {
+    for (const { waiter } of this.#putters?.splice(0) ?? []) {
       waiter.reject(new ChannelError("closed", "The queue closed", { cause: error }));
     }
-    for (const taker of this.#takers.splice(0)) {
+    for (const taker of this.#takers?.splice(0) ?? []) {
       taker.reject(error ?? new ChannelError("closed", "The queue is closed"));
     }
   }
@@ -162,9 +165,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   }
 
   #admitPutter(): void {
-    const next = this.#putters.shift();
+    const next = this.#putters?.shift();
     if (!next) return;
-    this.#items.push(next.item);
+    (this.#items ??= []).push(next.item);
     next.waiter.resolve();
   }
 }

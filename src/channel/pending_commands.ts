@@ -35,7 +35,8 @@ export interface CommandWaitOptions {
 
 /** The requests waiting for a response. */
 export class PendingCommands {
-  readonly #entries = new Map<string, Entry>();
+  // Made when a request waits and dropped when none does: a server keeps a table per session.
+  #entries: Map<string, Entry> | undefined;
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
@@ -47,12 +48,12 @@ export class PendingCommands {
 
   /** How many requests wait. */
   get size(): number {
-    return this.#entries.size;
+    return this.#entries?.size ?? 0;
   }
 
   /** Whether a request with this id waits. */
   has(id: string): boolean {
-    return this.#entries.has(id);
+    return this.#entries?.has(id) ?? false;
   }
 
   /**
@@ -60,7 +61,7 @@ export class PendingCommands {
    * ChannelError at once when the id already waits.
    */
   wait(id: string, options: CommandWaitOptions = {}): Promise<Command> {
-    if (this.#entries.has(id)) {
+    if (this.has(id)) {
       throw new ChannelError(
         "duplicate-id",
         `The command id "${id}" is already waiting for a response`,
@@ -94,7 +95,7 @@ export class PendingCommands {
           );
         options.signal.addEventListener("abort", entry.onAbort, { once: true });
       }
-      this.#entries.set(id, entry);
+      (this.#entries ??= new Map()).set(id, entry);
       if (entry.deadline < this.#timerAt) this.#arm(entry.deadline);
     });
   }
@@ -122,7 +123,7 @@ export class PendingCommands {
     this.#timerAt = Infinity;
     const now = this.#clock.now();
     let next = Infinity;
-    for (const [id, entry] of [...this.#entries]) {
+    for (const [id, entry] of [...this.#entries ?? []]) {
       if (entry.deadline <= now) {
         this.#settle(
           id,
@@ -141,7 +142,7 @@ export class PendingCommands {
   resolve(response: Command, peer?: string): boolean {
     const id = response.id;
     if (id === undefined) return false;
-    const entry = this.#entries.get(id);
+    const entry = this.#entries?.get(id);
     if (!entry || !answersRequest(response.from, entry.to, peer)) return false;
     this.#settle(id, undefined, response);
     return true;
@@ -154,14 +155,15 @@ export class PendingCommands {
 
   /** Rejects every waiting request (the channel closed). */
   rejectAll(error: unknown): void {
-    for (const id of [...this.#entries.keys()]) this.#settle(id, error);
+    for (const id of [...this.#entries?.keys() ?? []]) this.#settle(id, error);
     this.#disarm();
   }
 
   #settle(id: string, error: unknown, response?: Command): void {
-    const entry = this.#entries.get(id);
+    const entry = this.#entries?.get(id);
     if (!entry) return;
-    this.#entries.delete(id);
+    this.#entries!.delete(id);
+    if (this.#entries!.size === 0) this.#entries = undefined;
     if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
     if (response) entry.resolve(response);
     else entry.reject(error);

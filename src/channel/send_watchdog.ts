@@ -12,7 +12,8 @@ export class SendWatchdog {
   readonly #clock: Clock;
   readonly #timeout: number;
   readonly #onTimeout: (error: ChannelError) => void;
-  readonly #inFlight = new Map<number, number>();
+  // Made while sends are in flight and dropped after: a server keeps a watchdog per session.
+  #inFlight: Map<number, number> | undefined;
   #next = 0;
   #timer: TimerHandle | undefined;
   #stopped = false;
@@ -28,15 +29,19 @@ export class SendWatchdog {
   watch(send: Promise<void>): Promise<void> {
     if (!this.#timeout || this.#stopped) return send;
     const token = this.#next++;
-    this.#inFlight.set(token, this.#clock.now());
+    const inFlight = this.#inFlight ??= new Map();
+    inFlight.set(token, this.#clock.now());
     this.#arm(this.#timeout);
-    return send.finally(() => this.#inFlight.delete(token));
+    return send.finally(() => {
+      inFlight.delete(token);
+      if (inFlight.size === 0 && this.#inFlight === inFlight) this.#inFlight = undefined;
+    });
   }
 
   /** Stops watching (the channel closed). */
   stop(): void {
     this.#stopped = true;
-    this.#inFlight.clear();
+    this.#inFlight = undefined;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -48,8 +53,8 @@ export class SendWatchdog {
 
   #check(): void {
     this.#timer = undefined;
-    const oldest = this.#inFlight.values().next();
-    if (oldest.done || this.#stopped) return;
+    const oldest = this.#inFlight?.values().next();
+    if (!oldest || oldest.done || this.#stopped) return;
     const waited = this.#clock.now() - oldest.value;
     if (waited >= this.#timeout) {
       this.stop();

@@ -47,6 +47,18 @@ export interface SessionPresence {
 }
 
 /** A registered session. */
+/** Every session's presence until it sets one (shared and frozen: it is replaced, never changed). */
+const DEFAULT_PRESENCE: SessionPresence = Object.freeze({
+  status: "available",
+  routingRule: "identity",
+  priority: 0,
+  explicit: false,
+});
+const chargeNothing = (_bytes: number): void => {};
+
+/** Every session's receipt events until it sets its own (shared: it is replaced, never changed). */
+const ONLY_FAILED: ReadonlySet<NotificationEvent> = new Set(["failed"]);
+
 export class ServerSession {
   /** The channel. */
   readonly channel: ServerChannel;
@@ -69,18 +81,13 @@ export class ServerSession {
   /** Milliseconds its reading was paused by the rate limits so far. */
   shapedMs = 0;
   /** Charges bytes the server sends in answer to this session to its rate limits (set by its gate). */
-  chargeAnswer: (bytes: number) => void = () => {};
+  chargeAnswer: (bytes: number) => void = chargeNothing;
   #unread: UnreadMessage[] = [];
   #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */
-  presence: SessionPresence = {
-    status: "available",
-    routingRule: "identity",
-    priority: 0,
-    explicit: false,
-  };
+  presence: SessionPresence = DEFAULT_PRESENCE;
   /** Events the server notifies this session of for the messages it sends. */
-  receiptEvents: ReadonlySet<NotificationEvent> = new Set(["failed"]);
+  receiptEvents: ReadonlySet<NotificationEvent> = ONLY_FAILED;
 
   /** Creates the record of an established session. */
   constructor(

@@ -324,30 +324,32 @@ export class TcpTransport extends TransportBase {
     } else {
       this.#switch.retarget(change);
     }
-    return this.#switch.run(() => applySwitch(this.#switchHost, signal));
+    return this.#switch.run(() => applySwitch(this.#switchHost(), signal));
   }
 
-  /** What applying a switch needs from this transport. */
-  readonly #switchHost: SwitchHost = {
-    point: this.#switch,
-    connection: () => this.#connection!,
-    framer: () => this.#framer,
-    closing: () => this.#ending || this.isClosing,
-    takeStash: () => {
-      const stash = this.#stash;
-      this.#stash = undefined;
-      return stash;
-    },
-    tlsRole: (): TlsRole =>
-      this.#server
-        ? { server: true, options: this.#serverTls!, authorities: this.#authorities }
-        : { server: false, options: this.#clientTls, host: this.#host },
-    switched: (modes) => Object.assign(this, modes),
-    fail: (error) => {
-      this.fail(error);
-      return error;
-    },
-  };
+  /** What applying a switch needs from this transport (made per switch: most never switch). */
+  #switchHost(): SwitchHost {
+    return {
+      point: this.#switch,
+      connection: () => this.#connection!,
+      framer: () => this.#framer,
+      closing: () => this.#ending || this.isClosing,
+      takeStash: () => {
+        const stash = this.#stash;
+        this.#stash = undefined;
+        return stash;
+      },
+      tlsRole: (): TlsRole =>
+        this.#server
+          ? { server: true, options: this.#serverTls!, authorities: this.#authorities }
+          : { server: false, options: this.#clientTls, host: this.#host },
+      switched: (modes) => Object.assign(this, modes),
+      fail: (error) => {
+        this.fail(error);
+        return error;
+      },
+    };
+  }
 
   // ---------------------------------------------------------------- closing
 

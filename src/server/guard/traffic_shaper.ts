@@ -132,23 +132,81 @@ class SharedBuckets {
     this.#burst = burst;
   }
 
-  acquire(key: string): { buckets: Buckets; release: () => void } {
+  acquire(key: string): BucketsLease {
     let entry = this.#entries.get(key);
     if (!entry) {
       entry = { buckets: new Buckets(this.#limits, this.#clock.now(), this.#burst), users: 0 };
       this.#entries.set(key, entry);
     }
     entry.users++;
-    const held = entry;
-    let released = false;
-    return {
-      buckets: held.buckets,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--held.users === 0 && this.#entries.get(key) === held) this.#entries.delete(key);
-      },
-    };
+    return new BucketsLease(this.#entries, key, entry);
+  }
+}
+
+/** One user's hold on shared buckets (a class, not closures: a server keeps two per session). */
+class BucketsLease {
+  readonly #entries: Map<string, { buckets: Buckets; users: number }>;
+  readonly #key: string;
+  readonly #held: { buckets: Buckets; users: number };
+  #released = false;
+
+  constructor(
+    entries: Map<string, { buckets: Buckets; users: number }>,
+    key: string,
+    held: { buckets: Buckets; users: number },
+  ) {
+    this.#entries = entries;
+    this.#key = key;
+    this.#held = held;
+  }
+
+  get buckets(): Buckets {
+    return this.#held.buckets;
+  }
+
+  /** Lets go (once): the buckets go when their last user lets go. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const held = this.#held;
+    if (--held.users === 0 && this.#entries.get(this.#key) === held) {
+      this.#entries.delete(this.#key);
+    }
+  }
+}
+
+/** A session's shaper: its own buckets, its identity's and its address's. */
+class BucketsShaper implements SessionShaper {
+  readonly #clock: Clock;
+  readonly #all: Buckets[];
+  readonly #leases: BucketsLease[];
+
+  constructor(clock: Clock, all: Buckets[], leases: BucketsLease[]) {
+    this.#clock = clock;
+    this.#all = all;
+    this.#leases = leases;
+  }
+
+  charge(bytes: number): number {
+    const now = this.#clock.now();
+    let wait = 0;
+    for (const buckets of this.#all) wait = Math.max(wait, buckets.charge(bytes, now));
+    return wait;
+  }
+
+  chargeAnswer(bytes: number): number {
+    const now = this.#clock.now();
+    let wait = 0;
+    for (const buckets of this.#all) wait = Math.max(wait, buckets.chargeBytes(bytes, now));
+    return wait;
+  }
+
+  refund(bytes: number): void {
+    for (const buckets of this.#all) buckets.refund(bytes);
+  }
+
+  release(): void {
+    for (const lease of this.#leases) lease.release();
   }
 }
 
@@ -207,28 +265,9 @@ export class TrafficShaping {
     const own = new Buckets(this.#session, clock.now());
     const identity = this.#identities.acquire(identityKey);
     const address = source === undefined ? undefined : this.#addresses.acquire(source);
-    const all = [own, identity.buckets, ...(address ? [address.buckets] : [])];
-    return {
-      charge: (bytes) => {
-        const now = clock.now();
-        let wait = 0;
-        for (const buckets of all) wait = Math.max(wait, buckets.charge(bytes, now));
-        return wait;
-      },
-      chargeAnswer: (bytes) => {
-        const now = clock.now();
-        let wait = 0;
-        for (const buckets of all) wait = Math.max(wait, buckets.chargeBytes(bytes, now));
-        return wait;
-      },
-      refund: (bytes) => {
-        for (const buckets of all) buckets.refund(bytes);
-      },
-      release: () => {
-        identity.release();
-        address?.release();
-      },
-    };
+    return address
+      ? new BucketsShaper(clock, [own, identity.buckets, address.buckets], [identity, address])
+      : new BucketsShaper(clock, [own, identity.buckets], [identity]);
   }
 
   /**
@@ -238,11 +277,6 @@ export class TrafficShaping {
   forAddress(source: string): SessionShaper {
     const clock = this.#clock;
     const address = this.#addresses.acquire(source);
-    return {
-      charge: (bytes) => address.buckets.charge(bytes, clock.now()),
-      chargeAnswer: (bytes) => address.buckets.chargeBytes(bytes, clock.now()),
-      refund: (bytes) => address.buckets.refund(bytes),
-      release: () => address.release(),
-    };
+    return new BucketsShaper(clock, [address.buckets], [address]);
   }
 }
