@@ -18,6 +18,11 @@ const maxSessions = Number(
   Deno.args.find((a) => a.startsWith("--max-sessions="))?.slice("--max-sessions=".length) ??
     20_000,
 );
+// `--ping-interval=MS` (experiments: how the remote pings load the collector); the default 30 s.
+const pingInterval = Number(
+  Deno.args.find((a) => a.startsWith("--ping-interval="))?.slice("--ping-interval=".length) ??
+    30_000,
+);
 const store = await KvAccountStore.open(":memory:");
 const server = new LimeServer({
   store,
@@ -25,6 +30,10 @@ const server = new LimeServer({
   websocket: false,
   http: false,
   maxSessions,
+  channel: {
+    remotePingInterval: pingInterval,
+    remoteIdleTimeout: Math.max(60_000, 2 * pingInterval),
+  },
 });
 await server.start();
 

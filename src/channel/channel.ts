@@ -42,8 +42,6 @@ type TrafficKind = Exclude<EnvelopeKind, "session">;
 /** A receive handler; a returned promise is not awaited (its rejection is logged). */
 export type Handler<T> = (envelope: T) => unknown;
 
-const NO_HANDLERS: readonly Handler<never>[] = Object.freeze([]);
-
 /** How a channel ended. */
 export interface ChannelCloseInfo {
   /** The session state at the end (`finished` or `failed` after a proper end). */
@@ -90,13 +88,11 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   readonly #pending: PendingCommands;
   readonly #sessions: BoundedQueue<Session>;
   readonly #queues: Record<TrafficKind, BoundedQueue<Envelope>>;
-  // Copied on change (a dispatch iterates the list it started with); arrays, not Sets: a server
-  // holds these for every session, and a Set costs its hash table even when empty.
-  readonly #handlers: Record<TrafficKind | "session", readonly Handler<never>[]> = {
-    message: NO_HANDLERS,
-    notification: NO_HANDLERS,
-    command: NO_HANDLERS,
-    session: NO_HANDLERS,
+  readonly #handlers: Record<TrafficKind | "session", Set<Handler<never>>> = {
+    message: new Set(),
+    notification: new Set(),
+    command: new Set(),
+    session: new Set(),
   };
   readonly #modules: ChannelModule[];
   readonly #watchdog: SendWatchdog;
@@ -290,7 +286,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   /** Calls `handler` for every received session envelope; returns a remover. */
   onSession(handler: Handler<Session>): () => void {
-    return this.#listen("session", handler as Handler<never>);
+    this.#handlers.session.add(handler as Handler<never>);
+    return () => this.#handlers.session.delete(handler as Handler<never>);
   }
 
   /** The next received message (when no `onMessage` handler takes them). */
@@ -337,19 +334,9 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   }
 
   #addHandler(kind: TrafficKind, handler: Handler<never>): () => void {
-    const remove = this.#listen(kind, handler);
+    this.#handlers[kind].add(handler);
     for (const envelope of this.#queues[kind].drain()) this.#call(handler, envelope);
-    return remove;
-  }
-
-  /** Adds a handler (once, like a Set); returns its remover. */
-  #listen(kind: TrafficKind | "session", handler: Handler<never>): () => void {
-    if (!this.#handlers[kind].includes(handler)) {
-      this.#handlers[kind] = this.#handlers[kind].concat([handler]); // sized exactly
-    }
-    return () => {
-      this.#handlers[kind] = this.#handlers[kind].filter((h) => h !== handler);
-    };
+    return () => this.#handlers[kind].delete(handler);
   }
 
   async #take<T>(queue: BoundedQueue<T>, options?: WaitOptions): Promise<T> {
@@ -412,7 +399,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       return;
     }
     const handlers = this.#handlers[kind];
-    if (handlers.length > 0) {
+    if (handlers.size > 0) {
       for (const handler of handlers) this.#call(handler, out);
       return;
     }

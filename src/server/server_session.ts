@@ -46,7 +46,6 @@ export interface SessionPresence {
   explicit: boolean;
 }
 
-/** A registered session. */
 /** Every session's presence until it sets one (shared and frozen: it is replaced, never changed). */
 const DEFAULT_PRESENCE: SessionPresence = Object.freeze({
   status: "available",
@@ -59,6 +58,7 @@ const chargeNothing = (_bytes: number): void => {};
 /** Every session's receipt events until it sets its own (shared: it is replaced, never changed). */
 const ONLY_FAILED: ReadonlySet<NotificationEvent> = new Set(["failed"]);
 
+/** A registered session. */
 export class ServerSession {
   /** The channel. */
   readonly channel: ServerChannel;

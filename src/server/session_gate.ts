@@ -13,14 +13,17 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import type { Envelope } from "../envelope.ts";
 import type { ValidationError } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
-import type { TrafficShaping } from "./guard/traffic_shaper.ts";
+import type { SessionShaper, TrafficShaping } from "./guard/traffic_shaper.ts";
 import type { Router } from "./router.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { ServerSession } from "./server_session.ts";
 import { guardLog } from "../observability/log.ts";
 import { guardActionsCounter } from "../observability/metrics.ts";
 
 const HELD = Object.freeze({ "lime.action": "rate-held" });
 const REFUSED = Object.freeze({ "lime.action": "rate-refused" });
+
+type InvalidEnvelopePolicy = NonNullable<Transport["invalidEnvelopePolicy"]>;
 
 /**
  * Opens the gate of `session`: returns the handler its channel's messages, notifications and
@@ -33,94 +36,138 @@ export function openSessionGate(
   clock: Clock,
 ): (envelope: Envelope) => void {
   if (!shaping.limited) return (envelope) => router.route(session, envelope);
-  const transport = session.channel.transport;
-  const shaper = shaping.forSession(session.identityKey, session.source);
-  let counted = transport.receivedBytes ?? 0;
-  let timer: TimerHandle | undefined;
-  // Read while the session was held back: handled in order once its buckets allow (an envelope
-  // to route, or an invalid one to answer).
-  const waiting: { envelope?: Envelope; invalid?: ValidationError; bytes: number }[] = [];
-  const answerInvalid = transport.invalidEnvelopePolicy;
-  let refusals = 0;
-  const hold = (wait: number) => {
+  const gate = new SessionGate(session, shaping, router, clock);
+  // What the server answers costs the session too: a 50-byte request must not buy a megabyte.
+  session.chargeAnswer = (bytes) => gate.chargeAnswer(bytes);
+  if (session.channel.transport.invalidEnvelopePolicy) {
+    session.channel.transport.invalidEnvelopePolicy = (invalid) => gate.invalid(invalid);
+  }
+  session.channel.closed.then(() => gate.close());
+  return (envelope) => gate.pass(envelope);
+}
+
+/** Something read while the session was held back, handled in order once its buckets allow. */
+interface Waiting {
+  envelope?: Envelope;
+  invalid?: ValidationError;
+  bytes: number;
+}
+
+/** One session's gate (a class, not closures: a server keeps one per session). */
+class SessionGate {
+  readonly #session: ServerSession;
+  readonly #router: Router;
+  readonly #clock: Clock;
+  readonly #transport: Transport;
+  readonly #shaper: SessionShaper;
+  #counted: number;
+  #timer: TimerHandle | undefined;
+  // Made when the session is first held back (an envelope to route, or an invalid one to answer).
+  #waiting: Waiting[] | undefined;
+  readonly #answerInvalid: InvalidEnvelopePolicy | undefined;
+  #refusals = 0;
+
+  constructor(session: ServerSession, shaping: TrafficShaping, router: Router, clock: Clock) {
+    this.#session = session;
+    this.#router = router;
+    this.#clock = clock;
+    this.#transport = session.channel.transport;
+    this.#shaper = shaping.forSession(session.identityKey, session.source);
+    this.#counted = this.#transport.receivedBytes ?? 0;
+    this.#answerInvalid = this.#transport.invalidEnvelopePolicy;
+  }
+
+  /** An envelope the session sent: routed, held back, or refused with 34. */
+  pass(envelope: Envelope): void {
+    const bytes = this.#arrived();
+    if (this.#timer !== undefined) {
+      (this.#waiting ??= []).push({ envelope, bytes });
+      return;
+    }
+    const wait = this.#admit(this.#shaper.charge(bytes));
+    if (wait < 0) return this.#refuse(envelope, bytes);
+    this.#router.route(this.#session, envelope);
+    if (wait > 0) this.#hold(wait);
+  }
+
+  /** An invalid envelope the session sent: answered as the transport's policy says, in turn. */
+  invalid(invalid: ValidationError): ReturnType<InvalidEnvelopePolicy> {
+    const bytes = this.#arrived();
+    if (this.#timer !== undefined) {
+      (this.#waiting ??= []).push({ invalid, bytes });
+      return "skip";
+    }
+    const wait = this.#admit(this.#shaper.charge(bytes));
+    const policy = this.#answerInvalid!(invalid);
+    if (wait > 0) this.#hold(wait);
+    return policy;
+  }
+
+  /** Bytes the server sends in answer to the session. */
+  chargeAnswer(bytes: number): void {
+    const wait = this.#shaper.chargeAnswer(bytes);
+    if (wait > 0 && this.#timer === undefined && this.#admit(wait) > 0) this.#hold(wait);
+  }
+
+  /** The session ended. */
+  close(): void {
+    this.#shaper.release();
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    if (this.#waiting) this.#waiting.length = 0; // a release under way stops too
+  }
+
+  /** Bytes received since the previous envelope (this one's). */
+  #arrived(): number {
+    const total = this.#transport.receivedBytes ?? this.#counted;
+    const bytes = total - this.#counted;
+    this.#counted = total;
+    return bytes;
+  }
+
+  /** A charge's wait to hold after handling (reading paused), 0, or -1 (cannot pause). */
+  #admit(wait: number): number {
+    if (wait <= 0) return 0;
+    return this.#transport.pauseReceiving?.() ? wait : -1;
+  }
+
+  #hold(wait: number): void {
     guardActionsCounter.add(1, HELD);
     guardLog.debug("Holding {node} for {wait} ms: over its rate", () => ({
-      node: session.node,
+      node: this.#session.node,
       wait: Math.ceil(wait),
     }));
-    session.shapedMs += wait;
-    timer = clock.setTimeout(release, Math.max(1, Math.ceil(wait)));
-  };
-  const release = () => {
-    timer = undefined;
-    while (waiting.length > 0) {
-      const { envelope, invalid, bytes } = waiting.shift()!;
-      const wait = shaper.charge(bytes);
-      if (envelope) router.route(session, envelope);
-      else if (answerInvalid?.(invalid!) === "close") transport.close().catch(() => {});
-      if (wait > 0) return hold(wait);
-    }
-    transport.resumeReceiving?.();
-  };
-  session.channel.closed.then(() => {
-    shaper.release();
-    if (timer !== undefined) clock.clearTimeout(timer);
-    waiting.length = 0;
-  });
-  /** Bytes received since the previous envelope (this one's). */
-  const arrived = () => {
-    const total = transport.receivedBytes ?? counted;
-    const bytes = total - counted;
-    counted = total;
-    return bytes;
-  };
-  /** A charge's wait to hold after handling (reading paused), 0, or -1 (cannot pause). */
-  const admit = (wait: number): number => {
-    if (wait <= 0) return 0;
-    return transport.pauseReceiving?.() ? wait : -1;
-  };
-  // What the server answers costs the session too: a 50-byte request must not buy a megabyte.
-  session.chargeAnswer = (bytes) => {
-    const wait = shaper.chargeAnswer(bytes);
-    if (wait > 0 && timer === undefined && admit(wait) > 0) hold(wait);
-  };
-  if (answerInvalid) {
-    transport.invalidEnvelopePolicy = (invalid) => {
-      const bytes = arrived();
-      if (timer !== undefined) {
-        waiting.push({ invalid, bytes });
-        return "skip";
-      }
-      const wait = admit(shaper.charge(bytes));
-      const policy = answerInvalid(invalid);
-      if (wait > 0) hold(wait);
-      return policy;
-    };
+    this.#session.shapedMs += wait;
+    this.#timer = this.#clock.setTimeout(() => this.#release(), Math.max(1, Math.ceil(wait)));
   }
-  return (envelope) => {
-    const bytes = arrived();
-    if (timer !== undefined) {
-      waiting.push({ envelope, bytes });
-      return;
+
+  #release(): void {
+    this.#timer = undefined;
+    const waiting = this.#waiting;
+    while (waiting && waiting.length > 0) {
+      const { envelope, invalid, bytes } = waiting.shift()!;
+      const wait = this.#shaper.charge(bytes);
+      if (envelope) this.#router.route(this.#session, envelope);
+      else if (this.#answerInvalid?.(invalid!) === "close") {
+        this.#transport.close().catch(() => {});
+      }
+      if (wait > 0) return this.#hold(wait);
     }
-    const wait = admit(shaper.charge(bytes));
-    if (wait < 0) {
-      guardActionsCounter.add(1, REFUSED);
-      // The first refusal of a session at info, the rest at debug: a flood must not flood logs.
-      const level = refusals++ === 0 ? "info" : "debug";
-      guardLog[level]("Refused an envelope of {node} ({remote}) over its rate (34)", () => ({
-        node: session.node,
-        remote: transport.remoteEndpoint,
-        refusals,
-      }));
-      shaper.refund(bytes);
-      router.refuse(session, envelope, {
-        code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
-        description: "The session sends more than it may per second",
-      });
-      return;
-    }
-    router.route(session, envelope);
-    if (wait > 0) hold(wait);
-  };
+    this.#transport.resumeReceiving?.();
+  }
+
+  #refuse(envelope: Envelope, bytes: number): void {
+    guardActionsCounter.add(1, REFUSED);
+    // The first refusal of a session at info, the rest at debug: a flood must not flood logs.
+    const level = this.#refusals++ === 0 ? "info" : "debug";
+    guardLog[level]("Refused an envelope of {node} ({remote}) over its rate (34)", () => ({
+      node: this.#session.node,
+      remote: this.#transport.remoteEndpoint,
+      refusals: this.#refusals,
+    }));
+    this.#shaper.refund(bytes);
+    this.#router.refuse(this.#session, envelope, {
+      code: ReasonCode.AUTHORIZATION_QUOTA_THRESHOLD_EXCEEDED,
+      description: "The session sends more than it may per second",
+    });
+  }
 }

@@ -10,33 +10,36 @@ import { serializeEnvelope } from "../codec_core.ts";
 import type { Envelope } from "../envelope.ts";
 import { TransportError } from "./errors.ts";
 
-/** Where a {@link SendQueue} writes: the transport and its connection. */
-export interface SendSink {
+/**
+ * Where a {@link SendQueue} writes: the transport and its connection, through hooks called with
+ * the transport (shared by every transport: a server holds one per session).
+ */
+export interface SendSink<T> {
   /** Whether the transport is open (a queued send is rejected with `closed` otherwise). */
-  isOpen(): boolean;
+  isOpen(owner: T): boolean;
   /**
    * Writes synchronously when the connection can take the text now: `null` when it took it with
    * room to spare, a promise of the drain when its buffer is now full, `undefined` when it cannot
    * write now (the text then goes through {@link write}).
    */
-  writeNow(text: string): Promise<void> | null | undefined;
+  writeNow(owner: T, text: string): Promise<void> | null | undefined;
   /**
    * Like {@link writeNow} for several envelopes at once, in order (batched sends, or queued ones
    * when the connection {@link coalesces}).
    */
-  writeManyNow(texts: readonly string[]): Promise<void> | null | undefined;
+  writeManyNow(owner: T, texts: readonly string[]): Promise<void> | null | undefined;
   /** Writes one envelope when it cannot be written now (e.g. a TLS switch is pending). */
-  write(text: string, bytes: () => Uint8Array): Promise<void>;
+  write(owner: T, text: string, bytes: () => Uint8Array): Promise<void>;
   /** Whether sends taken by the fast path are batched for the end of the turn. */
-  batches(): boolean;
+  batches(owner: T): boolean;
   /** Whether several queued texts may go to {@link writeManyNow} at once. */
-  coalesces(): boolean;
+  coalesces(owner: T): boolean;
   /** Schedules the batch's write. */
-  scheduleFlush(flush: () => void): void;
+  scheduleFlush(owner: T, flush: () => void): void;
   /** Bytes the connection holds that the peer has not taken (socket buffers and the like). */
-  connectionBytes(): number;
+  connectionBytes(owner: T): number;
   /** Fails the transport (`slow-reader`, or a write that failed unexpectedly: `io`). */
-  fail(error: TransportError): void;
+  fail(owner: T, error: TransportError): void;
 }
 
 interface QueuedSend {
@@ -66,8 +69,9 @@ export function dataArrived(): void {
 }
 
 /** Sends in order, with a synchronous fast path, per-turn batching and a cap on what is held. */
-export class SendQueue {
-  readonly #sink: SendSink;
+export class SendQueue<T> {
+  readonly #owner: T;
+  readonly #sink: SendSink<T>;
   readonly #maxQueued: number;
   // Sends waiting for their turn, in order, written by one pump (no promise chain per send).
   #queue: (QueuedSend | undefined)[] = [];
@@ -85,8 +89,9 @@ export class SendQueue {
   #lastTurn = -1;
   #failure: TransportError | undefined;
 
-  /** A queue writing to `sink`, holding at most `maxQueued` bytes for the peer (0: no cap). */
-  constructor(sink: SendSink, maxQueued: number) {
+  /** A queue writing to `owner` through `sink`, holding at most `maxQueued` bytes for the peer (0: no cap). */
+  constructor(owner: T, sink: SendSink<T>, maxQueued: number) {
+    this.#owner = owner;
     this.#sink = sink;
     this.#maxQueued = maxQueued;
   }
@@ -101,7 +106,7 @@ export class SendQueue {
    * units, which is their UTF-8 size for ASCII) and what the connection holds.
    */
   get queuedBytes(): number {
-    return this.#queuedText + this.#batchSize + this.#sink.connectionBytes();
+    return this.#queuedText + this.#batchSize + this.#sink.connectionBytes(this.#owner);
   }
 
   /**
@@ -141,13 +146,13 @@ export class SendQueue {
     if (this.#failure) return Promise.reject(this.#failure);
     // Fast path: nothing queued ahead, and the connection takes the bytes right now.
     if (!this.#pumping && this.#drain === undefined) {
-      if (this.#sink.batches()) {
+      if (this.#sink.batches(this.#owner)) {
         if (this.#batchScheduled || this.#lastTurn === turn) {
           // Not the first send of this turn: taken now, written with the others at its end
           // (one write instead of one per envelope).
           if (!this.#batchScheduled) {
             this.#batchScheduled = true;
-            this.#sink.scheduleFlush(this.#onFlushTimer);
+            this.#sink.scheduleFlush(this.#owner, this.#onFlushTimer);
           }
           this.#batch.push(text);
           this.#batchSize += text.length;
@@ -158,7 +163,7 @@ export class SendQueue {
         // until a second one comes in the same turn.
         this.#lastTurn = turn;
       } else if (this.#batch.length > 0) this.flush(); // what was batched goes first
-      const drained = this.#sink.writeNow(text);
+      const drained = this.#sink.writeNow(this.#owner, text);
       if (drained === null) return RESOLVED;
       if (drained !== undefined) {
         // Taken, but the connection's buffer is full: later sends queue behind the drain.
@@ -188,10 +193,10 @@ export class SendQueue {
   hold(): void {
     if (
       this.#failure || this.#batchScheduled || this.#pumping || this.#drain !== undefined ||
-      !this.#sink.batches()
+      !this.#sink.batches(this.#owner)
     ) return;
     this.#batchScheduled = true;
-    this.#sink.scheduleFlush(this.#onFlushTimer);
+    this.#sink.scheduleFlush(this.#owner, this.#onFlushTimer);
   }
 
   #onFlushTimer = (): void => {
@@ -205,10 +210,12 @@ export class SendQueue {
     const texts = this.#batch;
     this.#batch = [];
     this.#batchSize = 0;
-    if (!this.#sink.isOpen() || this.#failure) return;
+    if (!this.#sink.isOpen(this.#owner) || this.#failure) return;
     let drained: Promise<void> | null | undefined;
     try {
-      drained = texts.length === 1 ? this.#sink.writeNow(texts[0]) : this.#sink.writeManyNow(texts);
+      drained = texts.length === 1
+        ? this.#sink.writeNow(this.#owner, texts[0])
+        : this.#sink.writeManyNow(this.#owner, texts);
     } catch (error) {
       drained = Promise.reject(error);
     }
@@ -247,7 +254,7 @@ export class SendQueue {
     this.#queuedText = 0;
     this.#batch = [];
     this.#batchSize = 0;
-    this.#sink.fail(error);
+    this.#sink.fail(this.#owner, error);
     return Promise.reject(error);
   }
 
@@ -278,7 +285,7 @@ export class SendQueue {
           await this.#drain;
           continue;
         }
-        if (!this.#sink.isOpen()) {
+        if (!this.#sink.isOpen(this.#owner)) {
           const send = queue[this.#head]!;
           queue[this.#head++] = undefined;
           this.#queuedText -= send.text.length;
@@ -290,7 +297,7 @@ export class SendQueue {
         // The queued envelopes that go in one write: up to COALESCE_LIMIT UTF-16 units.
         let end = this.#head + 1;
         let size = queue[this.#head]!.text.length;
-        if (this.#sink.coalesces()) {
+        if (this.#sink.coalesces(this.#owner)) {
           while (end < queue.length && size + queue[end]!.text.length <= COALESCE_LIMIT) {
             size += queue[end++]!.text.length;
           }
@@ -299,8 +306,8 @@ export class SendQueue {
         let drained: Promise<void> | null | undefined;
         try {
           drained = batch.length === 1
-            ? this.#sink.writeNow(batch[0].text)
-            : this.#sink.writeManyNow(batch.map((send) => send.text));
+            ? this.#sink.writeNow(this.#owner, batch[0].text)
+            : this.#sink.writeManyNow(this.#owner, batch.map((send) => send.text));
         } catch (error) {
           drained = Promise.reject(error);
         }
@@ -310,7 +317,7 @@ export class SendQueue {
           queue[this.#head++] = undefined;
           this.#queuedText -= send.text.length;
           try {
-            await this.#sink.write(send.text, send.bytes);
+            await this.#sink.write(this.#owner, send.text, send.bytes);
             send.resolve();
           } catch (error) {
             send.reject(this.#sendError(error));
@@ -345,13 +352,13 @@ export class SendQueue {
   #sendError(error: unknown): TransportError {
     if (this.#failure) return this.#failure;
     if (error instanceof TransportError) return error;
-    if (!this.#sink.isOpen()) {
+    if (!this.#sink.isOpen(this.#owner)) {
       return new TransportError("closed", "Cannot send: the transport closed", { cause: error });
     }
     const failure = new TransportError("io", `Cannot send: ${(error as Error).message}`, {
       cause: error,
     });
-    this.#sink.fail(failure);
+    this.#sink.fail(this.#owner, failure);
     return failure;
   }
 }
