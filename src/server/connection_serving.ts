@@ -6,7 +6,7 @@
  */
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
-import { systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { guardLog } from "../observability/log.ts";
@@ -47,6 +47,8 @@ export interface ServingContext {
   readonly router: Router;
   /** Whether the server is shutting down. */
   readonly stopping: boolean;
+  /** The server's clock (its timers share one system timer, see `heap_clock.ts`). */
+  readonly clock: Clock;
 }
 
 /** The per-address key of a connection (see `source_address.ts`). */
@@ -89,6 +91,7 @@ export async function serveConnection(
     remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
     remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
     ...options.channel,
+    clock: context.clock,
     serverNode: context.serverNode,
   });
   context.channels.add(channel);
@@ -150,7 +153,7 @@ export async function serveConnection(
     established,
     context.shaping,
     context.router,
-    options.channel?.clock ?? systemClock,
+    context.clock,
   );
   // An account created while this guest was being let in: the identity is owned now.
   if (established.guest) {

@@ -7,7 +7,7 @@
  */
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import type { ServerAuthenticator } from "../channel/server_establishment.ts";
-import { systemClock } from "../clock.ts";
+import { HeapClock } from "./heap_clock.ts";
 import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -118,7 +118,8 @@ export class LimeServer implements AsyncDisposable {
       evict: (session, reason) => registration.evict(session, reason),
       ownerArrived: (identityKey) => registration.ownerArrived(identityKey),
     });
-    const clock = options.channel?.clock ?? systemClock;
+    // The server's timers (a few per session) share one system timer.
+    const clock = options.channel?.clock ?? new HeapClock();
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
     const throttle = engine.loginThrottle(clock, options.loginThrottle);
@@ -153,6 +154,7 @@ export class LimeServer implements AsyncDisposable {
           passwordWork,
           router: () => this.#router,
           stopping: () => this.#stopping,
+          clock,
         }),
         options.http ?? {},
         kv && options.webhooks !== false ? { ...options.webhooks, kv } : undefined,
@@ -199,6 +201,7 @@ export class LimeServer implements AsyncDisposable {
       authenticator: this.#authenticator,
       shaping: this.#shaping,
       router,
+      clock,
       get stopping() {
         return stopping();
       },

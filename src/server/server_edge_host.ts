@@ -5,7 +5,7 @@
  * cluster-wide), with each HTTP session's registration observed like a connection's.
  * @module
  */
-import { systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import type { EdgeHost } from "../http/edge_host.ts";
 import { EdgeSessionEvents } from "../observability/session_events.ts";
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
@@ -33,6 +33,8 @@ export interface EdgeHostParts {
   router(): Router;
   /** Whether the server is shutting down. */
   stopping(): boolean;
+  /** The server's clock. */
+  clock: Clock;
 }
 
 /** The edge host of a server made of `parts`. */
@@ -52,7 +54,7 @@ export function serverEdgeHost(parts: EdgeHostParts): EdgeHost {
     shaping: parts.shaping,
     throttle: parts.throttle,
     passwordWork: parts.passwordWork,
-    clock: options.channel?.clock ?? systemClock,
+    clock: parts.clock,
     plainWithoutTls: options.plainWithoutTls ?? "loopback",
     trustProxy: options.trustProxy ?? false,
     trustProxyTls: options.trustProxyTls ?? false,
