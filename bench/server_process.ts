@@ -11,6 +11,19 @@ const noop = () => {};
 const children = new Set<Deno.ChildProcess>();
 
 /** Spawns a tracked child process. */
+/**
+ * The V8 flags `deno task start` runs the server with (deno.json; `tests/start_flags_test.ts`
+ * checks that they agree): the benchmarks' server processes run with them too.
+ *
+ * `--no-incremental-marking-task`: V8 then marks the old generation concurrently and in steps
+ * paced by allocation, not in tasks it posts to the main thread. Deno runs those tasks back to
+ * back, so on an idle server holding many sessions a marking phase took the main thread for its
+ * whole length (20,000 sessions: 200–340 ms of marking in a 300–450 ms phase) and every envelope
+ * arriving meanwhile waited (`deno task c100k`: delivery p99 34 ms, max 94 ms; with the flag
+ * 2.7 ms and 26 ms). Routed throughput and establishments did not change measurably.
+ */
+export const START_V8_FLAGS: readonly string[] = ["--no-incremental-marking-task"];
+
 export function spawn(
   command: string,
   args: string[],
@@ -89,7 +102,7 @@ export class ServerProcess {
       [
         "run",
         "-A",
-        "--v8-flags=--expose-gc",
+        `--v8-flags=${["--expose-gc", ...START_V8_FLAGS].join(",")}`,
         ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
         new URL("./server_load_server.ts", import.meta.url).pathname,
         ...args,

@@ -22,14 +22,15 @@
  *
  * `--trace-gc`: the server runs with V8's `--trace-gc`; the garbage collector's pauses during the
  * hold are summed up (how many over 10 ms, the longest; the largest incremental marking step).
- * `--server-v8-flags=a,b` passes V8 flags to the server process (collector experiments).
+ * The server runs with the V8 flags of `deno task start` (`START_V8_FLAGS`); `--server-v8-flags=a,b`
+ * replaces them (`--server-v8-flags=` for none: the collector experiment in README).
  * `--gc-log=PATH` also writes the collector's lines to PATH (and implies `--trace-gc`).
  *
  * Bounded in time: establishing stops after `--timeout` seconds; every child process is killed at
  * the end, on failure and on Ctrl-C. Prints a markdown table and notes; exit code 0 (a report).
  * @module
  */
-import { collect, killChildren, linesOf, spawn } from "../bench/server_process.ts";
+import { collect, killChildren, linesOf, spawn, START_V8_FLAGS } from "../bench/server_process.ts";
 import { RawTcpClient, writeAll } from "../bench/raw_tcp_client.ts";
 
 function option(name: string, fallback: number): number {
@@ -45,9 +46,11 @@ const DURATION_S = option("duration", 35);
 const MESSAGES = option("messages", 1_000);
 const TIMEOUT_S = option("timeout", 300);
 const GC_LOG = Deno.args.find((a) => a.startsWith("--gc-log="))?.slice("--gc-log=".length);
-// V8 flags for the server process (comma-separated), for experiments with the collector.
-const SERVER_V8_FLAGS = (Deno.args.find((a) => a.startsWith("--server-v8-flags="))
-  ?.slice("--server-v8-flags=".length).split(",") ?? []).filter(Boolean);
+// V8 flags for the server process (comma-separated): by default those of `deno task start`.
+const SERVER_V8_FLAGS_ARG = Deno.args.find((a) => a.startsWith("--server-v8-flags="));
+const SERVER_V8_FLAGS = SERVER_V8_FLAGS_ARG === undefined
+  ? [...START_V8_FLAGS]
+  : SERVER_V8_FLAGS_ARG.slice("--server-v8-flags=".length).split(",").filter(Boolean);
 const TRACE_GC = Deno.args.includes("--trace-gc") || GC_LOG !== undefined;
 
 const encoder = new TextEncoder();
@@ -400,6 +403,9 @@ async function main(): Promise<void> {
     `${workers.length} client processes, ${int(addressesPer * workers.length)} source addresses (${
       sourceAddress(0)
     } …), ${CONCURRENCY} establishing at a time per process`,
+    `server V8 flags: ${SERVER_V8_FLAGS.join(" ") || "none"}${
+      SERVER_V8_FLAGS_ARG === undefined ? " (those of deno task start)" : ""
+    }`,
   ];
   if (firstError) notes.push(`first failure: ${firstError}`);
   if (stopped) notes.push(`a client process stopped opening sessions: ${stopped}`);
@@ -408,12 +414,18 @@ async function main(): Promise<void> {
     // When the slow ones were sent: bunched at the ping interval points at the pings.
     const bySecond = new Map<number, number>();
     for (const at of slowAt) bySecond.set(Math.floor(at), (bySecond.get(Math.floor(at)) ?? 0) + 1);
+    // Sessions were established from `start` to `fillSeconds` after it; the hold began about
+    // `openSeconds` after it; each session is pinged every 30 s after it was established.
+    const pingWindows: string[] = [];
+    for (let k = 1; 30 * k - openSeconds < DURATION_S; k++) {
+      const from = Math.max(0, 30 * k - openSeconds);
+      const to = Math.min(DURATION_S, 30 * k + fillSeconds - openSeconds);
+      if (to > from) pingWindows.push(`${from.toFixed(0)}–${to.toFixed(0)} s`);
+    }
     notes.push(
-      `deliveries over 10 ms by second of the hold (the sessions were established ${
-        openSeconds.toFixed(1)
-      }–0 s before it, so their first remote pings fall in seconds ${
-        Math.max(0, 30 - openSeconds).toFixed(0)
-      }–30): ${
+      `deliveries over 10 ms by second of the hold (the remote pings fall in ${
+        pingWindows.join(", ") || "none of it"
+      }): ${
         [...bySecond].sort((a, b) => a[0] - b[0]).map(([second, n]) => `${second} s: ${n}`).join(
           ", ",
         )
