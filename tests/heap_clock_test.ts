@@ -112,3 +112,45 @@ Deno.test("HeapClock on the system clock fires real timers", async () => {
   assert.deepEqual(order, [1, 2, 3]);
   assert.equal(clock.pending, 0);
 });
+
+Deno.test("HeapClock: a deadline beyond 2^31 - 1 ms arms the base timer once, for the longest it takes", () => {
+  const base = new ManualClock();
+  const delays: number[] = [];
+  const clock = new HeapClock({
+    now: () => base.now(),
+    setTimeout: (callback, ms) => (delays.push(ms), base.setTimeout(callback, ms)),
+    clearTimeout: (handle) => base.clearTimeout(handle),
+  });
+  let ran = false;
+  clock.setTimeout(() => ran = true, 2 ** 32);
+  assert.deepEqual(delays, [2 ** 31 - 1]);
+  base.advance(2 ** 31 - 1);
+  assert.equal(ran, false);
+  assert.equal(delays.length, 2, "re-armed for the rest");
+  base.advance(2 ** 32 - (2 ** 31 - 1));
+  assert.equal(ran, true);
+});
+
+Deno.test("HeapClock: when several callbacks throw, each error surfaces", async () => {
+  const base = new ManualClock();
+  const clock = new HeapClock(base);
+  clock.setTimeout(() => {
+    throw new Error("first");
+  }, 1);
+  clock.setTimeout(() => {
+    throw new Error("second");
+  }, 1);
+  const surfaced: unknown[] = [];
+  const onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    surfaced.push(event.error);
+  };
+  globalThis.addEventListener("error", onError);
+  try {
+    assert.throws(() => base.advance(1), /first/);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  } finally {
+    globalThis.removeEventListener("error", onError);
+  }
+  assert.deepEqual(surfaced.map((error) => (error as Error).message), ["second"]);
+});

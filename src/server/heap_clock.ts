@@ -5,10 +5,16 @@
  * object with its closures (about 500 bytes), re-made whenever it is re-armed, which at 20,000
  * idle sessions was 10 MB of heap and a steady stream of objects promoted by every round of
  * pings. Here a timer is one small entry; the callbacks run in deadline order (ties in the order
- * they were scheduled), like `setTimeout`'s.
+ * they were scheduled), like `setTimeout`'s. Unlike Node's timers, callbacks due together run one
+ * after another in one turn, and the promise reactions they start run after all of them (as with
+ * the `ManualClock` of the tests). A callback that throws does not stop the others: the first
+ * error is thrown from the turn, any further one from a microtask, each as an uncaught error.
  * @module
  */
 import { type Clock, systemClock, type TimerHandle } from "../clock.ts";
+
+/** The longest delay a system timer takes. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** One scheduled callback (the handle `setTimeout` returns). */
 interface Entry {
@@ -70,7 +76,9 @@ export class HeapClock implements Clock {
   #arm(at: number): void {
     if (this.#timer !== undefined) this.#base.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = this.#base.setTimeout(this.#fire, Math.max(0, at - this.#base.now()));
+    // Timers take at most 2^31 - 1 ms (longer ones fire at once): a later deadline re-arms.
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - this.#base.now()));
+    this.#timer = this.#base.setTimeout(this.#fire, delay);
   }
 
   #disarm(): void {
@@ -98,7 +106,12 @@ export class HeapClock implements Clock {
         try {
           callback();
         } catch (error) {
-          failure ??= { error }; // the rest still runs; the first error surfaces below
+          // The rest still runs; the first error surfaces below, the others on their own.
+          if (failure) {
+            queueMicrotask(() => {
+              throw error;
+            });
+          } else failure = { error };
         }
       }
     } finally {

@@ -118,8 +118,8 @@ export class LimeServer implements AsyncDisposable {
       evict: (session, reason) => registration.evict(session, reason),
       ownerArrived: (identityKey) => registration.ownerArrived(identityKey),
     });
-    // The server's timers (a few per session) share one system timer.
-    const clock = options.channel?.clock ?? new HeapClock();
+    // The server's timers (a few per session) share one timer of the given clock (or the system's).
+    const clock = new HeapClock(options.channel?.clock);
     const quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
     const passwordWork = new PasswordWork(options.passwordWork);
     const throttle = engine.loginThrottle(clock, options.loginThrottle);

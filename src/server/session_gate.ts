@@ -62,6 +62,8 @@ class SessionGate {
   readonly #shaper: SessionShaper;
   #counted: number;
   #timer: TimerHandle | undefined;
+  // When the running hold ends (clock time).
+  #holdUntil = 0;
   // Made when the session is first held back (an envelope to route, or an invalid one to answer).
   #waiting: Waiting[] | undefined;
   readonly #answerInvalid: InvalidEnvelopePolicy | undefined;
@@ -106,7 +108,8 @@ class SessionGate {
   /** Bytes the server sends in answer to the session. */
   chargeAnswer(bytes: number): void {
     const wait = this.#shaper.chargeAnswer(bytes);
-    if (wait > 0 && this.#timer === undefined && this.#admit(wait) > 0) this.#hold(wait);
+    // During a hold reading is paused already: the hold is only made longer when it must be.
+    if (wait > 0 && (this.#timer !== undefined || this.#admit(wait) > 0)) this.#hold(wait);
   }
 
   /** The session ended. */
@@ -130,13 +133,25 @@ class SessionGate {
     return this.#transport.pauseReceiving?.() ? wait : -1;
   }
 
+  /**
+   * Holds the session back for `wait` ms, or until a hold already running ends if that is later
+   * (an envelope's handling can charge an answer, which may hold the session first).
+   */
   #hold(wait: number): void {
+    const until = this.#clock.now() + wait;
+    if (this.#timer !== undefined) {
+      if (until <= this.#holdUntil) return;
+      this.#clock.clearTimeout(this.#timer);
+      this.#session.shapedMs += until - this.#holdUntil;
+    } else {
+      this.#session.shapedMs += wait;
+    }
     guardActionsCounter.add(1, HELD);
     guardLog.debug("Holding {node} for {wait} ms: over its rate", () => ({
       node: this.#session.node,
       wait: Math.ceil(wait),
     }));
-    this.#session.shapedMs += wait;
+    this.#holdUntil = until;
     this.#timer = this.#clock.setTimeout(() => this.#release(), Math.max(1, Math.ceil(wait)));
   }
 
@@ -150,7 +165,9 @@ class SessionGate {
       else if (this.#answerInvalid?.(invalid!) === "close") {
         this.#transport.close().catch(() => {});
       }
-      if (wait > 0) return this.#hold(wait);
+      if (wait > 0) this.#hold(wait);
+      // Held (by this charge, or by the answer its handling charged): that hold releases the rest.
+      if (this.#timer !== undefined) return;
     }
     this.#transport.resumeReceiving?.();
   }
