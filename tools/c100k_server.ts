@@ -1,7 +1,8 @@
 /**
  * The server process of `c100k.ts`: a {@link LimeServer} on 127.0.0.1 (TCP only, port 0) on its
  * defaults (guests, rate limits, per-address caps, remote pings every 30 s), except `maxSessions`
- * (`--max-sessions=N`), since the default global cap (20,000) is below what the tool asks for.
+ * (`--max-sessions=N`), since the default global cap (20,000) is below what the tool asks for, and
+ * `--ping-interval=MS` for experiments (the idle timeout then twice that, at least 60 s).
  *
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
  * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
@@ -23,6 +24,10 @@ const pingInterval = Number(
   Deno.args.find((a) => a.startsWith("--ping-interval="))?.slice("--ping-interval=".length) ??
     30_000,
 );
+if (!Number.isInteger(pingInterval) || pingInterval < 100 || pingInterval > 3_600_000) {
+  console.error(`--ping-interval must be an integer from 100 to 3,600,000 ms, got ${pingInterval}`);
+  Deno.exit(2);
+}
 const store = await KvAccountStore.open(":memory:");
 const server = new LimeServer({
   store,
