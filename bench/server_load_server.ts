@@ -29,6 +29,7 @@ import { type AccountStore, KvAccountStore } from "../src/server/account_store.t
 import { LimeServer } from "../src/server/lime_server.ts";
 import type { ClusterEngine } from "../src/cluster/engine.ts";
 import { startRelays } from "./relays.ts";
+import { linesOf, printLine } from "./server_process.ts";
 
 function option(name: string, fallback: number): number {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -63,13 +64,7 @@ await server.start();
 // The baselines of server_load.ts (byte relays, accept-and-hang-up), in this same process.
 const relays = await startRelays();
 
-const encoder = new TextEncoder();
-function print(value: unknown): void {
-  // Synchronous, whole line: the parent reads line by line.
-  const bytes = encoder.encode(JSON.stringify(value) + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
-}
+const print = (value: unknown) => printLine(value);
 
 function cpuMs(): number {
   const { user, system } = process.cpuUsage();
@@ -116,30 +111,23 @@ async function quit(): Promise<never> {
   Deno.exit(0);
 }
 
-const decoder = new TextDecoder();
-let pending = "";
-for await (const chunk of Deno.stdin.readable) {
-  pending += decoder.decode(chunk, { stream: true });
-  let newline;
-  while ((newline = pending.indexOf("\n")) >= 0) {
-    const command = pending.slice(0, newline).trim();
-    pending = pending.slice(newline + 1);
-    if (command === "mem") {
-      if (gc) {
-        gc();
-        // A second pass collects what the first one's finalizers released.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        gc();
-      }
-      const memory = Deno.memoryUsage();
-      print({ ...memory, sessions: server.registry.size, cpuMs: cpuMs() });
-    } else if (command === "cpu") {
-      print({ cpuMs: cpuMs(), sessions: server.registry.size, ...machineTicks() });
-    } else if (command === "quit") {
-      await quit();
-    } else if (command !== "") {
-      print({ error: `unknown command ${JSON.stringify(command)}` });
+for await (const line of linesOf(Deno.stdin.readable)) {
+  const command = line.trim();
+  if (command === "mem") {
+    if (gc) {
+      gc();
+      // A second pass collects what the first one's finalizers released.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gc();
     }
+    const memory = Deno.memoryUsage();
+    print({ ...memory, sessions: server.registry.size, cpuMs: cpuMs() });
+  } else if (command === "cpu") {
+    print({ cpuMs: cpuMs(), sessions: server.registry.size, ...machineTicks() });
+  } else if (command === "quit") {
+    await quit();
+  } else if (command !== "") {
+    print({ error: `unknown command ${JSON.stringify(command)}` });
   }
 }
 await quit();

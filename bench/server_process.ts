@@ -10,7 +10,6 @@ const encoder = new TextEncoder();
 const noop = () => {};
 const children = new Set<Deno.ChildProcess>();
 
-/** Spawns a tracked child process. */
 /**
  * The V8 flags `deno task start` runs the server with (deno.json; `tests/start_flags_test.ts`
  * checks that they agree): the benchmarks' server processes run with them too.
@@ -24,6 +23,7 @@ const children = new Set<Deno.ChildProcess>();
  */
 export const START_V8_FLAGS: readonly string[] = ["--no-incremental-marking-task"];
 
+/** Spawns a tracked child process. */
 export function spawn(
   command: string,
   args: string[],
@@ -43,6 +43,19 @@ export async function killChildren(): Promise<void> {
     } catch { /* already gone */ }
     await child.status.catch(noop);
   }));
+}
+
+/**
+ * Writes `value` as one JSON line, synchronously and whole (what a child process answers its
+ * parent with; the parent reads line by line).
+ */
+export function printLine(
+  value: unknown,
+  out: { writeSync(p: Uint8Array): number } = Deno.stdout,
+): void {
+  const bytes = encoder.encode(JSON.stringify(value) + "\n");
+  let written = 0;
+  while (written < bytes.length) written += out.writeSync(bytes.subarray(written));
 }
 
 /** Reads a byte stream line by line. */

@@ -17,6 +17,7 @@
  */
 import net from "node:net";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
+import { linesOf, printLine } from "../bench/server_process.ts";
 
 interface Config {
   host: string;
@@ -30,15 +31,10 @@ interface Config {
 }
 
 const config = JSON.parse(Deno.args[0]) as Config;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const wallNow = () => performance.timeOrigin + performance.now();
 
-function print(value: unknown): void {
-  const bytes = encoder.encode(JSON.stringify(value) + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
-}
+const print = (value: unknown) => printLine(value);
 
 const sockets: net.Socket[] = [];
 const latencies: number[] = [];
@@ -188,18 +184,12 @@ print({
   lastMs,
 });
 
-let pending = "";
-for await (const chunk of Deno.stdin.readable) {
-  pending += decoder.decode(chunk, { stream: true });
-  let newline;
-  while ((newline = pending.indexOf("\n")) >= 0) {
-    const command = pending.slice(0, newline).trim();
-    pending = pending.slice(newline + 1);
-    if (command === "report") print({ phase: "report", latencies, sentAts, pings, closed });
-    else if (command === "quit") {
-      for (const socket of sockets) socket.destroy();
-      Deno.exit(0);
-    }
+for await (const line of linesOf(Deno.stdin.readable)) {
+  const command = line.trim();
+  if (command === "report") print({ phase: "report", latencies, sentAts, pings, closed });
+  else if (command === "quit") {
+    for (const socket of sockets) socket.destroy();
+    Deno.exit(0);
   }
 }
 for (const socket of sockets) socket.destroy();

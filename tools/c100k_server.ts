@@ -14,6 +14,7 @@ import process from "node:process";
 import { writeHeapSnapshot } from "node:v8";
 import { KvAccountStore } from "../src/server/account_store.ts";
 import { LimeServer } from "../src/server/lime_server.ts";
+import { linesOf, printLine } from "../bench/server_process.ts";
 
 const maxSessions = Number(
   Deno.args.find((a) => a.startsWith("--max-sessions="))?.slice("--max-sessions=".length) ??
@@ -42,13 +43,8 @@ const server = new LimeServer({
 });
 await server.start();
 
-const encoder = new TextEncoder();
-function print(value: unknown): void {
-  const bytes = encoder.encode(JSON.stringify(value) + "\n");
-  let written = 0;
-  const out = Deno.args.includes("--replies-on-stderr") ? Deno.stderr : Deno.stdout;
-  while (written < bytes.length) written += out.writeSync(bytes.subarray(written));
-}
+const replies = Deno.args.includes("--replies-on-stderr") ? Deno.stderr : Deno.stdout;
+const print = (value: unknown) => printLine(value, replies);
 
 function nofile(): number {
   try {
@@ -62,35 +58,28 @@ function nofile(): number {
 
 print({ tcp: server.tcpAddress, pid: Deno.pid, nofile: nofile() });
 
-const decoder = new TextDecoder();
-let pending = "";
-for await (const chunk of Deno.stdin.readable) {
-  pending += decoder.decode(chunk, { stream: true });
-  let newline;
-  while ((newline = pending.indexOf("\n")) >= 0) {
-    const command = pending.slice(0, newline).trim();
-    pending = pending.slice(newline + 1);
-    if (command === "stat") {
-      const { user, system } = process.cpuUsage();
-      const memory = Deno.memoryUsage();
-      print({
-        rss: memory.rss,
-        heapUsed: memory.heapUsed,
-        cpuMs: (user + system) / 1000,
-        sessions: server.registry.size,
-        connections: server.connectionCount,
-        uptimeMs: performance.now(),
-      });
-    } else if (command.startsWith("heap ")) {
-      // A V8 heap snapshot to the given path (for counting the objects a session holds).
-      print({ heap: writeHeapSnapshot(command.slice("heap ".length)) });
-    } else if (command === "exit") {
-      Deno.exit(0); // at once, without ending the sessions (stdout is flushed)
-    } else if (command === "quit") {
-      await server.shutdown();
-      store.close();
-      Deno.exit(0);
-    }
+for await (const line of linesOf(Deno.stdin.readable)) {
+  const command = line.trim();
+  if (command === "stat") {
+    const { user, system } = process.cpuUsage();
+    const memory = Deno.memoryUsage();
+    print({
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      cpuMs: (user + system) / 1000,
+      sessions: server.registry.size,
+      connections: server.connectionCount,
+      uptimeMs: performance.now(),
+    });
+  } else if (command.startsWith("heap ")) {
+    // A V8 heap snapshot to the given path (for counting the objects a session holds).
+    print({ heap: writeHeapSnapshot(command.slice("heap ".length)) });
+  } else if (command === "exit") {
+    Deno.exit(0); // at once, without ending the sessions (stdout is flushed)
+  } else if (command === "quit") {
+    await server.shutdown();
+    store.close();
+    Deno.exit(0);
   }
 }
 await server.shutdown();

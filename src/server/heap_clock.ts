@@ -34,14 +34,13 @@ export class HeapClock implements Clock {
   #timerAt = Infinity;
   #running = false;
 
+  /** The base clock's time (its own function: channels read it for every envelope received). */
+  readonly now: () => number;
+
   /** Timers of `base` (the system clock by default), one at a time. */
   constructor(base: Clock = systemClock) {
     this.#base = base;
-  }
-
-  /** The base clock's time. */
-  now(): number {
-    return this.#base.now();
+    this.now = base.now.bind(base);
   }
 
   /** How many callbacks wait. */
