@@ -12,15 +12,7 @@ import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
-import { DEFAULT_PBKDF2_ITERATIONS } from "./password_hash.ts";
-import { accountResource } from "./resources/account.ts";
-import { contactsResource } from "./resources/contacts.ts";
-import { pingResource } from "./resources/ping.ts";
-import { presenceResource } from "./resources/presence.ts";
-import { receiptResource } from "./resources/receipt.ts";
-import { ServerResources } from "./resources/server_resources.ts";
 import { Admission, admissionLimits } from "./guard/admission.ts";
-import { KeyedWindowCounter } from "./guard/keyed_counter.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import { IdentityRules } from "./identity_rules.ts";
 import { GuestContacts } from "./resources/guest_contacts.ts";
@@ -34,6 +26,7 @@ import { SessionRegistry } from "./session_registry.ts";
 import { SessionRegistration } from "./session_registration.ts";
 import { serverEdgeHost } from "./server_edge_host.ts";
 import { resourceEndpoint } from "./resource_endpoint.ts";
+import { serverResourceSet } from "./server_resource_set.ts";
 import type { ClusterEngine } from "../cluster/engine.ts";
 import { MemoryEngine } from "../cluster/memory_engine.ts";
 import { KvAccountStore } from "./account_store.ts";
@@ -161,25 +154,19 @@ export class LimeServer implements AsyncDisposable {
       );
     }
     const webhooks = this.#edge?.webhooks;
-    const resources = new ServerResources({
-      ping: pingResource,
-      presence: presenceResource(quotas, (session) => engine.presenceChanged(session)),
-      receipt: receiptResource,
-      account: accountResource(options.store, {
-        iterations: options.passwordIterations ?? DEFAULT_PBKDF2_ITERATIONS,
-        passwordWork,
-        rules: this.#rules,
-        registrations: new KeyedWindowCounter(clock, 60_000),
-        quotas,
-        onCreated: (identity) => {
-          this.#registration.ownerArrived(identity.toLowerCase());
-          engine.ownerArrived(identity.toLowerCase());
-        },
-        onSecretsChanged: (identity) => this.#edge?.secretsChanged(identity),
-      }),
-      contacts: contactsResource(options.store, this.#guestContacts, quotas),
-      ...(webhooks ? { webhook: webhooks.resource } : {}),
-    }, this.domain);
+    const resources = serverResourceSet({
+      options,
+      domain: this.domain,
+      engine,
+      rules: this.#rules,
+      registration,
+      guestContacts: this.#guestContacts,
+      passwordWork,
+      clock,
+      quotas,
+      webhooks,
+      secretsChanged: (identity) => this.#edge?.secretsChanged(identity),
+    });
     const endpoint = resourceEndpoint(resources, this.#handling);
     const router: Router = new Router(
       this.registry,

@@ -22,34 +22,34 @@
 import type net from "node:net";
 // Imported: Deno 2.5 has no global `setImmediate` for `deno check`.
 import { setImmediate } from "node:timers";
-import type { X509Certificate } from "node:crypto";
 import { serializeEnvelope } from "../codec_core.ts";
 import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
 import { EnvelopeFramer } from "./framing.ts";
-import { parseAuthorities } from "./tcp_certificate.ts";
-import { connectSocket, TcpConnection, type TlsRole } from "./tcp_connection.ts";
+import {
+  clientTlsRole,
+  connectSocket,
+  serverTlsRole,
+  TcpConnection,
+  type TlsRole,
+} from "./tcp_connection.ts";
 import type { GunzipLimits } from "./tcp_gzip.ts";
 import { parseTcpUri } from "./tcp_io.ts";
 import {
-  checkCertificateAndKey,
-  type TcpClientTlsOptions,
-  type TcpServerTlsOptions,
-} from "./tcp_tls.ts";
-import {
-  applySwitch,
+  canSwitch,
+  closedError,
   confirmedModes,
   type ConnectionModes,
-  sameModes,
-  type SwitchHost,
+  requestSwitch,
   SwitchPoint,
-  switchProblem,
+  type SwitchRequestHost,
 } from "./tcp_upgrade.ts";
 import type { PeerCertificate, SignalOptions } from "./transport.ts";
 import { TransportBase } from "./transport_base.ts";
 import {
   DEFAULT_TCP_PORT,
+  gunzipLimits,
   type TcpServerTransportOptions,
   type TcpTransportOptions,
 } from "./tcp_options.ts";
@@ -68,13 +68,11 @@ let accepting: { socket: net.Socket; options: TcpServerTransportOptions } | unde
 /** A LIME connection over TCP, optionally with TLS and gzip. */
 export class TcpTransport extends TransportBase {
   readonly #server: boolean;
-  readonly #clientTls: TcpClientTlsOptions;
-  readonly #serverTls: TcpServerTlsOptions | undefined;
-  readonly #authorities: X509Certificate[];
+  /** How this side starts TLS (a server without a certificate: none); a client's gets its host. */
+  #tls: TlsRole | undefined;
   readonly #compressions: readonly SessionCompression[];
   readonly #framer: EnvelopeFramer;
   readonly #inflationLimits: GunzipLimits;
-  #host = "";
   #connection: TcpConnection | undefined;
   /** Bytes that arrived after the negotiation confirmation, before the switch. */
   #stash: Uint8Array | undefined;
@@ -90,18 +88,9 @@ export class TcpTransport extends TransportBase {
     super(options, accepted !== undefined);
     this.#server = accepted !== undefined;
     this.#batching = accepted ? accepted.options.batchSends : options.batchSends;
-    this.#clientTls = options.tls ?? {};
-    this.#serverTls = accepted?.options.tls;
-    this.#authorities = parseAuthorities(accepted ? this.#serverTls?.caCerts : undefined);
-    if (!accepted && this.#clientTls.cert !== undefined) {
-      checkCertificateAndKey("Client TLS options", this.#clientTls.cert, this.#clientTls.key ?? "");
-    }
+    this.#tls = accepted ? serverTlsRole(accepted.options.tls) : clientTlsRole(options.tls ?? {});
     this.#compressions = options.compression ?? ["none", "gzip"];
-    // The inflation rate cap guards a server against its peers; a client reading its server's
-    // gzip is not capped unless told to (the ratio cap still applies).
-    this.#inflationLimits = accepted
-      ? options
-      : { maxInflatedBytesPerSecond: 0, ...stripUndefined(options) };
+    this.#inflationLimits = gunzipLimits(options, accepted !== undefined);
     this.#framer = new EnvelopeFramer({
       maxEnvelopeSize: this.maxEnvelopeSize,
       maxDepth: this.maxDepth,
@@ -126,7 +115,7 @@ export class TcpTransport extends TransportBase {
   /** Connects to the URI's host and port (default `net.tcp://127.0.0.1:55321`). */
   protected async openConnection(uri: URL | undefined, signal?: AbortSignal): Promise<void> {
     const { host, port } = parseTcpUri(uri ?? new URL(`net.tcp://127.0.0.1:${DEFAULT_TCP_PORT}`));
-    this.#host = host;
+    if (this.#tls && !this.#tls.server) this.#tls.host = host; // a client's role is its own
     this.#attach(await connectSocket(host, port ?? DEFAULT_TCP_PORT, signal));
   }
 
@@ -272,8 +261,7 @@ export class TcpTransport extends TransportBase {
   }
 
   #canSwitch(target: ConnectionModes): boolean {
-    return !sameModes(target, this) &&
-      !switchProblem(this, target, this.supportedCompression(), this.supportedEncryption());
+    return canSwitch(target, this, this.supportedCompression(), this.supportedEncryption());
   }
 
   /** Stops reading (and, without a confirmation still to write, sending) until the switch. */
@@ -309,28 +297,17 @@ export class TcpTransport extends TransportBase {
     if (this.#ending || this.isClosing || !this.#connection) {
       return Promise.reject(closedError(this.#connection ? "closed" : "not open"));
     }
-    const current = { compression: this.compression, encryption: this.encryption };
-    const target = { ...(this.#switch.target ?? current), ...change };
-    const problem = switchProblem(
-      current,
-      target,
-      this.supportedCompression(),
-      this.supportedEncryption(),
-    );
-    if (problem) return Promise.reject(problem);
-    if (!this.#switch.target) {
-      if (sameModes(target, current)) return Promise.resolve();
-      this.#hold(target);
-    } else {
-      this.#switch.retarget(change);
-    }
-    return this.#switch.run(() => applySwitch(this.#switchHost(), signal));
+    return requestSwitch(this.#switchHost(), change, signal);
   }
 
-  /** What applying a switch needs from this transport (made per switch: most never switch). */
-  #switchHost(): SwitchHost {
+  /** What a switch needs from this transport (made per switch: most never switch). */
+  #switchHost(): SwitchRequestHost {
     return {
       point: this.#switch,
+      current: () => ({ compression: this.compression, encryption: this.encryption }),
+      compressions: () => this.supportedCompression(),
+      encryptions: () => this.supportedEncryption(),
+      hold: (target) => this.#hold(target),
       connection: () => this.#connection!,
       framer: () => this.#framer,
       closing: () => this.#ending || this.isClosing,
@@ -339,10 +316,7 @@ export class TcpTransport extends TransportBase {
         this.#stash = undefined;
         return stash;
       },
-      tlsRole: (): TlsRole =>
-        this.#server
-          ? { server: true, options: this.#serverTls!, authorities: this.#authorities }
-          : { server: false, options: this.#clientTls, host: this.#host },
+      tlsRole: () => this.#tls!,
       switched: (modes) => Object.assign(this, modes),
       fail: (error) => {
         this.fail(error);
@@ -413,17 +387,6 @@ export class TcpTransport extends TransportBase {
 
   /** `["none", "tls"]` on a client and on a server with a certificate, else `["none"]`. */
   override supportedEncryption(): readonly SessionEncryption[] {
-    return !this.#server || this.#serverTls ? ["none", "tls"] : ["none"];
+    return this.#tls ? ["none", "tls"] : ["none"];
   }
-}
-
-function closedError(state = "closed"): TransportError {
-  const code = state === "closed" ? "closed" : "not-open";
-  return new TransportError(code, `Cannot continue: the transport is ${state}`);
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(value).filter(([, v]) => v !== undefined),
-  ) as Partial<T>;
 }

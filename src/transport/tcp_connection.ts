@@ -8,7 +8,7 @@ import net from "node:net";
 import type tls from "node:tls";
 import type { X509Certificate } from "node:crypto";
 import { TransportError } from "./errors.ts";
-import { peerCertificateOf } from "./tcp_certificate.ts";
+import { parseAuthorities, peerCertificateOf } from "./tcp_certificate.ts";
 import { type GunzipLimits, GunzipReader, GzipWriter } from "./tcp_gzip.ts";
 import {
   afterWhitespace,
@@ -22,6 +22,7 @@ import {
   writeBuffered,
 } from "./tcp_io.ts";
 import {
+  checkCertificateAndKey,
   handshake,
   pauseWithConnection,
   startClientTls,
@@ -48,6 +49,30 @@ export interface ConnectionEvents {
 export type TlsRole =
   | { server: true; options: TcpServerTlsOptions; authorities: readonly X509Certificate[] }
   | { server: false; options: TcpClientTlsOptions; host: string };
+
+const serverRoles = new WeakMap<TcpServerTlsOptions, TlsRole>();
+
+/**
+ * A server's TLS role with `options` (none without them: it offers no TLS). Made once per options
+ * object, so that a listener's connections share it and its authorities are parsed once.
+ */
+export function serverTlsRole(options: TcpServerTlsOptions | undefined): TlsRole | undefined {
+  if (!options) return undefined;
+  let role = serverRoles.get(options);
+  if (!role) {
+    role = { server: true, options, authorities: parseAuthorities(options.caCerts) };
+    serverRoles.set(options, role);
+  }
+  return role;
+}
+
+/** A client's TLS role (its certificate, when given, is checked against its key at once). */
+export function clientTlsRole(options: TcpClientTlsOptions): TlsRole {
+  if (options.cert !== undefined) {
+    checkCertificateAndKey("Client TLS options", options.cert, options.key ?? "");
+  }
+  return { server: false, options, host: "" };
+}
 
 /** Connects to `host:port`; rejects with `io` (or `aborted`), leaving no socket behind. */
 export async function connectSocket(

@@ -3,7 +3,7 @@
  * @module
  */
 import type { SessionCompression } from "../generated/enums.generated.ts";
-import type { InflationLimits } from "./tcp_gzip.ts";
+import type { GunzipLimits, InflationLimits } from "./tcp_gzip.ts";
 import type { TcpClientTlsOptions, TcpServerTlsOptions } from "./tcp_tls.ts";
 import type { TransportOptions } from "./transport.ts";
 
@@ -43,4 +43,17 @@ export interface TcpServerTransportOptions extends TransportOptions, InflationLi
    * each write at once, without the ~2 µs of scheduling the end of the turn).
    */
   batchSends?: boolean;
+}
+
+/**
+ * The gzip inflation limits of a transport with `options`: the rate cap guards a server against
+ * its peers; a client reading its server's gzip is not rate-capped unless told to (the ratio cap
+ * still applies).
+ */
+export function gunzipLimits(options: GunzipLimits, server: boolean): GunzipLimits {
+  if (server) return options;
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as GunzipLimits;
+  return { maxInflatedBytesPerSecond: 0, ...given };
 }

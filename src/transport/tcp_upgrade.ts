@@ -188,7 +188,7 @@ export async function applySwitch(host: SwitchHost, signal?: AbortSignal): Promi
   await host.connection().idle();
   const target = host.point.target;
   if (!target || host.closing()) {
-    throw new TransportError("closed", "Cannot continue: the transport is closed");
+    throw closedError();
   }
   const connection = host.connection();
   const framer = host.framer();
@@ -237,4 +237,57 @@ export async function applySwitch(host: SwitchHost, signal?: AbortSignal): Promi
   }
   host.point.release();
   connection.start(stash);
+}
+
+/** What {@link requestSwitch} also needs: the modes, what may be chosen, and how to hold. */
+export interface SwitchRequestHost extends SwitchHost {
+  /** The modes on now. */
+  current(): ConnectionModes;
+  /** The compression modes offered. */
+  compressions(): readonly SessionCompression[];
+  /** The encryption modes offered. */
+  encryptions(): readonly SessionEncryption[];
+  /** Stops reading (and sending, without a confirmation still to write) until the switch. */
+  hold(target: ConnectionModes): void;
+}
+
+/**
+ * A `setCompression`/`setEncryption` call: after a negotiation confirmation it applies everything
+ * the confirmation announced (with `change` on top); without one it switches at once. Rejects with
+ * the problem when the switch is not possible; resolves at once when nothing changes.
+ */
+export function requestSwitch(
+  host: SwitchRequestHost,
+  change: Partial<ConnectionModes>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const current = host.current();
+  const point = host.point;
+  const target = { ...(point.target ?? current), ...change };
+  const problem = switchProblem(current, target, host.compressions(), host.encryptions());
+  if (problem) return Promise.reject(problem);
+  if (!point.target) {
+    if (sameModes(target, current)) return Promise.resolve();
+    host.hold(target);
+  } else {
+    point.retarget(change);
+  }
+  return point.run(() => applySwitch(host, signal));
+}
+
+/** Whether a confirmation's modes are a switch this side can make (not the modes it has). */
+export function canSwitch(
+  target: ConnectionModes,
+  current: ConnectionModes,
+  compressions: readonly SessionCompression[],
+  encryptions: readonly SessionEncryption[],
+): boolean {
+  return !sameModes(target, current) &&
+    !switchProblem(current, target, compressions, encryptions);
+}
+
+/** The error of a step that cannot go on: the transport is closed (or not open yet). */
+export function closedError(state = "closed"): TransportError {
+  const code = state === "closed" ? "closed" : "not-open";
+  return new TransportError(code, `Cannot continue: the transport is ${state}`);
 }
