@@ -28,11 +28,9 @@ import { RedisServer } from "../tests/cluster/redis_server.ts";
 import { directory, redisInfo } from "./cluster_directory.ts";
 import { ObjectCounter, RawTcpClient, writeAll } from "./raw_tcp_client.ts";
 import { collect, killChildren, ServerProcess, spawn } from "./server_process.ts";
+import { numberOption } from "./cli_option.ts";
 
-const option = (name: string, fallback: number) => {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-};
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 const QUICK = Deno.args.includes("--quick");
 const PAIRS = option("pairs", 8);
 const WINDOW = option("window", 256);

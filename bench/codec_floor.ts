@@ -24,13 +24,9 @@ import { isNodeString } from "../src/formats.ts";
 import { isMediaTypeFast } from "../src/document_check.ts";
 import { NODE_PATTERN } from "../src/generated/formats.generated.ts";
 import { CORPUS } from "./corpus.ts";
+import { numberOption } from "./cli_option.ts";
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback, { positive: true });
 const ROUNDS = option("rounds", 9);
 const ROUND_MS = option("round-ms", 600);
 const SLICE_MS = option("slice-ms", 20);

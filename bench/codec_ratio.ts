@@ -17,16 +17,12 @@
 import { parseEnvelope, serializeEnvelope } from "../src/codec.ts";
 import { CORPUS } from "./corpus.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
+import { numberOption } from "./cli_option.ts";
 
 const { texts, bytes, objects, totalBytes } = CORPUS;
 const utf8 = new TextDecoder();
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback, { positive: true });
 const ROUND_MS = option("round-ms", 1000);
 const ROUNDS = option("rounds", 7);
 const WARMUP_MS = option("warmup-ms", 1500);

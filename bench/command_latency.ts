@@ -26,11 +26,9 @@ import { ClientChannel } from "../src/channel/client_channel.ts";
 import { ServerChannel } from "../src/channel/server_channel.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
+import { numberOption } from "./cli_option.ts";
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 const CALLS = option("calls", 5_000);
 const WARMUP = option("warmup", 500);
 const ROUNDS = option("rounds", 5);

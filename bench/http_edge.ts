@@ -27,11 +27,9 @@ import {
   serializeEnvelope,
   TcpTransport,
 } from "../mod.ts";
+import { numberOption } from "./cli_option.ts";
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 
 const DURATION = option("duration", 5);
 const CONCURRENCY = option("concurrency", 16);

@@ -71,13 +71,11 @@ import {
 } from "./raw_tcp_client.ts";
 import { maskedTextFrame, RawWsConnection } from "./raw_ws_client.ts";
 import { DEFAULT_RATE_LIMITS } from "../src/server/guard/traffic_shaper.ts";
+import { numberOption } from "./cli_option.ts";
 
 // ------------------------------------------------------------------------------------ options
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 const QUICK = Deno.args.includes("--quick");
 const PAIRS = option("pairs", 8);
 const WINDOW = option("window", 256);

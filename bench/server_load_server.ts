@@ -30,11 +30,9 @@ import { LimeServer } from "../src/server/lime_server.ts";
 import type { ClusterEngine } from "../src/cluster/engine.ts";
 import { startRelays } from "./relays.ts";
 import { linesOf, printLine } from "./server_process.ts";
+import { numberOption } from "./cli_option.ts";
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 
 const redis = Deno.args.find((a) => a.startsWith("--redis="))?.slice("--redis=".length);
 let store: AccountStore;

@@ -40,11 +40,9 @@ import type { Transport } from "../src/transport/transport.ts";
 import { tlsFixture } from "../tests/tls_fixture.ts";
 import type { ReceiverReply, ReceiverRun } from "./transport_receiver.ts";
 import { parseKnownLengths } from "./json_ceiling.ts";
+import { numberOption } from "./cli_option.ts";
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 const COUNT = option("envelopes", 20_000);
 const ROUNDS = option("rounds", 5);
 

@@ -33,11 +33,9 @@
 import { killChildren, START_V8_FLAGS } from "../bench/server_process.ts";
 import { Child, hardNofile, sourceAddress, spawnDeno } from "./c100k_children.ts";
 import { RawTcpClient, writeAll } from "../bench/raw_tcp_client.ts";
+import { numberOption } from "../bench/cli_option.ts";
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 const SESSIONS = option("sessions", 100_000);
 const WORKERS = option("workers", Math.max(1, Math.ceil(SESSIONS / 15_000)));
 // The server allows 1,000 sessions per source address: 400 each leaves room.

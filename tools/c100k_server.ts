@@ -15,20 +15,15 @@ import { writeHeapSnapshot } from "node:v8";
 import { KvAccountStore } from "../src/server/account_store.ts";
 import { LimeServer } from "../src/server/lime_server.ts";
 import { linesOf, printLine } from "../bench/server_process.ts";
+import { numberOption } from "../bench/cli_option.ts";
 
-const maxSessions = Number(
-  Deno.args.find((a) => a.startsWith("--max-sessions="))?.slice("--max-sessions=".length) ??
-    20_000,
-);
+const maxSessions = numberOption("max-sessions", 20_000, { min: 1, integer: true });
 // `--ping-interval=MS` (experiments: how the remote pings load the collector); the default 30 s.
-const pingInterval = Number(
-  Deno.args.find((a) => a.startsWith("--ping-interval="))?.slice("--ping-interval=".length) ??
-    30_000,
-);
-if (!Number.isInteger(pingInterval) || pingInterval < 100 || pingInterval > 3_600_000) {
-  console.error(`--ping-interval must be an integer from 100 to 3,600,000 ms, got ${pingInterval}`);
-  Deno.exit(2);
-}
+const pingInterval = numberOption("ping-interval", 30_000, {
+  min: 100,
+  max: 3_600_000,
+  integer: true,
+});
 const store = await KvAccountStore.open(":memory:");
 const server = new LimeServer({
   store,

@@ -29,6 +29,7 @@ import { LimeServer } from "../src/server/lime_server.ts";
 import type { LimeServerOptions } from "../src/server/server_options.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
+import { numberOption } from "../bench/cli_option.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -303,10 +304,7 @@ export async function churn(options: ChurnOptions): Promise<ChurnResult> {
   }
 }
 
-function option(name: string, fallback: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-}
+const option = (name: string, fallback: number) => numberOption(name, fallback);
 
 if (import.meta.main) {
   const result = await churn({

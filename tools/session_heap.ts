@@ -12,22 +12,18 @@
  * `deno task session-heap [--sessions=4000] [--ping-interval=5000] [--top=15]`
  * @module
  */
+import { numberOption } from "../bench/cli_option.ts";
 import { killChildren, START_V8_FLAGS } from "../bench/server_process.ts";
 import { Child, sourceAddress, spawnDeno } from "./c100k_children.ts";
 import { censusGrowth, heapCensus } from "./heap_snapshot.ts";
 
-function option(name: string, fallback: number, min: number, max: number): number {
-  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    console.error(`--${name} must be an integer from ${min} to ${max}, got ${arg}`);
-    Deno.exit(2);
-  }
-  return value;
-}
-const SESSIONS = option("sessions", 4_000, 1, 18_000);
-const PING_INTERVAL = option("ping-interval", 5_000, 1_000, 60_000);
-const TOP = option("top", 15, 1, 100);
+const SESSIONS = numberOption("sessions", 4_000, { min: 1, max: 18_000, integer: true });
+const PING_INTERVAL = numberOption("ping-interval", 5_000, {
+  min: 1_000,
+  max: 60_000,
+  integer: true,
+});
+const TOP = numberOption("top", 15, { min: 1, max: 100, integer: true });
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
