@@ -33,14 +33,15 @@
  *
  * `deno task bench:server [--quick] [--rounds=3] [--pairs=8] [--window=256] [--warmup=1]
  *  [--duration=5] [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...]
- *  [--profile[=DIR]]`
+ *  [--profile[=DIR]] [--server-v8-flags=a,b]`
  *
  * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
  * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, ws-raw,
  * ws-channel, ws-limejs,
  * establish-channel, establish-raw, memory`. `--profile`: the server runs under
  * `deno run --cpu-prof` and writes its profile into DIR (default `.tmp/server-load-profile/`)
- * when it quits.
+ * when it quits. `--server-v8-flags`: the server's V8 flags instead of those of `deno task start`
+ * (`--server-v8-flags=` for none).
  *
  * Every rate comes with the CPU used over the measured time (from the server process, which also
  * reads the machine's `/proc/stat`): the server's CPU time per message or session, the server's
@@ -61,7 +62,14 @@ import { TcpTransport } from "../src/transport/tcp.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { WebSocketTransport } from "../src/transport/websocket.ts";
 import { type LimeJsLine, prepareLimeJs } from "./server_load_limejs.ts";
-import { collect, killChildren, linesOf, ServerProcess, spawn } from "./server_process.ts";
+import {
+  collect,
+  killChildren,
+  linesOf,
+  ServerProcess,
+  serverV8FlagsOption,
+  spawn,
+} from "./server_process.ts";
 import {
   type Json,
   ObjectCounter,
@@ -91,6 +99,8 @@ const PROFILE_DIR = PROFILE_ARG === undefined
   : PROFILE_ARG.includes("=")
   ? PROFILE_ARG.slice("--profile=".length)
   : new URL("../.tmp/server-load-profile/", import.meta.url).pathname;
+// The server's V8 flags: those of `deno task start` unless `--server-v8-flags=` says otherwise.
+const SERVER_V8_FLAGS = serverV8FlagsOption().flags;
 const SCENARIOS = [
   "tcp-raw",
   "tcp-raw-defaults",
@@ -176,7 +186,7 @@ interface ServerMemory {
 /** The bench server process, with the measurements this benchmark takes from it. */
 class BenchServer extends ServerProcess {
   constructor(args: string[] = []) {
-    super(PROFILE_DIR, args);
+    super(PROFILE_DIR, args, SERVER_V8_FLAGS);
   }
 
   async memory(): Promise<ServerMemory> {

@@ -23,6 +23,24 @@ const children = new Set<Deno.ChildProcess>();
  */
 export const START_V8_FLAGS: readonly string[] = ["--no-incremental-marking-task"];
 
+/**
+ * The server process's V8 flags from `--server-v8-flags=a,b` (comma-separated; empty for none),
+ * or {@link START_V8_FLAGS}: how the benchmarks compare a server with and without them.
+ */
+export function serverV8FlagsOption(): { flags: readonly string[]; given: boolean } {
+  const arg = Deno.args.find((a) => a.startsWith("--server-v8-flags="));
+  if (arg === undefined) return { flags: START_V8_FLAGS, given: false };
+  const flags = arg.slice("--server-v8-flags=".length).split(",").filter(Boolean);
+  const bad = flags.find((flag) => !/^--[a-z0-9-]+(=[\w.-]+)?$/.test(flag));
+  if (bad !== undefined) {
+    console.error(
+      `error: --server-v8-flags: ${JSON.stringify(bad)} is not a V8 flag (--name[=value])`,
+    );
+    Deno.exit(2);
+  }
+  return { flags, given: true };
+}
+
 /** Spawns a tracked child process. */
 export function spawn(
   command: string,
@@ -107,15 +125,19 @@ export class ServerProcess {
   /**
    * `profileDir`: run the server under `--cpu-prof`, writing its profile there when it quits;
    * `args`: passed to the server script (`--rate-limit=default`: the server's default rate limits
-   * instead of none).
+   * instead of none); `v8Flags`: besides `--expose-gc` (default: those of `deno task start`).
    */
-  constructor(profileDir?: string, args: string[] = []) {
+  constructor(
+    profileDir?: string,
+    args: string[] = [],
+    v8Flags: readonly string[] = START_V8_FLAGS,
+  ) {
     this.#child = spawn(
       Deno.execPath(),
       [
         "run",
         "-A",
-        `--v8-flags=${["--expose-gc", ...START_V8_FLAGS].join(",")}`,
+        `--v8-flags=${["--expose-gc", ...v8Flags].join(",")}`,
         ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
         new URL("./server_load_server.ts", import.meta.url).pathname,
         ...args,

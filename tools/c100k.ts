@@ -30,7 +30,7 @@
  * the end, on failure and on Ctrl-C. Prints a markdown table and notes; exit code 0 (a report).
  * @module
  */
-import { killChildren, START_V8_FLAGS } from "../bench/server_process.ts";
+import { killChildren, serverV8FlagsOption } from "../bench/server_process.ts";
 import { Child, hardNofile, sourceAddress, spawnDeno } from "./c100k_children.ts";
 import { RawTcpClient, writeAll } from "../bench/raw_tcp_client.ts";
 import { numberOption } from "../bench/cli_option.ts";
@@ -45,11 +45,8 @@ const DURATION_S = option("duration", 35);
 const MESSAGES = option("messages", 1_000);
 const TIMEOUT_S = option("timeout", 300);
 const GC_LOG = Deno.args.find((a) => a.startsWith("--gc-log="))?.slice("--gc-log=".length);
-// V8 flags for the server process (comma-separated): by default those of `deno task start`.
-const SERVER_V8_FLAGS_ARG = Deno.args.find((a) => a.startsWith("--server-v8-flags="));
-const SERVER_V8_FLAGS = SERVER_V8_FLAGS_ARG === undefined
-  ? [...START_V8_FLAGS]
-  : SERVER_V8_FLAGS_ARG.slice("--server-v8-flags=".length).split(",").filter(Boolean);
+// V8 flags for the server process: by default those of `deno task start`.
+const { flags: SERVER_V8_FLAGS, given: SERVER_V8_FLAGS_GIVEN } = serverV8FlagsOption();
 const TRACE_GC = Deno.args.includes("--trace-gc") || GC_LOG !== undefined;
 
 const encoder = new TextEncoder();
@@ -317,7 +314,7 @@ async function main(): Promise<void> {
       sourceAddress(0)
     } …), ${CONCURRENCY} establishing at a time per process`,
     `server V8 flags: ${SERVER_V8_FLAGS.join(" ") || "none"}${
-      SERVER_V8_FLAGS_ARG === undefined ? " (those of deno task start)" : ""
+      SERVER_V8_FLAGS_GIVEN ? "" : " (those of deno task start)"
     }`,
   ];
   if (firstError) notes.push(`first failure: ${firstError}`);
