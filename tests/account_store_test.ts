@@ -1,0 +1,81 @@
+/**
+ * `KvAccountStore` on a real Deno KV (`:memory:`): the reads asked for in one turn go out
+ * together (`getMany`, ten keys at a time), and every caller still gets its own account, its
+ * identity's case folded, the same as a lone `get` would give; a failed read fails its callers.
+ */
+import assert from "node:assert/strict";
+import { KvAccountStore, type StoredAccount } from "../src/server/account_store.ts";
+
+/** What the store calls on its database (replaced below to count or to fail the calls). */
+type GetMany = (keys: Deno.KvKey[]) => Promise<unknown[]>;
+const replaceGetMany = (kv: Deno.Kv, getMany: GetMany) => {
+  (kv as unknown as { getMany: GetMany }).getMany = getMany;
+};
+
+const account = (identity: string): StoredAccount => ({
+  identity,
+  document: { fullName: identity },
+});
+
+Deno.test("KvAccountStore answers 25 reads of one turn, owned and free, duplicates and cases mixed, as lone gets would", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  try {
+    for (let i = 0; i < 25; i += 2) {
+      assert.equal(await store.createAccount(account(`user${i}@localhost`)), true);
+    }
+    // Count the KV calls: one turn's 25 distinct keys (plus duplicates) make 3 getMany calls.
+    const kv = store.database;
+    const calls: number[] = [];
+    const getMany = kv.getMany.bind(kv) as GetMany;
+    replaceGetMany(kv, (keys) => {
+      calls.push(keys.length);
+      return getMany(keys);
+    });
+    const names = Array.from({ length: 25 }, (_, i) => `user${i}@localhost`);
+    const asked = [...names, "USER0@LOCALHOST", "user1@localhost", "user2@Localhost"];
+    const answers = await Promise.all(asked.map((name) => store.getAccount(name)));
+    assert.deepEqual(calls, [10, 10, 5]);
+    asked.forEach((name, i) => {
+      const n = Number(name.toLowerCase().slice(4, name.indexOf("@")));
+      if (n % 2 === 0) assert.equal(answers[i]?.identity, `user${n}@localhost`, name);
+      else assert.equal(answers[i], undefined, name);
+    });
+    // A later turn makes its own batch, and sees what was written in between.
+    await store.createAccount(account("user1@localhost"));
+    assert.equal((await store.getAccount("user1@localhost"))?.identity, "user1@localhost");
+    assert.deepEqual(calls, [10, 10, 5, 1]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("KvAccountStore rejects every caller of a failed read, and reads again afterwards", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  try {
+    await store.createAccount(account("alice@localhost"));
+    const kv = store.database;
+    const getMany = kv.getMany.bind(kv) as GetMany;
+    const broken = new Error("the database is gone");
+    replaceGetMany(kv, () => Promise.reject(broken));
+    const reads = ["alice@localhost", "bob@localhost", "alice@localhost"].map((name) =>
+      store.getAccount(name).then(() => "read", (error) => error)
+    );
+    assert.deepEqual(await Promise.all(reads), [broken, broken, broken]);
+    // A getMany that throws instead of rejecting fails its callers the same way.
+    replaceGetMany(kv, () => {
+      throw broken;
+    });
+    await assert.rejects(store.getAccount("alice@localhost"), broken);
+    replaceGetMany(kv, getMany);
+    assert.equal((await store.getAccount("alice@localhost"))?.identity, "alice@localhost");
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("KvAccountStore fails the reads still waiting when it is closed", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  const read = store.getAccount("alice@localhost");
+  store.close();
+  await assert.rejects(read);
+});
