@@ -25,6 +25,7 @@
  * @module
  */
 import process from "node:process";
+import v8 from "node:v8";
 import { type AccountStore, KvAccountStore } from "../src/server/account_store.ts";
 import { LimeServer } from "../src/server/lime_server.ts";
 import type { ClusterEngine } from "../src/cluster/engine.ts";
@@ -81,6 +82,14 @@ function machineTicks(): { idle?: number; total?: number } {
   }
 }
 
+/** The bytes V8 has allocated in this process so far, where the runtime reports it. */
+function allocated(): { allocated?: number } {
+  const { total_allocated_bytes: bytes } = v8.getHeapStatistics() as {
+    total_allocated_bytes?: number;
+  };
+  return typeof bytes === "number" ? { allocated: bytes } : {};
+}
+
 // deno-lint-ignore no-explicit-any
 const gc = (globalThis as any).gc as (() => void) | undefined;
 
@@ -121,7 +130,7 @@ for await (const line of linesOf(Deno.stdin.readable)) {
     const memory = Deno.memoryUsage();
     print({ ...memory, sessions: server.registry.size, cpuMs: cpuMs() });
   } else if (command === "cpu") {
-    print({ cpuMs: cpuMs(), sessions: server.registry.size, ...machineTicks() });
+    print({ cpuMs: cpuMs(), sessions: server.registry.size, ...allocated(), ...machineTicks() });
   } else if (command === "quit") {
     await quit();
   } else if (command !== "") {

@@ -431,6 +431,68 @@ for (const how of ["the establishSession timeout", "the establishmentTimeout opt
   });
 }
 
+Deno.test("ServerChannel establishSession fails with 16 when the first envelope does not come within firstEnvelopeTimeout", async () => {
+  const clock = new ManualClock();
+  await using rig = serverRig({ clock });
+  const result = rig.channel.establishSession({ timeout: 1000, firstEnvelopeTimeout: 300 });
+  clock.advance(299);
+  assert.ok(await stillPending(result, 20));
+  clock.advance(1);
+  await expectFailed(rig, 16);
+  assert.deepEqual(await within(result, 2000), {
+    established: false,
+    reason: {
+      code: 16,
+      description: "Waiting for the first session envelope timed out after 300 ms",
+    },
+    cause: "timed out",
+  });
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("ServerChannel establishSession counts its timeout from the start, not from the first envelope", async () => {
+  const clock = new ManualClock();
+  await using rig = serverRig({ clock });
+  const result = rig.channel.establishSession({ timeout: 1000, firstEnvelopeTimeout: 300 });
+  clock.advance(250);
+  await rig.peer.send(new Session("new"));
+  assert.equal((await rig.fromServer() as Session).state, "authenticating");
+  clock.advance(300); // past the first envelope's limit: it no longer counts
+  assert.ok(await stillPending(result, 20));
+  clock.advance(449);
+  assert.ok(await stillPending(result, 20));
+  clock.advance(1); // 1,000 ms after the start
+  await expectFailed(rig, 16);
+  assert.deepEqual(await within(result, 2000), {
+    established: false,
+    reason: { code: 16, description: "The session establishment timed out after 1000 ms" },
+    cause: "timed out",
+  });
+  assert.equal(clock.pending, 0);
+});
+
+for (const when of ["before the first envelope", "after it", "before it starts"] as const) {
+  Deno.test(`ServerChannel establishSession fails with 11 when its signal aborts ${when}, and leaves no timer`, async () => {
+    const clock = new ManualClock();
+    await using rig = serverRig({ clock });
+    const stop = new AbortController();
+    if (when === "before it starts") stop.abort(new Error("the server stops"));
+    const result = rig.channel.establishSession({ timeout: 1000, signal: stop.signal });
+    if (when === "after it") {
+      await rig.peer.send(new Session("new"));
+      assert.equal((await rig.fromServer() as Session).state, "authenticating");
+    }
+    stop.abort(new Error("the server stops"));
+    await expectFailed(rig, 11);
+    assert.deepEqual(await within(result, 2000), {
+      established: false,
+      reason: { code: 11, description: "The session establishment was aborted by the server" },
+      cause: "aborted by the server",
+    });
+    assert.equal(clock.pending, 0);
+  });
+}
+
 Deno.test("ClientChannel establishSession times out on a silent server and closes the transport", async () => {
   const clock = new ManualClock();
   await using rig = clientRig(clock);

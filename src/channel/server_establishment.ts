@@ -5,7 +5,7 @@
  * `established` with `to`, or `failed` with reason 11, 12, 13, 15, 16 or 17.
  * @module
  */
-import type { Clock } from "../clock.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import type { Session } from "../envelope.ts";
 import type { Reason } from "../errors.ts";
 import type {
@@ -19,7 +19,6 @@ import { Node } from "../node.ts";
 import type { Credentials, DomainRole } from "./authentication/credentials.ts";
 import { certificateDomainRole } from "./authentication/transport.ts";
 import type { TimeoutOptions } from "./channel_options.ts";
-import { deadline } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
 import type { ServerChannel } from "./server_channel.ts";
 import { TransportError } from "../transport/errors.ts";
@@ -190,6 +189,84 @@ const REASONS = {
   },
 } as const satisfies Record<string, Reason>;
 
+/**
+ * The establishment's limits on one signal and one timer (one deadline nested in another cost an
+ * AbortController, a listener and a timer more per login): the first session envelope within
+ * `first` ms, the whole establishment within `overall` ms from the start (0: no limit), and the
+ * caller's `signal`. The signal aborts with a `timeout` ChannelError naming the limit that ran
+ * out, or an `aborted` one carrying the caller's reason.
+ */
+class EstablishmentLimits implements Disposable {
+  readonly #controller = new AbortController();
+  readonly #clock: Clock;
+  readonly #overall: number;
+  readonly #start: number;
+  readonly #caller: AbortSignal | undefined;
+  #timer: TimerHandle | undefined;
+  #waitingForFirst = false;
+
+  constructor(clock: Clock, overall: number, first: number, signal: AbortSignal | undefined) {
+    this.#clock = clock;
+    this.#overall = overall;
+    this.#start = clock.now();
+    this.#caller = signal;
+    if (signal?.aborted) {
+      this.#onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (first && (!overall || first < overall)) {
+      this.#waitingForFirst = true;
+      this.#arm(first, `Waiting for the first session envelope timed out after ${first} ms`);
+    } else if (overall) this.#armOverall();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The first session envelope came: from now on only the overall limit counts. */
+  firstEnvelopeIn(): void {
+    if (!this.#waitingForFirst) return;
+    this.#waitingForFirst = false;
+    this.#clear();
+    if (this.#overall && !this.signal.aborted) this.#armOverall();
+  }
+
+  [Symbol.dispose](): void {
+    this.#clear();
+    this.#caller?.removeEventListener("abort", this.#onAbort);
+  }
+
+  #armOverall(): void {
+    this.#arm(
+      Math.max(0, this.#start + this.#overall - this.#clock.now()),
+      `The session establishment timed out after ${this.#overall} ms`,
+    );
+  }
+
+  #arm(ms: number, message: string): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#controller.abort(new ChannelError("timeout", message));
+    }, ms);
+  }
+
+  #clear(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #onAbort = (): void => {
+    this.#clear();
+    this.#controller.abort(
+      new ChannelError("aborted", "The session establishment was aborted", {
+        cause: this.#caller!.reason,
+      }),
+    );
+  };
+}
+
 /** Runs the algorithm on `channel`; `defaultTimeout` bounds it unless the options say otherwise. */
 export async function runServerEstablishment(
   channel: ServerChannel,
@@ -197,11 +274,11 @@ export async function runServerEstablishment(
   defaultTimeout: number,
   clock: Clock,
 ): Promise<EstablishmentResult> {
-  using limit = deadline(
+  using limit = new EstablishmentLimits(
     clock,
     options.timeout ?? defaultTimeout,
+    options.firstEnvelopeTimeout ?? DEFAULT_FIRST_ENVELOPE_TIMEOUT,
     options.signal,
-    "The session establishment",
   );
   const wait = { signal: limit.signal };
   const fail = async (reason: Reason, cause?: string): Promise<EstablishmentResult> => {
@@ -209,16 +286,8 @@ export async function runServerEstablishment(
     return { established: false, reason, ...(cause ? { cause } : {}) };
   };
   try {
-    let session: Session;
-    {
-      using first = deadline(
-        clock,
-        options.firstEnvelopeTimeout ?? DEFAULT_FIRST_ENVELOPE_TIMEOUT,
-        limit.signal,
-        "Waiting for the first session envelope",
-      );
-      session = await channel.receiveNewSession({ signal: first.signal });
-    }
+    let session = await channel.receiveNewSession(wait);
+    limit.firstEnvelopeIn();
     const transport = channel.transport;
     const compressions = (options.compressionOptions ?? transport.supportedCompression())
       .filter((c) => transport.supportedCompression().includes(c));

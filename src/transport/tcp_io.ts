@@ -68,6 +68,12 @@ export async function shutdown(socket: Socket, abrupt: boolean): Promise<void> {
     socket.destroy();
     return closed;
   }
+  // Nothing buffered on a plain socket: end() hands the FIN to the kernel at once, so there is
+  // nothing a silent peer could hold up (a timer per close was ~1% of a guest login's CPU).
+  if (socket.writableLength === 0 && !(socket as { encrypted?: boolean }).encrypted) {
+    socket.end(() => socket.destroy());
+    return closed;
+  }
   const timer = setTimeout(() => socket.destroy(), END_TIMEOUT_MS);
   try {
     socket.end(() => socket.destroy());
