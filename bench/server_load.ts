@@ -14,7 +14,8 @@
  * 2. **Session establishments/s** (guest, TCP, no TLS): `--sessions` clients (default 2,000),
  *    `--concurrency` at a time (default 100), each connecting, establishing, then finishing
  *    (`finishing` → `finished`), with `ClientChannel` and with raw clients, after an unmeasured
- *    warm-up of a tenth as many.
+ *    warm-up of a tenth as many. With the server's CPU per session comes what its V8 heap
+ *    allocated per session (garbage that costs collections), for LIME and for its baselines.
  * 3. **Memory per idle established session**: the server's RSS and V8 heap (after a GC) before
  *    and after `--idle` (default 10,000) raw guest sessions are established over TCP and left
  *    idle, and again after they are all closed (a leak check).
@@ -148,6 +149,8 @@ interface CpuSample {
   /** Jiffies of the whole machine, all cores: idle (with iowait), and total (NaN elsewhere). */
   idle: number;
   total: number;
+  /** Bytes V8 has allocated in the server so far (NaN where the runtime does not say). */
+  allocated: number;
   at: number;
 }
 
@@ -207,6 +210,7 @@ class BenchServer extends ServerProcess {
       generatorMs,
       idle: (reply.idle as number | undefined) ?? NaN,
       total: (reply.total as number | undefined) ?? NaN,
+      allocated: (reply.allocated as number | undefined) ?? NaN,
       at: performance.now(),
     };
   }
@@ -686,6 +690,8 @@ interface EstablishResult extends CpuUse {
   failed: number;
   p50: number;
   p99: number;
+  /** Bytes the server's V8 allocated per session (per connect), NaN where unknown. */
+  allocatedPerSession: number;
   firstError?: string;
 }
 
@@ -772,6 +778,7 @@ async function measureEstablishments(
     failed,
     p50: at(0.5),
     p99: at(0.99),
+    allocatedPerSession: (c1.allocated - c0.allocated) / latencies.length,
     firstError,
     ...cpuUse(c0, c1),
   };
@@ -898,6 +905,13 @@ function cpuPer(results: { rate: number; serverCpu: number }[]): string {
     results.map((result) => result.serverCpu * 10_000 / result.rate),
     (n) => n.toFixed(1),
   );
+}
+
+/** `, N (min–max) KB allocated/unit` by the server's V8, or nothing where it is not reported. */
+function allocatedPer(results: EstablishResult[], unit: string): string {
+  const values = results.map((result) => result.allocatedPerSession);
+  if (values.some(Number.isNaN)) return "";
+  return `, ${spread(values, (n) => (n / 1000).toFixed(1))} KB allocated/${unit}`;
 }
 
 // ---------------------------------------------------------------------------------- reporting
@@ -1167,7 +1181,9 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
       } ms, ` +
       `p99 ${spread(established.map((result) => result.p99), (n) => n.toFixed(1))} ms; server ${
         cpuPer(established)
-      } µs CPU/session${failed ? `; **${failed} failed**` : ""})`,
+      } µs CPU/session${allocatedPer(established, "session")}${
+        failed ? `; **${failed} failed**` : ""
+      })`,
     target: "≥ 8,000/s",
     met: rate >= 8_000 ? "yes" : "**no**",
   });
@@ -1177,7 +1193,7 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
     generator: "Deno.connect",
     figure: `**${spread(connects.map((result) => result.rate))}** connects/s (server ${
       cpuPer(connects)
-    } µs CPU/connect)`,
+    } µs CPU/connect${allocatedPer(connects, "connect")})`,
     target: "—",
     met: "—",
   });
@@ -1190,7 +1206,7 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
     generator: "raw",
     figure: `**${spread(scripted.map((result) => result.rate))}** sessions/s (server ${
       cpuPer(scripted)
-    } µs CPU/session)`,
+    } µs CPU/session${allocatedPer(scripted, "session")})`,
     target: "—",
     met: "—",
   });
