@@ -73,6 +73,33 @@ Deno.test("KvAccountStore rejects every caller of a failed read, and reads again
   }
 });
 
+Deno.test("KvAccountStore fails only the callers of a key the database refuses, and gives every caller its own copy", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  try {
+    await store.createAccount(account("alice@localhost"));
+    const kv = store.database;
+    const getMany = kv.getMany.bind(kv) as GetMany;
+    const refused = new Error("key too large");
+    replaceGetMany(
+      kv,
+      (keys) =>
+        keys.some((k) => k[1] === "bad@localhost") ? Promise.reject(refused) : getMany(keys),
+    );
+    const [alice, bad, again, bob] = await Promise.all(
+      ["alice@localhost", "bad@localhost", "alice@localhost", "bob@localhost"].map((name) =>
+        store.getAccount(name).then((value) => value, (error) => error)
+      ),
+    );
+    assert.equal(bad, refused);
+    assert.equal(bob, undefined);
+    assert.equal(alice.identity, "alice@localhost");
+    assert.deepEqual(again, alice);
+    assert.notEqual(again, alice, "a caller changing its account does not change another's");
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("KvAccountStore fails the reads still waiting when it is closed", async () => {
   const store = await KvAccountStore.open(":memory:");
   const read = store.getAccount("alice@localhost");

@@ -104,26 +104,31 @@ export class KvAccountStore implements AccountStore {
   #readLookups = (): void => {
     const lookups = [...this.#lookups];
     this.#lookups.clear();
-    for (let i = 0; i < lookups.length; i += MANY) {
-      const batch = lookups.slice(i, i + MANY);
-      let read: Promise<Deno.KvEntryMaybe<StoredAccount>[]>;
-      try {
-        read = this.#kv.getMany<StoredAccount[]>(batch.map(([k]) => ["account", k]));
-      } catch (error) {
-        read = Promise.reject(error);
-      }
-      read.then(
-        (entries) => {
-          entries.forEach((entry, j) => {
-            for (const waiter of batch[j][1]) waiter.resolve(entry.value ?? undefined);
-          });
-        },
-        (error) => {
-          for (const [, waiters] of batch) for (const waiter of waiters) waiter.reject(error);
-        },
-      );
-    }
+    for (let i = 0; i < lookups.length; i += MANY) void this.#read(lookups.slice(i, i + MANY));
   };
+
+  /**
+   * Reads a batch and settles its callers (each its own copy of the account). A `getMany` fails
+   * as a whole for one key the database refuses: then each key is read alone, so that only its
+   * own callers fail.
+   */
+  async #read(batch: [string, Lookup[]][]): Promise<void> {
+    try {
+      const entries = await this.#kv.getMany<StoredAccount[]>(batch.map(([k]) => ["account", k]));
+      batch.forEach(([, waiters], j) => {
+        const account = entries[j]?.value ?? undefined;
+        waiters.forEach((waiter, n) =>
+          waiter.resolve(n === 0 || !account ? account : structuredClone(account))
+        );
+      });
+    } catch (error) {
+      if (batch.length > 1) {
+        for (const one of batch) void this.#read([one]);
+        return;
+      }
+      for (const waiter of batch[0][1]) waiter.reject(error);
+    }
+  }
 
   /** Creates an account atomically. */
   async createAccount(account: StoredAccount): Promise<boolean> {
