@@ -1,12 +1,16 @@
 /**
  * Emits `session.generated.ts`: the session state machine as frozen tables (states, who sends
  * each, legal moves, envelope permissions by state, failure reasons). `src/session_machine.ts`
- * interprets them.
+ * interprets them. The spec's descriptions become doc comments on the entries, not fields: no
+ * code reads them, and they would weigh on the browser bundle.
  * @module
  */
 import { VariableDeclarationKind } from "ts-morph";
 import type { SpecModel } from "./spec_model.ts";
 import { type GeneratedFile, header, lit, newSourceFile } from "./emit_util.ts";
+
+/** A doc comment of `text` (ending the comment early is not possible). */
+const doc = (text: string) => `/** ${text.replaceAll("*/", "*\\/")} */`;
 
 /** Emits the session tables file. */
 export function emitSession(spec: SpecModel): GeneratedFile {
@@ -36,11 +40,9 @@ export function emitSession(spec: SpecModel): GeneratedFile {
     "Every session state: who sends it, whether it ends the session.",
     `Object.freeze({\n${
       Object.entries(s.states).map(([k, v]) =>
-        `  ${lit(k)}: Object.freeze({ sentBy: Object.freeze(${
+        `  ${doc(v.description)}\n  ${lit(k)}: Object.freeze({ sentBy: Object.freeze(${
           lit(v.sentBy)
-        }) as readonly ("client" | "server")[], final: ${v.final}, description: ${
-          lit(v.description)
-        } }),`
+        }) as readonly ("client" | "server")[], final: ${v.final} }),`
       ).join("\n")
     }\n})`,
   );
@@ -50,9 +52,9 @@ export function emitSession(spec: SpecModel): GeneratedFile {
     "Every legal move: from a state, the side that sends a session envelope with the new state.",
     `Object.freeze([\n${
       s.moves.map((m) =>
-        `  Object.freeze({ from: ${lit(m.from)}, to: ${lit(m.to)}, by: ${lit(m.by)}${
-          m.optIn ? `, optIn: ${lit(m.optIn)}` : ""
-        }, description: ${lit(m.description)} }),`
+        `  ${doc(m.description)}\n  Object.freeze({ from: ${lit(m.from)}, to: ${lit(m.to)}, by: ${
+          lit(m.by)
+        }${m.optIn ? `, optIn: ${lit(m.optIn)}` : ""} }),`
       ).join("\n")
     }\n] as const)`,
   );
@@ -76,7 +78,7 @@ export function emitSession(spec: SpecModel): GeneratedFile {
     "The reason code of each way a session can fail.",
     `Object.freeze({\n${
       Object.entries(s.failures).map(([k, v]) =>
-        `  ${k}: Object.freeze({ code: ${v.code}, description: ${lit(v.description)} }),`
+        `  ${doc(v.description)}\n  ${k}: Object.freeze({ code: ${v.code} }),`
       )
         .join("\n")
     }\n})`,

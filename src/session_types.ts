@@ -1,5 +1,6 @@
 /**
- * Shapes of the generated session tables.
+ * Shapes of the generated session tables. What each state, move and failure means is the doc
+ * comment of its entry in `src/generated/session.generated.ts` (from `spec/session.json`).
  * @module
  */
 import type { SessionState } from "./generated/enums.generated.ts";
@@ -13,8 +14,6 @@ export interface SessionStateInfo {
   readonly sentBy: readonly SessionRole[];
   /** Whether the session is over in this state. */
   readonly final: boolean;
-  /** What the state means. */
-  readonly description: string;
 }
 
 /** One legal move. */
@@ -27,8 +26,6 @@ export interface SessionMove {
   readonly by: SessionRole;
   /** The option that must be on for this move to be legal, when it is opt-in. */
   readonly optIn?: string;
-  /** What the move means. */
-  readonly description: string;
 }
 
 /** States in which an envelope kind may be sent and received. */
@@ -43,6 +40,4 @@ export interface EnvelopePermission {
 export interface SessionFailure {
   /** The reason code sent in the failed session. */
   readonly code: number;
-  /** When it applies. */
-  readonly description: string;
 }

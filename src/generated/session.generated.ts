@@ -14,168 +14,99 @@ export const INITIAL_SESSION_STATE: SessionState = "new";
 /** Every session state: who sends it, whether it ends the session. */
 export const SESSION_STATES: Readonly<Record<SessionState, SessionStateInfo>> =
   /* @__PURE__ */ Object.freeze({
+    /** Before the first exchange; the client sends {"state":"new"}. */
     "new": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze(["client"]) as readonly ("client" | "server")[],
       final: false,
-      description: 'Before the first exchange; the client sends {"state":"new"}.',
     }),
+    /** Server offer and confirmation; client choice. */
     "negotiating": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze([
         "server",
         "client",
       ]) as readonly ("client" | "server")[],
       final: false,
-      description: "Server offer and confirmation; client choice.",
     }),
+    /** Server scheme offer and round trips; client credentials. */
     "authenticating": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze([
         "server",
         "client",
       ]) as readonly ("client" | "server")[],
       final: false,
-      description: "Server scheme offer and round trips; client credentials.",
     }),
+    /** Server assigns the client node; traffic flows. */
     "established": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze(["server"]) as readonly ("client" | "server")[],
       final: false,
-      description: "Server assigns the client node; traffic flows.",
     }),
+    /** Client asks to end the session. */
     "finishing": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze(["client"]) as readonly ("client" | "server")[],
       final: false,
-      description: "Client asks to end the session.",
     }),
+    /** Graceful end; the transport closes. */
     "finished": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze(["server"]) as readonly ("client" | "server")[],
       final: true,
-      description: "Graceful end; the transport closes.",
     }),
+    /** Error end with a reason; the transport closes. */
     "failed": /* @__PURE__ */ Object.freeze({
       sentBy: /* @__PURE__ */ Object.freeze(["server"]) as readonly ("client" | "server")[],
       final: true,
-      description: "Error end with a reason; the transport closes.",
     }),
   });
 /** Every legal move: from a state, the side that sends a session envelope with the new state. */
 export const SESSION_MOVES: readonly SessionMove[] = /* @__PURE__ */ Object.freeze(
   [
-    /* @__PURE__ */ Object.freeze({
-      from: "new",
-      to: "new",
-      by: "client",
-      description: "The client starts a session.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "new",
-      to: "negotiating",
-      by: "server",
-      description: "The server offers transport options.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "negotiating",
-      to: "negotiating",
-      by: "client",
-      description: "The client chooses options.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "negotiating",
-      to: "negotiating",
-      by: "server",
-      description: "The server confirms the options.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "new",
-      to: "authenticating",
-      by: "server",
-      description: "The server offers schemes without negotiating.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "negotiating",
-      to: "authenticating",
-      by: "server",
-      description: "The server offers schemes after negotiating.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "authenticating",
-      to: "authenticating",
-      by: "client",
-      description: "The client sends credentials.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "authenticating",
-      to: "authenticating",
-      by: "server",
-      description: "The server sends round-trip data.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "authenticating",
-      to: "established",
-      by: "server",
-      description: "The server establishes the session.",
-    }),
+    /** The client starts a session. */
+    /* @__PURE__ */ Object.freeze({ from: "new", to: "new", by: "client" }),
+    /** The server offers transport options. */
+    /* @__PURE__ */ Object.freeze({ from: "new", to: "negotiating", by: "server" }),
+    /** The client chooses options. */
+    /* @__PURE__ */ Object.freeze({ from: "negotiating", to: "negotiating", by: "client" }),
+    /** The server confirms the options. */
+    /* @__PURE__ */ Object.freeze({ from: "negotiating", to: "negotiating", by: "server" }),
+    /** The server offers schemes without negotiating. */
+    /* @__PURE__ */ Object.freeze({ from: "new", to: "authenticating", by: "server" }),
+    /** The server offers schemes after negotiating. */
+    /* @__PURE__ */ Object.freeze({ from: "negotiating", to: "authenticating", by: "server" }),
+    /** The client sends credentials. */
+    /* @__PURE__ */ Object.freeze({ from: "authenticating", to: "authenticating", by: "client" }),
+    /** The server sends round-trip data. */
+    /* @__PURE__ */ Object.freeze({ from: "authenticating", to: "authenticating", by: "server" }),
+    /** The server establishes the session. */
+    /* @__PURE__ */ Object.freeze({ from: "authenticating", to: "established", by: "server" }),
+    /** The server establishes without authentication (real clients hang on it: opt-in). */
     /* @__PURE__ */ Object.freeze({
       from: "new",
       to: "established",
       by: "server",
       optIn: "establishWithoutAuthentication",
-      description:
-        "The server establishes without authentication (real clients hang on it: opt-in).",
     }),
+    /** The server establishes right after negotiating (opt-in). */
     /* @__PURE__ */ Object.freeze({
       from: "negotiating",
       to: "established",
       by: "server",
       optIn: "establishWithoutAuthentication",
-      description: "The server establishes right after negotiating (opt-in).",
     }),
-    /* @__PURE__ */ Object.freeze({
-      from: "established",
-      to: "finishing",
-      by: "client",
-      description: "The client asks to finish.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "established",
-      to: "finished",
-      by: "server",
-      description: "The server finishes the session.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "finishing",
-      to: "finished",
-      by: "server",
-      description: "The server confirms the finish.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "new",
-      to: "failed",
-      by: "server",
-      description: "The server fails the session.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "negotiating",
-      to: "failed",
-      by: "server",
-      description: "The server fails the session.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "authenticating",
-      to: "failed",
-      by: "server",
-      description: "The server fails the session.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "established",
-      to: "failed",
-      by: "server",
-      description: "The server fails the session.",
-    }),
-    /* @__PURE__ */ Object.freeze({
-      from: "finishing",
-      to: "failed",
-      by: "server",
-      description: "The server fails the session.",
-    }),
+    /** The client asks to finish. */
+    /* @__PURE__ */ Object.freeze({ from: "established", to: "finishing", by: "client" }),
+    /** The server finishes the session. */
+    /* @__PURE__ */ Object.freeze({ from: "established", to: "finished", by: "server" }),
+    /** The server confirms the finish. */
+    /* @__PURE__ */ Object.freeze({ from: "finishing", to: "finished", by: "server" }),
+    /** The server fails the session. */
+    /* @__PURE__ */ Object.freeze({ from: "new", to: "failed", by: "server" }),
+    /** The server fails the session. */
+    /* @__PURE__ */ Object.freeze({ from: "negotiating", to: "failed", by: "server" }),
+    /** The server fails the session. */
+    /* @__PURE__ */ Object.freeze({ from: "authenticating", to: "failed", by: "server" }),
+    /** The server fails the session. */
+    /* @__PURE__ */ Object.freeze({ from: "established", to: "failed", by: "server" }),
+    /** The server fails the session. */
+    /* @__PURE__ */ Object.freeze({ from: "finishing", to: "failed", by: "server" }),
   ] as const,
 );
 /** States in which messages, notifications and commands may be sent and received. */
@@ -209,36 +140,20 @@ export const SESSION_FAILURES: Readonly<
     SessionFailure
   >
 > = /* @__PURE__ */ Object.freeze({
-  forbiddenMove: /* @__PURE__ */ Object.freeze({
-    code: 15,
-    description: "A session envelope whose state is not a legal move from the current state.",
-  }),
-  envelopeOutOfState: /* @__PURE__ */ Object.freeze({
-    code: 15,
-    description: "A message, notification or command in a state that does not allow it.",
-  }),
-  invalidSessionId: /* @__PURE__ */ Object.freeze({
-    code: 11,
-    description: "A session envelope after new without the session id.",
-  }),
-  invalidNegotiationOptions: /* @__PURE__ */ Object.freeze({
-    code: 17,
-    description: "The client chose an option that was not offered.",
-  }),
-  authenticationFailed: /* @__PURE__ */ Object.freeze({
-    code: 13,
-    description: "The credentials were refused.",
-  }),
-  registrationFailed: /* @__PURE__ */ Object.freeze({
-    code: 12,
-    description: "The node could not be registered.",
-  }),
-  establishmentFailed: /* @__PURE__ */ Object.freeze({
-    code: 11,
-    description: "Establishment ended below established (wrong scheme, missing from).",
-  }),
-  negotiationTimeout: /* @__PURE__ */ Object.freeze({
-    code: 16,
-    description: "Establishment took too long.",
-  }),
+  /** A session envelope whose state is not a legal move from the current state. */
+  forbiddenMove: /* @__PURE__ */ Object.freeze({ code: 15 }),
+  /** A message, notification or command in a state that does not allow it. */
+  envelopeOutOfState: /* @__PURE__ */ Object.freeze({ code: 15 }),
+  /** A session envelope after new without the session id. */
+  invalidSessionId: /* @__PURE__ */ Object.freeze({ code: 11 }),
+  /** The client chose an option that was not offered. */
+  invalidNegotiationOptions: /* @__PURE__ */ Object.freeze({ code: 17 }),
+  /** The credentials were refused. */
+  authenticationFailed: /* @__PURE__ */ Object.freeze({ code: 13 }),
+  /** The node could not be registered. */
+  registrationFailed: /* @__PURE__ */ Object.freeze({ code: 12 }),
+  /** Establishment ended below established (wrong scheme, missing from). */
+  establishmentFailed: /* @__PURE__ */ Object.freeze({ code: 11 }),
+  /** Establishment took too long. */
+  negotiationTimeout: /* @__PURE__ */ Object.freeze({ code: 16 }),
 });
