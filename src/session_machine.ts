@@ -13,7 +13,7 @@ import {
   SESSION_STATES,
 } from "./generated/session.generated.ts";
 import type { Reason } from "./errors.ts";
-import type { SessionRole } from "./session_types.ts";
+import type { SessionMove, SessionRole } from "./session_types.ts";
 
 /** What a side does with an envelope. */
 export type SessionDirection = "send" | "receive";
@@ -35,6 +35,24 @@ export type SessionDecision =
   | { readonly allowed: false; readonly state: SessionState; readonly reason: Reason };
 
 const other = (role: SessionRole): SessionRole => role === "client" ? "server" : "client";
+
+type Index<T> = Record<string, T>;
+
+/**
+ * The legal moves by state before, state after and sender, made on first use (a scan of the table
+ * per decision cost five times as much). Objects without a prototype: a state named like an
+ * `Object.prototype` member finds nothing.
+ */
+let movesIndex: Index<Index<Index<SessionMove[]>>> | undefined;
+
+function indexMoves(): Index<Index<Index<SessionMove[]>>> {
+  const index: Index<Index<Index<SessionMove[]>>> = Object.create(null);
+  for (const move of SESSION_MOVES) {
+    ((index[move.from] ??= Object.create(null))[move.to] ??= Object.create(null))[move.by] ??= [];
+    index[move.from][move.to][move.by].push(move);
+  }
+  return index;
+}
 
 /**
  * Decides whether `role`, in `state`, may `direction` the `input` envelope; when allowed, the
@@ -61,11 +79,12 @@ export function decideSession(
     };
   }
   const sender = direction === "send" ? role : other(role);
-  const move = SESSION_MOVES.find((m) =>
-    m.from === state && m.to === input.state && m.by === sender &&
-    (m.optIn === undefined || (options as Record<string, unknown>)[m.optIn] === true)
-  );
-  if (move) return { allowed: true, state: move.to };
+  const moves = (movesIndex ??= indexMoves())[state]?.[input.state]?.[sender];
+  for (const move of moves ?? []) {
+    if (move.optIn === undefined || (options as Record<string, unknown>)[move.optIn] === true) {
+      return { allowed: true, state: move.to };
+    }
+  }
   const f = SESSION_FAILURES.forbiddenMove;
   const verb = direction === "send" ? "send" : "receive";
   return {

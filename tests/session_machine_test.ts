@@ -97,3 +97,21 @@ Deno.test("decideSession names the state in a refusal", () => {
 Deno.test("isFinalSessionState is true only for finished and failed", () => {
   assert.deepEqual(SessionStateValues.filter(isFinalSessionState), ["finished", "failed"]);
 });
+
+Deno.test("decideSession refuses states named like Object.prototype members: its move index answers only the table's moves", () => {
+  const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
+  for (const role of ["client", "server"] as const) {
+    for (const direction of ["send", "receive"] as const) {
+      for (const from of [...names, "new", "established"]) {
+        for (const to of [...names, "new"]) {
+          if (from === "new" && to === "new") continue;
+          const d = decideSession(role, from as SessionState, direction, {
+            kind: "session",
+            state: to as SessionState,
+          });
+          assert.equal(d.allowed, false, `${role} ${direction} ${from} -> ${to}`);
+        }
+      }
+    }
+  }
+});

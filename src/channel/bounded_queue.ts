@@ -33,6 +33,11 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     return this.#items?.length ?? 0;
   }
 
+  /** Whether someone waits in `take`. */
+  get taking(): boolean {
+    return !!this.#takers?.length;
+  }
+
   /** Whether the queue was closed. */
   get closed(): boolean {
     return this.#closed !== undefined;

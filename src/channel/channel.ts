@@ -511,22 +511,27 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       : error instanceof Error
       ? error
       : new ChannelError("closed", `The transport closed in the session state "${state}"`);
-    const channelError = new ChannelError(
-      "closed",
-      graceful ? `The session is ${state}` : `The channel closed: ${failure!.message}`,
-      { cause: failure },
-    );
+    // Made only when someone will see it: an error costs microseconds (its stack), and a graceful
+    // end with nothing waiting, the common case, shows it to nobody.
+    let made: ChannelError | undefined;
+    const channelError = () =>
+      made ??= new ChannelError(
+        "closed",
+        graceful ? `The session is ${state}` : `The channel closed: ${failure!.message}`,
+        { cause: failure },
+      );
     this.#closeInfo = {
       state,
       ...(this.#failedReason ? { reason: this.#failedReason } : {}),
       ...(failure ? { error: failure } : {}),
     };
-    this.#pending.rejectAll(channelError);
+    this.#pending.rejectAll(this.#pending.size ? channelError() : undefined);
     this.#watchdog.stop();
     for (const queue of Object.values(this.#queues)) {
-      queue.close(graceful ? undefined : channelError);
+      queue.close(graceful ? undefined : channelError());
     }
-    this.#sessions.close(channelError);
+    // After a graceful end `receiveSession` answers `invalid-state` once the queue is empty.
+    this.#sessions.close(graceful && !this.#sessions.taking ? undefined : channelError());
     for (const module of this.#modules) {
       try {
         module.onClosed?.(this);
