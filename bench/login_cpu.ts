@@ -49,13 +49,18 @@ async function login(): Promise<void> {
 /** Runs `count` logins, CONCURRENCY at a time; logins/s and µs of CPU per login. */
 async function run(count: number): Promise<{ rate: number; cpu: number }> {
   let started = 0;
+  let failed = false;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
-      while (started < count) {
+      // After a failure no worker starts another login: the run ends with the first error.
+      while (started < count && !failed) {
         started++;
-        await login();
+        await login().catch((error) => {
+          failed = true;
+          throw error;
+        });
       }
     }),
   );
@@ -64,7 +69,11 @@ async function run(count: number): Promise<{ rate: number; cpu: number }> {
   return { rate: count * 1000 / ms, cpu: (cpu.user + cpu.system) / count };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const spread = (values: number[], digits: number) =>
   `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${
     Math.max(...values).toFixed(digits)

@@ -79,7 +79,11 @@ export function decideSession(
     };
   }
   const sender = direction === "send" ? role : other(role);
-  const moves = (movesIndex ??= indexMoves())[state]?.[input.state]?.[sender];
+  // Strings only: a key lookup would take `new String("new")` for "new", which `===` did not.
+  const moves = typeof state === "string" && typeof input.state === "string" &&
+      typeof sender === "string"
+    ? (movesIndex ??= indexMoves())[state]?.[input.state]?.[sender]
+    : undefined;
   for (const move of moves ?? []) {
     if (move.optIn === undefined || (options as Record<string, unknown>)[move.optIn] === true) {
       return { allowed: true, state: move.to };

@@ -115,3 +115,29 @@ Deno.test("decideSession refuses states named like Object.prototype members: its
     }
   }
 });
+
+Deno.test("decideSession refuses states and roles that are not strings, as its table scan did", () => {
+  const boxed = (text: string) => new String(text) as unknown as SessionState;
+  const toString = (text: string) => ({ toString: () => text }) as unknown as SessionState;
+  for (const make of [boxed, toString, (text: string) => [text] as unknown as SessionState]) {
+    assert.equal(
+      decideSession("client", make("new"), "send", { kind: "session", state: "new" }).allowed,
+      false,
+    );
+    assert.equal(
+      decideSession("client", "new", "send", { kind: "session", state: make("new") }).allowed,
+      false,
+    );
+    assert.equal(
+      decideSession(make("client") as unknown as SessionRole, "new", "send", {
+        kind: "session",
+        state: "new",
+      }).allowed,
+      false,
+    );
+  }
+  assert.equal(
+    decideSession("client", "new", "send", { kind: "session", state: "new" }).allowed,
+    true,
+  );
+});
