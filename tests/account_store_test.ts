@@ -17,16 +17,35 @@ const account = (identity: string): StoredAccount => ({
   document: { fullName: identity },
 });
 
-Deno.test("KvAccountStore answers 25 reads of one turn, owned and free, duplicates and cases mixed, as lone gets would", async () => {
+/**
+ * Runs `test` on a fresh store holding `accounts`, with the database's own `getMany` (to put back
+ * or to wrap after {@link replaceGetMany}); closes the store afterwards.
+ */
+async function withStore(
+  accounts: string[],
+  test: (store: KvAccountStore, kv: Deno.Kv, getMany: GetMany) => Promise<void>,
+): Promise<void> {
   const store = await KvAccountStore.open(":memory:");
   try {
-    for (let i = 0; i < 25; i += 2) {
-      assert.equal(await store.createAccount(account(`user${i}@localhost`)), true);
+    for (const identity of accounts) {
+      assert.equal(await store.createAccount(account(identity)), true);
     }
-    // Count the KV calls: one turn's 25 distinct keys (plus duplicates) make 3 getMany calls.
     const kv = store.database;
+    await test(store, kv, kv.getMany.bind(kv) as GetMany);
+  } finally {
+    store.close();
+  }
+}
+
+/** Reads `names` in one turn; each answer is the account, undefined, or the error it failed with. */
+const readAll = (store: KvAccountStore, names: string[]) =>
+  Promise.all(names.map((name) => store.getAccount(name).then((value) => value, (error) => error)));
+
+Deno.test("KvAccountStore answers 25 reads of one turn, owned and free, duplicates and cases mixed, as lone gets would", async () => {
+  const owned = Array.from({ length: 13 }, (_, i) => `user${2 * i}@localhost`);
+  await withStore(owned, async (store, kv, getMany) => {
+    // Count the KV calls: one turn's 25 distinct keys (plus duplicates) make 3 getMany calls.
     const calls: number[] = [];
-    const getMany = kv.getMany.bind(kv) as GetMany;
     replaceGetMany(kv, (keys) => {
       calls.push(keys.length);
       return getMany(keys);
@@ -44,23 +63,17 @@ Deno.test("KvAccountStore answers 25 reads of one turn, owned and free, duplicat
     await store.createAccount(account("user1@localhost"));
     assert.equal((await store.getAccount("user1@localhost"))?.identity, "user1@localhost");
     assert.deepEqual(calls, [10, 10, 5, 1]);
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("KvAccountStore rejects every caller of a failed read, and reads again afterwards", async () => {
-  const store = await KvAccountStore.open(":memory:");
-  try {
-    await store.createAccount(account("alice@localhost"));
-    const kv = store.database;
-    const getMany = kv.getMany.bind(kv) as GetMany;
+  await withStore(["alice@localhost"], async (store, kv, getMany) => {
     const broken = new Error("the database is gone");
     replaceGetMany(kv, () => Promise.reject(broken));
-    const reads = ["alice@localhost", "bob@localhost", "alice@localhost"].map((name) =>
-      store.getAccount(name).then(() => "read", (error) => error)
+    assert.deepEqual(
+      await readAll(store, ["alice@localhost", "bob@localhost", "alice@localhost"]),
+      [broken, broken, broken],
     );
-    assert.deepEqual(await Promise.all(reads), [broken, broken, broken]);
     // A getMany that throws instead of rejecting fails its callers the same way.
     replaceGetMany(kv, () => {
       throw broken;
@@ -68,36 +81,29 @@ Deno.test("KvAccountStore rejects every caller of a failed read, and reads again
     await assert.rejects(store.getAccount("alice@localhost"), broken);
     replaceGetMany(kv, getMany);
     assert.equal((await store.getAccount("alice@localhost"))?.identity, "alice@localhost");
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("KvAccountStore fails only the callers of a key the database refuses, and gives every caller its own copy", async () => {
-  const store = await KvAccountStore.open(":memory:");
-  try {
-    await store.createAccount(account("alice@localhost"));
-    const kv = store.database;
-    const getMany = kv.getMany.bind(kv) as GetMany;
+  await withStore(["alice@localhost"], async (store, kv, getMany) => {
     const refused = new Error("key too large");
     replaceGetMany(
       kv,
       (keys) =>
         keys.some((k) => k[1] === "bad@localhost") ? Promise.reject(refused) : getMany(keys),
     );
-    const [alice, bad, again, bob] = await Promise.all(
-      ["alice@localhost", "bad@localhost", "alice@localhost", "bob@localhost"].map((name) =>
-        store.getAccount(name).then((value) => value, (error) => error)
-      ),
-    );
+    const [alice, bad, again, bob] = await readAll(store, [
+      "alice@localhost",
+      "bad@localhost",
+      "alice@localhost",
+      "bob@localhost",
+    ]);
     assert.equal(bad, refused);
     assert.equal(bob, undefined);
     assert.equal(alice.identity, "alice@localhost");
     assert.deepEqual(again, alice);
     assert.notEqual(again, alice, "a caller changing its account does not change another's");
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("KvAccountStore fails the reads still waiting when it is closed", async () => {

@@ -106,6 +106,27 @@ async function expectFailed(
   assert.equal(rig.channel.state, "failed");
 }
 
+/**
+ * Expects the establishment to have failed on the wire with `code` (see {@link expectFailed}), its
+ * result to say so with `description` and `cause`, and no timer left on `clock`.
+ */
+async function expectRefused(
+  rig: ReturnType<typeof serverRig>,
+  result: Promise<EstablishmentResult>,
+  clock: ManualClock,
+  code: number,
+  description: string,
+  cause: string,
+): Promise<void> {
+  await expectFailed(rig, code);
+  assert.deepEqual(await within(result, 2000), {
+    established: false,
+    reason: { code, description },
+    cause,
+  });
+  assert.equal(clock.pending, 0);
+}
+
 // ------------------------------------------------------------------ session ids
 
 for (
@@ -421,13 +442,14 @@ for (const how of ["the establishSession timeout", "the establishmentTimeout opt
     assert.ok(await stillPending(result, 20));
     assert.ok(rig.peer.isConnected);
     clock.advance(1);
-    await expectFailed(rig, 16);
-    assert.deepEqual(await within(result, 2000), {
-      established: false,
-      reason: { code: 16, description: "The session establishment timed out after 1000 ms" },
-      cause: "timed out",
-    });
-    assert.equal(clock.pending, 0);
+    await expectRefused(
+      rig,
+      result,
+      clock,
+      16,
+      "The session establishment timed out after 1000 ms",
+      "timed out",
+    );
   });
 }
 
@@ -438,16 +460,14 @@ Deno.test("ServerChannel establishSession fails with 16 when the first envelope 
   clock.advance(299);
   assert.ok(await stillPending(result, 20));
   clock.advance(1);
-  await expectFailed(rig, 16);
-  assert.deepEqual(await within(result, 2000), {
-    established: false,
-    reason: {
-      code: 16,
-      description: "Waiting for the first session envelope timed out after 300 ms",
-    },
-    cause: "timed out",
-  });
-  assert.equal(clock.pending, 0);
+  await expectRefused(
+    rig,
+    result,
+    clock,
+    16,
+    "Waiting for the first session envelope timed out after 300 ms",
+    "timed out",
+  );
 });
 
 Deno.test("ServerChannel establishSession counts its timeout from the start, not from the first envelope", async () => {
@@ -462,13 +482,14 @@ Deno.test("ServerChannel establishSession counts its timeout from the start, not
   clock.advance(449);
   assert.ok(await stillPending(result, 20));
   clock.advance(1); // 1,000 ms after the start
-  await expectFailed(rig, 16);
-  assert.deepEqual(await within(result, 2000), {
-    established: false,
-    reason: { code: 16, description: "The session establishment timed out after 1000 ms" },
-    cause: "timed out",
-  });
-  assert.equal(clock.pending, 0);
+  await expectRefused(
+    rig,
+    result,
+    clock,
+    16,
+    "The session establishment timed out after 1000 ms",
+    "timed out",
+  );
 });
 
 for (const when of ["before the first envelope", "after it", "before it starts"] as const) {
@@ -483,13 +504,14 @@ for (const when of ["before the first envelope", "after it", "before it starts"]
       assert.equal((await rig.fromServer() as Session).state, "authenticating");
     }
     stop.abort(new Error("the server stops"));
-    await expectFailed(rig, 11);
-    assert.deepEqual(await within(result, 2000), {
-      established: false,
-      reason: { code: 11, description: "The session establishment was aborted by the server" },
-      cause: "aborted by the server",
-    });
-    assert.equal(clock.pending, 0);
+    await expectRefused(
+      rig,
+      result,
+      clock,
+      11,
+      "The session establishment was aborted by the server",
+      "aborted by the server",
+    );
   });
 }
 
