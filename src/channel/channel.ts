@@ -1,15 +1,15 @@
 /**
  * The channel base shared by {@link ClientChannel} and {@link ServerChannel}: one receive loop over
  * the transport that gates every envelope through the generated session state machine, runs the
- * modules, completes pending commands and hands the rest to `on*` handlers or bounded per-kind
- * buffers (iterators and `receive*` calls); and sends, gated the same way.
+ * modules, completes pending commands and hands the rest on (`received_traffic.ts`: to `on*`
+ * handlers or bounded per-kind buffers, read by iterators and `receive*` calls); and sends, gated
+ * the same way.
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
 import {
   type Command,
   type Envelope,
-  type EnvelopeKind,
   envelopeKind,
   isResponse,
   type Message,
@@ -31,16 +31,20 @@ import {
   type TimeoutOptions,
   type WaitOptions,
 } from "./channel_options.ts";
-import { abortError } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
 import { PendingCommands } from "./pending_commands.ts";
 import { SendWatchdog } from "./send_watchdog.ts";
 import { builtInModules } from "./modules/built_in.ts";
 import { ResourceCommands } from "./resource_commands.ts";
+import {
+  callHandler,
+  type Handler,
+  ReceivedTraffic,
+  takeFrom,
+  type TrafficKind,
+} from "./received_traffic.ts";
 
-type TrafficKind = Exclude<EnvelopeKind, "session">;
-/** A receive handler; a returned promise is not awaited (its rejection is logged). */
-export type Handler<T> = (envelope: T) => unknown;
+export type { Handler } from "./received_traffic.ts";
 
 /** How a channel ended. */
 export interface ChannelCloseInfo {
@@ -87,19 +91,12 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   readonly closed: Promise<ChannelCloseInfo>;
   readonly #pending: PendingCommands;
   readonly #sessions: BoundedQueue<Session>;
-  readonly #queues: Record<TrafficKind, BoundedQueue<Envelope>>;
-  readonly #handlers: Record<TrafficKind | "session", Set<Handler<never>>> = {
-    message: new Set(),
-    notification: new Set(),
-    command: new Set(),
-    session: new Set(),
-  };
+  readonly #sessionHandlers = new Set<Handler<never>>();
+  readonly #traffic: ReceivedTraffic;
   readonly #modules: ChannelModule[];
   readonly #watchdog: SendWatchdog;
   #failedReason: Reason | undefined;
   #tracksReceiveTime: boolean;
-  /** Whether the receive loop waits for room in a full buffer (it reads nothing meanwhile). */
-  #waitingForRoom = false;
 
   /** Wraps an open transport; the receive loop starts at once. */
   constructor(transport: Transport, role: SessionRole, options: ChannelOptions = {}) {
@@ -123,12 +120,12 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       close: options.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout,
       establishment: options.establishmentTimeout ?? CHANNEL_DEFAULTS.establishmentTimeout,
     };
-    const size = options.receiveBufferSize ?? CHANNEL_DEFAULTS.receiveBufferSize;
-    this.#queues = {
-      message: new BoundedQueue(size),
-      notification: new BoundedQueue(size),
-      command: new BoundedQueue(size),
-    };
+    this.#traffic = new ReceivedTraffic(
+      options.receiveBufferSize ?? CHANNEL_DEFAULTS.receiveBufferSize,
+      this.clock,
+      this.timeouts.consume,
+      (error) => this.#abort(error),
+    );
     this.#sessions = new BoundedQueue(4);
     this.#pending = new PendingCommands(this.clock);
     this.#watchdog = new SendWatchdog(
@@ -271,53 +268,53 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   /** Calls `handler` for every received message (instead of buffering them); returns a remover. */
   onMessage(handler: Handler<Message>): () => void {
-    return this.#addHandler("message", handler);
+    return this.#traffic.subscribe("message", handler as Handler<never>);
   }
 
   /** Calls `handler` for every received notification; returns a remover. */
   onNotification(handler: Handler<Notification>): () => void {
-    return this.#addHandler("notification", handler);
+    return this.#traffic.subscribe("notification", handler as Handler<never>);
   }
 
   /** Calls `handler` for every received command that is not a response to `processCommand`. */
   onCommand(handler: Handler<Command>): () => void {
-    return this.#addHandler("command", handler);
+    return this.#traffic.subscribe("command", handler as Handler<never>);
   }
 
   /** Calls `handler` for every received session envelope; returns a remover. */
   onSession(handler: Handler<Session>): () => void {
-    this.#handlers.session.add(handler as Handler<never>);
-    return () => this.#handlers.session.delete(handler as Handler<never>);
+    this.#sessionHandlers.add(handler as Handler<never>);
+    return () => this.#sessionHandlers.delete(handler as Handler<never>);
   }
 
   /** The next received message (when no `onMessage` handler takes them). */
   receiveMessage(options?: WaitOptions): Promise<Message> {
-    return this.#take(this.#queues.message, options) as Promise<Message>;
+    return this.#traffic.take("message", options) as Promise<Message>;
   }
 
   /** The next received notification. */
   receiveNotification(options?: WaitOptions): Promise<Notification> {
-    return this.#take(this.#queues.notification, options) as Promise<Notification>;
+    return this.#traffic.take("notification", options) as Promise<Notification>;
   }
 
   /** The next received command. */
   receiveCommand(options?: WaitOptions): Promise<Command> {
-    return this.#take(this.#queues.command, options) as Promise<Command>;
+    return this.#traffic.take("command", options) as Promise<Command>;
   }
 
   /** Received messages until the session ends (throws if the channel broke). */
   messages(options?: WaitOptions): AsyncIterable<Message> {
-    return this.#iterate(this.#queues.message, options) as AsyncIterable<Message>;
+    return this.#traffic.iterate("message", options) as AsyncIterable<Message>;
   }
 
   /** Received notifications until the session ends. */
   notifications(options?: WaitOptions): AsyncIterable<Notification> {
-    return this.#iterate(this.#queues.notification, options) as AsyncIterable<Notification>;
+    return this.#traffic.iterate("notification", options) as AsyncIterable<Notification>;
   }
 
   /** Received commands (other than responses to `processCommand`) until the session ends. */
   commands(options?: WaitOptions): AsyncIterable<Command> {
-    return this.#iterate(this.#queues.command, options) as AsyncIterable<Command>;
+    return this.#traffic.iterate("command", options) as AsyncIterable<Command>;
   }
 
   /** The next session envelope from the peer. */
@@ -330,33 +327,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
         ),
       );
     }
-    return this.#take(this.#sessions, options);
-  }
-
-  #addHandler(kind: TrafficKind, handler: Handler<never>): () => void {
-    this.#handlers[kind].add(handler);
-    for (const envelope of this.#queues[kind].drain()) this.#call(handler, envelope);
-    return () => this.#handlers[kind].delete(handler);
-  }
-
-  async #take<T>(queue: BoundedQueue<T>, options?: WaitOptions): Promise<T> {
-    try {
-      return await queue.take(options?.signal);
-    } catch (error) {
-      if (options?.signal?.aborted) throw abortError(options.signal);
-      throw error;
-    }
-  }
-
-  async *#iterate<T>(queue: BoundedQueue<T>, options?: WaitOptions): AsyncIterable<T> {
-    for (;;) {
-      try {
-        yield await this.#take(queue, options);
-      } catch (error) {
-        if (queue.closed && queue.size === 0 && this.#closeInfo && !this.#closeInfo.error) return;
-        throw error;
-      }
-    }
+    return takeFrom(this.#sessions, options);
   }
 
   async #receiveLoop(): Promise<void> {
@@ -398,49 +369,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     ) {
       return;
     }
-    const handlers = this.#handlers[kind];
-    if (handlers.size > 0) {
-      for (const handler of handlers) this.#call(handler, out);
-      return;
-    }
-    const queue = this.#queues[kind];
-    if (queue.tryPut(out)) return;
-    return this.#putWaiting(kind, queue, out);
-  }
-
-  async #putWaiting(kind: TrafficKind, queue: BoundedQueue<Envelope>, envelope: Envelope) {
-    const controller = new AbortController();
-    const timeout = this.timeouts.consume;
-    const timer = timeout ? this.clock.setTimeout(() => controller.abort(), timeout) : undefined;
-    this.#waitingForRoom = true;
-    try {
-      await queue.put(envelope, controller.signal);
-    } catch (error) {
-      if (!controller.signal.aborted) return; // the queue closed: the channel is ending
-      this.#abort(
-        new ChannelError(
-          "timeout",
-          `The ${kind} consumer has not taken an envelope for ${timeout} ms`,
-          {
-            cause: error,
-          },
-        ),
-      );
-    } finally {
-      this.#waitingForRoom = false;
-      if (timer !== undefined) this.clock.clearTimeout(timer);
-    }
-  }
-
-  #call(handler: Handler<never>, envelope: unknown): void {
-    try {
-      const result = handler(envelope as never);
-      if (result instanceof Promise) {
-        result.catch((error) => console.error("LIME channel: a handler rejected", error));
-      }
-    } catch (error) {
-      console.error("LIME channel: a handler threw", error);
-    }
+    return this.#traffic.deliver(kind, out);
   }
 
   #receiveSessionEnvelope(session: Session): Promise<void> | void {
@@ -454,7 +383,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     if (session.state === "failed") this.#failedReason = session.reason;
     this.#setState(decision.state);
     this.#sessions.tryPut(session);
-    for (const handler of this.#handlers.session) this.#call(handler, session);
+    for (const handler of this.#sessionHandlers) callHandler(handler, session);
     return this.sessionReceived(session);
   }
 
@@ -527,9 +456,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     };
     this.#pending.rejectAll(this.#pending.size ? channelError() : undefined);
     this.#watchdog.stop();
-    for (const queue of Object.values(this.#queues)) {
-      queue.close(graceful ? undefined : channelError());
-    }
+    this.#traffic.close(graceful ? undefined : channelError());
     // After a graceful end `receiveSession` answers `invalid-state` once the queue is empty.
     this.#sessions.close(graceful && !this.#sessions.taking ? undefined : channelError());
     for (const module of this.#modules) {
@@ -546,7 +473,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   async close(): Promise<void> {
     await this.transport.close();
     // A receive loop waiting for room in a full buffer would never see the close: end it here.
-    if (this.#waitingForRoom) this.#end(undefined);
+    if (this.#traffic.waitingForRoom) this.#end(undefined);
     await this.closed;
   }
 

@@ -1,0 +1,137 @@
+/**
+ * Where a channel's received messages, notifications and commands go once the channel let them
+ * in: to the `on*` handlers of their kind, or else into a bounded buffer per kind, read by
+ * `receive*` calls and iterators. A full buffer holds the receive loop (the transport is read no
+ * further) until there is room, for at most the consume timeout.
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Envelope, EnvelopeKind } from "../envelope.ts";
+import { BoundedQueue } from "./bounded_queue.ts";
+import type { WaitOptions } from "./channel_options.ts";
+import { abortError } from "./deadline.ts";
+import { ChannelError } from "./errors.ts";
+
+/** The envelopes that are traffic (not session envelopes). */
+export type TrafficKind = Exclude<EnvelopeKind, "session">;
+/** A receive handler; a returned promise is not awaited (its rejection is logged). */
+export type Handler<T> = (envelope: T) => unknown;
+
+/** Calls a receive handler; what it throws or rejects with is logged, never thrown. */
+export function callHandler(handler: Handler<never>, envelope: unknown): void {
+  try {
+    const result = handler(envelope as never);
+    if (result instanceof Promise) {
+      result.catch((error) => console.error("LIME channel: a handler rejected", error));
+    }
+  } catch (error) {
+    console.error("LIME channel: a handler threw", error);
+  }
+}
+
+/** The next item of `queue`; an abort through `options.signal` rejects with its ChannelError. */
+export async function takeFrom<T>(queue: BoundedQueue<T>, options?: WaitOptions): Promise<T> {
+  try {
+    return await queue.take(options?.signal);
+  } catch (error) {
+    if (options?.signal?.aborted) throw abortError(options.signal);
+    throw error;
+  }
+}
+
+/** A channel's received traffic: handlers, else buffers. */
+export class ReceivedTraffic {
+  readonly #queues: Record<TrafficKind, BoundedQueue<Envelope>>;
+  readonly #handlers: Record<TrafficKind, Set<Handler<never>>> = {
+    message: new Set(),
+    notification: new Set(),
+    command: new Set(),
+  };
+  readonly #clock: Clock;
+  readonly #consumeTimeout: number;
+  readonly #stuck: (error: Error) => void;
+  /** Whether the buffers closed without an error (their iterators then end quietly). */
+  #endedCleanly = false;
+  /** Whether the receive loop waits for room in a full buffer (it reads nothing meanwhile). */
+  waitingForRoom = false;
+
+  /**
+   * Buffers of `size` envelopes per kind; `stuck` gets a `timeout` ChannelError when a full
+   * buffer found no room within `consumeTimeout` ms (0: waits as long as it takes).
+   */
+  constructor(size: number, clock: Clock, consumeTimeout: number, stuck: (error: Error) => void) {
+    this.#queues = {
+      message: new BoundedQueue(size),
+      notification: new BoundedQueue(size),
+      command: new BoundedQueue(size),
+    };
+    this.#clock = clock;
+    this.#consumeTimeout = consumeTimeout;
+    this.#stuck = stuck;
+  }
+
+  /** Adds a handler of `kind`, gives it what waits in the buffer, and returns its remover. */
+  subscribe(kind: TrafficKind, handler: Handler<never>): () => void {
+    this.#handlers[kind].add(handler);
+    for (const envelope of this.#queues[kind].drain()) callHandler(handler, envelope);
+    return () => this.#handlers[kind].delete(handler);
+  }
+
+  /** Hands a received envelope on; a promise when the receive loop must wait for room. */
+  deliver(kind: TrafficKind, envelope: Envelope): Promise<void> | void {
+    const handlers = this.#handlers[kind];
+    if (handlers.size > 0) {
+      for (const handler of handlers) callHandler(handler, envelope);
+      return;
+    }
+    const queue = this.#queues[kind];
+    if (queue.tryPut(envelope)) return;
+    return this.#putWaiting(kind, queue, envelope);
+  }
+
+  /** The next buffered envelope of `kind`. */
+  take(kind: TrafficKind, options?: WaitOptions): Promise<Envelope> {
+    return takeFrom(this.#queues[kind], options);
+  }
+
+  /** The buffered envelopes of `kind` until the end (throws if the channel broke). */
+  async *iterate(kind: TrafficKind, options?: WaitOptions): AsyncIterable<Envelope> {
+    const queue = this.#queues[kind];
+    for (;;) {
+      try {
+        yield await takeFrom(queue, options);
+      } catch (error) {
+        if (queue.closed && queue.size === 0 && this.#endedCleanly) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Ends the buffers: what is buffered is still read, then `error` (or the end, without). */
+  close(error?: unknown): void {
+    this.#endedCleanly = error === undefined;
+    for (const queue of Object.values(this.#queues)) queue.close(error);
+  }
+
+  async #putWaiting(kind: TrafficKind, queue: BoundedQueue<Envelope>, envelope: Envelope) {
+    const controller = new AbortController();
+    const timeout = this.#consumeTimeout;
+    const timer = timeout ? this.#clock.setTimeout(() => controller.abort(), timeout) : undefined;
+    this.waitingForRoom = true;
+    try {
+      await queue.put(envelope, controller.signal);
+    } catch (error) {
+      if (!controller.signal.aborted) return; // the queue closed: the channel is ending
+      this.#stuck(
+        new ChannelError(
+          "timeout",
+          `The ${kind} consumer has not taken an envelope for ${timeout} ms`,
+          { cause: error },
+        ),
+      );
+    } finally {
+      this.waitingForRoom = false;
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+    }
+  }
+}
