@@ -1,7 +1,8 @@
 /**
  * `deno task c100k` in small (the real run is long and belongs to the benchmarks): 200 idle
  * sessions from two client processes over loopback source addresses, held 1 s, with 20 messages
- * to random sessions. Checks the report: all established, RSS reported, every message delivered.
+ * to random sessions. Checks the report: all established, RSS reported, every message delivered,
+ * and the bare `node:net` baseline measured in the same run.
  */
 import assert from "node:assert/strict";
 
@@ -28,4 +29,9 @@ Deno.test("c100k establishes 200 idle sessions across processes and delivers to 
   assert.match(out, /\| sessions established at once \| \*\*200\*\* of 200 \(0 failed/);
   assert.match(out, /\| server RSS with them all \| \*\*[\d.]+ MiB\*\*/);
   assert.match(out, /\(20 of 20 delivered\)/);
+  // The baseline of the same run: a bare node:net server held as many connections.
+  assert.match(
+    out,
+    /\| baseline: a bare `node:net` server holding as many idle connections \| [\d.]+ MiB \([\d.]+ MiB before; [\d.]+ KiB per connection, V8 heap -?[\d.]+ KiB\): a LIME session costs -?[\d.]+ KiB more than its bare socket \|/,
+  );
 });

@@ -7,7 +7,9 @@
  * spread), and keep them, answering the server's remote pings. Measured:
  *
  * - sessions established (and how many failed, with the first reason), and the rate;
- * - the server's RSS and V8 heap before and with all of them (per session);
+ * - the server's RSS and V8 heap before and with all of them (per session), and, as their
+ *   baseline in the same run, those of a bare `node:net` server (`c100k_server.ts --bare`) holding
+ *   as many idle connections from the same clients (`--no-baseline` skips it);
  * - the server's CPU while they all sit idle for `--duration` seconds (default 35: one whole
  *   default remote-ping interval of 30 s), with the pings the clients answered meanwhile;
  * - while they are all connected, messages from one more session to random ones (`--messages`,
@@ -18,7 +20,7 @@
  * what it needs and falling back to the hard limit (`ulimit -Hn`), and reports what it got.
  *
  * `deno task c100k [--sessions=100000] [--workers=N] [--addresses=N] [--concurrency=48]
- *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc] [--gc-log=PATH]`
+ *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc] [--gc-log=PATH] [--no-baseline]`
  *
  * `--trace-gc`: the server runs with V8's `--trace-gc`; the garbage collector's pauses during the
  * hold are summed up (how many over 10 ms, the longest; the largest incremental marking step).
@@ -40,6 +42,7 @@ const SESSIONS = option("sessions", 100_000);
 const WORKERS = option("workers", Math.max(1, Math.ceil(SESSIONS / 15_000)));
 // The server allows 1,000 sessions per source address: 400 each leaves room.
 const ADDRESSES = option("addresses", Math.max(2 * WORKERS, Math.ceil(SESSIONS / 400)));
+const ADDRESSES_PER_WORKER = Math.max(1, Math.floor(ADDRESSES / WORKERS));
 const CONCURRENCY = option("concurrency", 48);
 const DURATION_S = option("duration", 35);
 const MESSAGES = option("messages", 1_000);
@@ -48,12 +51,15 @@ const GC_LOG = Deno.args.find((a) => a.startsWith("--gc-log="))?.slice("--gc-log
 // V8 flags for the server process: by default those of `deno task start`.
 const { flags: SERVER_V8_FLAGS, given: SERVER_V8_FLAGS_GIVEN } = serverV8FlagsOption();
 const TRACE_GC = Deno.args.includes("--trace-gc") || GC_LOG !== undefined;
+const BASELINE = !Deno.args.includes("--no-baseline");
 
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const wallNow = () => performance.timeOrigin + performance.now();
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+/** KiB per unit (session, connection). */
+const kibPer = (bytes: number, units: number) => bytes / 1024 / Math.max(1, units);
 
 const onInterrupt = () => {
   console.error("\ninterrupted: stopping the child processes");
@@ -101,6 +107,116 @@ function gcSummary(lines: string[], from: number, to: number): string {
     `${biggestStep.toFixed(1)} ms`;
 }
 
+/** Client processes that opened their sessions (or bare connections), and how it went. */
+interface Opened {
+  workers: Child[];
+  done: Record<string, unknown>[];
+  openSeconds: number;
+  fillSeconds: number;
+  established: number;
+  failed: number;
+  retried: number;
+}
+
+/**
+ * Opens `total` idle sessions to `host:port` from `WORKERS` client processes over their own
+ * source addresses; `bare`: only connections (the bare `node:net` baseline).
+ */
+async function openSessions(
+  host: string,
+  port: number,
+  total: number,
+  bare: boolean,
+): Promise<Opened> {
+  const workers: Child[] = [];
+  const per = Math.ceil(total / WORKERS);
+  const addressesPer = ADDRESSES_PER_WORKER;
+  for (let w = 0; w < WORKERS; w++) {
+    const count = Math.min(per, total - w * per);
+    if (count <= 0) break;
+    const locals = Array.from(
+      { length: addressesPer },
+      (_, i) => sourceAddress(w * addressesPer + i),
+    );
+    const config = {
+      host,
+      port,
+      locals,
+      count,
+      // At most 24 establishing per source address (the server's cap is 32).
+      concurrency: Math.min(CONCURRENCY, 24 * locals.length),
+      prefix: `c${w}`,
+      deadline: Date.now() + TIMEOUT_S * 1000,
+      bare,
+    };
+    workers.push(
+      new Child(spawnDeno("./c100k_client.ts", [JSON.stringify(config)], count + 1_024)),
+    );
+  }
+  const start = performance.now();
+  const done: Record<string, unknown>[] = [];
+  const deadline = Date.now() + TIMEOUT_S * 1000;
+  await Promise.all(workers.map(async (worker, w) => {
+    for (;;) {
+      const line = await worker.next(Math.max(1, deadline - Date.now()));
+      if (line.phase === "established") {
+        done[w] = line;
+        return;
+      }
+    }
+  })).catch((error) => console.error(`establishing stopped: ${(error as Error).message}`));
+  const sum = (key: string) => done.reduce((n, line) => n + ((line?.[key] as number) ?? 0), 0);
+  return {
+    workers,
+    done,
+    openSeconds: (performance.now() - start) / 1000,
+    // Until the last session was established (without the time spent on failing attempts after).
+    fillSeconds: Math.max(...done.map((line) => (line?.lastMs as number) ?? 0)) / 1000,
+    established: sum("established"),
+    failed: sum("failed"),
+    retried: sum("refused"),
+  };
+}
+
+/**
+ * The baseline of the memory figures, in the same run: `count` idle connections from the same
+ * client processes, held by a bare `node:net` server (`c100k_server.ts --bare`, the same V8
+ * flags) that reads them and writes nothing: what the sockets alone cost, before any LIME object.
+ */
+async function bareBaseline(count: number): Promise<{ before: Stat; full: Stat }> {
+  const server = new Child(
+    spawnDeno("./c100k_server.ts", ["--bare"], count + 2_048, [...SERVER_V8_FLAGS]),
+  );
+  try {
+    const hello = await server.next(30_000);
+    const address = String(hello.tcp);
+    const stat = async () => {
+      await server.send("stat");
+      return await server.next(60_000) as unknown as Stat;
+    };
+    const before = await stat();
+    const opened = await openSessions(
+      address.slice(0, address.lastIndexOf(":")),
+      Number(address.slice(address.lastIndexOf(":") + 1)),
+      count,
+      true,
+    );
+    // A connection is connected before the server accepted it: wait until it holds them all.
+    let full = await stat();
+    for (let i = 0; i < 50 && full.connections < opened.established; i++) {
+      await sleep(200);
+      full = await stat();
+    }
+    await sleep(1_000); // as for the LIME server, then the same measure
+    full = await stat();
+    for (const worker of opened.workers) await worker.send("quit").catch(() => {});
+    return { before, full };
+  } finally {
+    await server.send("exit").catch(() => {});
+    await killChildren();
+  }
+}
+
 async function main(): Promise<void> {
   const hard = await hardNofile();
   const wanted = SESSIONS + 2_048;
@@ -145,50 +261,8 @@ async function main(): Promise<void> {
   }, 10_000);
 
   // ---- establish
-  const workers: Child[] = [];
-  const per = Math.ceil(SESSIONS / WORKERS);
-  const addressesPer = Math.max(1, Math.floor(ADDRESSES / WORKERS));
-  for (let w = 0; w < WORKERS; w++) {
-    const count = Math.min(per, SESSIONS - w * per);
-    if (count <= 0) break;
-    const locals = Array.from(
-      { length: addressesPer },
-      (_, i) => sourceAddress(w * addressesPer + i),
-    );
-    const config = {
-      host,
-      port,
-      locals,
-      count,
-      // At most 24 establishing per source address (the server's cap is 32).
-      concurrency: Math.min(CONCURRENCY, 24 * locals.length),
-      prefix: `c${w}`,
-      deadline: Date.now() + TIMEOUT_S * 1000,
-    };
-    workers.push(
-      new Child(spawnDeno("./c100k_client.ts", [JSON.stringify(config)], count + 1_024)),
-    );
-  }
-  const start = performance.now();
-  const progress = new Array(workers.length).fill(0);
-  const done: Record<string, unknown>[] = [];
-  const deadline = Date.now() + TIMEOUT_S * 1000;
-  await Promise.all(workers.map(async (worker, w) => {
-    for (;;) {
-      const line = await worker.next(Math.max(1, deadline - Date.now()));
-      if (line.phase === "progress") progress[w] = line.established as number;
-      else if (line.phase === "established") {
-        done[w] = line;
-        return;
-      }
-    }
-  })).catch((error) => console.error(`establishing stopped: ${(error as Error).message}`));
-  const openSeconds = (performance.now() - start) / 1000;
-  // Until the last session was established (without the time spent on failing attempts after).
-  const fillSeconds = Math.max(...done.map((line) => (line?.lastMs as number) ?? 0)) / 1000;
-  const established = done.reduce((n, line) => n + ((line?.established as number) ?? 0), 0);
-  const failed = done.reduce((n, line) => n + ((line?.failed as number) ?? 0), 0);
-  const retried = done.reduce((n, line) => n + ((line?.refused as number) ?? 0), 0);
+  const opened = await openSessions(host, port, SESSIONS, false);
+  const { workers, done, openSeconds, fillSeconds, established, failed, retried } = opened;
   const firstError = done.find((line) => line?.firstError)?.firstError as string | undefined;
   const stopped = done.find((line) => line?.stopped)?.stopped as string | undefined;
   await sleep(1_000);
@@ -252,6 +326,19 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   const holdCpu = (h1.cpuMs - h0.cpuMs) * 100 / holdMs;
 
+  // ---- the end of the LIME phase: the server exits at once (with --trace-gc its stdout, V8's
+  // trace, is then complete), the clients close their sockets.
+  await server.send("exit").catch(() => {});
+  let gcNote: string | undefined;
+  if (TRACE_GC) {
+    await Promise.race([server.stdoutDone, sleep(20_000)]);
+    gcNote = gcSummary(gcLines, h0.uptimeMs, h1.uptimeMs);
+    if (GC_LOG) await Deno.writeTextFile(GC_LOG, gcLines.join("\n") + "\n");
+  }
+  for (const worker of workers) await worker.send("quit").catch(() => {});
+  await killChildren();
+  const bare = BASELINE ? await bareBaseline(full.sessions) : undefined;
+
   // ---- report
   const rows: [string, string, string, string][] = [
     [
@@ -277,13 +364,28 @@ async function main(): Promise<void> {
     [
       "server RSS with them all",
       `**${mib(full.rss)}** (${mib(before.rss)} before; ${
-        ((full.rss - before.rss) / 1024 / Math.max(1, full.sessions)).toFixed(1)
+        kibPer(full.rss - before.rss, full.sessions).toFixed(1)
       } KiB per session, V8 heap ${
-        ((full.heapUsed - before.heapUsed) / 1024 / Math.max(1, full.sessions)).toFixed(1)
+        kibPer(full.heapUsed - before.heapUsed, full.sessions).toFixed(1)
       } KiB)`,
       "< 1 GiB",
       full.rss < 1024 ** 3 ? "yes" : "**no**",
     ],
+    ...(bare
+      ? [[
+        "baseline: a bare `node:net` server holding as many idle connections",
+        `${mib(bare.full.rss)} (${mib(bare.before.rss)} before; ${
+          kibPer(bare.full.rss - bare.before.rss, bare.full.connections).toFixed(1)
+        } KiB per connection, V8 heap ${
+          kibPer(bare.full.heapUsed - bare.before.heapUsed, bare.full.connections).toFixed(1)
+        } KiB): a LIME session costs ${
+          (kibPer(full.rss - before.rss, full.sessions) -
+            kibPer(bare.full.rss - bare.before.rss, bare.full.connections)).toFixed(1)
+        } KiB more than its bare socket`,
+        "—",
+        "—",
+      ] as [string, string, string, string]]
+      : []),
     [
       `server CPU while idle, ${(holdMs / 1000).toFixed(0)} s (remote pings every 30 s)`,
       `**${holdCpu.toFixed(1)}%** of a core (${int(pings)} pings answered meanwhile; ${
@@ -310,13 +412,28 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
   const notes = [
     `server open-files limit ${hello.nofile} (asked for ${int(wanted)}; hard limit ${hard})`,
-    `${workers.length} client processes, ${int(addressesPer * workers.length)} source addresses (${
-      sourceAddress(0)
-    } …), ${CONCURRENCY} establishing at a time per process`,
+    `${workers.length} client processes, ${
+      int(ADDRESSES_PER_WORKER * workers.length)
+    } source addresses (${sourceAddress(0)} …), ${CONCURRENCY} establishing at a time per process`,
     `server V8 flags: ${SERVER_V8_FLAGS.join(" ") || "none"}${
       SERVER_V8_FLAGS_GIVEN ? "" : " (those of deno task start)"
     }`,
   ];
+  if (full.sessions < SESSIONS) {
+    const at = (rss: number, base: number, held: number) =>
+      `${((base + ((rss - base) / Math.max(1, held)) * SESSIONS) / 1024 ** 3).toFixed(2)} GiB`;
+    notes.push(
+      `server RSS extrapolated to ${int(SESSIONS)} sessions: ${
+        at(full.rss, before.rss, full.sessions)
+      }${
+        bare
+          ? `; the bare node:net server's at as many connections: ${
+            at(bare.full.rss, bare.before.rss, bare.full.connections)
+          }`
+          : ""
+      }`,
+    );
+  }
   if (firstError) notes.push(`first failure: ${firstError}`);
   if (stopped) notes.push(`a client process stopped opening sessions: ${stopped}`);
   if (closed) notes.push(`${int(closed)} established sessions were closed by the server meanwhile`);
@@ -348,13 +465,7 @@ async function main(): Promise<void> {
         `not be raised above the hard limit ${hard} (raising a hard limit needs CAP_SYS_RESOURCE)`,
     );
   }
-  if (TRACE_GC) {
-    // The server exits at once; its stdout (V8's trace) is then complete.
-    await server.send("exit").catch(() => {});
-    await Promise.race([server.stdoutDone, sleep(20_000)]);
-    notes.push(gcSummary(gcLines, h0.uptimeMs, h1.uptimeMs));
-    if (GC_LOG) await Deno.writeTextFile(GC_LOG, gcLines.join("\n") + "\n");
-  }
+  if (gcNote) notes.push(gcNote);
   console.log("\n" + notes.map((note) => `- ${note}`).join("\n"));
   if (server.stderr.length) {
     console.log(`\nserver stderr (first lines):\n${server.stderr.slice(0, 10).join("\n")}`);

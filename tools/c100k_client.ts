@@ -5,7 +5,7 @@
  * server's `get /ping` and timestamps the messages that arrive.
  *
  * `deno run --allow-net c100k_client.ts '{"host","port","locals":[...],"count","concurrency",
- *  "prefix"}'`
+ *  "prefix","deadline"[,"bare":true]}'` (`bare`: only connect, for the bare `node:net` baseline)
  *
  * Prints JSON lines: `{"phase":"progress","established"}` every second while opening,
  * `{"phase":"established","established","failed","refused","firstError","stopped","ms",
@@ -28,6 +28,8 @@ interface Config {
   prefix: string;
   /** Wall-clock time (ms since the epoch) after which no new session is attempted. */
   deadline: number;
+  /** Only connect (the bare `node:net` baseline server): no handshake, nothing written. */
+  bare?: boolean;
 }
 
 const config = JSON.parse(Deno.args[0]) as Config;
@@ -87,7 +89,13 @@ function establish(local: string, node: string): Promise<void> {
       if (established) closed++;
       fail(new Error("closed during the handshake"));
     });
-    socket.on("connect", () => socket.write('{"state":"new"}'));
+    socket.on("connect", () => {
+      if (!config.bare) return void socket.write('{"state":"new"}');
+      settled = established = true;
+      clearTimeout(timer);
+      sockets.push(socket);
+      resolve();
+    });
     socket.on("data", (chunk: Uint8Array) => {
       framer.push(chunk, (frame) => {
         const envelope = JSON.parse(decoder.decode(frame));

@@ -4,12 +4,18 @@
  * (`--max-sessions=N`), since the default global cap (20,000) is below what the tool asks for, and
  * `--ping-interval=MS` for experiments (the idle timeout then twice that, at least 60 s).
  *
+ * With `--bare` it is no LIME server but the baseline of the same measurement: a bare `node:net`
+ * server that accepts every connection, reads it (nothing is written to it) and holds it, as the
+ * LIME server's TCP listener does before any LIME object exists; `sessions` then counts the
+ * connections it holds.
+ *
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
  * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
  * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs"}`, quits on `quit`
  * (ending every session), exits at once on `exit`, and writes a V8 heap snapshot on `heap PATH`.
  * @module
  */
+import net from "node:net";
 import process from "node:process";
 import { writeHeapSnapshot } from "node:v8";
 import { KvAccountStore } from "../src/server/account_store.ts";
@@ -24,19 +30,74 @@ const pingInterval = numberOption("ping-interval", 30_000, {
   max: 3_600_000,
   integer: true,
 });
-const store = await KvAccountStore.open(":memory:");
-const server = new LimeServer({
-  store,
-  tcp: { hostname: "127.0.0.1", port: 0 },
-  websocket: false,
-  http: false,
-  maxSessions,
-  channel: {
-    remotePingInterval: pingInterval,
-    remoteIdleTimeout: Math.max(60_000, 2 * pingInterval),
-  },
-});
-await server.start();
+/** What the commands below need of the server under measure. */
+interface Measured {
+  readonly address: string;
+  readonly sessions: number;
+  readonly connections: number;
+  shutdown(): Promise<void>;
+}
+
+async function limeServer(): Promise<Measured> {
+  const store = await KvAccountStore.open(":memory:");
+  const server = new LimeServer({
+    store,
+    tcp: { hostname: "127.0.0.1", port: 0 },
+    websocket: false,
+    http: false,
+    maxSessions,
+    channel: {
+      remotePingInterval: pingInterval,
+      remoteIdleTimeout: Math.max(60_000, 2 * pingInterval),
+    },
+  });
+  await server.start();
+  return {
+    address: server.tcpAddress!,
+    get sessions() {
+      return server.registry.size;
+    },
+    get connections() {
+      return server.connectionCount;
+    },
+    async shutdown() {
+      await server.shutdown();
+      store.close();
+    },
+  };
+}
+
+/** The baseline: idle connections held by bare `node:net`, with what the LIME listener sets. */
+async function bareServer(): Promise<Measured> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.on("data", () => {});
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    get sessions() {
+      return sockets.size;
+    },
+    get connections() {
+      return sockets.size;
+    },
+    async shutdown() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const server = Deno.args.includes("--bare") ? await bareServer() : await limeServer();
 
 const replies = Deno.args.includes("--replies-on-stderr") ? Deno.stderr : Deno.stdout;
 const print = (value: unknown) => printLine(value, replies);
@@ -51,7 +112,7 @@ function nofile(): number {
   }
 }
 
-print({ tcp: server.tcpAddress, pid: Deno.pid, nofile: nofile() });
+print({ tcp: server.address, pid: Deno.pid, nofile: nofile() });
 
 for await (const line of linesOf(Deno.stdin.readable)) {
   const command = line.trim();
@@ -62,8 +123,8 @@ for await (const line of linesOf(Deno.stdin.readable)) {
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       cpuMs: (user + system) / 1000,
-      sessions: server.registry.size,
-      connections: server.connectionCount,
+      sessions: server.sessions,
+      connections: server.connections,
       uptimeMs: performance.now(),
     });
   } else if (command.startsWith("heap ")) {
@@ -73,10 +134,8 @@ for await (const line of linesOf(Deno.stdin.readable)) {
     Deno.exit(0); // at once, without ending the sessions (stdout is flushed)
   } else if (command === "quit") {
     await server.shutdown();
-    store.close();
     Deno.exit(0);
   }
 }
 await server.shutdown();
-store.close();
 Deno.exit(0);
