@@ -75,6 +75,8 @@ interface Stat {
   sessions: number;
   connections: number;
   uptimeMs: number;
+  /** The server's event-loop stalls over 10 ms since the previous `stat`: [end, ms]. */
+  stalls: [number, number][];
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -308,14 +310,28 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   // Seconds into the hold at which the deliveries over 10 ms were sent.
   const slowAt: number[] = [];
+  // The client processes' own event-loop stalls over 10 ms during the hold, and how many of the
+  // slow deliveries arrived in a client process while it was stalled.
+  const clientStalls: number[] = [];
+  let slowInClient = 0;
   let pings = 0;
   let closed = 0;
   for (const worker of workers) await worker.send("report");
   for (const worker of workers) {
     const report = await worker.next(30_000);
     latencies.push(...report.latencies as number[]);
+    const stalls = (report.stalls as [number, number][]).filter(([end]) =>
+      end >= t0Wall && end - holdMs <= t0Wall
+    );
+    clientStalls.push(...stalls.map(([, ms]) => ms));
     (report.latencies as number[]).forEach((ms, i) => {
-      if (ms > 10) slowAt.push(((report.sentAts as number[])[i] - t0Wall) / 1000);
+      if (ms <= 10) return;
+      const sentAt = (report.sentAts as number[])[i];
+      slowAt.push((sentAt - t0Wall) / 1000);
+      // It waited in its client process if that process's event loop stalled meanwhile.
+      if (stalls.some(([end, stalled]) => end - stalled < sentAt + ms && end > sentAt)) {
+        slowInClient++;
+      }
     });
     pings += report.pings as number;
     closed += report.closed as number;
@@ -437,6 +453,17 @@ async function main(): Promise<void> {
   if (firstError) notes.push(`first failure: ${firstError}`);
   if (stopped) notes.push(`a client process stopped opening sessions: ${stopped}`);
   if (closed) notes.push(`${int(closed)} established sessions were closed by the server meanwhile`);
+  const serverStalls = h1.stalls.map(([, ms]) => ms);
+  notes.push(
+    `the server's event-loop stalls over 10 ms during the hold: ${serverStalls.length}${
+      serverStalls.length ? `, the longest ${Math.max(...serverStalls).toFixed(0)} ms` : ""
+    }`,
+  );
+  notes.push(
+    `the client processes' own event-loop stalls over 10 ms during the hold: ${clientStalls.length}${
+      clientStalls.length ? `, the longest ${Math.max(...clientStalls).toFixed(0)} ms` : ""
+    }; deliveries over 10 ms that arrived while their client process was stalled: ${slowInClient} of ${slowAt.length}`,
+  );
   if (slowAt.length) {
     // When the slow ones were sent: bunched at the ping interval points at the pings.
     const bySecond = new Map<number, number>();

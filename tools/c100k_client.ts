@@ -11,7 +11,8 @@
  * `{"phase":"established","established","failed","refused","firstError","stopped","ms",
  * "lastMs"}` once done (`lastMs`: when its last session was established) (`stopped`: why it stopped before its count, if it did); then
  * reads commands on stdin: `report` → `{"phase":"report","latencies":[ms...],"sentAts":[ms since
- * the epoch...],"pings","closed"}`,
+ * the epoch...],"pings","closed","stalls":[[end ms since the epoch, ms]...]}` (`stalls`: this process's
+ * own event-loop stalls over 10 ms, measured by a 5 ms interval timer),
  * `quit` → closes every socket and exits.
  * @module
  */
@@ -44,6 +45,17 @@ const latencies: number[] = [];
 const sentAts: number[] = [];
 let pings = 0;
 let closed = 0;
+// This process's own event-loop stalls over 10 ms, [end (ms since the epoch), length (ms)]: a
+// message that arrived during one waited in this process, not in the server.
+const stalls: [number, number][] = [];
+const TICK_MS = 5;
+let lastTick = wallNow();
+setInterval(() => {
+  const now = wallNow();
+  const stalled = now - lastTick - TICK_MS;
+  if (stalled > 10) stalls.push([now, stalled]);
+  lastTick = now;
+}, TICK_MS);
 
 /** What an established session does with an envelope. */
 function onEstablished(socket: net.Socket, envelope: Record<string, unknown>): void {
@@ -194,7 +206,7 @@ print({
 
 for await (const line of linesOf(Deno.stdin.readable)) {
   const command = line.trim();
-  if (command === "report") print({ phase: "report", latencies, sentAts, pings, closed });
+  if (command === "report") print({ phase: "report", latencies, sentAts, pings, closed, stalls });
   else if (command === "quit") {
     for (const socket of sockets) socket.destroy();
     Deno.exit(0);

@@ -11,7 +11,8 @@
  *
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
  * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
- * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs"}`, quits on `quit`
+ * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs","stalls"}` (`stalls`:
+ * its event loop's stalls over 10 ms since the last `stat`, `[end (uptime ms), ms]`, by a 5 ms timer), quits on `quit`
  * (ending every session), exits at once on `exit`, and writes a V8 heap snapshot on `heap PATH`.
  * @module
  */
@@ -112,6 +113,17 @@ function nofile(): number {
   }
 }
 
+// The event loop's stalls over 10 ms, [end (performance.now()), length (ms)], by a 5 ms timer: a
+// message that arrived meanwhile waited in this process.
+const stalls: [number, number][] = [];
+const TICK_MS = 5;
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (now - lastTick - TICK_MS > 10) stalls.push([now, now - lastTick - TICK_MS]);
+  lastTick = now;
+}, TICK_MS);
+
 print({ tcp: server.address, pid: Deno.pid, nofile: nofile() });
 
 for await (const line of linesOf(Deno.stdin.readable)) {
@@ -126,6 +138,7 @@ for await (const line of linesOf(Deno.stdin.readable)) {
       sessions: server.sessions,
       connections: server.connections,
       uptimeMs: performance.now(),
+      stalls: stalls.splice(0),
     });
   } else if (command.startsWith("heap ")) {
     // A V8 heap snapshot to the given path (for counting the objects a session holds).

@@ -114,13 +114,14 @@ export async function connectSocket(
 
 /** A socket, optionally with TLS and gzip on it. */
 export class TcpConnection {
-  /** This side's `host:port`. */
-  readonly localEndpoint: string | undefined;
   /** The peer's `host:port`. */
   readonly remoteEndpoint: string | undefined;
   /** The peer's certificate once TLS is on (when it sent one). */
   peerCertificate: PeerCertificate | undefined;
 
+  // This side's `host:port` once asked for (null: not yet): a server never asks, and reading it
+  // costs a system call and the socket's cached address object per connection.
+  #localEndpoint: string | undefined | null = null;
   readonly #events: ConnectionEvents;
   readonly #limits: GunzipLimits;
   readonly #raw: net.Socket;
@@ -146,10 +147,17 @@ export class TcpConnection {
     this.#limits = limits;
     socket.setNoDelay(true);
     this.#closes.push(whenClosed(socket));
-    this.localEndpoint = formatEndpoint(socket.localAddress, socket.localPort);
     this.remoteEndpoint = formatEndpoint(socket.remoteAddress, socket.remotePort);
     socket.on("error", (error) => this.#failed(error, "io"));
     socket.on("close", this.#onClose);
+  }
+
+  /** This side's `host:port`, read when first asked for (undefined if the socket was gone then). */
+  get localEndpoint(): string | undefined {
+    if (this.#localEndpoint === null) {
+      this.#localEndpoint = formatEndpoint(this.#raw.localAddress, this.#raw.localPort);
+    }
+    return this.#localEndpoint;
   }
 
   /** Whether TLS is on. */
