@@ -85,6 +85,9 @@ Deno.test("WebSocketTransport exchanges envelopes both ways with the lime subpro
     assert.equal(client.socket?.protocol, "lime");
     assert.equal(client.remoteEndpoint, listener.address);
     assert.match(server.remoteEndpoint ?? "", /^127\.0\.0\.1:\d+$/);
+    // Read when asked for (not at the upgrade): the listener's address, and the same once cached.
+    assert.equal(server.localEndpoint, listener.address);
+    assert.equal(server.localEndpoint, listener.address);
     assert.equal(listener.transports.size, 1);
     for (const t of [client, server]) {
       assert.equal(t.encryption, "none");

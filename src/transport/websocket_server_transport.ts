@@ -84,7 +84,8 @@ export class WebSocketServerTransport extends TransportBase {
   readonly #highWaterMark: number;
   readonly #closeTimeout: number;
   readonly #batching: boolean;
-  readonly #localEndpoint: string | undefined;
+  // Read when first asked for (null: not yet), as `TcpConnection` does: a server never asks.
+  #localEndpoint: string | undefined | null = null;
   readonly #remoteEndpoint: string | undefined;
   readonly #socketClosed: Promise<void>;
   readonly #peerDone = Promise.withResolvers<void>();
@@ -116,7 +117,6 @@ export class WebSocketServerTransport extends TransportBase {
     this.encryption = options.encryption ?? "none";
     const tcp = raw ?? socket;
     tcp.setNoDelay(true);
-    this.#localEndpoint = formatEndpoint(tcp.localAddress, tcp.localPort);
     this.#remoteEndpoint = options.remoteEndpoint ??
       formatEndpoint(tcp.remoteAddress, tcp.remotePort);
     this.#socketClosed = Promise.all([whenClosed(socket), raw && whenClosed(raw)]).then(() => {});
@@ -146,8 +146,12 @@ export class WebSocketServerTransport extends TransportBase {
     }, 0);
   }
 
-  /** This side's `host:port`. */
+  /** This side's `host:port`, read when first asked for (undefined if the socket was gone then). */
   override get localEndpoint(): string | undefined {
+    if (this.#localEndpoint === null) {
+      const tcp = this.#raw ?? this.#socket;
+      this.#localEndpoint = formatEndpoint(tcp.localAddress, tcp.localPort);
+    }
     return this.#localEndpoint;
   }
 
