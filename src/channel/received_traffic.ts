@@ -39,14 +39,24 @@ export async function takeFrom<T>(queue: BoundedQueue<T>, options?: WaitOptions)
   }
 }
 
+/** The handlers of a kind nobody handles: shared, since handler lists are never changed in place. */
+const NO_HANDLERS: readonly Handler<never>[] = Object.freeze([]);
+
 /** A channel's received traffic: handlers, else buffers. */
 export class ReceivedTraffic {
-  readonly #queues: Record<TrafficKind, BoundedQueue<Envelope>>;
-  readonly #handlers: Record<TrafficKind, Set<Handler<never>>> = {
-    message: new Set(),
-    notification: new Set(),
-    command: new Set(),
+  // Made on first use: a server's channels hand everything to handlers and never buffer.
+  readonly #queues: Partial<Record<TrafficKind, BoundedQueue<Envelope>>> = {};
+  readonly #size: number;
+  // Copied on change, never changed in place (a handler may remove itself while called), and
+  // sized exactly (`concat`, not a spread, which leaves room for 16): an array of one costs a
+  // quarter of a Set, and a server keeps three per session.
+  readonly #handlers: Record<TrafficKind, readonly Handler<never>[]> = {
+    message: NO_HANDLERS,
+    notification: NO_HANDLERS,
+    command: NO_HANDLERS,
   };
+  /** Set once the buffers closed: a buffer made after that is closed at once, the same way. */
+  #closed: { error: unknown } | undefined;
   readonly #clock: Clock;
   readonly #consumeTimeout: number;
   readonly #stuck: (error: Error) => void;
@@ -60,11 +70,7 @@ export class ReceivedTraffic {
    * buffer found no room within `consumeTimeout` ms (0: waits as long as it takes).
    */
   constructor(size: number, clock: Clock, consumeTimeout: number, stuck: (error: Error) => void) {
-    this.#queues = {
-      message: new BoundedQueue(size),
-      notification: new BoundedQueue(size),
-      command: new BoundedQueue(size),
-    };
+    this.#size = size;
     this.#clock = clock;
     this.#consumeTimeout = consumeTimeout;
     this.#stuck = stuck;
@@ -72,31 +78,36 @@ export class ReceivedTraffic {
 
   /** Adds a handler of `kind`, gives it what waits in the buffer, and returns its remover. */
   subscribe(kind: TrafficKind, handler: Handler<never>): () => void {
-    this.#handlers[kind].add(handler);
-    for (const envelope of this.#queues[kind].drain()) callHandler(handler, envelope);
-    return () => this.#handlers[kind].delete(handler);
+    const handlers = this.#handlers[kind];
+    // As a set: a handler added twice is called once, and either remover removes it.
+    if (!handlers.includes(handler)) this.#handlers[kind] = handlers.concat([handler]);
+    const queue = this.#queues[kind];
+    if (queue) for (const envelope of queue.drain()) callHandler(handler, envelope);
+    return () => {
+      this.#handlers[kind] = this.#handlers[kind].filter((h) => h !== handler);
+    };
   }
 
   /** Hands a received envelope on; a promise when the receive loop must wait for room. */
   deliver(kind: TrafficKind, envelope: Envelope): Promise<void> | void {
     const handlers = this.#handlers[kind];
-    if (handlers.size > 0) {
-      for (const handler of handlers) callHandler(handler, envelope);
+    if (handlers.length > 0) {
+      for (let i = 0; i < handlers.length; i++) callHandler(handlers[i], envelope);
       return;
     }
-    const queue = this.#queues[kind];
+    const queue = this.#queue(kind);
     if (queue.tryPut(envelope)) return;
     return this.#putWaiting(kind, queue, envelope);
   }
 
   /** The next buffered envelope of `kind`. */
   take(kind: TrafficKind, options?: WaitOptions): Promise<Envelope> {
-    return takeFrom(this.#queues[kind], options);
+    return takeFrom(this.#queue(kind), options);
   }
 
   /** The buffered envelopes of `kind` until the end (throws if the channel broke). */
   async *iterate(kind: TrafficKind, options?: WaitOptions): AsyncIterable<Envelope> {
-    const queue = this.#queues[kind];
+    const queue = this.#queue(kind);
     for (;;) {
       try {
         yield await takeFrom(queue, options);
@@ -110,7 +121,18 @@ export class ReceivedTraffic {
   /** Ends the buffers: what is buffered is still read, then `error` (or the end, without). */
   close(error?: unknown): void {
     this.#endedCleanly = error === undefined;
+    this.#closed = { error };
     for (const queue of Object.values(this.#queues)) queue.close(error);
+  }
+
+  /** The buffer of `kind`, made on first use (closed at once after `close`). */
+  #queue(kind: TrafficKind): BoundedQueue<Envelope> {
+    let queue = this.#queues[kind];
+    if (!queue) {
+      queue = this.#queues[kind] = new BoundedQueue(this.#size);
+      if (this.#closed) queue.close(this.#closed.error);
+    }
+    return queue;
   }
 
   async #putWaiting(kind: TrafficKind, queue: BoundedQueue<Envelope>, envelope: Envelope) {
