@@ -82,7 +82,7 @@ export class ReceivedTraffic {
     // As a set: a handler added twice is called once, and either remover removes it.
     if (!handlers.includes(handler)) this.#handlers[kind] = handlers.concat([handler]);
     const queue = this.#queues[kind];
-    if (queue) for (const envelope of queue.drain()) callHandler(handler, envelope);
+    if (queue) { for (const envelope of queue.drain()) callHandler(handler, envelope); }
     return () => {
       this.#handlers[kind] = this.#handlers[kind].filter((h) => h !== handler);
     };

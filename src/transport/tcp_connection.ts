@@ -126,7 +126,6 @@ export class TcpConnection {
   readonly #limits: GunzipLimits;
   readonly #raw: net.Socket;
   #secure: tls.TLSSocket | undefined;
-  readonly #closes: Promise<void>[] = [];
   #gzip: GzipWriter | undefined;
   #gunzip: GunzipReader | undefined;
   #inFlight: PromiseWithResolvers<void> | undefined;
@@ -146,7 +145,6 @@ export class TcpConnection {
     this.#events = { ...events, data: checkFirstChunk(events.data, events.error) };
     this.#limits = limits;
     socket.setNoDelay(true);
-    this.#closes.push(whenClosed(socket));
     this.remoteEndpoint = formatEndpoint(socket.remoteAddress, socket.remotePort);
     socket.on("error", (error) => this.#failed(error, "io"));
     socket.on("close", this.#onClose);
@@ -332,7 +330,6 @@ export class TcpConnection {
       : startClientTls(this.#raw, role.options, role.host);
     this.#secure = secure;
     pauseWithConnection(secure, this.#raw);
-    this.#closes.push(whenClosed(secure));
     secure.on("error", (error) => this.#failed(error, "tls"));
     this.#raw.off("close", this.#onClose);
     secure.on("close", this.#onClose);
@@ -370,7 +367,9 @@ export class TcpConnection {
     this.#gzip?.destroy();
     await shutdown(top, abrupt);
     if (!this.#raw.destroyed) this.#raw.destroy();
-    await Promise.all(this.#closes);
+    // Asked now, not watched from the start: a `close` listener, its promise and its array per
+    // connection held for the connection's life (`whenClosed` knows a socket closed before).
+    await Promise.all([whenClosed(this.#raw), this.#secure && whenClosed(this.#secure)]);
   }
 
   #onEnd = (): void => {
