@@ -63,12 +63,17 @@ export class TcpTransportListener implements TransportListener {
     if (this.#closed) throw new TransportError("closed", "Cannot listen: the listener is closed");
     if (this.#server) throw new TransportError("io", "Cannot listen: already listening");
     throwIfAborted(options.signal, "Listening");
+    // One listener for every socket (`this` is the socket; a socket emits close once): a
+    // closure and a `once` wrapper per connection would live as long as it.
+    const sockets = this.#sockets;
+    const allClosed = () => this.#allClosed?.();
+    const forget = function (this: net.Socket) {
+      sockets.delete(this);
+      if (sockets.size === 0) allClosed();
+    };
     const server = net.createServer((socket) => {
-      this.#sockets.add(socket);
-      socket.once("close", () => {
-        this.#sockets.delete(socket);
-        if (this.#sockets.size === 0) this.#allClosed?.();
-      });
+      sockets.add(socket);
+      socket.on("close", forget);
       this.#accept(socket);
     });
     this.#server = server;
