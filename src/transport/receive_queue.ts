@@ -8,8 +8,14 @@ import type { Envelope } from "../envelope.ts";
 import type { TransportCloseInfo } from "./errors.ts";
 import { TransportError } from "./errors.ts";
 
-/** Received envelopes on their way to the consumers. */
-export class ReceiveQueue {
+/** No callbacks: shared, since the callback lists are never changed in place. */
+const NO_HANDLERS: readonly ((envelope: Envelope) => void)[] = Object.freeze([]);
+
+/**
+ * Received envelopes on their way to the consumers. It is its own (single) iterator: one object
+ * per connection instead of an iterator object and its two closures.
+ */
+export class ReceiveQueue implements AsyncIterator<Envelope> {
   readonly #size: number;
   readonly #pauseReading: () => void;
   readonly #resumeReading: () => void;
@@ -19,7 +25,9 @@ export class ReceiveQueue {
     | undefined;
   #iterating = false;
   #paused = false;
-  readonly #handlers = new Set<(envelope: Envelope) => void>();
+  // Copied on change (a callback may remove itself while called); a server's channel reads
+  // through the iterator and adds none, so an empty Set's table per connection is saved.
+  #handlers = NO_HANDLERS;
   #closeInfo: TransportCloseInfo | undefined;
 
   /**
@@ -34,7 +42,7 @@ export class ReceiveQueue {
 
   /** Adds a receive callback; returns its remover. */
   onEnvelope(handler: (envelope: Envelope) => void): () => void {
-    this.#handlers.add(handler);
+    if (!this.#handlers.includes(handler)) this.#handlers = this.#handlers.concat([handler]);
     // Hand over what arrived before anyone listened (unless an iterator is taking it).
     if (!this.#iterating) {
       const queued = this.#queue;
@@ -42,33 +50,38 @@ export class ReceiveQueue {
       for (const envelope of queued) this.#callHandlers(envelope);
       this.#updateBackpressure();
     }
-    return () => this.#handlers.delete(handler);
+    return () => {
+      this.#handlers = this.#handlers.filter((h) => h !== handler);
+    };
   }
 
   /** Iterates over received envelopes until {@link finish} (throws if it finished with an error). */
   iterator(): AsyncIterator<Envelope> {
     if (this.#iterating) throw new TransportError("io", "The transport already has an iterator");
     this.#iterating = true;
-    return {
-      next: () => {
-        const envelope = this.#queue.shift();
-        if (envelope !== undefined) {
-          this.#updateBackpressure();
-          return Promise.resolve({ value: envelope, done: false });
-        }
-        if (this.#closeInfo) {
-          this.#iterating = false;
-          return this.#closeInfo.error
-            ? Promise.reject(this.#closeInfo.error)
-            : Promise.resolve({ value: undefined, done: true });
-        }
-        return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
-      },
-      return: () => {
-        this.#iterating = false;
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
+    return this;
+  }
+
+  /** The iterator's next envelope (see {@link iterator}). */
+  next(): Promise<IteratorResult<Envelope>> {
+    const envelope = this.#queue.shift();
+    if (envelope !== undefined) {
+      this.#updateBackpressure();
+      return Promise.resolve({ value: envelope, done: false });
+    }
+    if (this.#closeInfo) {
+      this.#iterating = false;
+      return this.#closeInfo.error
+        ? Promise.reject(this.#closeInfo.error)
+        : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+  }
+
+  /** Ends the iteration (see {@link iterator}). */
+  return(): Promise<IteratorResult<Envelope>> {
+    this.#iterating = false;
+    return Promise.resolve({ value: undefined, done: true });
   }
 
   /** Hands one received envelope to the consumers, or queues it for them. */
@@ -77,11 +90,11 @@ export class ReceiveQueue {
       const waiter = this.#waiter;
       this.#waiter = undefined;
       waiter.resolve({ value: envelope, done: false });
-      if (this.#handlers.size) this.#callHandlers(envelope);
+      if (this.#handlers.length) this.#callHandlers(envelope);
       return;
     }
-    if (this.#handlers.size) this.#callHandlers(envelope);
-    if (this.#iterating || this.#handlers.size === 0) {
+    if (this.#handlers.length) this.#callHandlers(envelope);
+    if (this.#iterating || this.#handlers.length === 0) {
       this.#queue.push(envelope);
       this.#updateBackpressure();
     }
@@ -101,7 +114,9 @@ export class ReceiveQueue {
   }
 
   #callHandlers(envelope: Envelope): void {
-    for (const handler of this.#handlers) {
+    const handlers = this.#handlers;
+    for (let i = 0; i < handlers.length; i++) {
+      const handler = handlers[i];
       try {
         handler(envelope);
       } catch (error) {

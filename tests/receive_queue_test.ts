@@ -1,0 +1,51 @@
+/**
+ * `ReceiveQueue` (a transport's receiving half): callbacks that behave as a set and may remove
+ * themselves while called, the queue as its own single iterator, and backpressure.
+ */
+import assert from "node:assert/strict";
+import { ReceiveQueue } from "../src/transport/receive_queue.ts";
+import type { Envelope } from "../src/envelope.ts";
+
+const envelope = (id: string) => ({ id, type: "text/plain", content: id }) as unknown as Envelope;
+
+Deno.test("ReceiveQueue: a callback added twice is called once; one that removes itself gets no more", () => {
+  const queue = new ReceiveQueue(4, () => {}, () => {});
+  const seen: string[] = [];
+  const callback = (e: Envelope) => void seen.push(`a:${e.id}`);
+  queue.onEnvelope(callback);
+  const remove = queue.onEnvelope(callback);
+  let removeSelf = () => {};
+  removeSelf = queue.onEnvelope((e) => {
+    seen.push(`b:${e.id}`);
+    removeSelf();
+  });
+  queue.deliver(envelope("1"));
+  queue.deliver(envelope("2"));
+  assert.deepEqual(seen, ["a:1", "b:1", "a:2"]);
+  remove();
+  queue.deliver(envelope("3")); // nobody listens: it waits for the next consumer
+  assert.deepEqual(seen, ["a:1", "b:1", "a:2"]);
+  queue.onEnvelope((e) => void seen.push(`c:${e.id}`));
+  assert.deepEqual(seen, ["a:1", "b:1", "a:2", "c:3"]);
+});
+
+Deno.test("ReceiveQueue: one iterator at a time, fed in order, ended by finish; backpressure", async () => {
+  const calls: string[] = [];
+  const queue = new ReceiveQueue(2, () => calls.push("pause"), () => calls.push("resume"));
+  const iterator = queue.iterator();
+  assert.throws(() => queue.iterator(), /already has an iterator/);
+  const waiting = iterator.next();
+  queue.deliver(envelope("1"));
+  assert.equal((await waiting).value?.id, "1");
+  queue.deliver(envelope("2"));
+  queue.deliver(envelope("3"));
+  assert.deepEqual(calls, ["pause"]);
+  assert.equal((await iterator.next()).value?.id, "2");
+  assert.deepEqual(calls, ["pause", "resume"]);
+  queue.finish({ by: "remote" } as never);
+  assert.equal((await iterator.next()).value?.id, "3");
+  assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+  // Ended: a new iterator may start (and ends at once).
+  assert.deepEqual(await queue.iterator().next(), { value: undefined, done: true });
+  await iterator.return?.();
+});
