@@ -42,7 +42,7 @@ Deno.test("ReceiveQueue: one iterator at a time, fed in order, ended by finish; 
   assert.deepEqual(calls, ["pause"]);
   assert.equal((await iterator.next()).value?.id, "2");
   assert.deepEqual(calls, ["pause", "resume"]);
-  queue.finish({ by: "remote" } as never);
+  queue.finish({ by: "remote" });
   assert.equal((await iterator.next()).value?.id, "3");
   assert.deepEqual(await iterator.next(), { value: undefined, done: true });
   // Ended: a new iterator may start (and ends at once).

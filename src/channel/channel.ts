@@ -33,6 +33,7 @@ import {
 } from "./channel_options.ts";
 import { ChannelError } from "./errors.ts";
 import { PendingCommands } from "./pending_commands.ts";
+import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
 import { SendWatchdog } from "./send_watchdog.ts";
 import { builtInModules } from "./modules/built_in.ts";
 import { ResourceCommands } from "./resource_commands.ts";
@@ -91,7 +92,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   readonly closed: Promise<ChannelCloseInfo>;
   readonly #pending: PendingCommands;
   readonly #sessions: BoundedQueue<Session>;
-  readonly #sessionHandlers = new Set<Handler<never>>();
+  // Copied on change (see `handler_list.ts`).
+  #sessionHandlers: readonly Handler<never>[] = NO_HANDLERS;
   readonly #traffic: ReceivedTraffic;
   readonly #modules: ChannelModule[];
   readonly #watchdog: SendWatchdog;
@@ -283,8 +285,10 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   /** Calls `handler` for every received session envelope; returns a remover. */
   onSession(handler: Handler<Session>): () => void {
-    this.#sessionHandlers.add(handler as Handler<never>);
-    return () => this.#sessionHandlers.delete(handler as Handler<never>);
+    this.#sessionHandlers = withHandler(this.#sessionHandlers, handler as Handler<never>);
+    return () => {
+      this.#sessionHandlers = withoutHandler(this.#sessionHandlers, handler as Handler<never>);
+    };
   }
 
   /** The next received message (when no `onMessage` handler takes them). */
@@ -383,7 +387,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     if (session.state === "failed") this.#failedReason = session.reason;
     this.#setState(decision.state);
     this.#sessions.tryPut(session);
-    for (const handler of this.#sessionHandlers) callHandler(handler, session);
+    const handlers = this.#sessionHandlers;
+    for (let i = 0; i < handlers.length; i++) callHandler(handlers[i], session);
     return this.sessionReceived(session);
   }
 

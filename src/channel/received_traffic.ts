@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Envelope, EnvelopeKind } from "../envelope.ts";
 import { BoundedQueue } from "./bounded_queue.ts";
+import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
 import type { WaitOptions } from "./channel_options.ts";
 import { abortError } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
@@ -39,17 +40,12 @@ export async function takeFrom<T>(queue: BoundedQueue<T>, options?: WaitOptions)
   }
 }
 
-/** The handlers of a kind nobody handles: shared, since handler lists are never changed in place. */
-const NO_HANDLERS: readonly Handler<never>[] = Object.freeze([]);
-
 /** A channel's received traffic: handlers, else buffers. */
 export class ReceivedTraffic {
   // Made on first use: a server's channels hand everything to handlers and never buffer.
   readonly #queues: Partial<Record<TrafficKind, BoundedQueue<Envelope>>> = {};
   readonly #size: number;
-  // Copied on change, never changed in place (a handler may remove itself while called), and
-  // sized exactly (`concat`, not a spread, which leaves room for 16): an array of one costs a
-  // quarter of a Set, and a server keeps three per session.
+  // Copied on change (see `handler_list.ts`).
   readonly #handlers: Record<TrafficKind, readonly Handler<never>[]> = {
     message: NO_HANDLERS,
     notification: NO_HANDLERS,
@@ -78,13 +74,12 @@ export class ReceivedTraffic {
 
   /** Adds a handler of `kind`, gives it what waits in the buffer, and returns its remover. */
   subscribe(kind: TrafficKind, handler: Handler<never>): () => void {
-    const handlers = this.#handlers[kind];
     // As a set: a handler added twice is called once, and either remover removes it.
-    if (!handlers.includes(handler)) this.#handlers[kind] = handlers.concat([handler]);
+    this.#handlers[kind] = withHandler(this.#handlers[kind], handler);
     const queue = this.#queues[kind];
     if (queue) { for (const envelope of queue.drain()) callHandler(handler, envelope); }
     return () => {
-      this.#handlers[kind] = this.#handlers[kind].filter((h) => h !== handler);
+      this.#handlers[kind] = withoutHandler(this.#handlers[kind], handler);
     };
   }
 

@@ -7,9 +7,7 @@
 import type { Envelope } from "../envelope.ts";
 import type { TransportCloseInfo } from "./errors.ts";
 import { TransportError } from "./errors.ts";
-
-/** No callbacks: shared, since the callback lists are never changed in place. */
-const NO_HANDLERS: readonly ((envelope: Envelope) => void)[] = Object.freeze([]);
+import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
 
 /**
  * Received envelopes on their way to the consumers. It is its own (single) iterator: one object
@@ -25,9 +23,9 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
     | undefined;
   #iterating = false;
   #paused = false;
-  // Copied on change (a callback may remove itself while called); a server's channel reads
-  // through the iterator and adds none, so an empty Set's table per connection is saved.
-  #handlers = NO_HANDLERS;
+  // Copied on change (see `handler_list.ts`); a server's channel reads through the iterator and
+  // adds none.
+  #handlers: readonly ((envelope: Envelope) => void)[] = NO_HANDLERS;
   #closeInfo: TransportCloseInfo | undefined;
 
   /**
@@ -42,7 +40,7 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
 
   /** Adds a receive callback; returns its remover. */
   onEnvelope(handler: (envelope: Envelope) => void): () => void {
-    if (!this.#handlers.includes(handler)) this.#handlers = this.#handlers.concat([handler]);
+    this.#handlers = withHandler(this.#handlers, handler);
     // Hand over what arrived before anyone listened (unless an iterator is taking it).
     if (!this.#iterating) {
       const queued = this.#queue;
@@ -51,7 +49,7 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
       this.#updateBackpressure();
     }
     return () => {
-      this.#handlers = this.#handlers.filter((h) => h !== handler);
+      this.#handlers = withoutHandler(this.#handlers, handler);
     };
   }
 
