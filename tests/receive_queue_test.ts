@@ -49,3 +49,16 @@ Deno.test("ReceiveQueue: one iterator at a time, fed in order, ended by finish; 
   assert.deepEqual(await queue.iterator().next(), { value: undefined, done: true });
   await iterator.return?.();
 });
+
+Deno.test("ReceiveQueue: a callback removed by another during a delivery is not called by it", () => {
+  const queue = new ReceiveQueue(4, () => {}, () => {});
+  const seen: string[] = [];
+  let removeB = () => {};
+  queue.onEnvelope((e) => {
+    seen.push(`a:${e.id}`);
+    removeB();
+  });
+  removeB = queue.onEnvelope((e) => void seen.push(`b:${e.id}`));
+  queue.deliver(envelope("1"));
+  assert.deepEqual(seen, ["a:1"]);
+});

@@ -79,3 +79,19 @@ Deno.test("ReceivedTraffic: a buffer first used after the close sees it", async 
     (caught) => caught instanceof ChannelError && caught.code === "closed",
   );
 });
+
+Deno.test("ReceivedTraffic: a handler removed by another during a delivery is not called by it", () => {
+  const received = traffic();
+  const seen: string[] = [];
+  let removeB = () => {};
+  received.subscribe("message", (envelope: Envelope) => {
+    seen.push(`a:${envelope.id}`);
+    removeB();
+  });
+  removeB = received.subscribe(
+    "message",
+    (envelope: Envelope) => void seen.push(`b:${envelope.id}`),
+  );
+  received.deliver("message", message("1"));
+  assert.deepEqual(seen, ["a:1"]);
+});

@@ -33,7 +33,7 @@ import {
 } from "./channel_options.ts";
 import { ChannelError } from "./errors.ts";
 import { PendingCommands } from "./pending_commands.ts";
-import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
+import { NO_HANDLERS, stillListed, withHandler, withoutHandler } from "../handler_list.ts";
 import { SendWatchdog } from "./send_watchdog.ts";
 import { builtInModules } from "./modules/built_in.ts";
 import { ResourceCommands } from "./resource_commands.ts";
@@ -388,7 +388,10 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     this.#setState(decision.state);
     this.#sessions.tryPut(session);
     const handlers = this.#sessionHandlers;
-    for (let i = 0; i < handlers.length; i++) callHandler(handlers[i], session);
+    for (let i = 0; i < handlers.length; i++) {
+      const handler = handlers[i];
+      if (stillListed(handlers, this.#sessionHandlers, handler)) callHandler(handler, session);
+    }
     return this.sessionReceived(session);
   }
 

@@ -8,7 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { Envelope, EnvelopeKind } from "../envelope.ts";
 import { BoundedQueue } from "./bounded_queue.ts";
-import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
+import { NO_HANDLERS, stillListed, withHandler, withoutHandler } from "../handler_list.ts";
 import type { WaitOptions } from "./channel_options.ts";
 import { abortError } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
@@ -87,7 +87,10 @@ export class ReceivedTraffic {
   deliver(kind: TrafficKind, envelope: Envelope): Promise<void> | void {
     const handlers = this.#handlers[kind];
     if (handlers.length > 0) {
-      for (let i = 0; i < handlers.length; i++) callHandler(handlers[i], envelope);
+      for (let i = 0; i < handlers.length; i++) {
+        const handler = handlers[i];
+        if (stillListed(handlers, this.#handlers[kind], handler)) callHandler(handler, envelope);
+      }
       return;
     }
     const queue = this.#queue(kind);

@@ -7,7 +7,7 @@
 import type { Envelope } from "../envelope.ts";
 import type { TransportCloseInfo } from "./errors.ts";
 import { TransportError } from "./errors.ts";
-import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
+import { NO_HANDLERS, stillListed, withHandler, withoutHandler } from "../handler_list.ts";
 
 /**
  * Received envelopes on their way to the consumers. It is its own (single) iterator: one object
@@ -115,6 +115,7 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
     const handlers = this.#handlers;
     for (let i = 0; i < handlers.length; i++) {
       const handler = handlers[i];
+      if (!stillListed(handlers, this.#handlers, handler)) continue;
       try {
         handler(envelope);
       } catch (error) {

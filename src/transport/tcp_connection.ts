@@ -368,7 +368,8 @@ export class TcpConnection {
     await shutdown(top, abrupt);
     if (!this.#raw.destroyed) this.#raw.destroy();
     // Asked now, not watched from the start: a `close` listener, its promise and its array per
-    // connection held for the connection's life (`whenClosed` knows a socket closed before).
+    // connection held for the connection's life. `whenClosed` resolves at once for a socket
+    // destroyed before (its `close` event may still be on its way).
     await Promise.all([whenClosed(this.#raw), this.#secure && whenClosed(this.#secure)]);
   }
 
