@@ -4,6 +4,7 @@
  * recorded (`SessionEvents`: metrics, the establishment span, the log lines).
  * @module
  */
+import type { ChannelCloseInfo } from "../channel/channel.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Clock } from "../clock.ts";
@@ -95,17 +96,20 @@ export async function serveConnection(
     serverNode: context.serverNode,
   });
   context.channels.add(channel);
-  channel.closed.then(() => context.channels.delete(channel));
   const source = sourceOfTransport(transport);
   const events = new SessionEvents(transport, label);
   const ticket = context.stopping ? SHUTDOWN_REASON : context.admission.admit(source);
   if (!("release" in ticket)) {
+    channel.closed.then(() => context.channels.delete(channel));
     // At once, without waiting for `new`: a refused peer must not hold a slot.
     events.refused(ticket, context.stopping ? "shutting down" : `limit hit: ${ticket.description}`);
     await channel.sendFailedSession(ticket).catch(() => {});
     return;
   }
-  channel.closed.then(() => ticket.release());
+  channel.closed.then(() => {
+    context.channels.delete(channel);
+    ticket.release();
+  });
   const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
   let session: ServerSession | undefined;
   let result: EstablishmentResult;
@@ -166,15 +170,27 @@ export async function serveConnection(
     );
     if (owned) {
       context.registration.evict(established, owned);
-      const end = await channel.closed;
-      events.ended(established.node, end, "the server (the identity became owned)");
-      return;
+      return channel.closed.then((end) =>
+        events.ended(established.node, end, "the server (the identity became owned)")
+      );
     }
   }
   channel.onMessage(route);
   channel.onNotification(route);
   channel.onCommand(route);
-  const end = await channel.closed;
+  // Not awaited here: a suspended async function would keep its whole frame (registers, context,
+  // await closures) for the session's life; this keeps one reaction.
+  return channel.closed.then((end) => sessionEnded(context, transport, established, events, end));
+}
+
+/** The end of an established session: unregisters it, logs how it ended. */
+async function sessionEnded(
+  context: ServingContext,
+  transport: Transport,
+  established: ServerSession,
+  events: SessionEvents,
+  end: ChannelCloseInfo,
+): Promise<void> {
   context.registration.unregister(established);
   const closedBy = await transport.closed.then((info) => info.by, () => "error" as const);
   events.ended(established.node, end, endedBy(end, closedBy, context.stopping));

@@ -70,7 +70,10 @@ export class LimeServer implements AsyncDisposable {
   readonly #guestContacts = new GuestContacts();
   readonly #shaping: TrafficShaping;
   readonly #channels = new Set<ServerChannelType>();
-  readonly #serving = new Set<Promise<void>>();
+  // Connections being served, and who waits for there to be none (shutdown): a count, not a set
+  // of their promises, which took two more promises and their closures per connection.
+  #serving = 0;
+  #allServed: PromiseWithResolvers<void> | undefined;
   readonly #handling = new Set<Promise<ServerReply>>();
   #tcp: TcpTransportListener | undefined;
   #websocket: WebSocketTransportListener | undefined;
@@ -337,12 +340,18 @@ export class LimeServer implements AsyncDisposable {
   }
 
   #accept(transport: Transport, label: TransportLabel): void {
-    const serving = serveConnection(this.#servingContext, transport, label).catch((error) =>
-      serverLog.error("A session failed: {error}", { error })
-    );
-    this.#serving.add(serving);
-    serving.finally(() => this.#serving.delete(serving));
+    this.#serving++;
+    serveConnection(this.#servingContext, transport, label).then(this.#served, this.#servingFailed);
   }
+
+  readonly #served = (): void => {
+    if (--this.#serving === 0) this.#allServed?.resolve();
+  };
+
+  readonly #servingFailed = (error: unknown): void => {
+    serverLog.error("A session failed: {error}", { error });
+    this.#served();
+  };
 
   #acceptFrom(listener: AsyncIterable<Transport>, label: TransportLabel): void {
     (async () => {
@@ -384,7 +393,10 @@ export class LimeServer implements AsyncDisposable {
       this.#embedded?.close({ closeTransports: true }),
       this.#http?.close(),
     ]);
-    await Promise.all(this.#serving);
+    if (this.#serving > 0) {
+      this.#allServed = Promise.withResolvers();
+      await this.#allServed.promise;
+    }
     await Promise.allSettled([...this.#handling]);
     await this.#engine.stop();
     this.#stopObserving?.();
