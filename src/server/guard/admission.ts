@@ -41,12 +41,47 @@ const refusal = (description: string): Reason => ({
   description,
 });
 
+/** What an `Admission` counts, shared with its tickets. */
+interface Totals extends Counts {
+  readonly bySource: Map<string, Counts>;
+}
+
+/** A ticket (an object with methods, not closures: a server keeps one per connection). */
+class Ticket implements AdmissionTicket {
+  readonly source: string | undefined;
+  readonly #totals: Totals;
+  readonly #counts: Counts | undefined;
+  #establishing = true;
+  #held = true;
+
+  constructor(source: string | undefined, totals: Totals, counts: Counts | undefined) {
+    this.source = source;
+    this.#totals = totals;
+    this.#counts = counts;
+  }
+
+  established(): void {
+    if (!this.#establishing) return;
+    this.#establishing = false;
+    this.#totals.establishing--;
+    if (this.#counts) this.#counts.establishing--;
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.established();
+    this.#totals.connections--;
+    if (this.#counts && --this.#counts.connections === 0) {
+      this.#totals.bySource.delete(this.source!);
+    }
+  }
+}
+
 /** Counts connections globally and per source address. */
 export class Admission {
   readonly #limits: AdmissionLimits;
-  readonly #bySource = new Map<string, Counts>();
-  #connections = 0;
-  #establishing = 0;
+  readonly #totals: Totals = { connections: 0, establishing: 0, bySource: new Map() };
 
   /** Admission with these caps. */
   constructor(limits: AdmissionLimits) {
@@ -60,26 +95,26 @@ export class Admission {
 
   /** Connections counted now. */
   get connections(): number {
-    return this.#connections;
+    return this.#totals.connections;
   }
 
   /** Connections establishing now. */
   get establishing(): number {
-    return this.#establishing;
+    return this.#totals.establishing;
   }
 
   /** Connections and establishing connections of one source address. */
   countsOf(source: string): Readonly<Counts> {
-    return this.#bySource.get(source) ?? { connections: 0, establishing: 0 };
+    return this.#totals.bySource.get(source) ?? { connections: 0, establishing: 0 };
   }
 
   /** Admits a connection from `source`, or says why not (reason 11, refused at once). */
   admit(source: string | undefined): AdmissionTicket | Reason {
     const limits = this.#limits;
-    if (this.#connections >= limits.maxSessions) {
+    if (this.#totals.connections >= limits.maxSessions) {
       return refusal("The server has reached its maximum number of sessions");
     }
-    if (this.#establishing >= limits.maxEstablishing) {
+    if (this.#totals.establishing >= limits.maxEstablishing) {
       return refusal("Too many connections are establishing a session; try again later");
     }
     const counts = source === undefined ? undefined : this.countsOf(source);
@@ -97,34 +132,17 @@ export class Admission {
   }
 
   #take(source: string | undefined): AdmissionTicket {
+    const totals = this.#totals;
     let counts: Counts | undefined;
     if (source !== undefined) {
-      counts = this.#bySource.get(source);
-      if (!counts) this.#bySource.set(source, counts = { connections: 0, establishing: 0 });
+      counts = totals.bySource.get(source);
+      if (!counts) totals.bySource.set(source, counts = { connections: 0, establishing: 0 });
       counts.connections++;
       counts.establishing++;
     }
-    this.#connections++;
-    this.#establishing++;
-    let establishing = true;
-    let held = true;
-    const done = () => {
-      if (!establishing) return;
-      establishing = false;
-      this.#establishing--;
-      if (counts) counts.establishing--;
-    };
-    return {
-      source,
-      established: done,
-      release: () => {
-        if (!held) return;
-        held = false;
-        done();
-        this.#connections--;
-        if (counts && --counts.connections === 0) this.#bySource.delete(source!);
-      },
-    };
+    totals.connections++;
+    totals.establishing++;
+    return new Ticket(source, totals, counts);
   }
 }
 
