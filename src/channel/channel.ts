@@ -99,6 +99,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   readonly #watchdog: SendWatchdog;
   #failedReason: Reason | undefined;
   #tracksReceiveTime: boolean;
+  /** The transport's envelopes, read one at a time by the receive loop. */
+  readonly #received: AsyncIterator<Envelope>;
 
   /** Wraps an open transport; the receive loop starts at once. */
   constructor(transport: Transport, role: SessionRole, options: ChannelOptions = {}) {
@@ -139,7 +141,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     this.lastReceivedAt = this.clock.now();
     this.#tracksReceiveTime = !!options.remotePingInterval || !!options.modules?.length;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#receiveLoop();
+    this.#received = transport[Symbol.asyncIterator]();
+    this.#receiveNext();
   }
 
   /** The session state. */
@@ -334,20 +337,48 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     return takeFrom(this.#sessions, options);
   }
 
-  async #receiveLoop(): Promise<void> {
-    let error: unknown;
+  // The receive loop, as reactions rather than an async function: a channel waits for its next
+  // envelope for its whole life, and a suspended async function keeps its frame (registers,
+  // context, await closures) meanwhile. It behaves as `for await (… of transport)` would: each
+  // envelope dispatched (and what its dispatch returned awaited) before the next is asked for.
+
+  #receiveNext(): void {
+    this.#received.next().then(this.#onReceived, this.#onReceiveFailed);
+  }
+
+  readonly #onReceived = (result: IteratorResult<Envelope>): void => {
+    if (result.done) return this.#receiveEnded(undefined);
+    let waiting: Promise<void> | void;
     try {
-      for await (const envelope of this.transport) {
-        if (this.#tracksReceiveTime) this.lastReceivedAt = this.clock.now();
-        const waiting = this.#dispatch(envelope);
-        if (waiting) await waiting;
-        if (this.#closeInfo) break;
-      }
-    } catch (caught) {
-      error = caught;
+      if (this.#tracksReceiveTime) this.lastReceivedAt = this.clock.now();
+      waiting = this.#dispatch(result.value);
+    } catch (error) {
+      return this.#stopReceiving(error);
     }
-    const info = await this.transport.closed.catch(() => undefined);
-    this.#end(error ?? info?.error);
+    if (waiting) waiting.then(this.#afterDispatch, (error) => this.#stopReceiving(error));
+    else this.#afterDispatch();
+  };
+
+  readonly #afterDispatch = (): void => {
+    if (this.#closeInfo) this.#stopReceiving(undefined);
+    else this.#receiveNext();
+  };
+
+  readonly #onReceiveFailed = (error: unknown): void => this.#receiveEnded(error);
+
+  /** Leaves the loop from its body (a `break` or a throw): the iterator is told, as a loop would. */
+  #stopReceiving(error: unknown): void {
+    try {
+      this.#received.return?.();
+    } catch { /* as when the loop is left */ }
+    this.#receiveEnded(error);
+  }
+
+  #receiveEnded(error: unknown): void {
+    this.transport.closed.then(
+      (info) => this.#end(error ?? info?.error),
+      () => this.#end(error),
+    );
   }
 
   #dispatch(envelope: Envelope): Promise<void> | void {
