@@ -80,12 +80,40 @@ function endedBy(
   return end.error ? "an error" : "the server";
 }
 
-/** Serves one connection (any transport, already open) until its session ends. */
+/**
+ * What the server is told once a connection is done with: its session ended and was logged, or it
+ * was refused, or serving it failed (`error`: a failure after establishment, to log).
+ */
+export type Served = (error?: unknown) => void;
+
+/**
+ * Serves one connection (any transport, already open). The promise settles once the session is
+ * established (or refused; it rejects on an unexpected error), `served` is called once when the
+ * connection is done with. An established session is then held by reactions on its channel
+ * only, not by a suspended async function (whose frame, promise and resolvers would stay for the
+ * session's life).
+ */
 export async function serveConnection(
   context: ServingContext,
   transport: Transport,
   label: TransportLabel,
+  served: Served,
 ): Promise<void> {
+  let handedOver = false;
+  try {
+    handedOver = await establishAndServe(context, transport, label, served);
+  } finally {
+    if (!handedOver) served();
+  }
+}
+
+/** Serves one connection; true once the end of its session took over `served`. */
+async function establishAndServe(
+  context: ServingContext,
+  transport: Transport,
+  label: TransportLabel,
+  served: Served,
+): Promise<boolean> {
   const options = context.options;
   const channel = new ServerChannel(transport, {
     autoReplyPings: false,
@@ -104,7 +132,7 @@ export async function serveConnection(
     // At once, without waiting for `new`: a refused peer must not hold a slot.
     events.refused(ticket, context.stopping ? "shutting down" : `limit hit: ${ticket.description}`);
     await channel.sendFailedSession(ticket).catch(() => {});
-    return;
+    return false;
   }
   channel.closed.then(() => {
     context.channels.delete(channel);
@@ -146,7 +174,7 @@ export async function serveConnection(
     else {
       events.refused(channel.violation ?? NOT_REGISTERED, "established but not registered");
     }
-    return;
+    return false;
   }
   const established = session;
   events.established(established.node, established.scheme);
@@ -170,17 +198,24 @@ export async function serveConnection(
     );
     if (owned) {
       context.registration.evict(established, owned);
-      return channel.closed.then((end) =>
-        events.ended(established.node, end, "the server (the identity became owned)")
-      );
+      channel.closed.then((end) => {
+        try {
+          events.ended(established.node, end, "the server (the identity became owned)");
+          served();
+        } catch (error) {
+          served(error);
+        }
+      });
+      return true;
     }
   }
   channel.onMessage(route);
   channel.onNotification(route);
   channel.onCommand(route);
-  // Not awaited here: a suspended async function would keep its whole frame (registers, context,
-  // await closures) for the session's life; this keeps one reaction.
-  return channel.closed.then((end) => sessionEnded(context, transport, established, events, end));
+  channel.closed.then((end) =>
+    sessionEnded(context, transport, established, events, end).then(() => served(), served)
+  );
+  return true;
 }
 
 /** The end of an established session: unregisters it, logs how it ended. */

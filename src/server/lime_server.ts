@@ -341,16 +341,17 @@ export class LimeServer implements AsyncDisposable {
 
   #accept(transport: Transport, label: TransportLabel): void {
     this.#serving++;
-    serveConnection(this.#servingContext, transport, label).then(this.#served, this.#servingFailed);
+    serveConnection(this.#servingContext, transport, label, this.#served).catch(this.#failed);
   }
 
-  readonly #served = (): void => {
+  /** A connection is done with (see `serveConnection`). */
+  readonly #served = (error?: unknown): void => {
+    if (error !== undefined) this.#failed(error);
     if (--this.#serving === 0) this.#allServed?.resolve();
   };
 
-  readonly #servingFailed = (error: unknown): void => {
+  readonly #failed = (error: unknown): void => {
     serverLog.error("A session failed: {error}", { error });
-    this.#served();
   };
 
   #acceptFrom(listener: AsyncIterable<Transport>, label: TransportLabel): void {
