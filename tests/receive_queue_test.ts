@@ -9,7 +9,7 @@ import type { Envelope } from "../src/envelope.ts";
 const envelope = (id: string) => ({ id, type: "text/plain", content: id }) as unknown as Envelope;
 
 Deno.test("ReceiveQueue: a callback added twice is called once; one that removes itself gets no more", () => {
-  const queue = new ReceiveQueue(4, () => {}, () => {});
+  const queue = new ReceiveQueue(4, () => {});
   const seen: string[] = [];
   const callback = (e: Envelope) => void seen.push(`a:${e.id}`);
   queue.onEnvelope(callback);
@@ -31,7 +31,7 @@ Deno.test("ReceiveQueue: a callback added twice is called once; one that removes
 
 Deno.test("ReceiveQueue: one iterator at a time, fed in order, ended by finish; backpressure", async () => {
   const calls: string[] = [];
-  const queue = new ReceiveQueue(2, () => calls.push("pause"), () => calls.push("resume"));
+  const queue = new ReceiveQueue(2, (full) => calls.push(full ? "pause" : "resume"));
   const iterator = queue.iterator();
   assert.throws(() => queue.iterator(), /already has an iterator/);
   const waiting = iterator.next();
@@ -51,7 +51,7 @@ Deno.test("ReceiveQueue: one iterator at a time, fed in order, ended by finish; 
 });
 
 Deno.test("ReceiveQueue: a callback removed by another during a delivery is not called by it", () => {
-  const queue = new ReceiveQueue(4, () => {}, () => {});
+  const queue = new ReceiveQueue(4, () => {});
   const seen: string[] = [];
   let removeB = () => {};
   queue.onEnvelope((e) => {

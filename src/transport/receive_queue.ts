@@ -15,8 +15,9 @@ import { NO_HANDLERS, stillListed, withHandler, withoutHandler } from "../handle
  */
 export class ReceiveQueue implements AsyncIterator<Envelope> {
   readonly #size: number;
-  readonly #pauseReading: () => void;
-  readonly #resumeReading: () => void;
+  // Told when the queue fills up (true) and when it is down to half (false); one callback, not
+  // two: a server keeps one queue per connection.
+  readonly #backpressure: (full: boolean) => void;
   #queue: Envelope[] = [];
   #waiter:
     | { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void }
@@ -29,13 +30,12 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
   #closeInfo: TransportCloseInfo | undefined;
 
   /**
-   * A queue of at most `size` envelopes before `pauseReading` is called; `resumeReading` follows
-   * once it is down to half.
+   * A queue of at most `size` envelopes before `backpressure(true)` is called (reading should
+   * pause); `backpressure(false)` follows once it is down to half.
    */
-  constructor(size: number, pauseReading: () => void, resumeReading: () => void) {
+  constructor(size: number, backpressure: (full: boolean) => void) {
     this.#size = size;
-    this.#pauseReading = pauseReading;
-    this.#resumeReading = resumeReading;
+    this.#backpressure = backpressure;
   }
 
   /** Adds a receive callback; returns its remover. */
@@ -129,10 +129,10 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
     const full = this.#queue.length >= this.#size;
     if (full && !this.#paused) {
       this.#paused = true;
-      this.#pauseReading();
+      this.#backpressure(true);
     } else if (!full && this.#paused && this.#queue.length <= this.#size / 2) {
       this.#paused = false;
-      this.#resumeReading();
+      this.#backpressure(false);
     }
   }
 }

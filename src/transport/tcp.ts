@@ -65,6 +65,9 @@ export {
 
 let accepting: { socket: net.Socket; options: TcpServerTransportOptions } | undefined;
 
+/** What a TCP transport offers by default (shared: never changed). */
+const DEFAULT_COMPRESSIONS: readonly SessionCompression[] = Object.freeze(["none", "gzip"]);
+
 /** A LIME connection over TCP, optionally with TLS and gzip. */
 export class TcpTransport extends TransportBase {
   readonly #server: boolean;
@@ -89,7 +92,7 @@ export class TcpTransport extends TransportBase {
     this.#server = accepted !== undefined;
     this.#batching = accepted ? accepted.options.batchSends : options.batchSends;
     this.#tls = accepted ? serverTlsRole(accepted.options.tls) : clientTlsRole(options.tls ?? {});
-    this.#compressions = options.compression ?? ["none", "gzip"];
+    this.#compressions = options.compression ?? DEFAULT_COMPRESSIONS;
     this.#inflationLimits = gunzipLimits(options, accepted !== undefined);
     this.#framer = new EnvelopeFramer({
       maxEnvelopeSize: this.maxEnvelopeSize,

@@ -81,8 +81,7 @@ export abstract class TransportBase implements Transport {
     this.invalidEnvelopePolicy = options.onInvalidEnvelope;
     this.#received = new ReceiveQueue(
       options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,
-      () => this.#setPaused("full", true),
-      () => this.#setPaused("full", false),
+      (full) => this.#setPaused("full", full),
     );
     this.#sends = new SendQueue(this, TransportBase.#sinkHooks, this.maxQueuedBytes);
     if (open) this.#state = "open";
