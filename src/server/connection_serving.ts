@@ -23,7 +23,7 @@ import { offeredSchemes } from "./server_authenticator.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import type { ServerSession } from "./server_session.ts";
 import type { SessionRegistration } from "./session_registration.ts";
-import { openSessionGate } from "./session_gate.ts";
+import { openSessionGate, type SessionGate } from "./session_gate.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
 
 /** What serving a connection uses of its server. */
@@ -127,17 +127,26 @@ async function establishAndServe(
   const source = sourceOfTransport(transport);
   const events = new SessionEvents(transport, label);
   const ticket = context.stopping ? SHUTDOWN_REASON : context.admission.admit(source);
+  // One reaction on the channel's end for all that follows it (each `then` is a reaction, a
+  // promise and a closure held for the session's life): the slot given back, the gate closed,
+  // and, once the session is being served, its end logged and `served` called.
+  let gate: SessionGate | undefined = undefined;
+  let serving: ServerSession | undefined;
+  let owned = false;
+  let closedWith: ChannelCloseInfo | undefined;
+  channel.closed.then((end) => {
+    closedWith = end;
+    context.channels.delete(channel);
+    if ("release" in ticket) ticket.release();
+    gate?.close();
+    if (serving) endServing(context, transport, serving, events, end, owned, served);
+  });
   if (!("release" in ticket)) {
-    channel.closed.then(() => context.channels.delete(channel));
     // At once, without waiting for `new`: a refused peer must not hold a slot.
     events.refused(ticket, context.stopping ? "shutting down" : `limit hit: ${ticket.description}`);
     await channel.sendFailedSession(ticket).catch(() => {});
     return false;
   }
-  channel.closed.then(() => {
-    context.channels.delete(channel);
-    ticket.release();
-  });
   const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
   let session: ServerSession | undefined;
   let result: EstablishmentResult;
@@ -181,41 +190,57 @@ async function establishAndServe(
   // The gate first: it charges what the session sends from now on (and answers invalid
   // envelopes only as its buckets allow), also while the check below waits for the store.
   // What is valid waits in the channel's buffers until the handlers below take it.
-  const route = openSessionGate(
-    established,
-    context.shaping,
-    context.router,
-    context.clock,
-  );
+  gate = openSessionGate(established, context.shaping, context.router, context.clock);
+  const route = gate.route;
+  if (closedWith) gate.close(); // the channel ended meanwhile
   // An account created while this guest was being let in: the identity is owned now.
   if (established.guest) {
-    const owned = await options.store.getAccount(established.identity).then(
+    const nowOwned = await options.store.getAccount(established.identity).then(
       (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
       (): Reason => ({
         code: ReasonCode.SESSION_ERROR,
         description: "An unexpected server error occurred",
       }),
     );
-    if (owned) {
-      context.registration.evict(established, owned);
-      channel.closed.then((end) => {
-        try {
-          events.ended(established.node, end, "the server (the identity became owned)");
-          served();
-        } catch (error) {
-          served(error);
-        }
-      });
-      return true;
+    if (nowOwned) {
+      context.registration.evict(established, nowOwned);
+      owned = true;
+      return serveUntilEnd(established);
     }
   }
   channel.onMessage(route);
   channel.onNotification(route);
   channel.onCommand(route);
-  channel.closed.then((end) =>
-    sessionEnded(context, transport, established, events, end).then(() => served(), served)
-  );
-  return true;
+  return serveUntilEnd(established);
+
+  /** From now on the end of the channel ends the serving (at once if it ended meanwhile). */
+  function serveUntilEnd(session: ServerSession): true {
+    serving = session;
+    if (closedWith) endServing(context, transport, session, events, closedWith, owned, served);
+    return true;
+  }
+}
+
+/** What the end of a served session does: logs it (see `sessionEnded`), then `served`. */
+function endServing(
+  context: ServingContext,
+  transport: Transport,
+  session: ServerSession,
+  events: SessionEvents,
+  end: ChannelCloseInfo,
+  owned: boolean,
+  served: Served,
+): void {
+  if (owned) {
+    try {
+      events.ended(session.node, end, "the server (the identity became owned)");
+      served();
+    } catch (error) {
+      served(error);
+    }
+    return;
+  }
+  sessionEnded(context, transport, session, events, end).then(() => served(), served);
 }
 
 /** The end of an established session: unregisters it, logs how it ended. */

@@ -25,25 +25,33 @@ const REFUSED = Object.freeze({ "lime.action": "rate-refused" });
 
 type InvalidEnvelopePolicy = NonNullable<Transport["invalidEnvelopePolicy"]>;
 
+/** An open gate: `route` takes what the session's channel receives; `close` once it ended. */
+export interface SessionGate {
+  readonly route: (envelope: Envelope) => void;
+  close(): void;
+}
+
 /**
  * Opens the gate of `session`: returns the handler its channel's messages, notifications and
- * commands go to, and sets `session.chargeAnswer` for the server's answers.
+ * commands go to, and sets `session.chargeAnswer` for the server's answers. Its owner closes it
+ * when the channel ends.
  */
 export function openSessionGate(
   session: ServerSession,
   shaping: TrafficShaping,
   router: Router,
   clock: Clock,
-): (envelope: Envelope) => void {
-  if (!shaping.limited) return (envelope) => router.route(session, envelope);
-  const gate = new SessionGate(session, shaping, router, clock);
+): SessionGate {
+  if (!shaping.limited) {
+    return { route: (envelope) => router.route(session, envelope), close: () => {} };
+  }
+  const gate = new ShapingGate(session, shaping, router, clock);
   // What the server answers costs the session too: a 50-byte request must not buy a megabyte.
   session.chargeAnswer = (bytes) => gate.chargeAnswer(bytes);
   if (session.channel.transport.invalidEnvelopePolicy) {
     session.channel.transport.invalidEnvelopePolicy = (invalid) => gate.invalid(invalid);
   }
-  session.channel.closed.then(() => gate.close());
-  return (envelope) => gate.pass(envelope);
+  return gate;
 }
 
 /** Something read while the session was held back, handled in order once its buckets allow. */
@@ -54,7 +62,7 @@ interface Waiting {
 }
 
 /** One session's gate (a class, not closures: a server keeps one per session). */
-class SessionGate {
+class ShapingGate implements SessionGate {
   readonly #session: ServerSession;
   readonly #router: Router;
   readonly #clock: Clock;
@@ -68,6 +76,8 @@ class SessionGate {
   #waiting: Waiting[] | undefined;
   readonly #answerInvalid: InvalidEnvelopePolicy | undefined;
   #refusals = 0;
+  /** The channel's handler of messages, notifications and commands. */
+  readonly route = (envelope: Envelope): void => this.pass(envelope);
 
   constructor(session: ServerSession, shaping: TrafficShaping, router: Router, clock: Clock) {
     this.#session = session;
