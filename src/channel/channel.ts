@@ -100,7 +100,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   #failedReason: Reason | undefined;
   #tracksReceiveTime: boolean;
   /** The transport's envelopes, read one at a time by the receive loop. */
-  readonly #received: AsyncIterator<Envelope>;
+  #received: AsyncIterator<Envelope> | undefined;
 
   /** Wraps an open transport; the receive loop starts at once. */
   constructor(transport: Transport, role: SessionRole, options: ChannelOptions = {}) {
@@ -141,7 +141,6 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     this.lastReceivedAt = this.clock.now();
     this.#tracksReceiveTime = !!options.remotePingInterval || !!options.modules?.length;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    this.#received = transport[Symbol.asyncIterator]();
     this.#receiveNext();
   }
 
@@ -343,7 +342,13 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   // envelope dispatched (and what its dispatch returned awaited) before the next is asked for.
 
   #receiveNext(): void {
-    this.#received.next().then(this.#onReceived, this.#onReceiveFailed);
+    let next: Promise<IteratorResult<Envelope>>;
+    try {
+      next = (this.#received ??= this.transport[Symbol.asyncIterator]()).next();
+    } catch (error) {
+      return this.#abort(error); // a transport that cannot be read is closed
+    }
+    next.then(this.#onReceived, this.#onReceiveFailed);
   }
 
   readonly #onReceived = (result: IteratorResult<Envelope>): void => {
@@ -366,12 +371,17 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   readonly #onReceiveFailed = (error: unknown): void => this.#receiveEnded(error);
 
-  /** Leaves the loop from its body (a `break` or a throw): the iterator is told, as a loop would. */
+  /**
+   * Leaves the loop from its body (a `break` or a throw): the iterator is told, as a loop would.
+   * A throw (a module's or a handler's bug) ends the channel with it and closes the transport:
+   * nothing would read it any more.
+   */
   #stopReceiving(error: unknown): void {
     try {
-      this.#received.return?.();
+      this.#received?.return?.()?.catch(() => {});
     } catch { /* as when the loop is left */ }
-    this.#receiveEnded(error);
+    if (error === undefined) this.#receiveEnded(undefined);
+    else this.#abort(error);
   }
 
   #receiveEnded(error: unknown): void {
@@ -456,7 +466,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   }
 
   /** Closes the transport because of `error` (the channel ends with it). */
-  #abort(error: Error): void {
+  #abort(error: unknown): void {
     if (this.#closeInfo) return;
     this.#end(error);
     this.transport.close().catch(() => {});

@@ -208,9 +208,13 @@ async function establishAndServe(
       return serveUntilEnd(established);
     }
   }
-  channel.onMessage(route);
-  channel.onNotification(route);
-  channel.onCommand(route);
+  // A channel that ended meanwhile (its gate is closed) gets no handlers: what it buffered would
+  // go through a closed gate, whose holds nothing would clear.
+  if (!closedWith) {
+    channel.onMessage(route);
+    channel.onNotification(route);
+    channel.onCommand(route);
+  }
   return serveUntilEnd(established);
 
   /** From now on the end of the channel ends the serving (at once if it ended meanwhile). */
@@ -232,13 +236,13 @@ function endServing(
   served: Served,
 ): void {
   if (owned) {
+    let failure: unknown;
     try {
       events.ended(session.node, end, "the server (the identity became owned)");
-      served();
     } catch (error) {
-      served(error);
+      failure = error;
     }
-    return;
+    return served(failure);
   }
   sessionEnded(context, transport, session, events, end).then(() => served(), served);
 }
