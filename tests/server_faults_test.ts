@@ -429,3 +429,42 @@ Deno.test("LimeServer.shutdown with traffic in flight over TCP ends every client
 Deno.test("LimeServer.shutdown with traffic in flight over WebSocket ends every client with finished and loses no acknowledged store write", async () => {
   await shutdownUnderTraffic("ws");
 });
+
+// A guest's session is re-checked against the store after it is established (an account made
+// meanwhile owns the identity). A client gone during that check must still be let go of: the
+// session unregistered, the connection counted as served (or shutdown would wait forever).
+for (const owned of [false, true]) {
+  Deno.test(`LimeServer lets go of a guest that left while its identity was re-checked (${owned ? "owned meanwhile" : "still free"})`, async () => {
+    const store = await KvAccountStore.open(":memory:");
+    const server = await startServer(store, { websocket: false });
+    const node = "leaver@localhost/raw";
+    const gate = Promise.withResolvers<void>();
+    const checked = Promise.withResolvers<void>();
+    const getAccount = store.getAccount.bind(store);
+    let calls = 0;
+    store.getAccount = async (identity: string) => {
+      // The guest rule's read, then the re-check after registration: that one waits.
+      if (identity === "leaver@localhost" && ++calls === 2) {
+        checked.resolve();
+        await gate.promise;
+        if (owned) return { identity, passwordHash: "x" } as never;
+      }
+      return getAccount(identity);
+    };
+    const raw = await RawLimeClient.connect(server.tcpAddress!);
+    try {
+      await within(raw.handshake(node));
+      await within(checked.promise);
+      raw.close();
+      await until(() => server.connectionCount === 0, 2000, "the channel ending");
+      gate.resolve();
+      await until(released(server, node), 2000, "releasing the session");
+      await within(server.shutdown(), 2000, "shutdown");
+    } finally {
+      gate.resolve();
+      raw.close();
+      await server.shutdown();
+      store.close();
+    }
+  });
+}
