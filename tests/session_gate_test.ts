@@ -48,7 +48,8 @@ Deno.test("session gate: an answer's hold started while releasing is not cut sho
       session.chargeAnswer(answerBytes[envelope.id!]);
     },
   } as unknown as Router;
-  const pass = openSessionGate(session, shaping, router, clock);
+  const gate = openSessionGate(session, shaping, router, clock);
+  const pass = gate.route;
   const send = (id: string) => {
     received += 100;
     pass({ id, type: "text/plain", content: id } as Envelope);
@@ -74,4 +75,12 @@ Deno.test("session gate: an answer's hold started while releasing is not cut sho
   assert.equal(paused, false);
   assert.equal(clock.pending, 0);
   assert.ok(session.shapedMs >= 3_200, `shaped ${session.shapedMs} ms`);
+  // Its owner closes it when the channel ends: what is held is dropped, no timer is left.
+  send("e4");
+  assert.equal(clock.pending, 1);
+  const routedBeforeClose = [...routed];
+  gate.close();
+  assert.equal(clock.pending, 0);
+  clock.advance(10_000);
+  assert.deepEqual(routed, routedBeforeClose);
 });
