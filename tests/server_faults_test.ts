@@ -468,3 +468,45 @@ for (const owned of [false, true]) {
     }
   });
 }
+
+Deno.test("LimeServer delivers what a guest sent before leaving while its identity was re-checked", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  const server = await startServer(store, { websocket: false });
+  const gate = Promise.withResolvers<void>();
+  const checked = Promise.withResolvers<void>();
+  const getAccount = store.getAccount.bind(store);
+  let calls = 0;
+  store.getAccount = async (identity: string) => {
+    if (identity === "quick@localhost" && ++calls === 2) {
+      checked.resolve();
+      await gate.promise;
+    }
+    return getAccount(identity);
+  };
+  const bob = await connect(server.tcpAddress!);
+  const raw = await RawLimeClient.connect(server.tcpAddress!);
+  try {
+    await within(bob.establishSession({ identity: "bob@localhost", instance: "home" }));
+    await within(raw.handshake("quick@localhost/raw"));
+    await within(checked.promise);
+    // Sent, then gone, all while the check waits: the message is buffered, then delivered.
+    await raw.send({ id: "q1", to: "bob@localhost/home", type: "text/plain", content: "bye" });
+    raw.close();
+    await until(() => server.connectionCount === 1, 2000, "the sender's channel ending");
+    gate.resolve();
+    const message = await within(bob.receiveMessage());
+    assert.equal(message.content, "bye");
+    assert.equal(message.from, "quick@localhost/raw");
+    await until(
+      () => server.registry.byNode("quick@localhost/raw") === undefined,
+      2000,
+      "releasing the sender",
+    );
+  } finally {
+    gate.resolve();
+    raw.close();
+    await bob.close();
+    await server.shutdown();
+    store.close();
+  }
+});

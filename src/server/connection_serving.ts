@@ -128,8 +128,9 @@ async function establishAndServe(
   const events = new SessionEvents(transport, label);
   const ticket = context.stopping ? SHUTDOWN_REASON : context.admission.admit(source);
   // One reaction on the channel's end for all that follows it (each `then` is a reaction, a
-  // promise and a closure held for the session's life): the slot given back, the gate closed,
-  // and, once the session is being served, its end logged and `served` called.
+  // promise and a closure held for the session's life): the slot given back and, once the session
+  // is being served, its gate closed, its end logged and `served` called (before that,
+  // `serveUntilEnd` does it, after what the session sent meanwhile went through the gate).
   let gate: SessionGate | undefined = undefined;
   let serving: ServerSession | undefined;
   let owned = false;
@@ -138,8 +139,7 @@ async function establishAndServe(
     closedWith = end;
     context.channels.delete(channel);
     if ("release" in ticket) ticket.release();
-    gate?.close();
-    if (serving) endServing(context, transport, serving, events, end, owned, served);
+    if (serving) endServing(context, transport, serving, gate!, events, end, owned, served);
   });
   if (!("release" in ticket)) {
     // At once, without waiting for `new`: a refused peer must not hold a slot.
@@ -192,49 +192,55 @@ async function establishAndServe(
   // What is valid waits in the channel's buffers until the handlers below take it.
   gate = openSessionGate(established, context.shaping, context.router, context.clock);
   const route = gate.route;
-  if (closedWith) gate.close(); // the channel ended meanwhile
-  // An account created while this guest was being let in: the identity is owned now.
-  if (established.guest) {
-    const nowOwned = await options.store.getAccount(established.identity).then(
-      (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
-      (): Reason => ({
-        code: ReasonCode.SESSION_ERROR,
-        description: "An unexpected server error occurred",
-      }),
-    );
-    if (nowOwned) {
-      context.registration.evict(established, nowOwned);
-      owned = true;
-      return serveUntilEnd(established);
+  try {
+    // An account created while this guest was being let in: the identity is owned now.
+    if (established.guest) {
+      const nowOwned = await options.store.getAccount(established.identity).then(
+        (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
+        (): Reason => ({
+          code: ReasonCode.SESSION_ERROR,
+          description: "An unexpected server error occurred",
+        }),
+      );
+      if (nowOwned) {
+        context.registration.evict(established, nowOwned);
+        owned = true;
+      }
     }
-  }
-  // A channel that ended meanwhile (its gate is closed) gets no handlers: what it buffered would
-  // go through a closed gate, whose holds nothing would clear.
-  if (!closedWith) {
-    channel.onMessage(route);
-    channel.onNotification(route);
-    channel.onCommand(route);
+    if (!owned) {
+      // Also when the channel ended meanwhile: what the session sent before its end is delivered.
+      channel.onMessage(route);
+      channel.onNotification(route);
+      channel.onCommand(route);
+    }
+  } catch (error) {
+    gate.close();
+    throw error;
   }
   return serveUntilEnd(established);
 
   /** From now on the end of the channel ends the serving (at once if it ended meanwhile). */
   function serveUntilEnd(session: ServerSession): true {
     serving = session;
-    if (closedWith) endServing(context, transport, session, events, closedWith, owned, served);
+    if (closedWith) {
+      endServing(context, transport, session, gate!, events, closedWith, owned, served);
+    }
     return true;
   }
 }
 
-/** What the end of a served session does: logs it (see `sessionEnded`), then `served`. */
+/** What the end of a served session does: closes its gate, logs it (see `sessionEnded`), then `served`. */
 function endServing(
   context: ServingContext,
   transport: Transport,
   session: ServerSession,
+  gate: SessionGate,
   events: SessionEvents,
   end: ChannelCloseInfo,
   owned: boolean,
   served: Served,
 ): void {
+  gate.close();
   if (owned) {
     let failure: unknown;
     try {
