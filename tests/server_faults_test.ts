@@ -433,35 +433,44 @@ Deno.test("LimeServer.shutdown with traffic in flight over WebSocket ends every 
 // A guest's session is re-checked against the store after it is established (an account made
 // meanwhile owns the identity). A client gone during that check must still be let go of: the
 // session unregistered, the connection counted as served (or shutdown would wait forever).
+
+/**
+ * Holds the store's re-check of `identity` (its second read: the guest rule's comes first) until
+ * `release`; `checked` resolves once it waits. `owned`: the read then finds an account.
+ */
+function holdRecheck(store: KvAccountStore, identity: string, owned = false) {
+  const gate = Promise.withResolvers<void>();
+  const checked = Promise.withResolvers<void>();
+  const getAccount = store.getAccount.bind(store);
+  let calls = 0;
+  store.getAccount = async (asked: string) => {
+    if (asked === identity && ++calls === 2) {
+      checked.resolve();
+      await gate.promise;
+      if (owned) return { identity, passwordHash: "x" } as never;
+    }
+    return getAccount(asked);
+  };
+  return { checked: checked.promise, release: () => gate.resolve() };
+}
+
 for (const owned of [false, true]) {
   Deno.test(`LimeServer lets go of a guest that left while its identity was re-checked (${owned ? "owned meanwhile" : "still free"})`, async () => {
     const store = await KvAccountStore.open(":memory:");
     const server = await startServer(store, { websocket: false });
     const node = "leaver@localhost/raw";
-    const gate = Promise.withResolvers<void>();
-    const checked = Promise.withResolvers<void>();
-    const getAccount = store.getAccount.bind(store);
-    let calls = 0;
-    store.getAccount = async (identity: string) => {
-      // The guest rule's read, then the re-check after registration: that one waits.
-      if (identity === "leaver@localhost" && ++calls === 2) {
-        checked.resolve();
-        await gate.promise;
-        if (owned) return { identity, passwordHash: "x" } as never;
-      }
-      return getAccount(identity);
-    };
+    const recheck = holdRecheck(store, "leaver@localhost", owned);
     const raw = await RawLimeClient.connect(server.tcpAddress!);
     try {
       await within(raw.handshake(node));
-      await within(checked.promise);
+      await within(recheck.checked);
       raw.close();
       await until(() => server.connectionCount === 0, 2000, "the channel ending");
-      gate.resolve();
+      recheck.release();
       await until(released(server, node), 2000, "releasing the session");
       await within(server.shutdown(), 2000, "shutdown");
     } finally {
-      gate.resolve();
+      recheck.release();
       raw.close();
       await server.shutdown();
       store.close();
@@ -472,28 +481,18 @@ for (const owned of [false, true]) {
 Deno.test("LimeServer delivers what a guest sent before leaving while its identity was re-checked", async () => {
   const store = await KvAccountStore.open(":memory:");
   const server = await startServer(store, { websocket: false });
-  const gate = Promise.withResolvers<void>();
-  const checked = Promise.withResolvers<void>();
-  const getAccount = store.getAccount.bind(store);
-  let calls = 0;
-  store.getAccount = async (identity: string) => {
-    if (identity === "quick@localhost" && ++calls === 2) {
-      checked.resolve();
-      await gate.promise;
-    }
-    return getAccount(identity);
-  };
+  const recheck = holdRecheck(store, "quick@localhost");
   const bob = await connect(server.tcpAddress!);
   const raw = await RawLimeClient.connect(server.tcpAddress!);
   try {
     await within(bob.establishSession({ identity: "bob@localhost", instance: "home" }));
     await within(raw.handshake("quick@localhost/raw"));
-    await within(checked.promise);
+    await within(recheck.checked);
     // Sent, then gone, all while the check waits: the message is buffered, then delivered.
     await raw.send({ id: "q1", to: "bob@localhost/home", type: "text/plain", content: "bye" });
     raw.close();
     await until(() => server.connectionCount === 1, 2000, "the sender's channel ending");
-    gate.resolve();
+    recheck.release();
     const message = await within(bob.receiveMessage());
     assert.equal(message.content, "bye");
     assert.equal(message.from, "quick@localhost/raw");
@@ -503,7 +502,7 @@ Deno.test("LimeServer delivers what a guest sent before leaving while its identi
       "releasing the sender",
     );
   } finally {
-    gate.resolve();
+    recheck.release();
     raw.close();
     await bob.close();
     await server.shutdown();
