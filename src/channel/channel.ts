@@ -348,7 +348,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     } catch (error) {
       return this.#abort(error); // a transport that cannot be read is closed
     }
-    next.then(this.#onReceived, this.#onReceiveFailed);
+    next.then(this.#onReceived, this.#receiveEnded);
   }
 
   readonly #onReceived = (result: IteratorResult<Envelope>): void => {
@@ -369,8 +369,6 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     else this.#receiveNext();
   };
 
-  readonly #onReceiveFailed = (error: unknown): void => this.#receiveEnded(error);
-
   /**
    * Leaves the loop from its body (a `break` or a throw): the iterator is told, as a loop would.
    * A throw (a module's or a handler's bug) ends the channel with it and closes the transport:
@@ -384,12 +382,13 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     else this.#abort(error);
   }
 
-  #receiveEnded(error: unknown): void {
+  /** The loop ended (the transport's envelopes did, or failed): the channel ends once it closed. */
+  readonly #receiveEnded = (error: unknown): void => {
     this.transport.closed.then(
       (info) => this.#end(error ?? info?.error),
       () => this.#end(error),
     );
-  }
+  };
 
   #dispatch(envelope: Envelope): Promise<void> | void {
     const kind = envelopeKind(envelope);

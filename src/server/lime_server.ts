@@ -27,6 +27,7 @@ import { SessionRegistration } from "./session_registration.ts";
 import { serverEdgeHost } from "./server_edge_host.ts";
 import { resourceEndpoint } from "./resource_endpoint.ts";
 import { serverResourceSet } from "./server_resource_set.ts";
+import { ServingCount } from "./serving_count.ts";
 import type { ClusterEngine } from "../cluster/engine.ts";
 import { MemoryEngine } from "../cluster/memory_engine.ts";
 import { KvAccountStore } from "./account_store.ts";
@@ -70,10 +71,7 @@ export class LimeServer implements AsyncDisposable {
   readonly #guestContacts = new GuestContacts();
   readonly #shaping: TrafficShaping;
   readonly #channels = new Set<ServerChannelType>();
-  // Connections being served, and who waits for there to be none (shutdown): a count, not a set
-  // of their promises, which took two more promises and their closures per connection.
-  #serving = 0;
-  #allServed: PromiseWithResolvers<void> | undefined;
+  readonly #serving = new ServingCount((error) => this.#failed(error));
   readonly #handling = new Set<Promise<ServerReply>>();
   #tcp: TcpTransportListener | undefined;
   #websocket: WebSocketTransportListener | undefined;
@@ -340,15 +338,9 @@ export class LimeServer implements AsyncDisposable {
   }
 
   #accept(transport: Transport, label: TransportLabel): void {
-    this.#serving++;
-    serveConnection(this.#servingContext, transport, label, this.#served).catch(this.#failed);
+    this.#serving.begin();
+    serveConnection(this.#servingContext, transport, label, this.#serving.done).catch(this.#failed);
   }
-
-  /** A connection is done with (see `serveConnection`). */
-  readonly #served = (error?: unknown): void => {
-    if (error !== undefined) this.#failed(error);
-    if (--this.#serving === 0) this.#allServed?.resolve();
-  };
 
   readonly #failed = (error: unknown): void => {
     serverLog.error("A session failed: {error}", { error });
@@ -394,10 +386,7 @@ export class LimeServer implements AsyncDisposable {
       this.#embedded?.close({ closeTransports: true }),
       this.#http?.close(),
     ]);
-    if (this.#serving > 0) {
-      this.#allServed = Promise.withResolvers();
-      await this.#allServed.promise;
-    }
+    await this.#serving.none();
     await Promise.allSettled([...this.#handling]);
     await this.#engine.stop();
     this.#stopObserving?.();
