@@ -149,7 +149,7 @@ export class IdentitySnapshot implements SessionView<DirectoryEntry> {
   }
 
   /** Every entry, when `key` is this identity. */
-  byIdentityKey(key: string): ReadonlySet<DirectoryEntry> {
-    return key === this.identityKey ? new Set(this.entries.values()) : new Set();
+  byIdentityKey(key: string): readonly DirectoryEntry[] {
+    return key === this.identityKey ? [...this.entries.values()] : [];
   }
 }

@@ -131,7 +131,7 @@ export class RedisDirectory {
 
   /** Keeps a snapshot of an identity with sessions here (others are not kept current). */
   #install(snapshot: IdentitySnapshot, local = false): void {
-    if (local || this.#o.registry.byIdentityKey(snapshot.identityKey).size > 0) {
+    if (local || this.#o.registry.byIdentityKey(snapshot.identityKey).length > 0) {
       this.#o.cache.install(snapshot, true);
     } else {
       this.#o.cache.drop(snapshot.identityKey);
@@ -204,7 +204,7 @@ export class RedisDirectory {
     const identityKey = session.identityKey;
     const tag = this.tagOf(session);
     const field = this.#field(session);
-    if (this.#o.registry.byIdentityKey(identityKey).size === 0) this.#o.cache.drop(identityKey);
+    if (this.#o.registry.byIdentityKey(identityKey).length === 0) this.#o.cache.drop(identityKey);
     this.#mutate(identityKey, undefined, [{ kind: "mine", field, tag, value: "" }]).then(
       (reply) => reply.ok && this.#install(new IdentitySnapshot(identityKey, reply.snapshot)),
       () => this.#pendingReleases.set(session.nodeKey, tag),

@@ -36,7 +36,7 @@ export interface SessionView<T extends LiveSession = LiveSession> {
   /** The session of a node (lower case), if any. */
   byNodeKey(key: string): T | undefined;
   /** The sessions of an identity (lower case). */
-  byIdentityKey(key: string): ReadonlySet<T>;
+  byIdentityKey(key: string): readonly T[];
 }
 
 /**
@@ -147,12 +147,12 @@ export class IdentityRules {
     const current = registry.byNodeKey(node.toLowerCase());
     if (current && schemeStrength(current.scheme) > strength) return IDENTITY_REASONS.taken(node);
     if (current && strength === 0) return IDENTITY_REASONS.taken(node);
-    if (!current && maxPerIdentity > 0 && sessions.size >= maxPerIdentity) {
+    if (!current && maxPerIdentity > 0 && sessions.length >= maxPerIdentity) {
       // An owner's session displaces the identity's guests: only sessions that stay count, or
       // guests could fill the identity's slots while its owner is away and lock it out.
       const staying = strength > 0
-        ? [...sessions].filter((session) => !session.guest).length
-        : sessions.size;
+        ? sessions.filter((session) => !session.guest).length
+        : sessions.length;
       if (staying >= maxPerIdentity) return IDENTITY_REASONS.perIdentity(identity, maxPerIdentity);
     }
     return undefined;
@@ -168,6 +168,6 @@ export class IdentityRules {
     registry: SessionView<T>,
   ): T[] {
     if (schemeStrength(scheme) === 0) return [];
-    return [...registry.byIdentityKey(identityKey)].filter((session) => session.guest);
+    return registry.byIdentityKey(identityKey).filter((session) => session.guest);
   }
 }

@@ -100,7 +100,7 @@ export class SessionRegistration {
 
   /** An identity got an account: its guest sessions here end and guest data goes. */
   ownerArrived(identityKey: string): void {
-    for (const session of [...this.#registry.byIdentityKey(identityKey)]) {
+    for (const session of this.#registry.byIdentityKey(identityKey)) {
       if (session.guest) this.evict(session, IDENTITY_REASONS.nowOwned(session.identity));
     }
     this.#guestContacts.discard(identityKey);

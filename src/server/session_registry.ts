@@ -10,7 +10,10 @@ import type { ServerSession } from "./server_session.ts";
 /** Sessions by node and identity. */
 export class SessionRegistry {
   readonly #byNode = new Map<string, ServerSession>();
-  readonly #byIdentity = new Map<string, Set<ServerSession>>();
+  // Exactly-sized arrays, replaced on change (never changed in place, so a caller may iterate one
+  // while sessions come and go): one session's array costs a quarter of a one-entry `Set`, and
+  // most identities have one session.
+  readonly #byIdentity = new Map<string, readonly ServerSession[]>();
 
   /** Established sessions. */
   get size(): number {
@@ -27,9 +30,8 @@ export class SessionRegistry {
     const replaced = this.#byNode.get(session.nodeKey);
     if (replaced) this.remove(replaced);
     this.#byNode.set(session.nodeKey, session);
-    let set = this.#byIdentity.get(session.identityKey);
-    if (!set) this.#byIdentity.set(session.identityKey, set = new Set());
-    set.add(session);
+    const sessions = this.#byIdentity.get(session.identityKey);
+    this.#byIdentity.set(session.identityKey, sessions ? [...sessions, session] : [session]);
     return replaced;
   }
 
@@ -37,9 +39,10 @@ export class SessionRegistry {
   remove(session: ServerSession): void {
     if (this.#byNode.get(session.nodeKey) !== session) return;
     this.#byNode.delete(session.nodeKey);
-    const set = this.#byIdentity.get(session.identityKey);
-    set?.delete(session);
-    if (set?.size === 0) this.#byIdentity.delete(session.identityKey);
+    const sessions = this.#byIdentity.get(session.identityKey) ?? NONE;
+    const kept = sessions.filter((other) => other !== session);
+    if (kept.length > 0) this.#byIdentity.set(session.identityKey, kept);
+    else this.#byIdentity.delete(session.identityKey);
   }
 
   /** The session of a node (`name@domain/instance`, any case). */
@@ -52,15 +55,18 @@ export class SessionRegistry {
     return this.#byNode.get(key);
   }
 
-  /** The sessions of an identity (`name@domain`, any case). */
-  byIdentity(identity: string): ReadonlySet<ServerSession> {
+  /**
+   * The sessions of an identity (`name@domain`, any case), oldest first. The array is not changed
+   * afterwards: sessions that come or go later are in the next call's.
+   */
+  byIdentity(identity: string): readonly ServerSession[] {
     return this.byIdentityKey(identity.toLowerCase());
   }
 
   /** The sessions of an identity already in lower case. */
-  byIdentityKey(key: string): ReadonlySet<ServerSession> {
-    return this.#byIdentity.get(key) ?? EMPTY;
+  byIdentityKey(key: string): readonly ServerSession[] {
+    return this.#byIdentity.get(key) ?? NONE;
   }
 }
 
-const EMPTY: ReadonlySet<ServerSession> = new Set();
+const NONE: readonly ServerSession[] = Object.freeze([]);

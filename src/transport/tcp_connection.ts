@@ -31,7 +31,7 @@ import {
   type TcpServerTlsOptions,
 } from "./tcp_tls.ts";
 import type { PeerCertificate } from "./transport.ts";
-import { checkFirstChunk } from "./tcp_http_hint.ts";
+import { httpProblem } from "./tcp_http_hint.ts";
 
 export { afterWhitespace } from "./tcp_io.ts";
 
@@ -44,6 +44,10 @@ export interface ConnectionEvents {
   /** The connection failed. */
   error(error: TransportError): void;
 }
+
+/** The connection a socket (raw or TLS) belongs to, for the socket listeners every connection shares. */
+const OWNER = Symbol("lime.tcpConnection");
+type OwnedSocket = net.Socket & { [OWNER]?: TcpConnection };
 
 /** How this side starts TLS. */
 export type TlsRole =
@@ -133,6 +137,8 @@ export class TcpConnection {
   #paused = false;
   #handshaking = false;
   #closing = false;
+  // Whether the first bytes were looked at (they may say the peer speaks HTTP, not LIME).
+  #checked = false;
 
   /**
    * Takes over a connected socket; call {@link start} to read. `limits` apply to the peer's gzip
@@ -141,13 +147,45 @@ export class TcpConnection {
    */
   constructor(socket: net.Socket, events: ConnectionEvents, limits: GunzipLimits = {}) {
     this.#raw = socket;
-    // The first bytes of a connection may say it reached HTTP instead of LIME.
-    this.#events = { ...events, data: checkFirstChunk(events.data, events.error) };
+    this.#events = events;
     this.#limits = limits;
     socket.setNoDelay(true);
     this.remoteEndpoint = formatEndpoint(socket.remoteAddress, socket.remotePort);
-    socket.on("error", (error) => this.#failed(error, "io"));
-    socket.on("close", this.#onClose);
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on("error", TcpConnection.#onRawError);
+    socket.on("close", TcpConnection.#onClose);
+  }
+
+  // The socket listeners, shared by every connection: `this` is the socket, which knows its
+  // connection. A closure per listener and connection would live as long as the connection.
+  static readonly #onData = function (this: OwnedSocket, chunk: Uint8Array): void {
+    this[OWNER]!.#data(chunk);
+  };
+  static readonly #onEnd = function (this: OwnedSocket): void {
+    const connection = this[OWNER]!;
+    if (connection.#gunzip) connection.#gunzip.sourceEnded();
+    else connection.#events.end();
+  };
+  // A close without an end: the peer vanished (an error, when there was one, came first).
+  static readonly #onClose = function (this: OwnedSocket): void {
+    const connection = this[OWNER]!;
+    if (!connection.#closing && !connection.#handshaking) connection.#events.end();
+  };
+  static readonly #onRawError = function (this: OwnedSocket, error: Error): void {
+    this[OWNER]!.#failed(error, "io");
+  };
+  static readonly #onTlsError = function (this: OwnedSocket, error: Error): void {
+    this[OWNER]!.#failed(error, "tls");
+  };
+
+  /** Application bytes read from the socket (the first ones checked for HTTP once). */
+  #data(chunk: Uint8Array): void {
+    if (!this.#checked) {
+      this.#checked = true;
+      const problem = httpProblem(chunk);
+      if (problem) return this.#events.error(problem);
+    }
+    this.#events.data(chunk);
   }
 
   /** This side's `host:port`, read when first asked for (undefined if the socket was gone then). */
@@ -186,13 +224,14 @@ export class TcpConnection {
     if (this.#reading) return;
     this.#reading = true;
     const top = this.#top;
-    top.on("end", this.#onEnd);
+    top.on("end", TcpConnection.#onEnd);
     if (this.#gzip) {
+      const events = this.#events;
       this.#gunzip = new GunzipReader(
         top,
         pending,
-        this.#events.data,
-        this.#events.end,
+        (chunk) => events.data(chunk),
+        () => events.end(),
         (error) =>
           this.#events.error(
             error instanceof TransportError ? error : new TransportError(
@@ -206,8 +245,8 @@ export class TcpConnection {
       if (this.#paused) this.#gunzip.pause();
       return;
     }
-    if (pending?.length) this.#events.data(pending);
-    top.on("data", this.#events.data);
+    if (pending?.length) this.#data(pending);
+    top.on("data", TcpConnection.#onData);
     if (!this.#paused) top.resume();
   }
 
@@ -220,8 +259,8 @@ export class TcpConnection {
     this.#reading = false;
     const top = this.#top;
     top.pause();
-    top.off("data", this.#events.data);
-    top.off("end", this.#onEnd);
+    top.off("data", TcpConnection.#onData);
+    top.off("end", TcpConnection.#onEnd);
   }
 
   /** Stops handing out bytes for now (backpressure). */
@@ -330,9 +369,10 @@ export class TcpConnection {
       : startClientTls(this.#raw, role.options, role.host);
     this.#secure = secure;
     pauseWithConnection(secure, this.#raw);
-    secure.on("error", (error) => this.#failed(error, "tls"));
-    this.#raw.off("close", this.#onClose);
-    secure.on("close", this.#onClose);
+    (secure as OwnedSocket)[OWNER] = this;
+    secure.on("error", TcpConnection.#onTlsError);
+    this.#raw.off("close", TcpConnection.#onClose);
+    secure.on("close", TcpConnection.#onClose);
     this.#handshaking = true;
     try {
       await handshake(secure, role.server, signal);
@@ -360,8 +400,8 @@ export class TcpConnection {
     abrupt ||= this.#inFlight !== undefined || this.#handshaking;
     this.#inFlight?.reject(closedError());
     const top = this.#top;
-    top.off("data", this.#events.data);
-    top.off("end", this.#onEnd);
+    top.off("data", TcpConnection.#onData);
+    top.off("end", TcpConnection.#onEnd);
     this.#gunzip?.destroy();
     if (this.#gzip && !abrupt) await atMost(this.#gzip.finish(), END_TIMEOUT_MS);
     this.#gzip?.destroy();
@@ -372,16 +412,6 @@ export class TcpConnection {
     // destroyed before (its `close` event may still be on its way).
     await Promise.all([whenClosed(this.#raw), this.#secure && whenClosed(this.#secure)]);
   }
-
-  #onEnd = (): void => {
-    if (this.#gunzip) this.#gunzip.sourceEnded();
-    else this.#events.end();
-  };
-
-  // A close without an end: the peer vanished (an error, when there was one, came first).
-  #onClose = (): void => {
-    if (!this.#closing && !this.#handshaking) this.#events.end();
-  };
 
   #failed(error: Error, code: "io" | "tls"): void {
     if (this.#closing || this.#handshaking) return;

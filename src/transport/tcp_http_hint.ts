@@ -35,25 +35,3 @@ export function httpProblem(chunk: Uint8Array): TransportError | undefined {
   }
   return undefined;
 }
-
-/**
- * Wraps a data callback so that the connection's first chunk is checked with {@link httpProblem}
- * first; `fail` gets the problem instead of the bytes.
- */
-export function checkFirstChunk(
-  data: (chunk: Uint8Array) => void,
-  fail: (error: TransportError) => void,
-): (chunk: Uint8Array) => void {
-  let first = true;
-  return (chunk) => {
-    if (first) {
-      first = false;
-      const problem = httpProblem(chunk);
-      if (problem) {
-        fail(problem);
-        return;
-      }
-    }
-    data(chunk);
-  };
-}

@@ -45,6 +45,9 @@ export class TcpTransportListener implements TransportListener {
   readonly #queue: TcpTransport[] = [];
   readonly #waiters: Waiter[] = [];
   readonly #transports = new Set<TcpTransport>();
+  readonly #released = (transport: TcpTransport): void => {
+    this.#transports.delete(transport);
+  };
 
   /**
    * Creates a listener; call `listen()` to start accepting. Throws a TypeError when the TLS
@@ -119,9 +122,8 @@ export class TcpTransportListener implements TransportListener {
       socket.destroy();
       return;
     }
-    const transport = TcpTransport.accept(socket, this.#options);
+    const transport = TcpTransport.accept(socket, this.#options, this.#released);
     this.#transports.add(transport);
-    transport.closed.then(() => this.#transports.delete(transport));
     const waiter = this.#waiters.shift();
     if (waiter) waiter({ value: transport, done: false });
     else this.#queue.push(transport);

@@ -45,7 +45,7 @@ Deno.test("IdentitySnapshot reads a hash, answers by node and identity, and drop
   assert.equal(snapshot.entries.size, 2);
   assert.equal(snapshot.byNodeKey("bob@localhost/desk")?.server, "s2");
   assert.equal(snapshot.byNodeKey("eve@localhost/desk"), undefined);
-  assert.equal(snapshot.byIdentityKey("bob@localhost").size, 2);
+  assert.equal(snapshot.byIdentityKey("bob@localhost").length, 2);
   const live = snapshot.live((server) => server !== "s2");
   assert.deepEqual([...live.entries.keys()], ["phone"]);
   assert.equal(live.version, 12);

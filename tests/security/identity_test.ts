@@ -133,7 +133,7 @@ Deno.test("identity: a guest is refused an identity with an account, and one hel
   // Erin was not replaced and still gets her messages.
   await bob.sendMessage(new Message("text/plain", "still yours", { to: "erin@localhost" }));
   assert.equal((await nextMessage(erin) as { content: string }).content, "still yours");
-  assert.equal(t.server.registry.byIdentity("erin@localhost").size, 1);
+  assert.equal(t.server.registry.byIdentity("erin@localhost").length, 1);
 });
 
 Deno.test("identity: a guest never replaces a live session, not even another guest's node", async () => {
@@ -187,7 +187,7 @@ Deno.test("identity: creating an account ends every guest session of the identit
   );
   assert.deepEqual((await ended(squatter)).reason, NOW_OWNED("alice@localhost"));
   assert.deepEqual((await ended(registrant)).reason, NOW_OWNED("alice@localhost"));
-  assert.equal(t.server.registry.byIdentity("alice@localhost").size, 0);
+  assert.equal(t.server.registry.byIdentity("alice@localhost").length, 0);
   // Messages for alice no longer reach the squatter; the owner signs in and sees a fresh account.
   const message = new Message("text/plain", "hi", { id: "m1", to: "alice@localhost" });
   await bob.sendMessage(message);
@@ -270,7 +270,7 @@ Deno.test("identity: a guest let in while the account is being created is ended 
       .catch(() => {});
     const info = await ended(client);
     assert.deepEqual(info.reason?.code, 13);
-    assert.equal(server.registry.byIdentity("race@localhost").size, 0);
+    assert.equal(server.registry.byIdentity("race@localhost").length, 0);
   } finally {
     await server.shutdown();
     inner.close();
@@ -416,5 +416,5 @@ Deno.test("identity: guests filling an identity's session slots cannot lock out 
   for (const squatter of squatters) {
     assert.deepEqual((await ended(squatter)).reason, NOW_OWNED("erin@localhost"));
   }
-  assert.equal(t.server.registry.byIdentity("erin@localhost").size, 1);
+  assert.equal(t.server.registry.byIdentity("erin@localhost").length, 1);
 });
