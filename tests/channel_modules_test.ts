@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ClientChannel } from "../src/channel/client_channel.ts";
 import type { ChannelModule } from "../src/channel/channel_module.ts";
+import type { ChannelCloseInfo } from "../src/channel/channel.ts";
 import { ChannelError } from "../src/channel/errors.ts";
 import { ManualClock } from "../src/clock.ts";
 import { Command, type Envelope, Message, Notification, Session } from "../src/envelope.ts";
@@ -370,6 +371,7 @@ Deno.test("ChannelModule in options.modules sees state changes, receives and sen
   const received: Envelope[] = [];
   const sending: Envelope[] = [];
   let closedCalls = 0;
+  let closedInfo: ChannelCloseInfo | undefined;
   const module: ChannelModule = {
     onStateChanged: (state, channel) => {
       assert.equal(channel.state, state);
@@ -387,7 +389,11 @@ Deno.test("ChannelModule in options.modules sees state changes, receives and sen
       sending.push(envelope);
       return (envelope as Message).content === "secret" ? null : envelope;
     },
-    onClosed: () => closedCalls++,
+    onClosed: (channel, info) => {
+      closedCalls++;
+      closedInfo = info;
+      assert.equal(channel.state, info.state);
+    },
   };
   await using raw = await rawServer({ modules: [module] });
   assert.deepEqual(states, ["authenticating", "established"]);
@@ -420,6 +426,8 @@ Deno.test("ChannelModule in options.modules sees state changes, receives and sen
   assert.equal((await raw.client.closed).state, "finished");
   assert.deepEqual(states, ["authenticating", "established", "finishing", "finished"]);
   assert.equal(closedCalls, 1);
+  // Told how the channel ended: the very object `closed` resolves with.
+  assert.equal(closedInfo, await raw.client.closed);
 });
 
 Deno.test("ChannelModule failures in onStateChanged do not break the channel", async () => {

@@ -17,6 +17,7 @@ import {
   Message,
   plainCredentials,
 } from "../mod.ts";
+import { MemoryTransport } from "../src/transport/memory.ts";
 import { churn, type ChurnResult, RawLimeClient } from "../tools/churn.ts";
 import { within, writeAll } from "./tcp_helpers.ts";
 import { connect, CONTACT, startServer } from "./server_test_helpers.ts";
@@ -505,6 +506,30 @@ Deno.test("LimeServer delivers what a guest sent before leaving while its identi
     recheck.release();
     raw.close();
     await bob.close();
+    await server.shutdown();
+    store.close();
+  }
+});
+
+Deno.test("LimeServer given a transport that cannot be read ends it at once and gives its slot back", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  const server = await startServer(store, { websocket: false, maxSessions: 1 });
+  const [a, b] = MemoryTransport.pair();
+  (a as unknown as Record<symbol, unknown>)[Symbol.asyncIterator] = () => {
+    throw new Error("no iterator");
+  };
+  server.accept(a); // its channel ends while it is being made
+  const client = await connect(server.tcpAddress!);
+  try {
+    await until(() => !a.isConnected, 2000, "closed");
+    // The one slot is free again: a client gets in.
+    await within(client.establishSession({ identity: "guest1@localhost", instance: "a" }));
+    assert.equal(client.state, "established");
+    assert.equal(server.connectionCount, 1);
+    await client.finish();
+  } finally {
+    await client.close();
+    await b.close();
     await server.shutdown();
     store.close();
   }

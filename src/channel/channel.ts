@@ -137,7 +137,8 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       this.timeouts.send,
       (error) => this.#abort(error),
     );
-    this.#modules = [...builtInModules(role, options), ...(options.modules ?? [])];
+    // Exactly sized (two spreads would leave it room for 16 more: 136 B per server session).
+    this.#modules = builtInModules(role, options).concat(options.modules ?? []);
     this.lastReceivedAt = this.clock.now();
     this.#tracksReceiveTime = !!options.remotePingInterval || !!options.modules?.length;
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
@@ -509,7 +510,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     this.#sessions.close(graceful && !this.#sessions.taking ? undefined : channelError());
     for (const module of this.#modules) {
       try {
-        module.onClosed?.(this);
+        module.onClosed?.(this, this.#closeInfo);
       } catch (caught) {
         console.error("LIME channel: a module failed on close", caught);
       }

@@ -6,7 +6,7 @@
  */
 import type { Envelope } from "../envelope.ts";
 import type { SessionState } from "../generated/enums.generated.ts";
-import type { Channel } from "./channel.ts";
+import type { Channel, ChannelCloseInfo } from "./channel.ts";
 
 /** A pipeline hook on a channel. */
 export interface ChannelModule {
@@ -19,6 +19,9 @@ export interface ChannelModule {
   onReceiving?(envelope: Envelope, channel: Channel): Envelope | null;
   /** Called for each message, notification or command about to be sent; `null` drops it. */
   onSending?(envelope: Envelope, channel: Channel): Envelope | null;
-  /** Called once when the channel closes: release timers here. */
-  onClosed?(channel: Channel): void;
+  /**
+   * Called once when the channel closes, with how it ended (what `closed` resolves with, just
+   * before it does): release timers here.
+   */
+  onClosed?(channel: Channel, info: ChannelCloseInfo): void;
 }

@@ -4,7 +4,8 @@
  * recorded (`SessionEvents`: metrics, the establishment span, the log lines).
  * @module
  */
-import type { ChannelCloseInfo } from "../channel/channel.ts";
+import type { Channel, ChannelCloseInfo } from "../channel/channel.ts";
+import type { ChannelModule } from "../channel/channel_module.ts";
 import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Clock } from "../clock.ts";
@@ -15,7 +16,7 @@ import { guardActionsCounter } from "../observability/metrics.ts";
 import { SessionEvents, type TransportLabel } from "../observability/session_events.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { Transport } from "../transport/transport.ts";
-import type { Admission } from "./guard/admission.ts";
+import type { Admission, AdmissionTicket } from "./guard/admission.ts";
 import type { TrafficShaping } from "./guard/traffic_shaper.ts";
 import { IDENTITY_REASONS, type IdentityRules } from "./identity_rules.ts";
 import type { Router } from "./router.ts";
@@ -89,9 +90,9 @@ export type Served = (error?: unknown) => void;
 /**
  * Serves one connection (any transport, already open). The promise settles once the session is
  * established (or refused; it rejects on an unexpected error), `served` is called once when the
- * connection is done with. An established session is then held by reactions on its channel
- * only, not by a suspended async function (whose frame, promise and resolvers would stay for the
- * session's life).
+ * connection is done with. An established session is then held by its channel only (this
+ * connection's state is one of its modules), not by a suspended async function or reactions on
+ * `closed` (whose frames, promises and closures would stay for the session's life).
  */
 export async function serveConnection(
   context: ServingContext,
@@ -101,156 +102,185 @@ export async function serveConnection(
 ): Promise<void> {
   let handedOver = false;
   try {
-    handedOver = await establishAndServe(context, transport, label, served);
+    handedOver = await new ConnectionServing(context, transport, label, served).establish();
   } finally {
     if (!handedOver) served();
   }
 }
 
-/** Serves one connection; true once the end of its session took over `served`. */
-async function establishAndServe(
-  context: ServingContext,
-  transport: Transport,
-  label: TransportLabel,
-  served: Served,
-): Promise<boolean> {
-  const options = context.options;
-  const channel = new ServerChannel(transport, {
-    autoReplyPings: false,
-    remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
-    remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
-    ...options.channel,
-    clock: context.clock,
-    serverNode: context.serverNode,
-  });
-  context.channels.add(channel);
-  const source = sourceOfTransport(transport);
-  const events = new SessionEvents(transport, label);
-  const ticket = context.stopping ? SHUTDOWN_REASON : context.admission.admit(source);
-  // One reaction on the channel's end for all that follows it (each `then` is a reaction, a
-  // promise and a closure held for the session's life): the slot given back and, once the session
-  // is being served, its gate closed, its end logged and `served` called (before that,
-  // `serveUntilEnd` does it, after what the session sent meanwhile went through the gate).
-  let gate: SessionGate | undefined = undefined;
-  let serving: ServerSession | undefined;
-  let owned = false;
-  let closedWith: ChannelCloseInfo | undefined;
-  channel.closed.then((end) => {
-    closedWith = end;
-    context.channels.delete(channel);
-    if ("release" in ticket) ticket.release();
-    if (serving) endServing(context, transport, serving, gate!, events, end, owned, served);
-  });
-  if (!("release" in ticket)) {
-    // At once, without waiting for `new`: a refused peer must not hold a slot.
-    events.refused(ticket, context.stopping ? "shutting down" : `limit hit: ${ticket.description}`);
-    await channel.sendFailedSession(ticket).catch(() => {});
-    return false;
-  }
-  const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
-  let session: ServerSession | undefined;
-  let result: EstablishmentResult;
-  try {
-    result = await channel.establishSession({
-      firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
-        SERVER_DEFAULTS.firstEnvelopeTimeout,
-      schemeOptions: (channel) => offeredSchemes(options, channel.transport),
-      assign: (candidate, { scheme }) => context.rules.assign(candidate, scheme),
-      register: (node, { domainRole, scheme }) => {
-        const registered = context.registration.register(
-          channel,
-          node,
-          domainRole,
-          scheme,
-          source,
-          perIdentity,
-        );
-        const settle = (outcome: ServerSession | Reason) => {
-          if (!("node" in outcome)) return outcome;
-          session = outcome;
-          return node;
-        };
-        return registered instanceof Promise ? registered.then(settle) : settle(registered);
-      },
-      authenticator: context.authenticator,
-    });
-  } finally {
-    ticket.established();
-  }
-  if (!result.established || !session) {
-    if (session) context.registration.unregister(session);
-    if (!result.established) events.refused(result.reason, result.cause);
-    else {
-      events.refused(channel.violation ?? NOT_REGISTERED, "established but not registered");
-    }
-    return false;
-  }
-  const established = session;
-  events.established(established.node, established.scheme);
-  // The gate first: it charges what the session sends from now on (and answers invalid
-  // envelopes only as its buckets allow), also while the check below waits for the store.
-  // What is valid waits in the channel's buffers until the handlers below take it.
-  gate = openSessionGate(established, context.shaping, context.router, context.clock);
-  const route = gate.route;
-  try {
-    // An account created while this guest was being let in: the identity is owned now.
-    if (established.guest) {
-      const nowOwned = await options.store.getAccount(established.identity).then(
-        (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
-        (): Reason => ({
-          code: ReasonCode.SESSION_ERROR,
-          description: "An unexpected server error occurred",
-        }),
-      );
-      if (nowOwned) {
-        context.registration.evict(established, nowOwned);
-        owned = true;
-      }
-    }
-    if (!owned) {
-      // Also when the channel ended meanwhile: what the session sent before its end is delivered.
-      channel.onMessage(route);
-      channel.onNotification(route);
-      channel.onCommand(route);
-    }
-  } catch (error) {
-    gate.close();
-    throw error;
-  }
-  return serveUntilEnd(established);
+/**
+ * One connection being served: its channel, its admission ticket, its gate once established, and
+ * what the end of its channel does (as the channel's last module: one object, told at the end).
+ */
+class ConnectionServing implements ChannelModule {
+  readonly #context: ServingContext;
+  readonly #transport: Transport;
+  readonly #events: SessionEvents;
+  readonly #served: Served;
+  readonly #channel: ServerChannel;
+  readonly #ticket: AdmissionTicket | Reason;
+  #gate: SessionGate | undefined;
+  // Set once the session is served: the end of the channel ends the serving from then on.
+  #serving: ServerSession | undefined;
+  #owned = false;
+  #closedWith: ChannelCloseInfo | undefined;
 
-  /** From now on the end of the channel ends the serving (at once if it ended meanwhile). */
-  function serveUntilEnd(session: ServerSession): true {
-    serving = session;
-    if (closedWith) {
-      endServing(context, transport, session, gate!, events, closedWith, owned, served);
+  constructor(
+    context: ServingContext,
+    transport: Transport,
+    label: TransportLabel,
+    served: Served,
+  ) {
+    this.#context = context;
+    this.#transport = transport;
+    this.#served = served;
+    const channelOptions = context.options.channel;
+    this.#channel = new ServerChannel(transport, {
+      autoReplyPings: false,
+      remotePingInterval: SERVER_DEFAULTS.remotePingInterval,
+      remoteIdleTimeout: SERVER_DEFAULTS.remoteIdleTimeout,
+      ...channelOptions,
+      modules: [...channelOptions?.modules ?? [], this],
+      clock: context.clock,
+      serverNode: context.serverNode,
+    });
+    this.#events = new SessionEvents(transport, label);
+    this.#ticket = context.stopping
+      ? SHUTDOWN_REASON
+      : context.admission.admit(sourceOfTransport(transport));
+    // A transport that cannot be read ends its channel at once, while it is being made.
+    if (this.#closedWith) this.#ended(this.#closedWith);
+    else context.channels.add(this.#channel);
+  }
+
+  /**
+   * The channel ended: the slot is given back and, once the session is being served, its gate
+   * closed, its end logged and `served` called (before that, `serveUntilEnd` does it, after what
+   * the session sent meanwhile went through the gate).
+   */
+  onClosed(_channel: Channel, end: ChannelCloseInfo): void {
+    this.#closedWith = end;
+    if (this.#ticket !== undefined) this.#ended(end); // else the constructor does it
+  }
+
+  #ended(end: ChannelCloseInfo): void {
+    this.#context.channels.delete(this.#channel);
+    if ("release" in this.#ticket) this.#ticket.release();
+    if (this.#serving) this.#endServing(this.#serving, end);
+  }
+
+  /** Establishes the session; true once the end of its channel took over `served`. */
+  async establish(): Promise<boolean> {
+    const context = this.#context;
+    const channel = this.#channel;
+    const ticket = this.#ticket;
+    const options = context.options;
+    const events = this.#events;
+    if (!("release" in ticket)) {
+      // At once, without waiting for `new`: a refused peer must not hold a slot.
+      events.refused(
+        ticket,
+        context.stopping ? "shutting down" : `limit hit: ${ticket.description}`,
+      );
+      await channel.sendFailedSession(ticket).catch(() => {});
+      return false;
     }
+    const source = sourceOfTransport(this.#transport);
+    const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
+    let session: ServerSession | undefined;
+    let result: EstablishmentResult;
+    try {
+      result = await channel.establishSession({
+        firstEnvelopeTimeout: options.firstEnvelopeTimeout ??
+          SERVER_DEFAULTS.firstEnvelopeTimeout,
+        schemeOptions: (channel) => offeredSchemes(options, channel.transport),
+        assign: (candidate, { scheme }) => context.rules.assign(candidate, scheme),
+        register: (node, { domainRole, scheme }) => {
+          const registered = context.registration.register(
+            channel,
+            node,
+            domainRole,
+            scheme,
+            source,
+            perIdentity,
+          );
+          const settle = (outcome: ServerSession | Reason) => {
+            if (!("node" in outcome)) return outcome;
+            session = outcome;
+            return node;
+          };
+          return registered instanceof Promise ? registered.then(settle) : settle(registered);
+        },
+        authenticator: context.authenticator,
+      });
+    } finally {
+      ticket.established();
+    }
+    if (!result.established || !session) {
+      if (session) context.registration.unregister(session);
+      if (!result.established) events.refused(result.reason, result.cause);
+      else {
+        events.refused(channel.violation ?? NOT_REGISTERED, "established but not registered");
+      }
+      return false;
+    }
+    const established = session;
+    events.established(established.node, established.scheme);
+    // The gate first: it charges what the session sends from now on (and answers invalid
+    // envelopes only as its buckets allow), also while the check below waits for the store.
+    // What is valid waits in the channel's buffers until the handlers below take it.
+    const gate = openSessionGate(established, context.shaping, context.router, context.clock);
+    this.#gate = gate;
+    try {
+      // An account created while this guest was being let in: the identity is owned now.
+      if (established.guest) {
+        const nowOwned = await options.store.getAccount(established.identity).then(
+          (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
+          (): Reason => ({
+            code: ReasonCode.SESSION_ERROR,
+            description: "An unexpected server error occurred",
+          }),
+        );
+        if (nowOwned) {
+          context.registration.evict(established, nowOwned);
+          this.#owned = true;
+        }
+      }
+      if (!this.#owned) {
+        // Also when the channel ended meanwhile: what the session sent before its end is
+        // delivered.
+        channel.onMessage(gate.route);
+        channel.onNotification(gate.route);
+        channel.onCommand(gate.route);
+      }
+    } catch (error) {
+      gate.close();
+      throw error;
+    }
+    // From now on the end of the channel ends the serving (at once if it ended meanwhile).
+    this.#serving = established;
+    if (this.#closedWith) this.#endServing(established, this.#closedWith);
     return true;
   }
-}
 
-/** What the end of a served session does: closes its gate, logs it (see `sessionEnded`), then `served`. */
-function endServing(
-  context: ServingContext,
-  transport: Transport,
-  session: ServerSession,
-  gate: SessionGate,
-  events: SessionEvents,
-  end: ChannelCloseInfo,
-  owned: boolean,
-  served: Served,
-): void {
-  gate.close();
-  if (owned) {
-    let failure: unknown;
-    try {
-      events.ended(session.node, end, "the server (the identity became owned)");
-    } catch (error) {
-      failure = error;
+  /** What the end of a served session does: closes its gate, logs it (see `sessionEnded`), then `served`. */
+  #endServing(session: ServerSession, end: ChannelCloseInfo): void {
+    this.#gate!.close();
+    const served = this.#served;
+    if (this.#owned) {
+      let failure: unknown;
+      try {
+        this.#events.ended(session.node, end, "the server (the identity became owned)");
+      } catch (error) {
+        failure = error;
+      }
+      return served(failure);
     }
-    return served(failure);
+    sessionEnded(this.#context, this.#transport, session, this.#events, end).then(
+      () => served(),
+      served,
+    );
   }
-  sessionEnded(context, transport, session, events, end).then(() => served(), served);
 }
 
 /** The end of an established session: unregisters it, logs how it ended. */
