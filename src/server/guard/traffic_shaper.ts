@@ -45,62 +45,92 @@ export const DEFAULT_RATE_LIMITS: Readonly<
   perAddress: Object.freeze({ envelopesPerSecond: 20_000, bytesPerSecond: 32 * 1024 * 1024 }),
 });
 
-/** A token bucket that may go into debt. */
-class Bucket {
-  readonly #rate: number;
-  readonly #capacity: number;
-  #tokens: number;
+/** The rates and capacities of one kind of sender's buckets (shared by all its buckets). */
+interface BucketLimits {
+  /** Envelopes per second (0: not limited). */
+  readonly envelopes: number;
+  /** Bytes per second (0: not limited). */
+  readonly bytes: number;
+  /** What the buckets hold: `burst` seconds' worth. */
+  readonly envelopeCapacity: number;
+  readonly byteCapacity: number;
+}
+
+function bucketLimits(limits: RateLimits, burst = 1): BucketLimits {
+  const envelopes = limits.envelopesPerSecond || 0;
+  const bytes = limits.bytesPerSecond || 0;
+  return { envelopes, bytes, envelopeCapacity: envelopes * burst, byteCapacity: bytes * burst };
+}
+
+/**
+ * The two token buckets of one sender (envelopes and bytes), which may go into debt, in one
+ * object: a server keeps two sets per session (the session's and, for a guest, its identity's).
+ * Refilling both at every charge gives what refilling each at its own charges would: tokens only
+ * grow with time, up to the capacity.
+ */
+class Buckets {
+  readonly #limits: BucketLimits;
+  #envelopes: number;
+  #bytes: number;
   #at: number;
 
-  /** `rate` per second, holding `burst` seconds' worth. */
-  constructor(rate: number, now: number, burst = 1) {
-    this.#rate = rate;
-    this.#capacity = rate * burst;
-    this.#tokens = this.#capacity;
+  constructor(limits: BucketLimits, now: number) {
+    this.#limits = limits;
+    this.#envelopes = limits.envelopeCapacity;
+    this.#bytes = limits.byteCapacity;
     this.#at = now;
   }
 
   #refill(now: number): void {
-    this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#at) * this.#rate / 1000);
+    const limits = this.#limits;
+    const elapsed = now - this.#at;
     this.#at = now;
+    if (limits.envelopes) {
+      this.#envelopes = Math.min(
+        limits.envelopeCapacity,
+        this.#envelopes + elapsed * limits.envelopes / 1000,
+      );
+    }
+    if (limits.bytes) {
+      this.#bytes = Math.min(limits.byteCapacity, this.#bytes + elapsed * limits.bytes / 1000);
+    }
   }
 
-  /** Takes `amount`; returns the ms until the bucket is out of debt (0: it is not in debt). */
-  charge(amount: number, now: number): number {
+  /**
+   * Takes `envelopes` (1, or 0 for bytes alone) and `bytes`; returns the ms until the buckets
+   * charged are out of debt (0: they are not in debt).
+   */
+  charge(envelopes: number, bytes: number, now: number): number {
     this.#refill(now);
-    this.#tokens -= amount;
-    return this.#tokens >= 0 ? 0 : -this.#tokens * 1000 / this.#rate;
+    const limits = this.#limits;
+    let wait = 0;
+    if (limits.envelopes && envelopes) {
+      this.#envelopes -= envelopes;
+      if (this.#envelopes < 0) wait = -this.#envelopes * 1000 / limits.envelopes;
+    }
+    if (limits.bytes) {
+      this.#bytes -= bytes;
+      if (this.#bytes < 0) wait = Math.max(wait, -this.#bytes * 1000 / limits.bytes);
+    }
+    return wait;
   }
 
   /** Gives back what {@link charge} took (an envelope that was refused after all). */
-  refund(amount: number): void {
-    this.#tokens = Math.min(this.#capacity, this.#tokens + amount);
+  refund(bytes: number): void {
+    const limits = this.#limits;
+    if (limits.envelopes) this.#envelopes = Math.min(limits.envelopeCapacity, this.#envelopes + 1);
+    if (limits.bytes) this.#bytes = Math.min(limits.byteCapacity, this.#bytes + bytes);
   }
 }
 
-/** The buckets of one sender: envelopes and bytes, when limited. */
-class Buckets {
-  readonly envelopes: Bucket | undefined;
-  readonly bytes: Bucket | undefined;
+/** Buckets shared by several sessions (an identity's, an address's), counted by their users. */
+class SharedEntry extends Buckets {
+  users = 0;
+  readonly key: string;
 
-  constructor(limits: RateLimits, now: number, burst = 1) {
-    this.envelopes = limits.envelopesPerSecond
-      ? new Bucket(limits.envelopesPerSecond, now, burst)
-      : undefined;
-    this.bytes = limits.bytesPerSecond ? new Bucket(limits.bytesPerSecond, now, burst) : undefined;
-  }
-
-  charge(bytes: number, now: number): number {
-    return Math.max(this.envelopes?.charge(1, now) ?? 0, this.bytes?.charge(bytes, now) ?? 0);
-  }
-
-  chargeBytes(bytes: number, now: number): number {
-    return this.bytes?.charge(bytes, now) ?? 0;
-  }
-
-  refund(bytes: number): void {
-    this.envelopes?.refund(1);
-    this.bytes?.refund(bytes);
+  constructor(key: string, limits: BucketLimits, now: number) {
+    super(limits, now);
+    this.key = key;
   }
 }
 
@@ -119,103 +149,104 @@ export interface SessionShaper {
   release(): void;
 }
 
-/** Buckets shared by several sessions (an identity's, an address's), counted by their users. */
+/** Buckets shared by several sessions (an identity's, an address's), by key. */
 class SharedBuckets {
-  readonly #limits: RateLimits;
+  readonly #limits: BucketLimits;
   readonly #clock: Clock;
-  readonly #burst: number;
-  readonly #entries = new Map<string, { buckets: Buckets; users: number }>();
+  readonly #entries = new Map<string, SharedEntry>();
 
-  constructor(limits: RateLimits, clock: Clock, burst = 1) {
+  constructor(limits: BucketLimits, clock: Clock) {
     this.#limits = limits;
     this.#clock = clock;
-    this.#burst = burst;
   }
 
-  acquire(key: string): BucketsLease {
+  acquire(key: string): SharedEntry {
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = { buckets: new Buckets(this.#limits, this.#clock.now(), this.#burst), users: 0 };
+      entry = new SharedEntry(key, this.#limits, this.#clock.now());
       this.#entries.set(key, entry);
     }
     entry.users++;
-    return new BucketsLease(this.#entries, key, entry);
-  }
-}
-
-/** One user's hold on shared buckets (a class, not closures: a server keeps two per session). */
-class BucketsLease {
-  readonly #entries: Map<string, { buckets: Buckets; users: number }>;
-  readonly #key: string;
-  readonly #held: { buckets: Buckets; users: number };
-  #released = false;
-
-  constructor(
-    entries: Map<string, { buckets: Buckets; users: number }>,
-    key: string,
-    held: { buckets: Buckets; users: number },
-  ) {
-    this.#entries = entries;
-    this.#key = key;
-    this.#held = held;
+    return entry;
   }
 
-  get buckets(): Buckets {
-    return this.#held.buckets;
-  }
-
-  /** Lets go (once): the buckets go when their last user lets go. */
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    const held = this.#held;
-    if (--held.users === 0 && this.#entries.get(this.#key) === held) {
-      this.#entries.delete(this.#key);
+  /** One user lets go: the buckets go when their last user lets go. */
+  release(entry: SharedEntry): void {
+    if (--entry.users === 0 && this.#entries.get(entry.key) === entry) {
+      this.#entries.delete(entry.key);
     }
   }
 }
 
-/** A session's shaper: its own buckets, its identity's and its address's. */
+/**
+ * A session's shaper: its own buckets (it is them), its identity's and its address's, each when
+ * there are some (an HTTP request's shaper has only its address's).
+ */
 class BucketsShaper implements SessionShaper {
   readonly #clock: Clock;
-  readonly #all: Buckets[];
-  readonly #leases: BucketsLease[];
+  readonly #shaping: SharedBucketsPair;
+  readonly #own: Buckets | undefined;
+  readonly #identity: SharedEntry | undefined;
+  readonly #address: SharedEntry | undefined;
+  #released = false;
 
-  constructor(clock: Clock, all: Buckets[], leases: BucketsLease[]) {
+  constructor(
+    clock: Clock,
+    shaping: SharedBucketsPair,
+    own: Buckets | undefined,
+    identity: SharedEntry | undefined,
+    address: SharedEntry | undefined,
+  ) {
     this.#clock = clock;
-    this.#all = all;
-    this.#leases = leases;
+    this.#shaping = shaping;
+    this.#own = own;
+    this.#identity = identity;
+    this.#address = address;
+  }
+
+  #charge(envelopes: number, bytes: number): number {
+    const now = this.#clock.now();
+    return Math.max(
+      this.#own?.charge(envelopes, bytes, now) ?? 0,
+      this.#identity?.charge(envelopes, bytes, now) ?? 0,
+      this.#address?.charge(envelopes, bytes, now) ?? 0,
+    );
   }
 
   charge(bytes: number): number {
-    const now = this.#clock.now();
-    let wait = 0;
-    for (const buckets of this.#all) wait = Math.max(wait, buckets.charge(bytes, now));
-    return wait;
+    return this.#charge(1, bytes);
   }
 
   chargeAnswer(bytes: number): number {
-    const now = this.#clock.now();
-    let wait = 0;
-    for (const buckets of this.#all) wait = Math.max(wait, buckets.chargeBytes(bytes, now));
-    return wait;
+    return this.#charge(0, bytes);
   }
 
   refund(bytes: number): void {
-    for (const buckets of this.#all) buckets.refund(bytes);
+    this.#own?.refund(bytes);
+    this.#identity?.refund(bytes);
+    this.#address?.refund(bytes);
   }
 
   release(): void {
-    for (const lease of this.#leases) lease.release();
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#identity) this.#shaping.identities.release(this.#identity);
+    if (this.#address) this.#shaping.addresses.release(this.#address);
   }
+}
+
+/** The shared buckets of a server, by identity and by source address. */
+interface SharedBucketsPair {
+  readonly identities: SharedBuckets;
+  readonly addresses: SharedBuckets;
 }
 
 /** The shapers of a server's sessions, with the identity and address buckets they share. */
 export class TrafficShaping {
   readonly #clock: Clock;
   readonly #session: RateLimits;
-  readonly #identities: SharedBuckets;
-  readonly #addresses: SharedBuckets;
+  readonly #sessionBuckets: BucketLimits;
+  readonly #shared: SharedBucketsPair;
   readonly #limited: boolean;
 
   /** Shaping on `clock` with these limits (`false` or 0 envelopes/s: none at all). */
@@ -240,10 +271,13 @@ export class TrafficShaping {
       address = { ...DEFAULT_RATE_LIMITS.perAddress, ...limits?.perAddress };
     }
     this.#session = session;
-    this.#identities = new SharedBuckets(identity, clock);
-    // An address's many sessions get a short burst (a quarter second's worth): what they send at
-    // once stays small next to everyone else's.
-    this.#addresses = new SharedBuckets(address, clock, 0.25);
+    this.#sessionBuckets = bucketLimits(session);
+    this.#shared = {
+      identities: new SharedBuckets(bucketLimits(identity), clock),
+      // An address's many sessions get a short burst (a quarter second's worth): what they send
+      // at once stays small next to everyone else's.
+      addresses: new SharedBuckets(bucketLimits(address, 0.25), clock),
+    };
     this.#limited = [session, identity, address].some((l) =>
       !!(l.envelopesPerSecond || l.bytesPerSecond)
     );
@@ -262,12 +296,14 @@ export class TrafficShaping {
   /** A shaper for a new session of `identityKey` from `source` (undefined: no address buckets). */
   forSession(identityKey: string, source?: string): SessionShaper {
     const clock = this.#clock;
-    const own = new Buckets(this.#session, clock.now());
-    const identity = this.#identities.acquire(identityKey);
-    const address = source === undefined ? undefined : this.#addresses.acquire(source);
-    return address
-      ? new BucketsShaper(clock, [own, identity.buckets, address.buckets], [identity, address])
-      : new BucketsShaper(clock, [own, identity.buckets], [identity]);
+    const shared = this.#shared;
+    return new BucketsShaper(
+      clock,
+      shared,
+      new Buckets(this.#sessionBuckets, clock.now()),
+      shared.identities.acquire(identityKey),
+      source === undefined ? undefined : shared.addresses.acquire(source),
+    );
   }
 
   /**
@@ -275,8 +311,13 @@ export class TrafficShaping {
    * address's sessions (HTTP requests: their identity's share is a session's shaper).
    */
   forAddress(source: string): SessionShaper {
-    const clock = this.#clock;
-    const address = this.#addresses.acquire(source);
-    return new BucketsShaper(clock, [address.buckets], [address]);
+    const shared = this.#shared;
+    return new BucketsShaper(
+      this.#clock,
+      shared,
+      undefined,
+      undefined,
+      shared.addresses.acquire(source),
+    );
   }
 }
