@@ -10,7 +10,7 @@ import { ChannelError } from "../src/channel/errors.ts";
 import type { Envelope } from "../src/envelope.ts";
 
 const message = (id: string) => ({ id, type: "text/plain", content: id }) as unknown as Envelope;
-const traffic = () => new ReceivedTraffic(4, new ManualClock(), 0, () => {});
+const traffic = () => new ReceivedTraffic(4, new ManualClock(), 0, { abort: () => {} });
 
 Deno.test("ReceivedTraffic: a handler added twice is called once, and either remover removes it", () => {
   const received = traffic();

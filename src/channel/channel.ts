@@ -128,15 +128,11 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       options.receiveBufferSize ?? CHANNEL_DEFAULTS.receiveBufferSize,
       this.clock,
       this.timeouts.consume,
-      (error) => this.#abort(error),
+      this,
     );
     this.#sessions = new BoundedQueue(4);
     this.#pending = new PendingCommands(this.clock);
-    this.#watchdog = new SendWatchdog(
-      this.clock,
-      this.timeouts.send,
-      (error) => this.#abort(error),
-    );
+    this.#watchdog = new SendWatchdog(this.clock, this.timeouts.send, this);
     // Exactly sized (two spreads would leave it room for 16 more: 136 B per server session).
     this.#modules = builtInModules(role, options).concat(options.modules ?? []);
     this.lastReceivedAt = this.clock.now();

@@ -12,6 +12,7 @@ import { NO_HANDLERS, stillListed, withHandler, withoutHandler } from "../handle
 import type { WaitOptions } from "./channel_options.ts";
 import { abortError } from "./deadline.ts";
 import { ChannelError } from "./errors.ts";
+import type { Abortable } from "./send_watchdog.ts";
 
 /** The envelopes that are traffic (not session envelopes). */
 export type TrafficKind = Exclude<EnvelopeKind, "session">;
@@ -55,21 +56,21 @@ export class ReceivedTraffic {
   #closed: { error: unknown } | undefined;
   readonly #clock: Clock;
   readonly #consumeTimeout: number;
-  readonly #stuck: (error: Error) => void;
+  readonly #channel: Abortable;
   /** Whether the buffers closed without an error (their iterators then end quietly). */
   #endedCleanly = false;
   /** Whether the receive loop waits for room in a full buffer (it reads nothing meanwhile). */
   waitingForRoom = false;
 
   /**
-   * Buffers of `size` envelopes per kind; `stuck` gets a `timeout` ChannelError when a full
-   * buffer found no room within `consumeTimeout` ms (0: waits as long as it takes).
+   * Buffers of `size` envelopes per kind; `channel` is aborted with a `timeout` ChannelError when
+   * a full buffer found no room within `consumeTimeout` ms (0: waits as long as it takes).
    */
-  constructor(size: number, clock: Clock, consumeTimeout: number, stuck: (error: Error) => void) {
+  constructor(size: number, clock: Clock, consumeTimeout: number, channel: Abortable) {
     this.#size = size;
     this.#clock = clock;
     this.#consumeTimeout = consumeTimeout;
-    this.#stuck = stuck;
+    this.#channel = channel;
   }
 
   /** Adds a handler of `kind`, gives it what waits in the buffer, and returns its remover. */
@@ -142,7 +143,7 @@ export class ReceivedTraffic {
       await queue.put(envelope, controller.signal);
     } catch (error) {
       if (!controller.signal.aborted) return; // the queue closed: the channel is ending
-      this.#stuck(
+      this.#channel.abort(
         new ChannelError(
           "timeout",
           `The ${kind} consumer has not taken an envelope for ${timeout} ms`,

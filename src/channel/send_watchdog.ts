@@ -7,22 +7,28 @@
 import type { Clock, TimerHandle } from "../clock.ts";
 import { ChannelError } from "./errors.ts";
 
+/** What a timed-out send aborts: its channel (not a closure of it: a server keeps one per session). */
+export interface Abortable {
+  /** Ends with `error`. */
+  abort(error: Error): void;
+}
+
 /** Watches sends in flight for a timeout. */
 export class SendWatchdog {
   readonly #clock: Clock;
   readonly #timeout: number;
-  readonly #onTimeout: (error: ChannelError) => void;
+  readonly #channel: Abortable;
   // Made while sends are in flight and dropped after: a server keeps a watchdog per session.
   #inFlight: Map<number, number> | undefined;
   #next = 0;
   #timer: TimerHandle | undefined;
   #stopped = false;
 
-  /** `timeout` 0 disables the watch. */
-  constructor(clock: Clock, timeout: number, onTimeout: (error: ChannelError) => void) {
+  /** `timeout` 0 disables the watch; a send that times out aborts `channel`. */
+  constructor(clock: Clock, timeout: number, channel: Abortable) {
     this.#clock = clock;
     this.#timeout = timeout;
-    this.#onTimeout = onTimeout;
+    this.#channel = channel;
   }
 
   /** Watches one send; returns a promise settling like it. */
@@ -58,7 +64,7 @@ export class SendWatchdog {
     const waited = this.#clock.now() - oldest.value;
     if (waited >= this.#timeout) {
       this.stop();
-      this.#onTimeout(
+      this.#channel.abort(
         new ChannelError("timeout", `A send waited for the transport for over ${this.#timeout} ms`),
       );
       return;

@@ -52,6 +52,12 @@ export interface ServerChannelOptions extends ChannelOptions {
   establishmentReceiveLimit?: number;
 }
 
+/** What invalid input goes through before a server channel answers it (see `invalidInputGate`). */
+export interface InvalidInputGate {
+  /** Takes an invalid envelope: answers it (now or in turn), or says what the transport does. */
+  invalid(error: ValidationError): "skip" | "close" | Envelope;
+}
+
 /** Default {@link ServerChannelOptions.establishmentReceiveLimit}: 64 KiB. */
 export const DEFAULT_ESTABLISHMENT_RECEIVE_LIMIT = 64 * 1024;
 
@@ -62,6 +68,14 @@ export class ServerChannel extends Channel {
   readonly #fullReceiveLimit: number | undefined;
   /** The server's node (`from` of everything the server sends). */
   readonly serverNode: string;
+  /** Whether the transport answers invalid input the channel's way (see `invalidInputGate`). */
+  readonly gatesInvalidInput: boolean = false;
+  /**
+   * What invalid input goes through before the channel answers it, when the transport answers it
+   * the channel's way (`gatesInvalidInput`): a server's rate limits, which call
+   * {@link answerInvalid} in turn.
+   */
+  invalidInputGate: InvalidInputGate | undefined;
 
   /** Wraps a server-side transport. */
   constructor(transport: Transport, options: ServerChannelOptions) {
@@ -98,7 +112,9 @@ export class ServerChannel extends Channel {
       };
     }
     if ("invalidEnvelopePolicy" in transport && !transport.invalidEnvelopePolicy) {
-      transport.invalidEnvelopePolicy = (error) => this.#answerInvalid(error);
+      this.gatesInvalidInput = true;
+      transport.invalidEnvelopePolicy = (error) =>
+        this.invalidInputGate ? this.invalidInputGate.invalid(error) : this.answerInvalid(error);
     }
   }
 
@@ -111,7 +127,7 @@ export class ServerChannel extends Channel {
    * its place; any other is dropped and reported (`inputReports`), and the session goes on.
    * Anything else fails the session.
    */
-  #answerInvalid(error: ValidationError): "skip" | Envelope {
+  answerInvalid(error: ValidationError): "skip" | Envelope {
     if (isFinalSessionState(this.state)) return "skip";
     const raw = error.envelope ?? {};
     const id = typeof raw.id === "string" && raw.id !== "" ? raw.id : undefined;

@@ -121,7 +121,7 @@ export class EdgeSessions {
     const key = opened.session.identityKey;
     opened.webhook = this.#webhooks.get(key);
     const shaper = host.shaping.limited ? host.shaping.forSession(key, undefined) : undefined;
-    if (shaper) opened.session.chargeAnswer = (bytes) => void shaper.chargeAnswer(bytes);
+    opened.session.answerCharges = shaper;
     const entry = { edge: opened, shaper };
     this.#entries.set(key, entry);
     opened.channel.closed.then(() => {

@@ -53,7 +53,12 @@ const DEFAULT_PRESENCE: SessionPresence = Object.freeze({
   priority: 0,
   explicit: false,
 });
-const chargeNothing = (_bytes: number): void => {};
+
+/** What charges the bytes the server sends in answer to a session (its gate, or its shaper). */
+export interface AnswerCharges {
+  /** Charges `bytes` sent in answer. */
+  chargeAnswer(bytes: number): unknown;
+}
 
 /** Every session's receipt events until it sets its own (shared: it is replaced, never changed). */
 const ONLY_FAILED: ReadonlySet<NotificationEvent> = new Set(["failed"]);
@@ -80,14 +85,22 @@ export class ServerSession {
   accountBusy = false;
   /** Milliseconds its reading was paused by the rate limits so far. */
   shapedMs = 0;
-  /** Charges bytes the server sends in answer to this session to its rate limits (set by its gate). */
-  chargeAnswer: (bytes: number) => void = chargeNothing;
+  /**
+   * What the bytes the server sends in answer to this session are charged to (its rate limits;
+   * set by its gate). An object, not a closure: a server keeps one per session.
+   */
+  answerCharges: AnswerCharges | undefined;
   #unread: UnreadMessage[] = [];
   #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */
   presence: SessionPresence = DEFAULT_PRESENCE;
   /** Events the server notifies this session of for the messages it sends. */
   receiptEvents: ReadonlySet<NotificationEvent> = ONLY_FAILED;
+
+  /** Charges bytes the server sends in answer to this session to its rate limits. */
+  chargeAnswer(bytes: number): void {
+    this.answerCharges?.chargeAnswer(bytes);
+  }
 
   /** Creates the record of an established session. */
   constructor(

@@ -33,7 +33,7 @@ export interface SessionGate {
 
 /**
  * Opens the gate of `session`: returns the handler its channel's messages, notifications and
- * commands go to, and sets `session.chargeAnswer` for the server's answers. Its owner closes it
+ * commands go to, and sets `session.answerCharges` for the server's answers. Its owner closes it
  * when the channel ends.
  */
 export function openSessionGate(
@@ -47,10 +47,14 @@ export function openSessionGate(
   }
   const gate = new ShapingGate(session, shaping, router, clock);
   // What the server answers costs the session too: a 50-byte request must not buy a megabyte.
-  session.chargeAnswer = (bytes) => gate.chargeAnswer(bytes);
-  if (session.channel.transport.invalidEnvelopePolicy) {
-    session.channel.transport.invalidEnvelopePolicy = (invalid) => gate.invalid(invalid);
-  }
+  session.answerCharges = gate;
+  // Invalid input is charged before it is answered: through the channel's own hook when the
+  // transport answers the channel's way (no closure per session), else by wrapping its owner's.
+  const channel = session.channel;
+  const transport = channel.transport;
+  const policy = transport.invalidEnvelopePolicy;
+  if (channel.gatesInvalidInput) channel.invalidInputGate = gate;
+  else if (policy) transport.invalidEnvelopePolicy = (invalid) => gate.invalid(invalid);
   return gate;
 }
 
@@ -74,7 +78,8 @@ class ShapingGate implements SessionGate {
   #holdUntil = 0;
   // Made when the session is first held back (an envelope to route, or an invalid one to answer).
   #waiting: Waiting[] | undefined;
-  readonly #answerInvalid: InvalidEnvelopePolicy | undefined;
+  // Who answers invalid input: the channel, or the transport owner's policy (see openSessionGate).
+  readonly #answers: { answerInvalid: InvalidEnvelopePolicy } | undefined;
   #refusals = 0;
   /** The channel's handler of messages, notifications and commands. */
   readonly route = (envelope: Envelope): void => this.pass(envelope);
@@ -86,7 +91,10 @@ class ShapingGate implements SessionGate {
     this.#transport = session.channel.transport;
     this.#shaper = shaping.forSession(session.identityKey, session.source);
     this.#counted = this.#transport.receivedBytes ?? 0;
-    this.#answerInvalid = this.#transport.invalidEnvelopePolicy;
+    const policy = this.#transport.invalidEnvelopePolicy;
+    this.#answers = session.channel.gatesInvalidInput
+      ? session.channel
+      : policy && { answerInvalid: policy };
   }
 
   /** An envelope the session sent: routed, held back, or refused with 34. */
@@ -110,7 +118,7 @@ class ShapingGate implements SessionGate {
       return "skip";
     }
     const wait = this.#admit(this.#shaper.charge(bytes));
-    const policy = this.#answerInvalid!(invalid);
+    const policy = this.#answers!.answerInvalid(invalid);
     if (wait > 0) this.#hold(wait);
     return policy;
   }
@@ -172,7 +180,7 @@ class ShapingGate implements SessionGate {
       const { envelope, invalid, bytes } = waiting.shift()!;
       const wait = this.#shaper.charge(bytes);
       if (envelope) this.#router.route(this.#session, envelope);
-      else if (this.#answerInvalid?.(invalid!) === "close") {
+      else if (this.#answers?.answerInvalid(invalid!) === "close") {
         this.#transport.close().catch(() => {});
       }
       if (wait > 0) this.#hold(wait);
