@@ -87,9 +87,9 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
 
   #state: SessionState = "new";
   #closeInfo: ChannelCloseInfo | undefined;
-  #resolveClosed!: (info: ChannelCloseInfo) => void;
-  /** Resolves once, when the channel is closed, with how it ended. */
-  readonly closed: Promise<ChannelCloseInfo>;
+  // Made when first asked for: a server's channels are watched through a module, not `closed`.
+  #closed: Promise<ChannelCloseInfo> | undefined;
+  #resolveClosed: ((info: ChannelCloseInfo) => void) | undefined;
   readonly #pending: PendingCommands;
   readonly #sessions: BoundedQueue<Session>;
   // Copied on change (see `handler_list.ts`).
@@ -137,8 +137,14 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
     this.#modules = builtInModules(role, options).concat(options.modules ?? []);
     this.lastReceivedAt = this.clock.now();
     this.#tracksReceiveTime = !!options.remotePingInterval || !!options.modules?.length;
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#receiveNext();
+  }
+
+  /** Resolves once, when the channel is closed, with how it ended. */
+  get closed(): Promise<ChannelCloseInfo> {
+    return this.#closed ??= this.#closeInfo
+      ? Promise.resolve(this.#closeInfo)
+      : new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
   /** The session state. */
@@ -511,7 +517,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
         console.error("LIME channel: a module failed on close", caught);
       }
     }
-    this.#resolveClosed(this.#closeInfo);
+    this.#resolveClosed?.(this.#closeInfo);
   }
 
   /** Closes the transport without a session end (see `finish` on each side for the polite way). */

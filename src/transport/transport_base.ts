@@ -56,12 +56,9 @@ export abstract class TransportBase implements Transport {
   #closeInfo: TransportCloseInfo | undefined;
   // An invalid envelope is being explained before the transport fails (see receiveFrame).
   #explaining = false;
-  #resolveClosed!: (info: TransportCloseInfo) => void;
-
-  /** Resolves once, when the transport is closed. */
-  readonly closed: Promise<TransportCloseInfo> = new Promise((resolve) =>
-    this.#resolveClosed = resolve
-  );
+  // Made when first asked for: a server's transports are not watched through it.
+  #closed: Promise<TransportCloseInfo> | undefined;
+  #resolveClosed: ((info: TransportCloseInfo) => void) | undefined;
 
   /** Current compression. */
   compression: SessionCompression = "none";
@@ -85,6 +82,13 @@ export abstract class TransportBase implements Transport {
     );
     this.#sends = new SendQueue(this, TransportBase.#sinkHooks, this.maxQueuedBytes);
     if (open) this.#state = "open";
+  }
+
+  /** Resolves once, when the transport is closed. */
+  get closed(): Promise<TransportCloseInfo> {
+    return this.#closed ??= this.#closeInfo
+      ? Promise.resolve(this.#closeInfo)
+      : new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
   /**
@@ -465,6 +469,6 @@ export abstract class TransportBase implements Transport {
     if (this.#closeInfo) return;
     this.#closeInfo = info;
     this.#received.finish(info);
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
   }
 }
