@@ -62,3 +62,41 @@ Deno.test("ReceiveQueue: a callback removed by another during a delivery is not 
   queue.deliver(envelope("1"));
   assert.deepEqual(seen, ["a:1"]);
 });
+
+Deno.test("ReceiveQueue: a parked reader is woken once by what arrives, and by the end", async () => {
+  const queue = new ReceiveQueue(4, () => {});
+  const iterator = queue.iterator();
+  let wakes = 0;
+  assert.equal(queue.park(() => wakes++), true); // nothing queued: parked
+  queue.deliver(envelope("1"));
+  assert.equal(wakes, 1);
+  assert.equal(queue.park(() => wakes++), false); // something queued: read it
+  assert.equal((await iterator.next()).value?.id, "1");
+  assert.equal(queue.park(() => wakes++), true);
+  queue.finish({ by: "remote" });
+  assert.equal(wakes, 2);
+  assert.equal(queue.park(() => wakes++), false); // finished: next() says so
+  assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+});
+
+Deno.test("ReceiveQueue: next() waits for what arrives, or for the end with its error", async () => {
+  const queue = new ReceiveQueue(4, () => {});
+  const iterator = queue.iterator();
+  const first = iterator.next();
+  queue.deliver(envelope("1"));
+  assert.equal((await first).value?.id, "1");
+  const second = iterator.next();
+  const failure = new Error("gone");
+  queue.finish({ by: "error", error: failure } as never);
+  await assert.rejects(second, (error) => error === failure);
+});
+
+Deno.test("ReceiveQueue: return() forgets a parked reader", () => {
+  const queue = new ReceiveQueue(4, () => {});
+  queue.iterator();
+  let wakes = 0;
+  queue.park(() => wakes++);
+  queue.return();
+  queue.deliver(envelope("1"));
+  assert.equal(wakes, 0);
+});

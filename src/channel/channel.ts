@@ -21,6 +21,7 @@ import type { SessionState } from "../generated/enums.generated.ts";
 import { decideSession, isFinalSessionState } from "../session_machine.ts";
 import { ENVELOPE_PERMISSIONS } from "../generated/session.generated.ts";
 import type { SessionRole } from "../session_types.ts";
+import type { ReceiveQueue } from "../transport/receive_queue.ts";
 import type { Transport } from "../transport/transport.ts";
 import { BoundedQueue } from "./bounded_queue.ts";
 import type { ChannelModule } from "./channel_module.ts";
@@ -347,7 +348,10 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   #receiveNext(): void {
     let next: Promise<IteratorResult<Envelope>>;
     try {
-      next = (this.#received ??= this.transport[Symbol.asyncIterator]()).next();
+      const received = this.#received ??= this.transport[Symbol.asyncIterator]();
+      // A transport's receive queue wakes the loop once there is something (see its `park`).
+      if ((received as Partial<ReceiveQueue>).park?.(this.#afterDispatch)) return;
+      next = received.next();
     } catch (error) {
       return this.#abort(error); // a transport that cannot be read is closed
     }

@@ -19,10 +19,9 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
   // two: a server keeps one queue per connection.
   readonly #backpressure: (full: boolean) => void;
   #queue: Envelope[] = [];
-  #waiter:
-    | { resolve: (r: IteratorResult<Envelope>) => void; reject: (e: unknown) => void }
-    | undefined;
   #iterating = false;
+  // Who to wake once something is queued or the queue finished (see `park`).
+  #wake: (() => void) | undefined;
   #paused = false;
   // Copied on change (see `handler_list.ts`); a server's channel reads through the iterator and
   // adds none.
@@ -73,28 +72,41 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
         ? Promise.reject(this.#closeInfo.error)
         : Promise.resolve({ value: undefined, done: true });
     }
-    return new Promise((resolve, reject) => this.#waiter = { resolve, reject });
+    return new Promise((resolve) => this.park(() => resolve(this.next())));
+  }
+
+  /**
+   * The iterator's reader waits without a promise: when nothing is queued and the queue has not
+   * finished, `wake` is called once something is queued or it finished, and true is returned;
+   * else false (call {@link next}). A channel waits for its peer for its whole life, and a
+   * pending promise holds its resolvers and reactions meanwhile.
+   */
+  park(wake: () => void): boolean {
+    if (this.#queue.length > 0 || this.#closeInfo) return false;
+    this.#wake = wake;
+    return true;
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   /** Ends the iteration (see {@link iterator}). */
   return(): Promise<IteratorResult<Envelope>> {
     this.#iterating = false;
+    this.#wake = undefined;
     return Promise.resolve({ value: undefined, done: true });
   }
 
   /** Hands one received envelope to the consumers, or queues it for them. */
   deliver(envelope: Envelope): void {
-    if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      waiter.resolve({ value: envelope, done: false });
-      if (this.#handlers.length) this.#callHandlers(envelope);
-      return;
-    }
     if (this.#handlers.length) this.#callHandlers(envelope);
     if (this.#iterating || this.#handlers.length === 0) {
       this.#queue.push(envelope);
       this.#updateBackpressure();
+      this.#wakeUp();
     }
   }
 
@@ -102,13 +114,7 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
   finish(info: TransportCloseInfo): void {
     if (this.#closeInfo) return;
     this.#closeInfo = info;
-    if (this.#waiter && this.#queue.length === 0) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      this.#iterating = false;
-      if (info.error) waiter.reject(info.error);
-      else waiter.resolve({ value: undefined, done: true });
-    }
+    this.#wakeUp();
   }
 
   #callHandlers(envelope: Envelope): void {
