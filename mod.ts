@@ -118,6 +118,7 @@ export {
   verifyPassword,
 } from "./src/server/password_hash.ts";
 export {
+  type AnswerCharges,
   ServerSession,
   type SessionPresence,
   type UnreadMessage,

@@ -147,6 +147,7 @@ export {
 } from "./src/channel/client_channel.ts";
 export {
   DEFAULT_ESTABLISHMENT_RECEIVE_LIMIT,
+  type InvalidInputGate,
   ServerChannel,
   type ServerChannelOptions,
 } from "./src/channel/server_channel.ts";

@@ -86,7 +86,8 @@ export class TcpTransport extends TransportBase {
   #connection: TcpConnection | undefined;
   /** Bytes that arrived after the negotiation confirmation, before the switch. */
   #stash: Uint8Array | undefined;
-  readonly #switch = new SwitchPoint();
+  // Made at the first switch (most connections never switch).
+  #switch: SwitchPoint | undefined;
   #ending = false;
   readonly #batching: boolean | undefined;
   #released: Promise<void> | undefined;
@@ -173,7 +174,7 @@ export class TcpTransport extends TransportBase {
     try {
       used = this.#framer.push(chunk, (frame) => {
         this.receiveFrame(frame);
-        return this.#switch.target === undefined && !this.#ending;
+        return this.#switch?.target === undefined && !this.#ending;
       });
     } catch (error) {
       this.fail(
@@ -184,7 +185,7 @@ export class TcpTransport extends TransportBase {
       return;
     }
     // The rest belongs after the switch (e.g. gzip bytes right after the confirmation).
-    if (used < chunk.length && this.#switch.target) this.#stash = chunk.slice(used);
+    if (used < chunk.length && this.#switch?.target) this.#stash = chunk.slice(used);
   }
 
   #ended(): void {
@@ -225,7 +226,7 @@ export class TcpTransport extends TransportBase {
 
   /** Writes at once when no switch is pending (see TransportBase). */
   protected override writeEnvelopeNow(text: string): Promise<void> | null | undefined {
-    if (this.#switch.target !== undefined || this.#ending || !this.#connection) return undefined;
+    if (this.#switch?.target !== undefined || this.#ending || !this.#connection) return undefined;
     return this.#connection.writeNow(text);
   }
 
@@ -246,7 +247,7 @@ export class TcpTransport extends TransportBase {
    */
   protected override get batchesSends(): boolean {
     return (this.#batching ?? (this.#server || this.compression === "gzip")) &&
-      this.#switch.target === undefined && !this.#ending;
+      this.#switch?.target === undefined && !this.#ending;
   }
 
   /** What the socket, TLS and gzip hold for the peer (counted against `maxQueuedBytes`). */
@@ -261,23 +262,23 @@ export class TcpTransport extends TransportBase {
 
   /** Writes one envelope in order, after any pending TLS or gzip switch. */
   protected async writeEnvelope(text: string): Promise<void> {
-    await this.#switch.beforeWrite();
+    await this.#switch?.beforeWrite();
     if (this.#ending || this.isClosing) throw closedError();
     try {
       // Around a TLS or gzip switch every write is acknowledged; otherwise writes coalesce.
-      await this.#connection!.write(text, this.#switch.target !== undefined);
+      await this.#connection!.write(text, this.#switch?.target !== undefined);
     } catch (error) {
       if (this.#ending || this.isClosing) throw closedError();
       throw error;
     }
-    this.#switch.afterWrite(text);
+    this.#switch?.afterWrite(text);
   }
 
   // ---------------------------------------------------------------- switching
 
   /** Sends one envelope; a server's negotiation confirmation also marks the switch point. */
   override send(envelope: Envelope, options: SignalOptions = {}): Promise<void> {
-    if (this.#server && !this.#switch.target && this.isConnected && !options.signal?.aborted) {
+    if (this.#server && !this.#switch?.target && this.isConnected && !options.signal?.aborted) {
       const target = confirmedModes(envelope, this);
       if (target && this.#canSwitch(target)) {
         this.flushSends(); // what was sent before the confirmation goes out before it
@@ -289,7 +290,7 @@ export class TcpTransport extends TransportBase {
 
   /** Delivers one received envelope; a client's received confirmation marks the switch point. */
   protected override deliver(envelope: Envelope): void {
-    if (!this.#server && !this.#switch.target) {
+    if (!this.#server && !this.#switch?.target) {
       const target = confirmedModes(envelope, this);
       if (target && this.#canSwitch(target)) this.#hold(target);
     }
@@ -302,7 +303,7 @@ export class TcpTransport extends TransportBase {
 
   /** Stops reading (and, without a confirmation still to write, sending) until the switch. */
   #hold(target: ConnectionModes, confirmation?: string): void {
-    this.#switch.hold(target, confirmation);
+    (this.#switch ??= new SwitchPoint()).hold(target, confirmation);
     this.#connection!.stop();
   }
 
@@ -339,7 +340,7 @@ export class TcpTransport extends TransportBase {
   /** What a switch needs from this transport (made per switch: most never switch). */
   #switchHost(): SwitchRequestHost {
     return {
-      point: this.#switch,
+      point: this.#switch ??= new SwitchPoint(),
       current: () => ({ compression: this.compression, encryption: this.encryption }),
       compressions: () => this.supportedCompression(),
       encryptions: () => this.supportedEncryption(),
@@ -392,7 +393,7 @@ export class TcpTransport extends TransportBase {
 
   async #teardown(abrupt = false): Promise<void> {
     this.#ending = true;
-    this.#switch.release();
+    this.#switch?.release();
     try {
       await this.#connection?.close(abrupt);
     } finally {

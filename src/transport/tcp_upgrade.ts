@@ -94,7 +94,8 @@ export class SwitchPoint {
   #confirmation: string | undefined;
   #written: PromiseWithResolvers<void> | undefined;
   #gate: PromiseWithResolvers<void> | undefined;
-  #steps: Promise<void> = Promise.resolve();
+  // The last step's settling, once there was one.
+  #steps: Promise<void> | undefined;
 
   /** The modes being switched to, while a switch is pending. */
   get target(): ConnectionModes | undefined {
@@ -140,7 +141,7 @@ export class SwitchPoint {
 
   /** Runs `step` once the earlier steps have settled. */
   run(step: () => Promise<void>): Promise<void> {
-    const run = this.#steps.then(step);
+    const run = (this.#steps ?? Promise.resolve()).then(step);
     this.#steps = run.catch(() => {});
     return run;
   }
