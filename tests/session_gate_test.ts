@@ -9,7 +9,7 @@ import { ManualClock } from "../src/clock.ts";
 import type { Envelope } from "../src/envelope.ts";
 import { TrafficShaping } from "../src/server/guard/traffic_shaper.ts";
 import type { Router } from "../src/server/router.ts";
-import type { ServerSession } from "../src/server/server_session.ts";
+import type { AnswerCharges, ServerSession } from "../src/server/server_session.ts";
 import { openSessionGate } from "../src/server/session_gate.ts";
 
 Deno.test("session gate: an answer's hold started while releasing is not cut short by the envelope's own", () => {
@@ -37,7 +37,11 @@ Deno.test("session gate: an answer's hold started while releasing is not cut sho
     source: undefined,
     node: "alice@localhost/one",
     shapedMs: 0,
-    chargeAnswer: (_bytes: number) => {},
+    answerCharges: undefined as AnswerCharges | undefined,
+    // As ServerSession does: the gate it opens is what answers are charged to.
+    chargeAnswer(this: { answerCharges?: AnswerCharges }, bytes: number) {
+      this.answerCharges?.chargeAnswer(bytes);
+    },
   } as unknown as ServerSession;
   const routed: string[] = [];
   const answerBytes: Record<string, number> = { e1: 2_000, e2: 2_000, e3: 0 };
