@@ -105,3 +105,24 @@ Deno.test("ServerChannel fails the session for invalid credentials during establ
   await channel.close();
   await peer.close();
 });
+
+Deno.test("ServerChannel gates invalid input only while its transport answers it the channel's way", async () => {
+  const [a, b] = MemoryTransport.pair();
+  const channel = new ServerChannel(a, { serverNode: "postmaster@localhost/server" });
+  assert.equal(channel.gatesInvalidInput, true);
+  // The transport's owner chose another policy after: a gate must wrap that one instead.
+  a.invalidEnvelopePolicy = () => "skip";
+  assert.equal(channel.gatesInvalidInput, false);
+  await a.close();
+  await b.close();
+  await within(channel.closed);
+});
+
+Deno.test("ServerChannel leaves a transport's own invalid-input policy alone, and does not gate it", async () => {
+  const [a, b] = MemoryTransport.pair({ onInvalidEnvelope: () => "close" });
+  const channel = new ServerChannel(a, { serverNode: "postmaster@localhost/server" });
+  assert.equal(channel.gatesInvalidInput, false);
+  await a.close();
+  await b.close();
+  await within(channel.closed);
+});

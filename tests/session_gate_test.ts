@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../src/clock.ts";
 import type { Envelope } from "../src/envelope.ts";
+import type { ValidationError } from "../src/errors.ts";
 import { TrafficShaping } from "../src/server/guard/traffic_shaper.ts";
 import type { Router } from "../src/server/router.ts";
 import type { AnswerCharges, ServerSession } from "../src/server/server_session.ts";
@@ -87,4 +88,53 @@ Deno.test("session gate: an answer's hold started while releasing is not cut sho
   assert.equal(clock.pending, 0);
   clock.advance(10_000);
   assert.deepEqual(routed, routedBeforeClose);
+});
+
+Deno.test("session gate: invalid input read while held is answered in turn, and an envelope it is repaired into is routed", () => {
+  const clock = new ManualClock();
+  const shaping = new TrafficShaping(clock, {
+    envelopesPerSecond: 0,
+    bytesPerSecond: 1_000,
+    perIdentity: {},
+    perAddress: {},
+  });
+  let received = 0;
+  const repaired = { id: "n1", event: "failed", reason: { code: 101 } } as unknown as Envelope;
+  const answered: string[] = [];
+  const transport = {
+    get receivedBytes() {
+      return received;
+    },
+    pauseReceiving: () => true,
+    resumeReceiving: () => {},
+    remoteEndpoint: "127.0.0.1:1",
+    close: () => Promise.resolve(),
+    // The owner's policy, set after the channel was made (the gate wraps it).
+    invalidEnvelopePolicy: (error: ValidationError) => {
+      answered.push(error.message);
+      return repaired;
+    },
+  };
+  const session = {
+    channel: { transport, gatesInvalidInput: false },
+    identityKey: "alice@localhost",
+    source: undefined,
+    node: "alice@localhost/one",
+    shapedMs: 0,
+    chargeAnswer: () => {},
+  } as unknown as ServerSession;
+  const routed: Envelope[] = [];
+  const router = { route: (_: ServerSession, envelope: Envelope) => routed.push(envelope) };
+  const gate = openSessionGate(session, shaping, router as unknown as Router, clock);
+  received += 2_000; // one envelope of 2,000 B: a second of debt, the session is held
+  gate.route({ id: "m1", type: "text/plain", content: "x" } as Envelope);
+  assert.equal(clock.pending, 1);
+  received += 100;
+  const policy = transport.invalidEnvelopePolicy;
+  assert.equal(policy({ message: "bad" } as ValidationError), "skip"); // waits its turn
+  assert.deepEqual(answered, []);
+  clock.advance(1_000);
+  assert.deepEqual(answered, ["bad"]);
+  assert.deepEqual(routed.map((e) => e.id), ["m1", "n1"]);
+  gate.close();
 });

@@ -68,8 +68,8 @@ export class ServerChannel extends Channel {
   readonly #fullReceiveLimit: number | undefined;
   /** The server's node (`from` of everything the server sends). */
   readonly serverNode: string;
-  /** Whether the transport answers invalid input the channel's way (see `invalidInputGate`). */
-  readonly gatesInvalidInput: boolean = false;
+  // The invalid-envelope policy it gave its transport, if it did (see `gatesInvalidInput`).
+  readonly #policy: Transport["invalidEnvelopePolicy"];
   /**
    * What invalid input goes through before the channel answers it, when the transport answers it
    * the channel's way (`gatesInvalidInput`): a server's rate limits, which call
@@ -112,10 +112,17 @@ export class ServerChannel extends Channel {
       };
     }
     if ("invalidEnvelopePolicy" in transport && !transport.invalidEnvelopePolicy) {
-      this.gatesInvalidInput = true;
-      transport.invalidEnvelopePolicy = (error) =>
+      this.#policy = transport.invalidEnvelopePolicy = (error) =>
         this.invalidInputGate ? this.invalidInputGate.invalid(error) : this.answerInvalid(error);
     }
+  }
+
+  /**
+   * Whether the transport answers invalid input the channel's way now (its owner may have set
+   * another policy since): only then does `invalidInputGate` see it.
+   */
+  get gatesInvalidInput(): boolean {
+    return this.#policy !== undefined && this.transport.invalidEnvelopePolicy === this.#policy;
   }
 
   /**

@@ -119,6 +119,8 @@ class ConnectionServing implements ChannelModule {
   readonly #served: Served;
   readonly #channel: ServerChannel;
   readonly #ticket: AdmissionTicket | Reason;
+  // The per-address key it was admitted under, and its limits and registration count under.
+  readonly #source: string | undefined;
   #gate: SessionGate | undefined;
   // Set once the session is served: the end of the channel ends the serving from then on.
   #serving: ServerSession | undefined;
@@ -145,9 +147,8 @@ class ConnectionServing implements ChannelModule {
       serverNode: context.serverNode,
     });
     this.#events = new SessionEvents(transport, label);
-    this.#ticket = context.stopping
-      ? SHUTDOWN_REASON
-      : context.admission.admit(sourceOfTransport(transport));
+    this.#source = sourceOfTransport(transport);
+    this.#ticket = context.stopping ? SHUTDOWN_REASON : context.admission.admit(this.#source);
     // A transport that cannot be read ends its channel at once, while it is being made.
     if (this.#closedWith) this.#ended(this.#closedWith);
     else context.channels.add(this.#channel);
@@ -185,7 +186,7 @@ class ConnectionServing implements ChannelModule {
       await channel.sendFailedSession(ticket).catch(() => {});
       return false;
     }
-    const source = sourceOfTransport(this.#transport);
+    const source = this.#source;
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
     let session: ServerSession | undefined;
     let result: EstablishmentResult;

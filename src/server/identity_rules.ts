@@ -35,8 +35,11 @@ export interface LiveSession {
 export interface SessionView<T extends LiveSession = LiveSession> {
   /** The session of a node (lower case), if any. */
   byNodeKey(key: string): T | undefined;
-  /** The sessions of an identity (lower case). */
-  byIdentityKey(key: string): readonly T[];
+  /**
+   * The sessions of an identity (lower case): any iterable (the registry gives an array; a view
+   * written for the `Set` it gave before still works).
+   */
+  byIdentityKey(key: string): Iterable<T>;
 }
 
 /**
@@ -138,7 +141,7 @@ export class IdentityRules {
     const identity = identityKeyOf(node);
     if (this.isReserved(identity)) return IDENTITY_REASONS.reserved(identity);
     const strength = schemeStrength(scheme);
-    const sessions = registry.byIdentityKey(identity);
+    const sessions = [...registry.byIdentityKey(identity)];
     if (strength === 0) {
       for (const session of sessions) {
         if (!session.guest) return IDENTITY_REASONS.owned(identity);
@@ -168,6 +171,6 @@ export class IdentityRules {
     registry: SessionView<T>,
   ): T[] {
     if (schemeStrength(scheme) === 0) return [];
-    return registry.byIdentityKey(identityKey).filter((session) => session.guest);
+    return [...registry.byIdentityKey(identityKey)].filter((session) => session.guest);
   }
 }

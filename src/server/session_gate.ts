@@ -180,8 +180,12 @@ class ShapingGate implements SessionGate {
       const { envelope, invalid, bytes } = waiting.shift()!;
       const wait = this.#shaper.charge(bytes);
       if (envelope) this.#router.route(this.#session, envelope);
-      else if (this.#answers?.answerInvalid(invalid!) === "close") {
-        this.#transport.close().catch(() => {});
+      else {
+        // What the transport would have done with the answer: close, skip, or take an envelope
+        // in its place (a repaired notification), which goes where the session's envelopes go.
+        const answer = this.#answers?.answerInvalid(invalid!);
+        if (answer === "close") this.#transport.close().catch(() => {});
+        else if (answer && answer !== "skip") this.#router.route(this.#session, answer);
       }
       if (wait > 0) this.#hold(wait);
       // Held (by this charge, or by the answer its handling charged): that hold releases the rest.

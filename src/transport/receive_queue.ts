@@ -95,8 +95,8 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
 
   /** Ends the iteration (see {@link iterator}). */
   return(): Promise<IteratorResult<Envelope>> {
+    // A next() still waiting settles as before, with what arrives or with the end.
     this.#iterating = false;
-    this.#wake = undefined;
     return Promise.resolve({ value: undefined, done: true });
   }
 
