@@ -27,16 +27,10 @@ import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
 import { EnvelopeFramer } from "./framing.ts";
-import {
-  clientTlsRole,
-  type ConnectionEvents,
-  connectSocket,
-  serverTlsRole,
-  TcpConnection,
-  type TlsRole,
-} from "./tcp_connection.ts";
+import { type ConnectionEvents, TcpConnection } from "./tcp_connection.ts";
 import type { GunzipLimits } from "./tcp_gzip.ts";
-import { parseTcpUri } from "./tcp_io.ts";
+import { connectSocket, parseTcpUri } from "./tcp_io.ts";
+import { clientTlsRole, serverTlsRole, type TlsRole } from "./tcp_tls.ts";
 import {
   canSwitch,
   closedError,

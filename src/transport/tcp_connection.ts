@@ -4,11 +4,10 @@
  * happens; the transport decides when to switch and frames the bytes.
  * @module
  */
-import net from "node:net";
+import type net from "node:net";
 import type tls from "node:tls";
-import type { X509Certificate } from "node:crypto";
 import { TransportError } from "./errors.ts";
-import { parseAuthorities, peerCertificateOf } from "./tcp_certificate.ts";
+import { peerCertificateOf } from "./tcp_certificate.ts";
 import { type GunzipLimits, GunzipReader, GzipWriter } from "./tcp_gzip.ts";
 import {
   afterWhitespace,
@@ -22,13 +21,11 @@ import {
   writeBuffered,
 } from "./tcp_io.ts";
 import {
-  checkCertificateAndKey,
   handshake,
   pauseWithConnection,
   startClientTls,
   startServerTls,
-  type TcpClientTlsOptions,
-  type TcpServerTlsOptions,
+  type TlsRole,
 } from "./tcp_tls.ts";
 import type { PeerCertificate } from "./transport.ts";
 import { httpProblem } from "./tcp_http_hint.ts";
@@ -48,73 +45,6 @@ export interface ConnectionEvents {
 /** The connection a socket (raw or TLS) belongs to, for the socket listeners every connection shares. */
 const OWNER = Symbol("lime.tcpConnection");
 type OwnedSocket = net.Socket & { [OWNER]?: TcpConnection };
-
-/** How this side starts TLS. */
-export type TlsRole =
-  | { server: true; options: TcpServerTlsOptions; authorities: readonly X509Certificate[] }
-  | { server: false; options: TcpClientTlsOptions; host: string };
-
-const serverRoles = new WeakMap<TcpServerTlsOptions, TlsRole>();
-
-/**
- * A server's TLS role with `options` (none without them: it offers no TLS). Made once per options
- * object, so that a listener's connections share it and its authorities are parsed once.
- */
-export function serverTlsRole(options: TcpServerTlsOptions | undefined): TlsRole | undefined {
-  if (!options) return undefined;
-  let role = serverRoles.get(options);
-  if (!role) {
-    role = { server: true, options, authorities: parseAuthorities(options.caCerts) };
-    serverRoles.set(options, role);
-  }
-  return role;
-}
-
-/** A client's TLS role (its certificate, when given, is checked against its key at once). */
-export function clientTlsRole(options: TcpClientTlsOptions): TlsRole {
-  if (options.cert !== undefined) {
-    checkCertificateAndKey("Client TLS options", options.cert, options.key ?? "");
-  }
-  return { server: false, options, host: "" };
-}
-
-/** Connects to `host:port`; rejects with `io` (or `aborted`), leaving no socket behind. */
-export async function connectSocket(
-  host: string,
-  port: number,
-  signal?: AbortSignal,
-): Promise<net.Socket> {
-  const socket = net.connect({ host, port });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        socket.off("connect", onConnect);
-        socket.off("error", onError);
-        signal?.removeEventListener("abort", onAbort);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onConnect = () => done();
-      const onError = (error: Error) =>
-        done(
-          new TransportError("io", `Cannot connect to ${host}:${port}: ${error.message}`, {
-            cause: error,
-          }),
-        );
-      const onAbort = () =>
-        done(new TransportError("aborted", "Opening the transport was aborted"));
-      if (signal?.aborted) return onAbort();
-      socket.once("connect", onConnect);
-      socket.once("error", onError);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  } catch (error) {
-    socket.destroy();
-    await whenClosed(socket);
-    throw error;
-  }
-  return socket;
-}
 
 /** A socket, optionally with TLS and gzip on it. */
 export class TcpConnection {

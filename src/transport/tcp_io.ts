@@ -3,7 +3,7 @@
  * socket shutdown, endpoint formatting.
  * @module
  */
-import type { Socket } from "node:net";
+import net, { type Socket } from "node:net";
 import type { Writable } from "node:stream";
 import { TransportError } from "./errors.ts";
 
@@ -135,4 +135,42 @@ export function afterWhitespace(chunk: Uint8Array): Uint8Array {
  */
 export function afterServerTimers(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Connects to `host:port`; rejects with `io` (or `aborted`), leaving no socket behind. */
+export async function connectSocket(
+  host: string,
+  port: number,
+  signal?: AbortSignal,
+): Promise<Socket> {
+  const socket = net.connect({ host, port });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        socket.off("connect", onConnect);
+        socket.off("error", onError);
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onConnect = () => done();
+      const onError = (error: Error) =>
+        done(
+          new TransportError("io", `Cannot connect to ${host}:${port}: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      const onAbort = () =>
+        done(new TransportError("aborted", "Opening the transport was aborted"));
+      if (signal?.aborted) return onAbort();
+      socket.once("connect", onConnect);
+      socket.once("error", onError);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  } catch (error) {
+    socket.destroy();
+    await whenClosed(socket);
+    throw error;
+  }
+  return socket;
 }

@@ -8,6 +8,7 @@ import net from "node:net";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { TransportError } from "./errors.ts";
+import { parseAuthorities } from "./tcp_certificate.ts";
 import { afterWhitespace } from "./tcp_io.ts";
 
 /** TLS settings of a client transport. */
@@ -202,4 +203,33 @@ export function pauseWithConnection(secure: tls.TLSSocket, raw: net.Socket): voi
   if (typeof handle?.readStop !== "function" || typeof handle.readStart !== "function") return;
   secure.on("pause", () => handle.readStop!());
   secure.on("resume", () => handle.readStart!());
+}
+
+/** How this side starts TLS. */
+export type TlsRole =
+  | { server: true; options: TcpServerTlsOptions; authorities: readonly X509Certificate[] }
+  | { server: false; options: TcpClientTlsOptions; host: string };
+
+const serverRoles = new WeakMap<TcpServerTlsOptions, TlsRole>();
+
+/**
+ * A server's TLS role with `options` (none without them: it offers no TLS). Made once per options
+ * object, so that a listener's connections share it and its authorities are parsed once.
+ */
+export function serverTlsRole(options: TcpServerTlsOptions | undefined): TlsRole | undefined {
+  if (!options) return undefined;
+  let role = serverRoles.get(options);
+  if (!role) {
+    role = { server: true, options, authorities: parseAuthorities(options.caCerts) };
+    serverRoles.set(options, role);
+  }
+  return role;
+}
+
+/** A client's TLS role (its certificate, when given, is checked against its key at once). */
+export function clientTlsRole(options: TcpClientTlsOptions): TlsRole {
+  if (options.cert !== undefined) {
+    checkCertificateAndKey("Client TLS options", options.cert, options.key ?? "");
+  }
+  return { server: false, options, host: "" };
 }

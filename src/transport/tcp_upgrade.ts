@@ -9,7 +9,8 @@ import type { SessionCompression, SessionEncryption } from "../generated/enums.g
 import { TransportError } from "./errors.ts";
 import type { EnvelopeFramer } from "./framing.ts";
 import { afterWhitespace } from "./tcp_connection.ts";
-import type { TcpConnection, TlsRole } from "./tcp_connection.ts";
+import type { TcpConnection } from "./tcp_connection.ts";
+import type { TlsRole } from "./tcp_tls.ts";
 
 /** Compression and encryption of a connection. */
 export interface ConnectionModes {
