@@ -13,15 +13,18 @@ import type { Router } from "../src/server/router.ts";
 import type { AnswerCharges, ServerSession } from "../src/server/server_session.ts";
 import { openSessionGate } from "../src/server/session_gate.ts";
 
-Deno.test("session gate: an answer's hold started while releasing is not cut short by the envelope's own", () => {
-  const clock = new ManualClock();
-  // 1,000 bytes per second for the session, nothing else limited.
-  const shaping = new TrafficShaping(clock, {
+/** 1,000 bytes per second for the session, nothing else limited. */
+const bytesOnly = (clock: ManualClock) =>
+  new TrafficShaping(clock, {
     envelopesPerSecond: 0,
     bytesPerSecond: 1_000,
     perIdentity: {},
     perAddress: {},
   });
+
+Deno.test("session gate: an answer's hold started while releasing is not cut short by the envelope's own", () => {
+  const clock = new ManualClock();
+  const shaping = bytesOnly(clock);
   let received = 0;
   let paused = false;
   const transport = {
@@ -92,12 +95,7 @@ Deno.test("session gate: an answer's hold started while releasing is not cut sho
 
 Deno.test("session gate: invalid input read while held is answered in turn, and an envelope it is repaired into is routed", () => {
   const clock = new ManualClock();
-  const shaping = new TrafficShaping(clock, {
-    envelopesPerSecond: 0,
-    bytesPerSecond: 1_000,
-    perIdentity: {},
-    perAddress: {},
-  });
+  const shaping = bytesOnly(clock);
   let received = 0;
   const repaired = { id: "n1", event: "failed", reason: { code: 101 } } as unknown as Envelope;
   const answered: string[] = [];
