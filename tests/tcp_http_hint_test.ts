@@ -59,7 +59,9 @@ async function connectionPair() {
     async close() {
       peer.destroy();
       await connection.close(true);
-      await new Promise((resolve) => server.close(resolve));
+      // Not waiting for close's callback: Deno 2.5's net.Server miscounts destroyed connections
+      // and never calls it (see tcp_listener.ts).
+      server.close();
     },
   };
 }
