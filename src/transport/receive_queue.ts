@@ -13,11 +13,13 @@ import { NO_HANDLERS, stillListed, withHandler, withoutHandler } from "../handle
  * Received envelopes on their way to the consumers. It is its own (single) iterator: one object
  * per connection instead of an iterator object and its two closures.
  */
-export class ReceiveQueue implements AsyncIterator<Envelope> {
+export class ReceiveQueue<Owner = undefined> implements AsyncIterator<Envelope> {
   readonly #size: number;
-  // Told when the queue fills up (true) and when it is down to half (false); one callback, not
-  // two: a server keeps one queue per connection.
-  readonly #backpressure: (full: boolean) => void;
+  // Told when the queue fills up (true) and when it is down to half (false), with the queue's
+  // owner: one function shared by every queue, not a closure per queue (a server keeps one per
+  // connection).
+  readonly #backpressure: (full: boolean, owner: Owner) => void;
+  readonly #owner: Owner;
   #queue: Envelope[] = [];
   #iterating = false;
   // Who to wake once something is queued or the queue finished (see `park`).
@@ -29,12 +31,13 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
   #closeInfo: TransportCloseInfo | undefined;
 
   /**
-   * A queue of at most `size` envelopes before `backpressure(true)` is called (reading should
-   * pause); `backpressure(false)` follows once it is down to half.
+   * A queue of at most `size` envelopes before `backpressure(true, owner)` is called (reading
+   * should pause); `backpressure(false, owner)` follows once it is down to half.
    */
-  constructor(size: number, backpressure: (full: boolean) => void) {
+  constructor(size: number, backpressure: (full: boolean, owner: Owner) => void, owner?: Owner) {
     this.#size = size;
     this.#backpressure = backpressure;
+    this.#owner = owner as Owner;
   }
 
   /** Adds a receive callback; returns its remover. */
@@ -135,10 +138,10 @@ export class ReceiveQueue implements AsyncIterator<Envelope> {
     const full = this.#queue.length >= this.#size;
     if (full && !this.#paused) {
       this.#paused = true;
-      this.#backpressure(true);
+      this.#backpressure(true, this.#owner);
     } else if (!full && this.#paused && this.#queue.length <= this.#size / 2) {
       this.#paused = false;
-      this.#backpressure(false);
+      this.#backpressure(false, this.#owner);
     }
   }
 }

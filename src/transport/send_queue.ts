@@ -34,8 +34,8 @@ export interface SendSink<T> {
   batches(owner: T): boolean;
   /** Whether several queued texts may go to {@link writeManyNow} at once. */
   coalesces(owner: T): boolean;
-  /** Schedules the batch's write. */
-  scheduleFlush(owner: T, flush: () => void): void;
+  /** Schedules the batch's write: `flush(queue)` once the turn ends. */
+  scheduleFlush(owner: T, flush: (queue: SendQueue<T>) => void, queue: SendQueue<T>): void;
   /** Bytes the connection holds that the peer has not taken (socket buffers and the like). */
   connectionBytes(owner: T): number;
   /** Fails the transport (`slow-reader`, or a write that failed unexpectedly: `io`). */
@@ -150,10 +150,7 @@ export class SendQueue<T> {
         if (this.#batchScheduled || this.#lastTurn === turn) {
           // Not the first send of this turn: taken now, written with the others at its end
           // (one write instead of one per envelope).
-          if (!this.#batchScheduled) {
-            this.#batchScheduled = true;
-            this.#sink.scheduleFlush(this.#owner, this.#onFlushTimer);
-          }
+          if (!this.#batchScheduled) this.#scheduleFlush();
           this.#batch.push(text);
           this.#batchSize += text.length;
           if (this.#batchSize >= COALESCE_LIMIT) this.flush();
@@ -195,14 +192,20 @@ export class SendQueue<T> {
       this.#failure || this.#batchScheduled || this.#pumping || this.#drain !== undefined ||
       !this.#sink.batches(this.#owner)
     ) return;
-    this.#batchScheduled = true;
-    this.#sink.scheduleFlush(this.#owner, this.#onFlushTimer);
+    this.#scheduleFlush();
   }
 
-  #onFlushTimer = (): void => {
-    this.#batchScheduled = false;
-    this.flush();
-  };
+  #scheduleFlush(): void {
+    this.#batchScheduled = true;
+    this.#sink.scheduleFlush(this.#owner, SendQueue.#flushScheduled, this);
+  }
+
+  // Writes a queue's batch when its turn ends: one function for every queue, given the queue (a
+  // closure per queue would live as long as its connection).
+  static #flushScheduled<T>(queue: SendQueue<T>): void {
+    queue.#batchScheduled = false;
+    queue.flush();
+  }
 
   /** Writes the batched sends now, in order (before a switch point, before closing). */
   flush(): void {

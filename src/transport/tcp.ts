@@ -250,8 +250,8 @@ export class TcpTransport extends TransportBase {
   }
 
   /** Writes the batch at the end of the turn. */
-  protected override scheduleFlush(flush: () => void): void {
-    setImmediate(flush);
+  protected override scheduleFlush<Q>(flush: (queue: Q) => void, queue: Q): void {
+    setImmediate(flush, queue);
   }
 
   /** Writes one envelope in order, after any pending TLS or gzip switch. */

@@ -51,7 +51,7 @@ export abstract class TransportBase implements Transport {
   /** Why reading is paused: the receive queue is full, and/or the owner held it. */
   #full = false;
   #held = false;
-  readonly #received: ReceiveQueue;
+  readonly #received: ReceiveQueue<TransportBase>;
   readonly #sends: SendQueue<TransportBase>;
   #closeInfo: TransportCloseInfo | undefined;
   // An invalid envelope is being explained before the transport fails (see receiveFrame).
@@ -76,9 +76,10 @@ export abstract class TransportBase implements Transport {
     this.#receiveLimit = this.maxEnvelopeSize;
     this.maxQueuedBytes = options.maxQueuedBytes ?? (open ? DEFAULT_MAX_QUEUED_BYTES : 0);
     this.invalidEnvelopePolicy = options.onInvalidEnvelope;
-    this.#received = new ReceiveQueue(
+    this.#received = new ReceiveQueue<TransportBase>(
       options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER_SIZE,
-      (full) => this.#setPaused("full", full),
+      TransportBase.#queueFull,
+      this,
     );
     this.#sends = new SendQueue(this, TransportBase.#sinkHooks, this.maxQueuedBytes);
     if (open) this.#state = "open";
@@ -108,6 +109,10 @@ export abstract class TransportBase implements Transport {
   /** Called when `receiveLimit` changes (a framer that holds the limit updates it). */
   protected receiveLimitChanged(_bytes: number): void {}
 
+  /** What the receive queue says when it fills up or is down to half (shared by every transport). */
+  static readonly #queueFull = (full: boolean, t: TransportBase): void =>
+    t.#setPaused("full", full);
+
   /**
    * What the send queue writes to: this transport's hooks, shared by every transport (a sink of
    * closures per transport cost a server ten objects per session).
@@ -119,7 +124,7 @@ export abstract class TransportBase implements Transport {
     writeNow: (t, text) => t.writeEnvelopeNow(text),
     writeManyNow: (t, texts) => t.writeEnvelopesNow(texts),
     write: (t, text, bytes) => t.writeEnvelope(text, bytes),
-    scheduleFlush: (t, flush) => t.scheduleFlush(flush),
+    scheduleFlush: (t, flush, queue) => t.scheduleFlush(flush, queue),
     connectionBytes: (t) => t.connectionQueuedBytes(),
     fail: (t, error) => t.fail(error),
   };
@@ -343,8 +348,8 @@ export abstract class TransportBase implements Transport {
   }
 
   /** Schedules the batch's write (default: a microtask; TCP waits for the end of the turn). */
-  protected scheduleFlush(flush: () => void): void {
-    queueMicrotask(flush);
+  protected scheduleFlush<Q>(flush: (queue: Q) => void, queue: Q): void {
+    queueMicrotask(() => flush(queue));
   }
 
   /** See `Transport.holdSends`. */

@@ -288,8 +288,8 @@ export class WebSocketServerTransport extends TransportBase {
   }
 
   /** Writes the batch at the end of the turn. */
-  protected override scheduleFlush(flush: () => void): void {
-    setImmediate(flush);
+  protected override scheduleFlush<Q>(flush: (queue: Q) => void, queue: Q): void {
+    setImmediate(flush, queue);
   }
 
   /** What the sockets hold for the peer (counted against `maxQueuedBytes`). */
