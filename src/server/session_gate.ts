@@ -24,6 +24,8 @@ const HELD = Object.freeze({ "lime.action": "rate-held" });
 const REFUSED = Object.freeze({ "lime.action": "rate-refused" });
 
 type InvalidEnvelopePolicy = NonNullable<Transport["invalidEnvelopePolicy"]>;
+/** Who answers a session's invalid input once the gate let it through. */
+type InvalidAnswers = { answerInvalid: InvalidEnvelopePolicy };
 
 /** An open gate: `route` takes what the session's channel receives; `close` once it ended. */
 export interface SessionGate {
@@ -45,15 +47,17 @@ export function openSessionGate(
   if (!shaping.limited) {
     return { route: (envelope) => router.route(session, envelope), close: () => {} };
   }
-  const gate = new ShapingGate(session, shaping, router, clock);
-  // What the server answers costs the session too: a 50-byte request must not buy a megabyte.
-  session.answerCharges = gate;
   // Invalid input is charged before it is answered: through the channel's own hook when the
   // transport answers the channel's way (no closure per session), else by wrapping its owner's.
   const channel = session.channel;
   const transport = channel.transport;
   const policy = transport.invalidEnvelopePolicy;
-  if (channel.gatesInvalidInput) channel.invalidInputGate = gate;
+  const gated = channel.gatesInvalidInput;
+  const answers = gated ? channel : policy && { answerInvalid: policy };
+  const gate = new ShapingGate(session, shaping, router, clock, answers);
+  // What the server answers costs the session too: a 50-byte request must not buy a megabyte.
+  session.answerCharges = gate;
+  if (gated) channel.invalidInputGate = gate;
   else if (policy) transport.invalidEnvelopePolicy = (invalid) => gate.invalid(invalid);
   return gate;
 }
@@ -79,22 +83,25 @@ class ShapingGate implements SessionGate {
   // Made when the session is first held back (an envelope to route, or an invalid one to answer).
   #waiting: Waiting[] | undefined;
   // Who answers invalid input: the channel, or the transport owner's policy (see openSessionGate).
-  readonly #answers: { answerInvalid: InvalidEnvelopePolicy } | undefined;
+  readonly #answers: InvalidAnswers | undefined;
   #refusals = 0;
   /** The channel's handler of messages, notifications and commands. */
   readonly route = (envelope: Envelope): void => this.pass(envelope);
 
-  constructor(session: ServerSession, shaping: TrafficShaping, router: Router, clock: Clock) {
+  constructor(
+    session: ServerSession,
+    shaping: TrafficShaping,
+    router: Router,
+    clock: Clock,
+    answers: InvalidAnswers | undefined,
+  ) {
     this.#session = session;
     this.#router = router;
     this.#clock = clock;
     this.#transport = session.channel.transport;
     this.#shaper = shaping.forSession(session.identityKey, session.source);
     this.#counted = this.#transport.receivedBytes ?? 0;
-    const policy = this.#transport.invalidEnvelopePolicy;
-    this.#answers = session.channel.gatesInvalidInput
-      ? session.channel
-      : policy && { answerInvalid: policy };
+    this.#answers = answers;
   }
 
   /** An envelope the session sent: routed, held back, or refused with 34. */

@@ -5,14 +5,15 @@
  * would otherwise be locked out until the server noticed the dead socket.
  * @module
  */
+import { NO_HANDLERS, withHandler, withoutHandler } from "../handler_list.ts";
 import type { ServerSession } from "./server_session.ts";
 
 /** Sessions by node and identity. */
 export class SessionRegistry {
   readonly #byNode = new Map<string, ServerSession>();
-  // Exactly-sized arrays, replaced on change (never changed in place, so a caller may iterate one
-  // while sessions come and go): one session's array costs a quarter of a one-entry `Set`, and
-  // most identities have one session.
+  // Exactly-sized arrays, replaced on change (`handler_list.ts`: never changed in place, so a
+  // caller may iterate one while sessions come and go): one session's array costs a quarter of a
+  // one-entry `Set`, and most identities have one session.
   readonly #byIdentity = new Map<string, readonly ServerSession[]>();
 
   /** Established sessions. */
@@ -30,8 +31,8 @@ export class SessionRegistry {
     const replaced = this.#byNode.get(session.nodeKey);
     if (replaced) this.remove(replaced);
     this.#byNode.set(session.nodeKey, session);
-    const sessions = this.#byIdentity.get(session.identityKey);
-    this.#byIdentity.set(session.identityKey, sessions ? [...sessions, session] : [session]);
+    const sessions = this.#byIdentity.get(session.identityKey) ?? NO_HANDLERS;
+    this.#byIdentity.set(session.identityKey, withHandler(sessions, session));
     return replaced;
   }
 
@@ -39,8 +40,8 @@ export class SessionRegistry {
   remove(session: ServerSession): void {
     if (this.#byNode.get(session.nodeKey) !== session) return;
     this.#byNode.delete(session.nodeKey);
-    const sessions = this.#byIdentity.get(session.identityKey) ?? NONE;
-    const kept = sessions.filter((other) => other !== session);
+    const sessions = this.#byIdentity.get(session.identityKey) ?? NO_HANDLERS;
+    const kept = withoutHandler(sessions, session);
     if (kept.length > 0) this.#byIdentity.set(session.identityKey, kept);
     else this.#byIdentity.delete(session.identityKey);
   }
@@ -65,8 +66,6 @@ export class SessionRegistry {
 
   /** The sessions of an identity already in lower case. */
   byIdentityKey(key: string): readonly ServerSession[] {
-    return this.#byIdentity.get(key) ?? NONE;
+    return this.#byIdentity.get(key) ?? NO_HANDLERS;
   }
 }
-
-const NONE: readonly ServerSession[] = Object.freeze([]);
