@@ -5,7 +5,8 @@
  * server's `get /ping` and timestamps the messages that arrive.
  *
  * `deno run --allow-net c100k_client.ts '{"host","port","locals":[...],"count","concurrency",
- *  "prefix","deadline"[,"bare":true]}'` (`bare`: only connect, for the bare `node:net` baseline)
+ *  "prefix","deadline"[,"bare":true][,"websocket":true]}'` (`bare`: only connect, for the bare
+ * `node:net` baseline; `websocket`: LIME over WebSocket, the upgrade and frames written by hand)
  *
  * Prints JSON lines: `{"phase":"progress","established"}` every second while opening,
  * `{"phase":"established","established","failed","refused","firstError","stopped","ms",
@@ -18,6 +19,7 @@
  */
 import net from "node:net";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
+import { FrameCounter, maskedTextFrame } from "../bench/raw_ws_client.ts";
 import { linesOf, printLine } from "../bench/server_process.ts";
 
 interface Config {
@@ -31,6 +33,8 @@ interface Config {
   deadline: number;
   /** Only connect (the bare `node:net` baseline server): no handshake, nothing written. */
   bare?: boolean;
+  /** Speak LIME over WebSocket (the upgrade, then masked text frames) instead of bare TCP. */
+  websocket?: boolean;
 }
 
 const config = JSON.parse(Deno.args[0]) as Config;
@@ -58,7 +62,7 @@ setInterval(() => {
 }, TICK_MS);
 
 /** What an established session does with an envelope. */
-function onEstablished(socket: net.Socket, envelope: Record<string, unknown>): void {
+function onEstablished(send: (text: string) => void, envelope: Record<string, unknown>): void {
   if (envelope.method === "get" && envelope.uri === "/ping" && envelope.status === undefined) {
     pings++;
     const reply: Record<string, unknown> = {
@@ -69,7 +73,7 @@ function onEstablished(socket: net.Socket, envelope: Record<string, unknown>): v
       resource: {},
     };
     if (envelope.from) reply.to = envelope.from;
-    socket.write(JSON.stringify(reply));
+    send(JSON.stringify(reply));
   } else if (typeof envelope.content === "string" && envelope.type === "text/plain") {
     const sentAt = Number(envelope.content);
     if (Number.isFinite(sentAt)) {
@@ -79,12 +83,82 @@ function onEstablished(socket: net.Socket, envelope: Record<string, unknown>): v
   }
 }
 
+/**
+ * The envelopes of a connection, framed: JSON texts on bare TCP; over WebSocket the HTTP upgrade
+ * first, then one text frame each way per envelope.
+ */
+class Wire {
+  readonly #socket: net.Socket;
+  readonly #framer = new EnvelopeFramer();
+  readonly #frames: FrameCounter | undefined;
+  // The upgrade response's bytes while it is incomplete (WebSocket).
+  #head: string | undefined;
+
+  constructor(socket: net.Socket, websocket: boolean) {
+    this.#socket = socket;
+    if (websocket) {
+      this.#frames = new FrameCounter();
+      this.#frames.keep = true;
+      this.#head = "";
+    }
+  }
+
+  /** Opens the conversation: the upgrade request (WebSocket) or nothing. */
+  open(): void {
+    if (this.#frames) {
+      const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+      this.#socket.write(
+        `GET / HTTP/1.1\r\nHost: ${config.host}:${config.port}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+          `Sec-WebSocket-Protocol: lime\r\n\r\n`,
+      );
+    }
+  }
+
+  /** Whether the conversation can start (the upgrade is done). */
+  get ready(): boolean {
+    return this.#head === undefined;
+  }
+
+  send(text: string): void {
+    this.#socket.write(this.#frames ? maskedTextFrame(text) : text);
+  }
+
+  /** Passes each envelope in `chunk` to `receive`; true once the upgrade completed with it. */
+  push(chunk: Uint8Array, receive: (envelope: Record<string, unknown>) => void): boolean {
+    const frames = this.#frames;
+    if (!frames) {
+      this.#framer.push(chunk, (frame) => receive(JSON.parse(decoder.decode(frame))));
+      return false;
+    }
+    let upgraded = false;
+    if (this.#head !== undefined) {
+      this.#head += latin1.decode(chunk);
+      const end = this.#head.indexOf("\r\n\r\n");
+      if (end < 0) return false;
+      if (!this.#head.startsWith("HTTP/1.1 101")) {
+        throw new Error(`upgrade refused: ${this.#head.split("\r\n")[0]}`);
+      }
+      // The header is ASCII: its length in characters is its length in bytes.
+      chunk = chunk.subarray(chunk.length - (this.#head.length - end - 4));
+      this.#head = undefined;
+      upgraded = true;
+    }
+    frames.count(chunk);
+    for (const text of frames.texts.splice(0)) receive(JSON.parse(text));
+    return upgraded;
+  }
+}
+
+const latin1 = new TextDecoder("latin1");
+
 /** Connects from `local` and establishes a guest session as `node`. */
 function establish(local: string, node: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: config.host, port: config.port, localAddress: local });
     socket.setNoDelay(true);
-    const framer = new EnvelopeFramer();
+    const wire = new Wire(socket, config.websocket === true);
+    const send = (text: string) => wire.send(text);
     let established = false;
     let settled = false;
     let id = "";
@@ -102,48 +176,49 @@ function establish(local: string, node: string): Promise<void> {
       fail(new Error("closed during the handshake"));
     });
     socket.on("connect", () => {
-      if (!config.bare) return void socket.write('{"state":"new"}');
+      if (!config.bare) {
+        wire.open();
+        if (wire.ready) send('{"state":"new"}');
+        return;
+      }
       settled = established = true;
       clearTimeout(timer);
       sockets.push(socket);
       resolve();
     });
-    socket.on("data", (chunk: Uint8Array) => {
-      framer.push(chunk, (frame) => {
-        const envelope = JSON.parse(decoder.decode(frame));
-        if (established) return onEstablished(socket, envelope);
-        switch (envelope.state) {
-          case "negotiating":
-            id = envelope.id;
-            if (envelope.compressionOptions || envelope.encryptionOptions) {
-              socket.write(
-                JSON.stringify({
-                  id,
-                  state: "negotiating",
-                  compression: "none",
-                  encryption: "none",
-                }),
-              );
-            }
-            break;
-          case "authenticating":
-            id = envelope.id;
-            socket.write(
-              JSON.stringify({ id, from: node, state: "authenticating", scheme: "guest" }),
+    const receive = (envelope: Record<string, unknown>) => {
+      if (established) return onEstablished(send, envelope);
+      switch (envelope.state) {
+        case "negotiating":
+          id = envelope.id as string;
+          if (envelope.compressionOptions || envelope.encryptionOptions) {
+            send(
+              JSON.stringify({ id, state: "negotiating", compression: "none", encryption: "none" }),
             );
-            break;
-          case "established":
-            if (settled) return;
-            settled = true;
-            established = true;
-            clearTimeout(timer);
-            sockets.push(socket);
-            resolve();
-            break;
-          default:
-            fail(new Error(`refused: ${JSON.stringify(envelope.reason ?? envelope)}`));
-        }
-      });
+          }
+          break;
+        case "authenticating":
+          id = envelope.id as string;
+          send(JSON.stringify({ id, from: node, state: "authenticating", scheme: "guest" }));
+          break;
+        case "established":
+          if (settled) return;
+          settled = true;
+          established = true;
+          clearTimeout(timer);
+          sockets.push(socket);
+          resolve();
+          break;
+        default:
+          fail(new Error(`refused: ${JSON.stringify(envelope.reason ?? envelope)}`));
+      }
+    };
+    socket.on("data", (chunk: Uint8Array) => {
+      try {
+        if (wire.push(chunk, receive)) send('{"state":"new"}');
+      } catch (error) {
+        fail(error as Error);
+      }
     });
   });
 }

@@ -9,6 +9,9 @@
  * LIME server's TCP listener does before any LIME object exists; `sessions` then counts the
  * connections it holds.
  *
+ * With `--websocket` the LIME server listens for WebSocket instead of TCP (`tcp` then gives the
+ * WebSocket listener's address).
+ *
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
  * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
  * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs","stalls"}` (`stalls`:
@@ -39,12 +42,13 @@ interface Measured {
   shutdown(): Promise<void>;
 }
 
-async function limeServer(): Promise<Measured> {
+async function limeServer(websocket: boolean): Promise<Measured> {
   const store = await KvAccountStore.open(":memory:");
+  const listener = { hostname: "127.0.0.1", port: 0 };
   const server = new LimeServer({
     store,
-    tcp: { hostname: "127.0.0.1", port: 0 },
-    websocket: false,
+    tcp: websocket ? false : listener,
+    websocket: websocket ? listener : false,
     http: false,
     maxSessions,
     channel: {
@@ -54,7 +58,7 @@ async function limeServer(): Promise<Measured> {
   });
   await server.start();
   return {
-    address: server.tcpAddress!,
+    address: (websocket ? server.websocketAddress : server.tcpAddress)!,
     get sessions() {
       return server.registry.size;
     },
@@ -98,7 +102,9 @@ async function bareServer(): Promise<Measured> {
   };
 }
 
-const server = Deno.args.includes("--bare") ? await bareServer() : await limeServer();
+const server = Deno.args.includes("--bare")
+  ? await bareServer()
+  : await limeServer(Deno.args.includes("--websocket"));
 
 const replies = Deno.args.includes("--replies-on-stderr") ? Deno.stderr : Deno.stdout;
 const print = (value: unknown) => printLine(value, replies);

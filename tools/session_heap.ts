@@ -9,7 +9,10 @@
  * Prints the heap bytes and objects per session between the snapshots and the kinds of objects
  * that make them up.
  *
- * `deno task session-heap [--sessions=4000] [--ping-interval=5000] [--top=15]`
+ * With `--websocket` the sessions come over WebSocket (the server's WebSocket listener instead of
+ * TCP; the client does the upgrade and writes the frames itself).
+ *
+ * `deno task session-heap [--sessions=4000] [--ping-interval=5000] [--top=15] [--websocket]`
  * @module
  */
 import { numberOption } from "../bench/cli_option.ts";
@@ -24,6 +27,7 @@ const PING_INTERVAL = numberOption("ping-interval", 5_000, {
   integer: true,
 });
 const TOP = numberOption("top", 15, { min: 1, max: 100, integer: true });
+const WEBSOCKET = Deno.args.includes("--websocket");
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,7 +38,11 @@ async function main(): Promise<void> {
     const server = new Child(
       spawnDeno(
         "./c100k_server.ts",
-        [`--max-sessions=${SESSIONS + 1_000}`, `--ping-interval=${PING_INTERVAL}`],
+        [
+          `--max-sessions=${SESSIONS + 1_000}`,
+          `--ping-interval=${PING_INTERVAL}`,
+          ...(WEBSOCKET ? ["--websocket"] : []),
+        ],
         SESSIONS + 1_024,
         [...START_V8_FLAGS],
       ),
@@ -56,6 +64,7 @@ async function main(): Promise<void> {
         concurrency: 24,
         prefix: "heap",
         deadline: Date.now() + 120_000,
+        websocket: WEBSOCKET,
       }),
     ], SESSIONS + 1_024));
     let established: Record<string, unknown>;
@@ -77,9 +86,9 @@ async function main(): Promise<void> {
     const perSession = censusGrowth(b, i, SESSIONS);
     const afterPings = censusGrowth(i, p, SESSIONS);
     console.log(
-      `\nHeap per idle session (${
-        int(SESSIONS)
-      } guest sessions over TCP; server on its defaults, ` +
+      `\nHeap per idle session (${int(SESSIONS)} guest sessions over ${
+        WEBSOCKET ? "WebSocket" : "TCP"
+      }; server on its defaults, ` +
         `remote pings every ${int(PING_INTERVAL)} ms; ${
           int(Number(report.pings))
         } pings answered; ` +
