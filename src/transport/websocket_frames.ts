@@ -61,14 +61,16 @@ export class FrameReader {
 
   readonly #events: FrameEvents;
   #broken = false;
-  // The frame header being read, when it arrived in pieces.
-  readonly #header = new Uint8Array(14);
+  // The frame header being read, when it arrived in pieces (made the first time one does: a
+  // server keeps a reader per connection, and most headers arrive whole).
+  #header: Uint8Array | undefined;
   #headerLength = 0;
   // The frame whose payload is being read.
   #inFrame = false;
   #fin = false;
   #opcode = 0;
-  readonly #mask = new Uint8Array(4);
+  // Its mask key, the four bytes as one number (big-endian).
+  #mask = 0;
   #maskOffset = 0;
   #remaining = 0;
   #skipping = false;
@@ -78,8 +80,8 @@ export class FrameReader {
   #skippingMessage = false;
   #buffer: Uint8Array | undefined;
   #bufferLength = 0;
-  // A control frame's payload, when it arrived in pieces.
-  readonly #control = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  // A control frame's payload, when it arrived in pieces (made the first time one does).
+  #control: Uint8Array | undefined;
   #controlLength = 0;
 
   /** A reader reporting to `events`, refusing messages over `maxMessageSize` bytes. */
@@ -116,7 +118,7 @@ export class FrameReader {
         if (this.#remaining === 0) this.#endFrame(undefined);
         continue;
       }
-      unmask(piece, this.#mask, this.#maskOffset);
+      unmask(piece, maskBytes(this.#mask), this.#maskOffset);
       this.#maskOffset = (this.#maskOffset + take) & 3;
       const whole = this.#remaining === 0 && this.#controlLength === 0 &&
         (this.#opcode >= OPCODE.close || (this.#bufferLength === 0 && this.#fin));
@@ -140,14 +142,15 @@ export class FrameReader {
       at = offset;
     } else {
       // Piece by piece: the first two bytes say how long the header is.
+      const header = this.#header ??= new Uint8Array(14);
       while (offset < chunk.length) {
-        this.#header[this.#headerLength++] = chunk[offset++];
-        if (this.#headerLength >= 2 && this.#headerLength === headerSize(this.#header[1])) break;
+        header[this.#headerLength++] = chunk[offset++];
+        if (this.#headerLength >= 2 && this.#headerLength === headerSize(header[1])) break;
       }
-      if (this.#headerLength < 2 || this.#headerLength < headerSize(this.#header[1])) {
+      if (this.#headerLength < 2 || this.#headerLength < headerSize(header[1])) {
         return offset;
       }
-      bytes = this.#header;
+      bytes = header;
       at = 0;
       offset -= this.#headerLength;
       this.#headerLength = 0;
@@ -195,7 +198,7 @@ export class FrameReader {
     } else if (this.#messageOpcode !== 0) {
       return this.#fail(CLOSE_PROTOCOL_ERROR, "New message before the previous one ended");
     }
-    this.#mask.set(bytes.subarray(maskAt, maskAt + 4));
+    this.#mask = readUint32(bytes, maskAt);
     this.#maskOffset = 0;
     this.#inFrame = true;
     this.#fin = fin;
@@ -226,7 +229,7 @@ export class FrameReader {
 
   #append(piece: Uint8Array): void {
     if (this.#opcode >= OPCODE.close) {
-      this.#control.set(piece, this.#controlLength);
+      (this.#control ??= new Uint8Array(MAX_CONTROL_PAYLOAD)).set(piece, this.#controlLength);
       this.#controlLength += piece.length;
       return;
     }
@@ -248,7 +251,7 @@ export class FrameReader {
     this.#inFrame = false;
     const opcode = this.#opcode;
     if (opcode >= OPCODE.close) {
-      const body = payload ?? this.#control.slice(0, this.#controlLength);
+      const body = payload ?? this.#control?.slice(0, this.#controlLength) ?? EMPTY;
       this.#controlLength = 0;
       if (opcode === OPCODE.ping) this.#events.ping(body);
       else if (opcode === OPCODE.pong) this.#events.pong(body);
@@ -308,6 +311,18 @@ function headerSize(second: number): number {
 
 function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+// The mask key being applied, as bytes: one for every reader (they keep theirs as a number).
+const MASK = new Uint8Array(4);
+
+/** `key`'s four bytes (big-endian) in {@link MASK}, valid until the next call. */
+function maskBytes(key: number): Uint8Array {
+  MASK[0] = key >>> 24;
+  MASK[1] = key >>> 16;
+  MASK[2] = key >>> 8;
+  MASK[3] = key;
+  return MASK;
 }
 
 // The byte order of this machine's 32-bit words, for the word-wise XOR.

@@ -37,16 +37,21 @@ export interface RequestHead {
 
 /** What {@link readRequestHead} gives: the head and the bytes after it, or why there is none. */
 export type HeadResult =
-  | { head: RequestHead; rest: Uint8Array }
+  | { head: RequestHead; rest: Uint8Array | undefined }
   | { refused: { status: number; body: string } }
   | { dropped: string };
 
 /**
  * Reads one request head from `socket` (flowing): at most `maxSize` bytes, within `timeout` ms.
- * Resolves with the parsed head and whatever followed it (the socket is then paused, with no
- * listener of this function left); with a refusal (431 when the head is too large, 400 when it
- * cannot be parsed) for the caller to answer; or with `dropped` when the connection closed or
- * the deadline passed (the socket is then destroyed).
+ * Resolves with the parsed head and whatever followed it (undefined when nothing did; the socket
+ * is then paused, and the listeners of this function, left on it, do nothing more); with a
+ * refusal (431 when the head is too large, 400 when it cannot be parsed) for the caller to
+ * answer; or with `dropped` when the connection closed or the deadline passed (the socket is
+ * then destroyed).
+ *
+ * The listeners stay because removing one makes Node's event table of the socket a dictionary
+ * (Deno's `node:events` deletes the entry), which an upgraded connection would then carry for
+ * its whole life: 450 bytes per idle WebSocket session. They are shared by every socket.
  */
 export function readRequestHead(
   socket: net.Socket,
@@ -54,55 +59,85 @@ export function readRequestHead(
   timeout = DEFAULT_HANDSHAKE_TIMEOUT,
 ): Promise<HeadResult> {
   return new Promise((resolve) => {
-    let received = new Uint8Array(0);
-    const done = (result: HeadResult) => {
-      clearTimeout(timer);
-      socket.pause();
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      socket.off("end", onClose);
-      if ("dropped" in result) socket.destroy();
-      resolve(result);
+    const reading = socket as ReadingSocket;
+    const read: HeadRead = {
+      received: new Uint8Array(0),
+      maxSize,
+      resolve,
+      timer: setTimeout(headTimedOut, timeout, reading),
     };
-    const timer = setTimeout(() => done({ dropped: "the request head took too long" }), timeout);
-    const onClose = () => done({ dropped: "the connection closed" });
-    const onData = (chunk: Uint8Array) => {
-      const from = Math.max(0, received.length - 3);
-      const joined = new Uint8Array(received.length + chunk.length);
-      joined.set(received);
-      joined.set(chunk, received.length);
-      received = joined;
-      // Not the start of a request line (a method in capitals): say so at once, as HTTP, so a
-      // client that is not HTTP (a LIME TCP client sent here by mistake) learns where it is.
-      if (received.length > 0 && !(received[0] >= 0x41 && received[0] <= 0x5a)) {
-        return done({
-          refused: {
-            status: 400,
-            body: "This port speaks HTTP (LIME over WebSocket), not LIME over TCP",
-          },
-        });
-      }
-      const end = indexOfBlankLine(received, from);
-      if (end === -1) {
-        if (received.length > maxSize) {
-          done({ refused: { status: 431, body: `The request head is over ${maxSize} bytes` } });
-        }
-        return;
-      }
-      if (end > maxSize) {
-        return done({
-          refused: { status: 431, body: `The request head is over ${maxSize} bytes` },
-        });
-      }
-      const head = parseRequestHead(latin1(received.subarray(0, end)));
-      if (!head) return done({ refused: { status: 400, body: "Malformed HTTP request" } });
-      done({ head, rest: received.slice(end + 4) });
-    };
-    socket.on("data", onData);
-    socket.on("close", onClose);
-    socket.on("end", onClose);
+    reading[HEAD] = read;
+    socket.on("data", onHeadData);
+    socket.on("close", onHeadClosed);
+    socket.on("end", onHeadClosed);
     socket.resume();
   });
+}
+
+// A request head being read, on its socket.
+const HEAD = Symbol("lime.requestHead");
+interface HeadRead {
+  received: Uint8Array;
+  readonly maxSize: number;
+  readonly resolve: (result: HeadResult) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+type ReadingSocket = net.Socket & { [HEAD]?: HeadRead };
+
+function headDone(socket: ReadingSocket, result: HeadResult): void {
+  const read = socket[HEAD]!;
+  socket[HEAD] = undefined;
+  clearTimeout(read.timer);
+  socket.pause();
+  if ("dropped" in result) socket.destroy();
+  read.resolve(result);
+}
+
+function headTimedOut(socket: ReadingSocket): void {
+  if (socket[HEAD]) headDone(socket, { dropped: "the request head took too long" });
+}
+
+function onHeadClosed(this: ReadingSocket): void {
+  if (this[HEAD]) headDone(this, { dropped: "the connection closed" });
+}
+
+function onHeadData(this: ReadingSocket, chunk: Uint8Array): void {
+  const read = this[HEAD];
+  if (!read) return;
+  const { received: before, maxSize } = read;
+  const from = Math.max(0, before.length - 3);
+  const received = new Uint8Array(before.length + chunk.length);
+  received.set(before);
+  received.set(chunk, before.length);
+  read.received = received;
+  // Not the start of a request line (a method in capitals): say so at once, as HTTP, so a
+  // client that is not HTTP (a LIME TCP client sent here by mistake) learns where it is.
+  if (received.length > 0 && !(received[0] >= 0x41 && received[0] <= 0x5a)) {
+    return headDone(this, {
+      refused: {
+        status: 400,
+        body: "This port speaks HTTP (LIME over WebSocket), not LIME over TCP",
+      },
+    });
+  }
+  const end = indexOfBlankLine(received, from);
+  if (end === -1) {
+    if (received.length > maxSize) {
+      headDone(this, {
+        refused: { status: 431, body: `The request head is over ${maxSize} bytes` },
+      });
+    }
+    return;
+  }
+  if (end > maxSize) {
+    return headDone(this, {
+      refused: { status: 431, body: `The request head is over ${maxSize} bytes` },
+    });
+  }
+  const head = parseRequestHead(latin1(received.subarray(0, end)));
+  if (!head) return headDone(this, { refused: { status: 400, body: "Malformed HTTP request" } });
+  const rest = received.length > end + 4 ? received.slice(end + 4) : undefined;
+  headDone(this, { head, rest });
 }
 
 /** Parses a request head (without its blank line); undefined when it is not HTTP/1.x. */

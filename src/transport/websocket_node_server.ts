@@ -21,6 +21,9 @@ import {
 /** How long a refused client has to read the answer before its socket is destroyed. */
 const REFUSAL_LINGER = 1000;
 
+/** The error listener of a socket whose errors its owner reports otherwise (one for all). */
+function ignoreError(): void {}
+
 /** The socket of an accepted WebSocket upgrade. */
 export interface UpgradedSocket {
   /** The socket that carries the frames (the TLS socket with TLS). */
@@ -86,16 +89,21 @@ export class NodeWebSocketServer {
     const bound = server.address() as net.AddressInfo;
     this.address = formatEndpoint(bound.address, bound.port)!;
     const maxPerAddress = options.maxPendingPerAddress ?? 32;
+    // One listener for every socket (`this` is the socket; a socket emits close once): a
+    // closure and a `once` wrapper per connection would live as long as it.
+    const sockets = this.#sockets;
+    const allClosed = () => this.#allClosed?.();
+    const forget = function (this: net.Socket): void {
+      sockets.delete(this);
+      if (sockets.size === 0) allClosed();
+    };
     server.on("connection", (socket: net.Socket) => {
-      this.#sockets.add(socket);
-      socket.once("close", () => {
-        this.#sockets.delete(socket);
-        if (this.#sockets.size === 0) this.#allClosed?.();
-      });
+      sockets.add(socket);
+      socket.on("close", forget);
       const address = socket.remoteAddress ?? "";
       const pending = this.#pendingByAddress.get(address) ?? 0;
       if (maxPerAddress > 0 && pending >= maxPerAddress) {
-        socket.on("error", () => {});
+        socket.on("error", ignoreError);
         socket.end(
           plainResponse(503, "Too many connections from your address are upgrading; try again"),
           () => socket.destroy(),
@@ -164,7 +172,7 @@ export class NodeWebSocketServer {
   }
 
   async #onConnection(raw: net.Socket): Promise<void> {
-    raw.on("error", () => {}); // whoever owns the socket next reports its errors
+    raw.on("error", ignoreError); // whoever owns the socket next reports its errors
     if (this.#closed) return void raw.destroy();
     const timeout = this.#options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const deadline = setTimeout(() => raw.destroy(), timeout);
@@ -174,7 +182,7 @@ export class NodeWebSocketServer {
       const { cert, key } = this.#options;
       if (cert !== undefined && key !== undefined) {
         const secure = new tls.TLSSocket(raw, { isServer: true, cert, key });
-        secure.on("error", () => {});
+        secure.on("error", ignoreError);
         // Deno's TLS sockets keep reading while paused: pausing must stop the TCP socket too.
         pauseWithConnection(secure, raw);
         try {

@@ -152,7 +152,7 @@ export class WebSocketTransportListener implements TransportListener {
             remoteEndpoint: this.#options.remoteEndpoint ??
               (forwarded !== undefined ? hostPort(forwarded, 0) : undefined),
             ...(proxiedTls ? { encryption: "tls" as const } : {}),
-          }),
+          }, this.#released),
         );
       },
     });
@@ -163,7 +163,10 @@ export class WebSocketTransportListener implements TransportListener {
     const refusal = this.#refusal(new URL(request.url).pathname);
     if (refusal) return text(refusal.status, refusal.body);
     const { response, transport } = upgradeLimeWebSocket(request, { ...this.#options, info });
-    if (transport !== undefined) this.#add(transport);
+    if (transport !== undefined) {
+      this.#add(transport);
+      transport.closed.then(() => this.#transports.delete(transport));
+    }
     return response;
   };
 
@@ -186,9 +189,13 @@ export class WebSocketTransportListener implements TransportListener {
     return problem === undefined ? undefined : { status: 400, body: problem };
   }
 
+  // Forgets a transport of its own port once it is released (one function for all of them).
+  readonly #released = (transport: WebSocketServerTransport): void => {
+    this.#transports.delete(transport);
+  };
+
   #add(transport: AcceptedWebSocket): void {
     this.#transports.add(transport);
-    transport.closed.then(() => this.#transports.delete(transport));
     if (this.#waiter) {
       const waiter = this.#waiter;
       this.#waiter = undefined;

@@ -21,8 +21,14 @@ import {
   WEBSOCKET_ERROR_CLOSE_CODE,
 } from "./websocket.ts";
 import { encodeCloseFrame, encodeFrame, encodeTextFrames } from "./websocket_frame_writer.ts";
-import { CLOSE_INVALID_DATA, CLOSE_TOO_BIG, FrameReader, OPCODE } from "./websocket_frames.ts";
-import { Keepalive } from "./websocket_keepalive.ts";
+import {
+  CLOSE_INVALID_DATA,
+  CLOSE_TOO_BIG,
+  type FrameEvents,
+  FrameReader,
+  OPCODE,
+} from "./websocket_frames.ts";
+import { Keepalive, type KeepaliveHooks } from "./websocket_keepalive.ts";
 import type { UpgradedSocket } from "./websocket_node_server.ts";
 import { CLEAN_CLOSE_CODES, closedWithCode, receiveMessage } from "./websocket_message.ts";
 import { dataArrived } from "./send_queue.ts";
@@ -39,6 +45,10 @@ const CLOSING_READ_BUDGET = 256 * 1024;
 export const DEFAULT_WEBSOCKET_IDLE_TIMEOUT = 30;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+// The socket's transport, for the socket listeners every transport shares.
+const OWNER = Symbol("lime.webSocketServerTransport");
+type OwnedSocket = net.Socket & { [OWNER]?: WebSocketServerTransport };
 
 /** Options of a {@link WebSocketServerTransport}. */
 export interface WebSocketServerTransportOptions extends TransportOptions {
@@ -87,8 +97,11 @@ export class WebSocketServerTransport extends TransportBase {
   // Read when first asked for (null: not yet), as `TcpConnection` does: a server never asks.
   #localEndpoint: string | undefined | null = null;
   readonly #remoteEndpoint: string | undefined;
-  readonly #socketClosed: Promise<void>;
-  readonly #peerDone = Promise.withResolvers<void>();
+  // The peer is done (its close frame arrived or the socket ended), and who waits for that.
+  #peerDone = false;
+  #peerWaiter: (() => void) | undefined;
+  // Told once the socket is released (see the constructor).
+  readonly #onReleased: ((transport: WebSocketServerTransport) => void) | undefined;
   #failCode = WEBSOCKET_ERROR_CLOSE_CODE;
   #closeSent = false;
   #closeReceived = false;
@@ -96,16 +109,24 @@ export class WebSocketServerTransport extends TransportBase {
   #released: Promise<void> | undefined;
   #paused = false;
   #starting: ReturnType<typeof setTimeout> | undefined;
-  #keepalive: Keepalive | undefined;
+  #keepalive: Keepalive<WebSocketServerTransport> | undefined;
   #closingRead = 0;
 
   /**
    * Takes over the socket of an accepted upgrade; the transport is open at once. Reading starts
    * on the next macrotask, so that whoever takes the transport can lower `receiveLimit` first.
+   * `released` is called once its sockets have closed, just before `closed` resolves: what a
+   * listener uses to forget it (a reaction on `closed` costs a promise, a closure and their
+   * context per connection).
    */
-  constructor(upgraded: UpgradedSocket, options: WebSocketServerTransportOptions = {}) {
+  constructor(
+    upgraded: UpgradedSocket,
+    options: WebSocketServerTransportOptions = {},
+    released?: (transport: WebSocketServerTransport) => void,
+  ) {
     super(options, true);
     const { socket, raw, head } = upgraded;
+    this.#onReleased = released;
     this.#socket = socket;
     this.#raw = raw;
     const highWaterMark = options.highWaterMark ?? DEFAULT_WEBSOCKET_HIGH_WATER_MARK;
@@ -119,32 +140,82 @@ export class WebSocketServerTransport extends TransportBase {
     tcp.setNoDelay(true);
     this.#remoteEndpoint = options.remoteEndpoint ??
       formatEndpoint(tcp.remoteAddress, tcp.remotePort);
-    this.#socketClosed = Promise.all([whenClosed(socket), raw && whenClosed(raw)]).then(() => {});
-    this.#reader = new FrameReader({
-      message: (payload, text) => this.#onMessage(payload, text),
-      ping: (payload) => this.#onPing(payload),
-      pong: () => {},
-      close: (code, reason) => this.#onClose(code, reason),
-      error: (code, reason) => this.#onProtocolError(code, reason),
-    }, this.receiveLimit);
+    this.#reader = new FrameReader(
+      new WebSocketServerTransport.#FrameEvents(this),
+      this.receiveLimit,
+    );
     socket.pause();
-    socket.on("error", this.#onSocketGone);
-    socket.on("end", this.#onSocketGone);
-    socket.on("close", this.#onSocketGone);
-    this.#starting = setTimeout(() => {
-      this.#starting = undefined;
-      socket.on("data", this.#onData);
-      if (head?.length) this.#onData(head);
-      if (!this.#paused) socket.resume();
-      const seconds = options.idleTimeout ?? DEFAULT_WEBSOCKET_IDLE_TIMEOUT;
-      this.#keepalive = new Keepalive(seconds, {
-        ping: () => this.#writeControl(encodeFrame(OPCODE.ping, new Uint8Array(0))),
-        paused: () => this.#paused,
-        dead: () =>
-          this.fail(new TransportError("io", `No answer to a WebSocket ping within ${seconds} s`)),
-      });
-    }, 0);
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on("error", WebSocketServerTransport.#onSocketEnd);
+    socket.on("end", WebSocketServerTransport.#onSocketEnd);
+    socket.on("close", WebSocketServerTransport.#onSocketEnd);
+    this.#starting = setTimeout(
+      WebSocketServerTransport.#start,
+      0,
+      this,
+      head?.length ? head : undefined,
+      options.idleTimeout ?? DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
+    );
   }
+
+  // What the transport does with its socket and frames is shared by every transport: `this` (or
+  // the argument) is the socket or the transport. A closure per listener and connection would
+  // live as long as the connection.
+
+  static #start(
+    transport: WebSocketServerTransport,
+    head: Uint8Array | undefined,
+    seconds: number,
+  ): void {
+    transport.#starting = undefined;
+    const socket = transport.#socket;
+    socket.on("data", WebSocketServerTransport.#onSocketData);
+    if (head) transport.#onData(head);
+    if (!transport.#paused) socket.resume();
+    transport.#keepalive = new Keepalive(
+      seconds,
+      transport,
+      WebSocketServerTransport.#keepaliveHooks,
+    );
+  }
+
+  static readonly #onSocketData = function (this: OwnedSocket, chunk: Uint8Array): void {
+    this[OWNER]!.#onData(chunk);
+  };
+
+  static readonly #onSocketEnd = function (this: OwnedSocket, error?: unknown): void {
+    this[OWNER]!.#onSocketGone(error);
+  };
+
+  static readonly #keepaliveHooks: KeepaliveHooks<WebSocketServerTransport> = {
+    sendPing: (transport) => transport.#writeControl(encodeFrame(OPCODE.ping, new Uint8Array(0))),
+    paused: (transport) => transport.#paused,
+    dead: (transport, seconds) =>
+      transport.fail(
+        new TransportError("io", `No answer to a WebSocket ping within ${seconds} s`),
+      ),
+  };
+
+  /** What its frame reader reports, passed on to the transport: one small object per transport. */
+  static readonly #FrameEvents = class implements FrameEvents {
+    readonly #transport: WebSocketServerTransport;
+    constructor(transport: WebSocketServerTransport) {
+      this.#transport = transport;
+    }
+    message(payload: Uint8Array, text: boolean): void {
+      this.#transport.#onMessage(payload, text);
+    }
+    ping(payload: Uint8Array): void {
+      this.#transport.#onPing(payload);
+    }
+    pong(): void {}
+    close(code: number, reason: string): void {
+      this.#transport.#onClose(code, reason);
+    }
+    error(code: number, reason: string): void {
+      this.#transport.#onProtocolError(code, reason);
+    }
+  };
 
   /** This side's `host:port`, read when first asked for (undefined if the socket was gone then). */
   override get localEndpoint(): string | undefined {
@@ -167,14 +238,14 @@ export class WebSocketServerTransport extends TransportBase {
 
   // ---------------------------------------------------------------- reading
 
-  #onData = (chunk: Uint8Array): void => {
+  #onData(chunk: Uint8Array): void {
     dataArrived();
     this.#keepalive?.heard();
     if (this.#ending && (this.#closingRead += chunk.length) > CLOSING_READ_BUDGET) {
       this.#socket.pause(); // the peer sends on instead of closing: the deadline will end it
     }
     this.#reader.push(chunk);
-  };
+  }
 
   #onMessage(payload: Uint8Array, text: boolean): void {
     if (this.#ending || this.isClosing) return;
@@ -210,7 +281,7 @@ export class WebSocketServerTransport extends TransportBase {
   /** The peer's close frame: the answer to ours, or its own close (echoed, then hung up). */
   #onClose(code: number, reason: string): void {
     this.#closeReceived = true;
-    this.#peerDone.resolve();
+    this.#peerHeard();
     if (this.#ending || this.isClosing) return;
     this.#writeClose(code, "");
     if (CLEAN_CLOSE_CODES.has(code)) this.remoteClosed();
@@ -229,9 +300,15 @@ export class WebSocketServerTransport extends TransportBase {
     this.#failWith(code, code === CLOSE_TOO_BIG ? reason : `WebSocket protocol error: ${reason}`);
   }
 
+  /** The peer is done: its close frame arrived, or its socket ended. */
+  #peerHeard(): void {
+    this.#peerDone = true;
+    this.#peerWaiter?.();
+  }
+
   /** The connection ended (or failed) under the WebSocket, without a close frame first. */
-  #onSocketGone = (error?: Error): void => {
-    this.#peerDone.resolve();
+  #onSocketGone(error?: unknown): void {
+    this.#peerHeard();
     if (this.#ending || this.isClosing) return;
     const detail = error instanceof Error ? `: ${error.message}` : "";
     const failure = new TransportError(
@@ -241,7 +318,7 @@ export class WebSocketServerTransport extends TransportBase {
     );
     this.#released ??= this.#teardown(WEBSOCKET_ERROR_CLOSE_CODE, "", 0);
     this.#released.then(() => super.fail(failure));
-  };
+  }
 
   /** The receive limit applies from the next message's header on. */
   protected override receiveLimitChanged(bytes: number): void {
@@ -361,7 +438,7 @@ export class WebSocketServerTransport extends TransportBase {
     if (this.#starting !== undefined) {
       clearTimeout(this.#starting);
       this.#starting = undefined;
-      socket.on("data", this.#onData); // to see the peer's close frame
+      socket.on("data", WebSocketServerTransport.#onSocketData); // to see the peer's close frame
     }
     this.#reader.dropData = true;
     if (!this.#closeSent) this.#writeClose(code, reason);
@@ -370,7 +447,10 @@ export class WebSocketServerTransport extends TransportBase {
       // the peer's close frame (data is skipped, not kept), even if reading was paused.
       if (code !== 1000) socket.end();
       socket.resume();
-      await atMost(this.#peerDone.promise, wait);
+      await atMost(
+        this.#peerDone ? Promise.resolve() : new Promise<void>((done) => this.#peerWaiter = done),
+        wait,
+      );
     }
     if (this.#closeReceived && !socket.destroyed) {
       // The close handshake is complete: the server hangs up first (RFC 6455 §7.1.1).
@@ -380,7 +460,11 @@ export class WebSocketServerTransport extends TransportBase {
     socket.destroy();
     this.#raw?.destroy();
     this.#reader.stop();
-    await this.#socketClosed;
+    try {
+      await Promise.all([whenClosed(socket), this.#raw && whenClosed(this.#raw)]);
+    } finally {
+      this.#onReleased?.(this);
+    }
   }
 }
 
