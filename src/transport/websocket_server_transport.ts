@@ -64,7 +64,8 @@ export interface WebSocketServerTransportOptions extends TransportOptions {
   closeTimeout?: number;
   /**
    * Seconds of silence before a ping, and again before the connection is dropped for lack of any
-   * answer (0 disables pings). Default 30.
+   * answer (0 disables pings). Default 30. The connections with the same value share one timer
+   * ticking at that period, so each wait is one to two periods.
    */
   idleTimeout?: number;
   /** Write the sends that follow the first one in an event-loop turn in one write. Default true. */
