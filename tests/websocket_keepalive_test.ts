@@ -59,30 +59,42 @@ Deno.test("Keepalive counts no silence while the reader is paused", async () => 
   }
 });
 
-Deno.test("Keepalive: one given up in a tick may stop another, which is then left alone", async () => {
-  const first = peer("first");
-  const second = peer("second");
-  const third = peer("third");
-  const keepalives = [first, second, third].map((owner) => new Keepalive(0.03, owner, hooks));
-  // Whichever is given up first stops the other two (a server closing more on one failure).
-  const stopOthers = (self: number) => () => {
-    keepalives.forEach((keepalive, i) => i !== self && keepalive.stop());
-  };
-  first.onDead = stopOthers(0);
-  second.onDead = stopOthers(1);
-  third.onDead = stopOthers(2);
+Deno.test("Keepalive: one given up in a tick may stop others, which are then left alone", async () => {
+  // Eleven connections in ten slices: the first and the eleventh are looked at in the same tick.
+  const owners = Array.from({ length: 11 }, (_, i) => peer(`peer${i}`));
+  const keepalives = owners.map((owner) => new Keepalive(0.03, owner, hooks));
+  // Whichever is given up first stops all the others (a server closing more on one failure).
+  owners.forEach((owner, self) => {
+    owner.onDead = () => keepalives.forEach((keepalive, i) => i !== self && keepalive.stop());
+  });
   try {
-    while (![first, second, third].some((owner) => owner.deadAfter !== undefined)) {
-      await sleep(10);
-    }
-    await sleep(100); // a few more ticks, had the timer been left running
-    const dead = [first, second, third].filter((owner) => owner.deadAfter !== undefined);
-    assert.equal(dead.length, 1, `given up: ${dead.map((owner) => owner.name)}`);
-    for (const owner of [first, second, third]) assert.equal(owner.pings, 1);
+    while (!owners.some((owner) => owner.deadAfter !== undefined)) await sleep(5);
+    await sleep(100); // a few more periods, had anything been left running
+    const dead = owners.filter((owner) => owner.deadAfter !== undefined);
+    assert.deepEqual(dead.map((owner) => owner.name), ["peer0"]);
+    assert.equal(owners[10].pings, 1);
   } finally {
     keepalives.forEach((keepalive) => keepalive.stop());
   }
   // The test's sanitizer fails it if the round's interval timer outlived its last member.
+});
+
+Deno.test("Keepalive spreads the pings to many quiet peers over the period", async () => {
+  const pingedAt: number[] = [];
+  const spread: KeepaliveHooks<null> = {
+    sendPing: () => void pingedAt.push(performance.now()),
+    paused: () => false,
+    dead: () => {},
+  };
+  const keepalives = Array.from({ length: 40 }, () => new Keepalive(0.2, null, spread));
+  try {
+    while (pingedAt.length < 40) await sleep(10);
+  } finally {
+    keepalives.forEach((keepalive) => keepalive.stop());
+  }
+  // Ten slices of four: the pings went out over most of a period, not all in one tick.
+  const span = Math.max(...pingedAt) - Math.min(...pingedAt);
+  assert.ok(span >= 100, `the 40 pings went out within ${span.toFixed(0)} ms`);
 });
 
 Deno.test("Keepalive with no period does nothing, and stops any number of times", async () => {

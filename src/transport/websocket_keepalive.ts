@@ -5,10 +5,13 @@
  * below them, for any connection.
  *
  * The connections with the same period share one interval timer (a timer, its callback and its
- * closures per connection cost a server about 600 bytes per idle session): each tick looks at
- * every connection of its period. A connection is checked first at the second tick after it
- * started, so it is pinged after at least one full period of silence, and given up after at
- * least one more (at most one period later than with a timer of its own).
+ * closures per connection cost a server about 600 bytes per idle session). They are dealt into
+ * {@link SLICES} slices, and the timer ticks that many times a period, each tick looking at one
+ * slice: every connection is looked at once a period, and a round of pings to many quiet peers is
+ * spread over the period instead of written in one turn of the event loop. A connection is
+ * looked at first within a period after it started (which only starts the count), so it is
+ * pinged after at least one full period of silence, and given up after at least one more (each
+ * at most one period later than with a timer of its own).
  * @module
  */
 
@@ -22,22 +25,38 @@ export interface KeepaliveHooks<Owner> {
   dead(owner: Owner, seconds: number): void;
 }
 
+/** How many slices a period's connections are dealt into (ticks per period). */
+const SLICES = 10;
+
 /** The connections with one period, and their timer. */
 class Round {
-  readonly members: Keepalive<unknown>[] = [];
+  readonly slices: Keepalive<unknown>[][] = Array.from({ length: SLICES }, () => []);
+  size = 0;
+  #dealt = 0;
+  #next = 0;
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(readonly ms: number) {
-    this.#timer = setInterval(Round.#tick, ms, this);
+    this.#timer = setInterval(Round.#tick, ms / SLICES, this);
+  }
+
+  /** The slice a new member joins (in turn, so that they stay even). */
+  deal(): Keepalive<unknown>[] {
+    this.size++;
+    return this.slices[this.#dealt++ % SLICES];
   }
 
   static #tick(round: Round): void {
+    const slice = round.slices[round.#next];
+    round.#next = (round.#next + 1) % SLICES;
     // A copy: a member given up (or stopped by another's hooks) leaves by swapping the last
     // one into its place, which must neither skip nor repeat anyone.
-    for (const member of round.members.slice()) member.check(round);
+    for (const member of slice.slice()) member.check(round);
   }
 
-  stop(): void {
+  /** A member left; the timer stops with the last one. */
+  left(): void {
+    if (--this.size > 0) return;
     clearInterval(this.#timer);
     rounds.delete(this.ms);
   }
@@ -50,7 +69,8 @@ export class Keepalive<Owner> {
   readonly #owner: Owner;
   readonly #hooks: KeepaliveHooks<Owner>;
   #round: Round | undefined;
-  // Its place in its round's members.
+  // Its slice of the round, and its place there.
+  #slice: Keepalive<unknown>[] | undefined;
   #index = -1;
   // Whether anything arrived since the last tick; true at first, so that the first tick only
   // starts the count.
@@ -66,7 +86,8 @@ export class Keepalive<Owner> {
     let round = rounds.get(ms);
     if (!round) rounds.set(ms, round = new Round(ms));
     this.#round = round;
-    this.#index = round.members.push(this as Keepalive<unknown>) - 1;
+    const slice = this.#slice = round.deal();
+    this.#index = slice.push(this as Keepalive<unknown>) - 1;
   }
 
   /** Something arrived from the peer. */
@@ -95,13 +116,14 @@ export class Keepalive<Owner> {
     const round = this.#round;
     if (!round) return;
     this.#round = undefined;
-    const members = round.members;
-    const last = members.pop()!;
+    const slice = this.#slice!;
+    this.#slice = undefined;
+    const last = slice.pop()!;
     if (last !== this) {
-      members[this.#index] = last;
+      slice[this.#index] = last;
       (last as Keepalive<Owner>).#index = this.#index;
     }
     this.#index = -1;
-    if (members.length === 0) round.stop();
+    round.left();
   }
 }
