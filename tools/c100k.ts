@@ -20,7 +20,11 @@
  * what it needs and falling back to the hard limit (`ulimit -Hn`), and reports what it got.
  *
  * `deno task c100k [--sessions=100000] [--workers=N] [--addresses=N] [--concurrency=48]
- *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc] [--gc-log=PATH] [--no-baseline]`
+ *  [--duration=35] [--messages=1000] [--timeout=300] [--trace-gc] [--gc-log=PATH] [--no-baseline]
+ *  [--websocket]`
+ *
+ * `--websocket`: the idle sessions come over WebSocket (the server's own WebSocket listener; the
+ * clients write the upgrade and the frames themselves); the messages' sender stays on TCP.
  *
  * `--trace-gc`: the server runs with V8's `--trace-gc`; the garbage collector's pauses during the
  * hold are summed up (how many over 10 ms, the longest; the largest incremental marking step).
@@ -52,6 +56,8 @@ const GC_LOG = Deno.args.find((a) => a.startsWith("--gc-log="))?.slice("--gc-log
 const { flags: SERVER_V8_FLAGS, given: SERVER_V8_FLAGS_GIVEN } = serverV8FlagsOption();
 const TRACE_GC = Deno.args.includes("--trace-gc") || GC_LOG !== undefined;
 const BASELINE = !Deno.args.includes("--no-baseline");
+// The idle sessions over WebSocket (the server's own WebSocket listener) instead of TCP.
+const WEBSOCKET = Deno.args.includes("--websocket");
 
 const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -150,6 +156,7 @@ async function openSessions(
       prefix: `c${w}`,
       deadline: Date.now() + TIMEOUT_S * 1000,
       bare,
+      websocket: WEBSOCKET && !bare,
     };
     workers.push(
       new Child(spawnDeno("./c100k_client.ts", [JSON.stringify(config)], count + 1_024)),
@@ -227,16 +234,22 @@ async function main(): Promise<void> {
   const server = new Child(
     spawnDeno(
       "./c100k_server.ts",
-      [`--max-sessions=${SESSIONS + 1_000}`, ...(TRACE_GC ? ["--replies-on-stderr"] : [])],
+      [
+        `--max-sessions=${SESSIONS + 1_000}`,
+        ...(TRACE_GC ? ["--replies-on-stderr"] : []),
+        ...(WEBSOCKET ? ["--websocket"] : []),
+      ],
       wanted,
       [...(TRACE_GC ? ["--trace-gc"] : []), ...SERVER_V8_FLAGS],
     ),
     TRACE_GC ? (line) => void gcLines.push(line) : undefined,
   );
   const hello = await server.next(30_000);
+  // The sessions connect to the WebSocket listener with --websocket; the sender always over TCP.
+  const sessionsAt = String(WEBSOCKET ? hello.websocket : hello.tcp);
   const [host, port] = [
-    String(hello.tcp).slice(0, String(hello.tcp).lastIndexOf(":")),
-    Number(String(hello.tcp).slice(String(hello.tcp).lastIndexOf(":") + 1)),
+    sessionsAt.slice(0, sessionsAt.lastIndexOf(":")),
+    Number(sessionsAt.slice(sessionsAt.lastIndexOf(":") + 1)),
   ];
   const stat = async () => {
     await server.send("stat");
@@ -422,7 +435,9 @@ async function main(): Promise<void> {
     ],
   ];
   console.log(
-    `\nC100K (${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno})\n`,
+    `\nC100K (${
+      WEBSOCKET ? "sessions over WebSocket; " : ""
+    }${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno})\n`,
   );
   console.log("| measure | figure | target | met |\n|---|---|---|---|");
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);

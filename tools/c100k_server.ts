@@ -9,11 +9,10 @@
  * LIME server's TCP listener does before any LIME object exists; `sessions` then counts the
  * connections it holds.
  *
- * With `--websocket` the LIME server listens for WebSocket instead of TCP (`tcp` then gives the
- * WebSocket listener's address).
+ * With `--websocket` the LIME server also listens for WebSocket (`websocket` gives its address).
  *
  * With `--replies-on-stderr` its JSON lines go to stderr (stdout is V8's, for `--trace-gc`, whose
- * lines would cut into them). Prints `{"tcp","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
+ * lines would cut into them). Prints `{"tcp","websocket","pid","nofile"}` once listening (`nofile`: its open-file soft limit), then answers
  * `stat` with `{"rss","heapUsed","cpuMs","sessions","connections","uptimeMs","stalls"}` (`stalls`:
  * its event loop's stalls over 10 ms since the last `stat`, `[end (uptime ms), ms]`, by a 5 ms timer), quits on `quit`
  * (ending every session), exits at once on `exit`, and writes a V8 heap snapshot on `heap PATH`.
@@ -37,6 +36,8 @@ const pingInterval = numberOption("ping-interval", 30_000, {
 /** What the commands below need of the server under measure. */
 interface Measured {
   readonly address: string;
+  /** The WebSocket listener's `host:port`, when there is one. */
+  readonly websocket?: string;
   readonly sessions: number;
   readonly connections: number;
   shutdown(): Promise<void>;
@@ -47,7 +48,7 @@ async function limeServer(websocket: boolean): Promise<Measured> {
   const listener = { hostname: "127.0.0.1", port: 0 };
   const server = new LimeServer({
     store,
-    tcp: websocket ? false : listener,
+    tcp: listener,
     websocket: websocket ? listener : false,
     http: false,
     maxSessions,
@@ -58,7 +59,8 @@ async function limeServer(websocket: boolean): Promise<Measured> {
   });
   await server.start();
   return {
-    address: (websocket ? server.websocketAddress : server.tcpAddress)!,
+    address: server.tcpAddress!,
+    websocket: server.websocketAddress,
     get sessions() {
       return server.registry.size;
     },
@@ -130,7 +132,7 @@ setInterval(() => {
   lastTick = now;
 }, TICK_MS);
 
-print({ tcp: server.address, pid: Deno.pid, nofile: nofile() });
+print({ tcp: server.address, websocket: server.websocket, pid: Deno.pid, nofile: nofile() });
 
 for await (const line of linesOf(Deno.stdin.readable)) {
   const command = line.trim();

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       ),
     );
     const hello = await server.next(30_000);
-    const address = String(hello.tcp);
+    const address = String(WEBSOCKET ? hello.websocket : hello.tcp);
     const snapshot = async (name: string) => {
       await server.send(`heap ${dir}/${name}.heapsnapshot`);
       await server.next(120_000);
