@@ -102,3 +102,20 @@ Deno.test("readRequestHead refuses what is not HTTP, a head too large, and drops
     assert.deepEqual(await result, { dropped: "the connection closed" });
   }
 });
+
+Deno.test("readRequestHead reads a second head on the same socket once each", async () => {
+  await using pair = await socketPair();
+  pair.client.write("GET /one HTTP/1.1\r\n\r\n");
+  const first = await readRequestHead(pair.server, 8192, 5_000) as Extract<
+    HeadResult,
+    { head: unknown }
+  >;
+  assert.equal(first.head.pathname, "/one");
+  const second = readRequestHead(pair.server, 8192, 5_000);
+  pair.client.write("GET /tw");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  pair.client.write("o HTTP/1.1\r\n\r\nXY");
+  const read = await second as Extract<HeadResult, { head: unknown }>;
+  assert.equal(read.head.pathname, "/two");
+  assert.deepEqual(read.rest, encoder.encode("XY"));
+});

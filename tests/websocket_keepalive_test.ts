@@ -76,7 +76,8 @@ Deno.test("Keepalive: one given up in a tick may stop others, which are then lef
   } finally {
     keepalives.forEach((keepalive) => keepalive.stop());
   }
-  // The test's sanitizer fails it if the round's interval timer outlived its last member.
+  assert.equal(Keepalive.watched, 0);
+  assert.equal(Keepalive.timers, 0); // the round's interval timer went with its last member
 });
 
 Deno.test("Keepalive spreads the pings to many quiet peers over the period", async () => {
@@ -97,14 +98,53 @@ Deno.test("Keepalive spreads the pings to many quiet peers over the period", asy
   assert.ok(span >= 100, `the 40 pings went out within ${span.toFixed(0)} ms`);
 });
 
-Deno.test("Keepalive with no period does nothing, and stops any number of times", async () => {
-  const idle = peer("idle");
-  const keepalive = new Keepalive(0, idle, hooks);
-  await sleep(30);
-  keepalive.stop();
-  keepalive.stop();
-  assert.equal(idle.pings, 0);
+Deno.test("Keepalive with no period, or an endless one, does nothing, and stops any number of times", async () => {
+  for (const seconds of [0, -1, NaN, Infinity]) {
+    const idle = peer("idle");
+    const keepalive = new Keepalive(seconds, idle, hooks);
+    assert.equal(Keepalive.timers, 0, `${seconds}`);
+    await sleep(30);
+    keepalive.stop();
+    keepalive.stop();
+    assert.equal(idle.pings, 0);
+  }
+  // A period past what a timer takes (2^31 - 1 ms) waits the longest a timer can, not 1 ms.
+  const patient = peer("patient");
+  const long = new Keepalive(1e9, patient, hooks);
+  await sleep(50);
+  long.stop();
+  assert.equal(patient.pings, 0);
   const running = new Keepalive(0.02, peer("running"), hooks);
+  assert.equal(Keepalive.watched, 1);
   running.stop();
   running.stop();
+  assert.equal(Keepalive.watched, 0);
+  assert.equal(Keepalive.timers, 0);
+});
+
+Deno.test("Keepalive: a hook that throws is reported and costs the others of its tick nothing", async () => {
+  const reported: unknown[] = [];
+  const onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    reported.push(event.error);
+  };
+  globalThis.addEventListener("error", onError);
+  const failing: KeepaliveHooks<Peer> = {
+    ...hooks,
+    sendPing: (owner) => {
+      owner.pings++;
+      if (owner.name === "peer0") throw new Error("a broken socket");
+    },
+  };
+  // Eleven in ten slices: the first and the eleventh share a tick.
+  const owners = Array.from({ length: 11 }, (_, i) => peer(`peer${i}`));
+  const keepalives = owners.map((owner) => new Keepalive(0.03, owner, failing));
+  try {
+    while (owners[0].pings === 0) await sleep(2);
+    assert.equal(owners[10].pings, 1, "the eleventh was pinged in the same tick");
+    assert.equal((reported[0] as Error).message, "a broken socket");
+  } finally {
+    keepalives.forEach((keepalive) => keepalive.stop());
+    globalThis.removeEventListener("error", onError);
+  }
 });

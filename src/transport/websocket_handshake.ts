@@ -66,10 +66,15 @@ export function readRequestHead(
       resolve,
       timer: setTimeout(headTimedOut, timeout, reading),
     };
+    // A socket read before keeps the (inert) listeners of then: adding them again would run them
+    // twice per chunk.
+    const listening = HEAD in reading;
     reading[HEAD] = read;
-    socket.on("data", onHeadData);
-    socket.on("close", onHeadClosed);
-    socket.on("end", onHeadClosed);
+    if (!listening) {
+      socket.on("data", onHeadData);
+      socket.on("close", onHeadClosed);
+      socket.on("end", onHeadClosed);
+    }
     socket.resume();
   });
 }

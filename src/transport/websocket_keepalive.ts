@@ -32,18 +32,20 @@ const SLICES = 10;
 class Round {
   readonly slices: Keepalive<unknown>[][] = Array.from({ length: SLICES }, () => []);
   size = 0;
-  #dealt = 0;
   #next = 0;
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(readonly ms: number) {
-    this.#timer = setInterval(Round.#tick, ms / SLICES, this);
+    // Timers take at most 2^31 - 1 ms (a longer delay fires at once).
+    this.#timer = setInterval(Round.#tick, Math.min(ms / SLICES, 2 ** 31 - 1), this);
   }
 
-  /** The slice a new member joins (in turn, so that they stay even). */
+  /** The slice a new member joins: the smallest (connections leave unevenly). */
   deal(): Keepalive<unknown>[] {
     this.size++;
-    return this.slices[this.#dealt++ % SLICES];
+    let smallest = this.slices[0];
+    for (const slice of this.slices) if (slice.length < smallest.length) smallest = slice;
+    return smallest;
   }
 
   static #tick(round: Round): void {
@@ -51,7 +53,13 @@ class Round {
     round.#next = (round.#next + 1) % SLICES;
     // A copy: a member given up (or stopped by another's hooks) leaves by swapping the last
     // one into its place, which must neither skip nor repeat anyone.
-    for (const member of slice.slice()) member.check(round);
+    for (const member of slice.slice()) {
+      try {
+        member.check(round);
+      } catch (error) {
+        reportError(error); // one connection's hook must not cost the rest of the slice its turn
+      }
+    }
   }
 
   /** A member left; the timer stops with the last one. */
@@ -77,17 +85,29 @@ export class Keepalive<Owner> {
   #heard = true;
   #pinged = false;
 
-  /** Starts watching `owner` (not when `seconds` is not positive). */
+  /** Starts watching `owner` (not when `seconds` is not a positive finite number). */
   constructor(seconds: number, owner: Owner, hooks: KeepaliveHooks<Owner>) {
     this.#owner = owner;
     this.#hooks = hooks;
-    if (!(seconds > 0)) return;
+    if (!(seconds > 0) || !Number.isFinite(seconds)) return;
     const ms = seconds * 1000;
     let round = rounds.get(ms);
     if (!round) rounds.set(ms, round = new Round(ms));
     this.#round = round;
     const slice = this.#slice = round.deal();
     this.#index = slice.push(this as Keepalive<unknown>) - 1;
+  }
+
+  /** How many connections are watched, all periods together (each period's timer runs while it has any). */
+  static get watched(): number {
+    let count = 0;
+    for (const round of rounds.values()) count += round.size;
+    return count;
+  }
+
+  /** How many periods have a timer running. */
+  static get timers(): number {
+    return rounds.size;
   }
 
   /** Something arrived from the peer. */

@@ -110,6 +110,8 @@ export class WebSocketServerTransport extends TransportBase {
   #released: Promise<void> | undefined;
   #paused = false;
   #starting: ReturnType<typeof setTimeout> | undefined;
+  // The bytes that came with the upgrade, until reading starts (a close before then reads them).
+  #head: Uint8Array | undefined;
   #keepalive: Keepalive<WebSocketServerTransport> | undefined;
   #closingRead = 0;
 
@@ -150,11 +152,11 @@ export class WebSocketServerTransport extends TransportBase {
     socket.on("error", WebSocketServerTransport.#onSocketEnd);
     socket.on("end", WebSocketServerTransport.#onSocketEnd);
     socket.on("close", WebSocketServerTransport.#onSocketEnd);
+    if (head?.length) this.#head = head;
     this.#starting = setTimeout(
       WebSocketServerTransport.#start,
       0,
       this,
-      head?.length ? head : undefined,
       options.idleTimeout ?? DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
     );
   }
@@ -163,16 +165,15 @@ export class WebSocketServerTransport extends TransportBase {
   // the argument) is the socket or the transport. A closure per listener and connection would
   // live as long as the connection.
 
-  static #start(
-    transport: WebSocketServerTransport,
-    head: Uint8Array | undefined,
-    seconds: number,
-  ): void {
+  static #start(transport: WebSocketServerTransport, seconds: number): void {
     transport.#starting = undefined;
     const socket = transport.#socket;
     socket.on("data", WebSocketServerTransport.#onSocketData);
+    const head = transport.#head;
+    transport.#head = undefined;
     if (head) transport.#onData(head);
     if (!transport.#paused) socket.resume();
+    if (transport.#ending) return; // the early bytes already ended it: nothing to keep alive
     transport.#keepalive = new Keepalive(
       seconds,
       transport,
@@ -433,15 +434,28 @@ export class WebSocketServerTransport extends TransportBase {
    * skipped), then ends the socket: gracefully when the peer answered, else destroyed.
    */
   async #teardown(code: number, reason: string, wait: number): Promise<void> {
+    try {
+      await this.#endSocket(code, reason, wait);
+    } finally {
+      this.#onReleased?.(this);
+    }
+  }
+
+  async #endSocket(code: number, reason: string, wait: number): Promise<void> {
     this.#ending = true;
     this.#keepalive?.stop();
     const socket = this.#socket;
+    this.#reader.dropData = true;
     if (this.#starting !== undefined) {
+      // Closed before reading started: read now, for the peer's close frame (data is skipped),
+      // what came with the upgrade first.
       clearTimeout(this.#starting);
       this.#starting = undefined;
-      socket.on("data", WebSocketServerTransport.#onSocketData); // to see the peer's close frame
+      socket.on("data", WebSocketServerTransport.#onSocketData);
+      const head = this.#head;
+      this.#head = undefined;
+      if (head) this.#onData(head);
     }
-    this.#reader.dropData = true;
     if (!this.#closeSent) this.#writeClose(code, reason);
     if (!this.#closeReceived && !socket.destroyed && wait > 0) {
       // After a failure, hang up at once (the close frame, then FIN). Either way, read on for
@@ -461,11 +475,7 @@ export class WebSocketServerTransport extends TransportBase {
     socket.destroy();
     this.#raw?.destroy();
     this.#reader.stop();
-    try {
-      await Promise.all([whenClosed(socket), this.#raw && whenClosed(this.#raw)]);
-    } finally {
-      this.#onReleased?.(this);
-    }
+    await Promise.all([whenClosed(socket), this.#raw && whenClosed(this.#raw)]);
   }
 }
 
