@@ -4,7 +4,12 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
-import { type HeadResult, readRequestHead } from "../src/transport/websocket_handshake.ts";
+import {
+  type HeadResult,
+  ignoreError,
+  readRequestHead,
+  releaseHeadListeners,
+} from "../src/transport/websocket_handshake.ts";
 
 const encoder = new TextEncoder();
 
@@ -118,4 +123,27 @@ Deno.test("readRequestHead reads a second head on the same socket once each", as
   const read = await second as Extract<HeadResult, { head: unknown }>;
   assert.equal(read.head.pathname, "/two");
   assert.deepEqual(read.rest, encoder.encode("XY"));
+});
+
+Deno.test("releaseHeadListeners leaves the next owner's listeners alone on the socket, and the socket readable again", async () => {
+  await using pair = await socketPair();
+  const events = ["data", "close", "end", "error"];
+  pair.server.on("error", ignoreError);
+  const before = new Map(events.map((event) => [event, pair.server.listeners(event)]));
+  pair.client.write("GET /one HTTP/1.1\r\n\r\n");
+  await readRequestHead(pair.server, 8192, 5_000);
+  const own = () => {};
+  for (const event of events) pair.server.on(event, own);
+  releaseHeadListeners(pair.server);
+  releaseHeadListeners(pair.server); // again: nothing
+  // What was there before the reader (but ignoreError) and the owner's: the reader's are gone.
+  for (const event of events) {
+    const kept = before.get(event)!.filter((listener) => listener !== ignoreError);
+    assert.deepEqual(pair.server.listeners(event), [...kept, own], event);
+  }
+  for (const event of events) pair.server.off(event, own);
+  // Read again: its listeners come back.
+  const again = readRequestHead(pair.server, 8192, 5_000);
+  pair.client.write("GET /two HTTP/1.1\r\n\r\n");
+  assert.equal((await again as Extract<HeadResult, { head: unknown }>).head.pathname, "/two");
 });

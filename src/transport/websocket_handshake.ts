@@ -49,9 +49,12 @@ export type HeadResult =
  * answer; or with `dropped` when the connection closed or the deadline passed (the socket is
  * then destroyed).
  *
- * The listeners stay because removing one makes Node's event table of the socket a dictionary
- * (Deno's `node:events` deletes the entry), which an upgraded connection would then carry for
- * its whole life: 450 bytes per idle WebSocket session. They are shared by every socket.
+ * The listeners stay because removing the only listener of an event makes Node's event table
+ * of the socket a dictionary (Deno's `node:events` deletes the entry), which an upgraded
+ * connection would then carry for its whole life: 450 bytes per idle WebSocket session. They are
+ * shared by every socket; the socket's next owner adds its own and then removes these
+ * ({@link releaseHeadListeners}), which leaves each event with its one listener and the table as
+ * it was.
  */
 export function readRequestHead(
   socket: net.Socket,
@@ -66,9 +69,9 @@ export function readRequestHead(
       resolve,
       timer: setTimeout(headTimedOut, timeout, reading),
     };
-    // A socket read before keeps the (inert) listeners of then: adding them again would run them
-    // twice per chunk.
-    const listening = HEAD in reading;
+    // A socket read before keeps the (inert) listeners of then, unless they were released:
+    // adding them again would run them twice per chunk.
+    const listening = HEAD in reading && reading[HEAD] !== null;
     reading[HEAD] = read;
     if (!listening) {
       socket.on("data", onHeadData);
@@ -87,7 +90,26 @@ interface HeadRead {
   readonly resolve: (result: HeadResult) => void;
   readonly timer: ReturnType<typeof setTimeout>;
 }
-type ReadingSocket = net.Socket & { [HEAD]?: HeadRead };
+// undefined once read (its listeners still on the socket), null once they were released.
+type ReadingSocket = net.Socket & { [HEAD]?: HeadRead | null };
+
+/**
+ * Removes what {@link readRequestHead} left on `socket`: called by its next owner once it has
+ * added its own `data`, `close` and `end` listeners (so that no event loses its last listener),
+ * and `error` listener (this also removes {@link ignoreError}).
+ */
+export function releaseHeadListeners(socket: net.Socket): void {
+  const reading = socket as ReadingSocket;
+  if (!(HEAD in reading) || reading[HEAD] === null) return;
+  reading[HEAD] = null;
+  socket.off("data", onHeadData);
+  socket.off("close", onHeadClosed);
+  socket.off("end", onHeadClosed);
+  socket.off("error", ignoreError);
+}
+
+/** The error listener of a socket between owners (one for all): the next owner reports them. */
+export function ignoreError(): void {}
 
 function headDone(socket: ReadingSocket, result: HeadResult): void {
   const read = socket[HEAD]!;

@@ -11,6 +11,7 @@ import { afterServerTimers, atMost, formatEndpoint, whenClosed } from "./tcp_io.
 import { handshake, pauseWithConnection } from "./tcp_tls.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
+  ignoreError,
   MAX_UPGRADE_HEAD,
   plainResponse,
   readRequestHead,
@@ -20,9 +21,6 @@ import {
 
 /** How long a refused client has to read the answer before its socket is destroyed. */
 const REFUSAL_LINGER = 1000;
-
-/** The error listener of a socket whose errors its owner reports otherwise (one for all). */
-function ignoreError(): void {}
 
 /** The socket of an accepted WebSocket upgrade. */
 export interface UpgradedSocket {

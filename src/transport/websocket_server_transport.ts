@@ -29,6 +29,7 @@ import {
   OPCODE,
 } from "./websocket_frames.ts";
 import { Keepalive, type KeepaliveHooks } from "./websocket_keepalive.ts";
+import { releaseHeadListeners } from "./websocket_handshake.ts";
 import type { UpgradedSocket } from "./websocket_node_server.ts";
 import { CLEAN_CLOSE_CODES, closedWithCode, receiveMessage } from "./websocket_message.ts";
 import { dataArrived } from "./send_queue.ts";
@@ -168,7 +169,7 @@ export class WebSocketServerTransport extends TransportBase {
   static #start(transport: WebSocketServerTransport, seconds: number): void {
     transport.#starting = undefined;
     const socket = transport.#socket;
-    socket.on("data", WebSocketServerTransport.#onSocketData);
+    transport.#read();
     const head = transport.#head;
     transport.#head = undefined;
     if (head) transport.#onData(head);
@@ -179,6 +180,15 @@ export class WebSocketServerTransport extends TransportBase {
       transport,
       WebSocketServerTransport.#keepaliveHooks,
     );
+  }
+
+  /**
+   * Reads the socket: its data listener, and (all of its listeners now there) the upgrade's
+   * inert ones released, so that each event keeps one listener and no array.
+   */
+  #read(): void {
+    this.#socket.on("data", WebSocketServerTransport.#onSocketData);
+    releaseHeadListeners(this.#socket);
   }
 
   static readonly #onSocketData = function (this: OwnedSocket, chunk: Uint8Array): void {
@@ -451,7 +461,7 @@ export class WebSocketServerTransport extends TransportBase {
       // what came with the upgrade first.
       clearTimeout(this.#starting);
       this.#starting = undefined;
-      socket.on("data", WebSocketServerTransport.#onSocketData);
+      this.#read();
       const head = this.#head;
       this.#head = undefined;
       if (head) this.#onData(head);
