@@ -294,45 +294,40 @@ Deno.test("WebSocketTransportListener refuses a handshake without a proper key o
   }
 });
 
-/** A close frame (code 1000) as a client sends it. */
-const closeFrame = () => clientFrame(8, new Uint8Array([0x03, 0xe8]));
-
-Deno.test("WebSocketServerTransport ended by a close frame sent with the upgrade keeps no keepalive", async () => {
-  const listener = new WebSocketTransportListener({ port: 0, idleTimeout: 60 });
+/**
+ * A listener, a raw client that sends its upgrade request and a close frame (code 1000) in one
+ * write, and the server side of that connection, as accepted (reading not started yet).
+ */
+async function closedWithUpgrade(options: WebSocketListenerOptions) {
+  const listener = new WebSocketTransportListener({ port: 0, ...options });
   await listener.listen();
   const accepted = listener[Symbol.asyncIterator]().next();
   const request = new TextEncoder().encode(upgradeRequest(listener.address!));
   const client = await RawWebSocket.connect(listener.address!);
-  try {
-    await client.write(new Uint8Array([...request, ...closeFrame()]));
-    const server = (await accepted).value as AcceptedWebSocket;
-    assert.equal((await server.closed).error, undefined);
-    // Reading started with the close: nothing is left to keep alive (a keepalive's timer would
-    // hold the process for two periods, and the transport with it).
-    assert.equal(Keepalive.watched, 0);
-    assert.equal(Keepalive.timers, 0);
-  } finally {
-    await client.close();
-    await listener.close({ closeTransports: true });
-  }
+  await client.write(new Uint8Array([...request, ...clientFrame(8, new Uint8Array([3, 0xe8]))]));
+  return {
+    server: (await accepted).value as AcceptedWebSocket,
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await listener.close({ closeTransports: true });
+    },
+  };
+}
+
+Deno.test("WebSocketServerTransport ended by a close frame sent with the upgrade keeps no keepalive", async () => {
+  await using pair = await closedWithUpgrade({ idleTimeout: 60 });
+  assert.equal((await pair.server.closed).error, undefined);
+  // Reading started with the close: nothing is left to keep alive (a keepalive's timer would
+  // hold the process for two periods, and the transport with it).
+  assert.equal(Keepalive.watched, 0);
+  assert.equal(Keepalive.timers, 0);
 });
 
 Deno.test("WebSocketServerTransport closed before reading starts still reads the peer's close that came with the upgrade", async () => {
-  const listener = new WebSocketTransportListener({ port: 0, closeTimeout: 5_000 });
-  await listener.listen();
-  const accepted = listener[Symbol.asyncIterator]().next();
-  const request = new TextEncoder().encode(upgradeRequest(listener.address!));
-  const client = await RawWebSocket.connect(listener.address!);
-  try {
-    await client.write(new Uint8Array([...request, ...closeFrame()]));
-    const server = (await accepted).value as AcceptedWebSocket;
-    const started = performance.now();
-    await server.close(); // at once: reading starts on the next macrotask
-    const elapsed = performance.now() - started;
-    // The close frame was there already: no wait for one (the close timeout is 5 s).
-    assert.ok(elapsed < 1_000, `close() took ${elapsed.toFixed(0)} ms`);
-  } finally {
-    await client.close();
-    await listener.close({ closeTransports: true });
-  }
+  await using pair = await closedWithUpgrade({ closeTimeout: 5_000 });
+  const started = performance.now();
+  await pair.server.close(); // at once: reading starts on the next macrotask
+  const elapsed = performance.now() - started;
+  // The close frame was there already: no wait for one (the close timeout is 5 s).
+  assert.ok(elapsed < 1_000, `close() took ${elapsed.toFixed(0)} ms`);
 });
