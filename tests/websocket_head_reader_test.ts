@@ -147,3 +147,18 @@ Deno.test("releaseHeadListeners leaves the next owner's listeners alone on the s
   pair.client.write("GET /two HTTP/1.1\r\n\r\n");
   assert.equal((await again as Extract<HeadResult, { head: unknown }>).head.pathname, "/two");
 });
+
+Deno.test("readRequestHead refuses to read a second head while one is being read, and its listeners are not released meanwhile", async () => {
+  await using pair = await socketPair();
+  const first = readRequestHead(pair.server, 8192, 5_000);
+  await assert.rejects(readRequestHead(pair.server, 8192, 5_000), {
+    name: "TypeError",
+    message: "A request head is already being read on this socket",
+  });
+  assert.throws(() => releaseHeadListeners(pair.server), {
+    name: "TypeError",
+    message: "The request head is still being read on this socket",
+  });
+  pair.client.write("GET /first HTTP/1.1\r\n\r\n");
+  assert.equal((await first as Extract<HeadResult, { head: unknown }>).head.pathname, "/first");
+});

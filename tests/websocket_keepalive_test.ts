@@ -143,6 +143,7 @@ Deno.test("Keepalive: a hook that throws is reported and costs the others of its
     while (owners[0].pings === 0) await sleep(2);
     assert.equal(owners[10].pings, 1, "the eleventh was pinged in the same tick");
     assert.equal((reported[0] as Error).message, "a broken socket");
+    assert.equal(reported.length, 1);
   } finally {
     keepalives.forEach((keepalive) => keepalive.stop());
     globalThis.removeEventListener("error", onError);

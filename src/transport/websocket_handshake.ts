@@ -61,8 +61,11 @@ export function readRequestHead(
   maxSize = MAX_UPGRADE_HEAD,
   timeout = DEFAULT_HANDSHAKE_TIMEOUT,
 ): Promise<HeadResult> {
+  const reading = socket as ReadingSocket;
+  if (reading[HEAD]) {
+    return Promise.reject(new TypeError("A request head is already being read on this socket"));
+  }
   return new Promise((resolve) => {
-    const reading = socket as ReadingSocket;
     const read: HeadRead = {
       received: new Uint8Array(0),
       maxSize,
@@ -96,11 +99,13 @@ type ReadingSocket = net.Socket & { [HEAD]?: HeadRead | null };
 /**
  * Removes what {@link readRequestHead} left on `socket`: called by its next owner once it has
  * added its own `data`, `close` and `end` listeners (so that no event loses its last listener),
- * and `error` listener (this also removes {@link ignoreError}).
+ * and `error` listener (this also removes {@link ignoreError}). Throws while a head is still
+ * being read there.
  */
 export function releaseHeadListeners(socket: net.Socket): void {
   const reading = socket as ReadingSocket;
   if (!(HEAD in reading) || reading[HEAD] === null) return;
+  if (reading[HEAD]) throw new TypeError("The request head is still being read on this socket");
   reading[HEAD] = null;
   socket.off("data", onHeadData);
   socket.off("close", onHeadClosed);

@@ -53,13 +53,18 @@ class Round {
     round.#next = (round.#next + 1) % SLICES;
     // A copy: a member given up (or stopped by another's hooks) leaves by swapping the last
     // one into its place, which must neither skip nor repeat anyone.
+    // A hook that throws does not cost the rest of the slice its turn: what was thrown is
+    // reported once every member was looked at (an unhandled report ends the process, as a throw
+    // from a timer would).
+    let thrown: unknown[] | undefined;
     for (const member of slice.slice()) {
       try {
         member.check(round);
       } catch (error) {
-        reportError(error); // one connection's hook must not cost the rest of the slice its turn
+        (thrown ??= []).push(error);
       }
     }
+    if (thrown) { for (const error of thrown) reportError(error); }
   }
 
   /** A member left; the timer stops with the last one. */
