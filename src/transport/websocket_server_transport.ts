@@ -1,18 +1,17 @@
 /**
  * The server side of LIME over WebSocket on a socket this module owns (`node:net`, or `node:tls`
- * over it): frames read by {@link FrameReader}, which refuses an oversize message on its header,
- * reading paused while the receive queue is full, sends framed here and counted in the socket's
- * `writableLength`, and every close bounded in time (the socket is destroyed, not left to the
- * peer). The LIME side (one message holds envelopes, close codes) is the one of
+ * over it): what the socket side (`WebSocketServerSocket`: frames, keepalive, close handshake)
+ * reads becomes envelopes here, sends are framed here and counted in the socket's
+ * `writableLength`, reading is paused while the receive queue is full, and a failure closes with
+ * its WebSocket code. The LIME side (one message holds envelopes, close codes) is the one of
  * `WebSocketTransport`.
  * @module
  */
 import { Buffer, isAscii } from "node:buffer";
-import type net from "node:net";
 // Imported: Deno 2.5 has no global `setImmediate` for `deno check`.
 import { setImmediate } from "node:timers";
 import { TransportError } from "./errors.ts";
-import { atMost, formatEndpoint, whenClosed, whenDrained } from "./tcp_io.ts";
+import { formatEndpoint } from "./tcp_io.ts";
 import type { TransportOptions } from "./transport.ts";
 import { TransportBase } from "./transport_base.ts";
 import {
@@ -20,36 +19,22 @@ import {
   DEFAULT_WEBSOCKET_HIGH_WATER_MARK,
   WEBSOCKET_ERROR_CLOSE_CODE,
 } from "./websocket.ts";
-import { encodeCloseFrame, encodeFrame, encodeTextFrames } from "./websocket_frame_writer.ts";
-import {
-  CLOSE_INVALID_DATA,
-  CLOSE_TOO_BIG,
-  type FrameEvents,
-  FrameReader,
-  OPCODE,
-} from "./websocket_frames.ts";
-import { Keepalive, type KeepaliveHooks } from "./websocket_keepalive.ts";
-import { releaseHeadListeners } from "./websocket_handshake.ts";
+import { encodeTextFrames } from "./websocket_frame_writer.ts";
+import { CLOSE_INVALID_DATA, CLOSE_TOO_BIG } from "./websocket_frames.ts";
 import type { UpgradedSocket } from "./websocket_node_server.ts";
 import { CLEAN_CLOSE_CODES, closedWithCode, receiveMessage } from "./websocket_message.ts";
-import { dataArrived } from "./send_queue.ts";
+import {
+  FAILURE_CLOSE_GRACE,
+  type SocketEvents,
+  WebSocketServerSocket,
+} from "./websocket_server_socket.ts";
 
-/** How long a close after a failure waits for the peer before the socket is destroyed: 1 s. */
-export const FAILURE_CLOSE_GRACE = 1000;
-/**
- * Most bytes read (and dropped) while waiting for the peer's close frame; past this reading
- * stops: a peer pushing a large message after its refusal is not read on (reading megabytes only
- * to drop them leaves as much garbage for the collector: 4 × 60 MiB raised RSS by 218 MiB).
- */
-const CLOSING_READ_BUDGET = 256 * 1024;
+export { FAILURE_CLOSE_GRACE };
+
 /** Default `idleTimeout`: 30 s (Deno's WebSocket default). */
 export const DEFAULT_WEBSOCKET_IDLE_TIMEOUT = 30;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-// The socket's transport, for the socket listeners every transport shares.
-const OWNER = Symbol("lime.webSocketServerTransport");
-type OwnedSocket = net.Socket & { [OWNER]?: WebSocketServerTransport };
 
 /** Options of a {@link WebSocketServerTransport}. */
 export interface WebSocketServerTransportOptions extends TransportOptions {
@@ -90,31 +75,16 @@ export interface WebSocketServerTransportOptions extends TransportOptions {
  *   at most `closeTimeout`; then the socket is destroyed, whatever the peer does.
  */
 export class WebSocketServerTransport extends TransportBase {
-  readonly #socket: net.Socket;
-  readonly #raw: net.Socket | undefined;
-  readonly #reader: FrameReader;
-  readonly #highWaterMark: number;
+  readonly #connection: WebSocketServerSocket;
   readonly #closeTimeout: number;
   readonly #batching: boolean;
   // Read when first asked for (null: not yet), as `TcpConnection` does: a server never asks.
   #localEndpoint: string | undefined | null = null;
   readonly #remoteEndpoint: string | undefined;
-  // The peer is done (its close frame arrived or the socket ended), and who waits for that.
-  #peerDone = false;
-  #peerWaiter: (() => void) | undefined;
   // Told once the socket is released (see the constructor).
   readonly #onReleased: ((transport: WebSocketServerTransport) => void) | undefined;
   #failCode = WEBSOCKET_ERROR_CLOSE_CODE;
-  #closeSent = false;
-  #closeReceived = false;
-  #ending = false;
   #released: Promise<void> | undefined;
-  #paused = false;
-  #starting: ReturnType<typeof setTimeout> | undefined;
-  // The bytes that came with the upgrade, until reading starts (a close before then reads them).
-  #head: Uint8Array | undefined;
-  #keepalive: Keepalive<WebSocketServerTransport> | undefined;
-  #closingRead = 0;
 
   /**
    * Takes over the socket of an accepted upgrade; the transport is open at once. Reading starts
@@ -129,87 +99,32 @@ export class WebSocketServerTransport extends TransportBase {
     released?: (transport: WebSocketServerTransport) => void,
   ) {
     super(options, true);
-    const { socket, raw, head } = upgraded;
     this.#onReleased = released;
-    this.#socket = socket;
-    this.#raw = raw;
     const highWaterMark = options.highWaterMark ?? DEFAULT_WEBSOCKET_HIGH_WATER_MARK;
-    this.#highWaterMark = this.maxQueuedBytes > 0
-      ? Math.min(highWaterMark, this.maxQueuedBytes / 4)
-      : highWaterMark;
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_WEBSOCKET_CLOSE_TIMEOUT;
     this.#batching = options.batchSends ?? true;
     this.encryption = options.encryption ?? "none";
-    const tcp = raw ?? socket;
-    tcp.setNoDelay(true);
+    const tcp = upgraded.raw ?? upgraded.socket;
     this.#remoteEndpoint = options.remoteEndpoint ??
       formatEndpoint(tcp.remoteAddress, tcp.remotePort);
-    this.#reader = new FrameReader(
-      new WebSocketServerTransport.#FrameEvents(this),
-      this.receiveLimit,
-    );
-    socket.pause();
-    (socket as OwnedSocket)[OWNER] = this;
-    socket.on("error", WebSocketServerTransport.#onSocketEnd);
-    socket.on("end", WebSocketServerTransport.#onSocketEnd);
-    socket.on("close", WebSocketServerTransport.#onSocketEnd);
-    if (head?.length) this.#head = head;
-    this.#starting = setTimeout(
-      WebSocketServerTransport.#start,
-      0,
-      this,
-      options.idleTimeout ?? DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
-    );
-  }
-
-  // What the transport does with its socket and frames is shared by every transport: `this` (or
-  // the argument) is the socket or the transport. A closure per listener and connection would
-  // live as long as the connection.
-
-  static #start(transport: WebSocketServerTransport, seconds: number): void {
-    transport.#starting = undefined;
-    const socket = transport.#socket;
-    transport.#read();
-    const head = transport.#head;
-    transport.#head = undefined;
-    if (head) transport.#onData(head);
-    if (!transport.#paused) socket.resume();
-    if (transport.#ending) return; // the early bytes already ended it: nothing to keep alive
-    transport.#keepalive = new Keepalive(
-      seconds,
-      transport,
-      WebSocketServerTransport.#keepaliveHooks,
+    this.#connection = new WebSocketServerSocket(
+      upgraded,
+      new WebSocketServerTransport.#Events(this),
+      {
+        maxMessageSize: this.receiveLimit,
+        highWaterMark: this.maxQueuedBytes > 0
+          ? Math.min(highWaterMark, this.maxQueuedBytes / 4)
+          : highWaterMark,
+        idleTimeout: options.idleTimeout ?? DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
+      },
     );
   }
 
   /**
-   * Reads the socket: its data listener, and (all of its listeners now there) the upgrade's
-   * inert ones released, so that each event keeps one listener and no array.
+   * What its socket side reports, passed on to the transport: one small object per transport
+   * (a closure per event and connection would live as long as the connection).
    */
-  #read(): void {
-    this.#socket.on("data", WebSocketServerTransport.#onSocketData);
-    releaseHeadListeners(this.#socket);
-  }
-
-  static readonly #onSocketData = function (this: OwnedSocket, chunk: Uint8Array): void {
-    this[OWNER]!.#onData(chunk);
-  };
-
-  static readonly #onSocketEnd = function (this: OwnedSocket, error?: unknown): void {
-    this[OWNER]!.#onSocketGone(error);
-  };
-
-  static readonly #keepaliveHooks: KeepaliveHooks<WebSocketServerTransport> = {
-    sendPing: (transport) => transport.#writeControl(encodeFrame(OPCODE.ping, new Uint8Array(0))),
-    paused: (transport) => transport.#paused,
-    dead: (transport, seconds) =>
-      transport.fail(
-        new TransportError("io", `No answer to a WebSocket ping within ${seconds} s`),
-      ),
-  };
-
-  /** What its frame reader reports, passed on to the transport: one small object per transport. */
-  static readonly #FrameEvents = class implements FrameEvents {
+  static readonly #Events = class implements SocketEvents {
     readonly #transport: WebSocketServerTransport;
     constructor(transport: WebSocketServerTransport) {
       this.#transport = transport;
@@ -218,7 +133,7 @@ export class WebSocketServerTransport extends TransportBase {
       this.#transport.#onMessage(payload, text);
     }
     ping(payload: Uint8Array): void {
-      this.#transport.#onPing(payload);
+      this.#transport.#connection.answerPing(payload);
     }
     pong(): void {}
     close(code: number, reason: string): void {
@@ -227,12 +142,20 @@ export class WebSocketServerTransport extends TransportBase {
     error(code: number, reason: string): void {
       this.#transport.#onProtocolError(code, reason);
     }
+    gone(error?: unknown): void {
+      this.#transport.#onSocketGone(error);
+    }
+    dead(seconds: number): void {
+      this.#transport.fail(
+        new TransportError("io", `No answer to a WebSocket ping within ${seconds} s`),
+      );
+    }
   };
 
   /** This side's `host:port`, read when first asked for (undefined if the socket was gone then). */
   override get localEndpoint(): string | undefined {
     if (this.#localEndpoint === null) {
-      const tcp = this.#raw ?? this.#socket;
+      const tcp = this.#connection.raw ?? this.#connection.socket;
       this.#localEndpoint = formatEndpoint(tcp.localAddress, tcp.localPort);
     }
     return this.#localEndpoint;
@@ -248,19 +171,15 @@ export class WebSocketServerTransport extends TransportBase {
     return Promise.reject(new TransportError("io", "Cannot open: the transport is server-side"));
   }
 
-  // ---------------------------------------------------------------- reading
-
-  #onData(chunk: Uint8Array): void {
-    dataArrived();
-    this.#keepalive?.heard();
-    if (this.#ending && (this.#closingRead += chunk.length) > CLOSING_READ_BUDGET) {
-      this.#socket.pause(); // the peer sends on instead of closing: the deadline will end it
-    }
-    this.#reader.push(chunk);
+  /** Whether the transport is done with its connection (ending it, or closed). */
+  get #done(): boolean {
+    return this.#connection.ending || this.isClosing;
   }
 
+  // ---------------------------------------------------------------- reading
+
   #onMessage(payload: Uint8Array, text: boolean): void {
-    if (this.#ending || this.isClosing) return;
+    if (this.#done) return;
     let data: string | Uint8Array | undefined = payload;
     if (text) {
       data = decodeText(payload);
@@ -274,28 +193,16 @@ export class WebSocketServerTransport extends TransportBase {
       maxMembers: this.maxMembers,
     };
     const error = receiveMessage(data, limits, (frame) => {
-      if (!this.#ending && !this.isClosing) this.receiveFrame(frame);
+      if (!this.#done) this.receiveFrame(frame);
     });
     if (error) this.fail(error);
   }
 
-  /**
-   * Answers a ping, unless the socket already holds more than the high-water mark for a peer
-   * that is not reading (RFC 6455 lets an endpoint answer only the latest ping): pongs bypass the
-   * send queue, so a peer pinging without reading must not make them pile up.
-   */
-  #onPing(payload: Uint8Array): void {
-    if (this.connectionQueuedBytes() <= this.#highWaterMark) {
-      this.#writeControl(encodeFrame(OPCODE.pong, payload));
-    }
-  }
-
   /** The peer's close frame: the answer to ours, or its own close (echoed, then hung up). */
   #onClose(code: number, reason: string): void {
-    this.#closeReceived = true;
-    this.#peerHeard();
-    if (this.#ending || this.isClosing) return;
-    this.#writeClose(code, "");
+    this.#connection.peerClosed();
+    if (this.#done) return;
+    this.#connection.writeClose(code, "");
     if (CLEAN_CLOSE_CODES.has(code)) this.remoteClosed();
     else {
       const error = closedWithCode(code, reason);
@@ -305,23 +212,16 @@ export class WebSocketServerTransport extends TransportBase {
   }
 
   #onProtocolError(code: number, reason: string): void {
-    if (this.#ending || this.isClosing) {
-      if (code !== CLOSE_TOO_BIG) this.#socket.destroy(); // out of step while closing: done
+    if (this.#done) {
+      if (code !== CLOSE_TOO_BIG) this.#connection.destroy(); // out of step while closing: done
       return;
     }
     this.#failWith(code, code === CLOSE_TOO_BIG ? reason : `WebSocket protocol error: ${reason}`);
   }
 
-  /** The peer is done: its close frame arrived, or its socket ended. */
-  #peerHeard(): void {
-    this.#peerDone = true;
-    this.#peerWaiter?.();
-  }
-
   /** The connection ended (or failed) under the WebSocket, without a close frame first. */
   #onSocketGone(error?: unknown): void {
-    this.#peerHeard();
-    if (this.#ending || this.isClosing) return;
+    if (this.#done) return;
     const detail = error instanceof Error ? `: ${error.message}` : "";
     const failure = new TransportError(
       "io",
@@ -334,31 +234,29 @@ export class WebSocketServerTransport extends TransportBase {
 
   /** The receive limit applies from the next message's header on. */
   protected override receiveLimitChanged(bytes: number): void {
-    this.#reader.maxMessageSize = bytes;
+    this.#connection.maxMessageSize = bytes;
   }
 
   /** Stops reading the socket (the receive queue is full). */
   protected override pauseReading(): void {
-    this.#paused = true;
-    if (!this.#ending) this.#socket.pause();
+    this.#connection.pauseReading();
   }
 
   /** Reads again. */
   protected override resumeReading(): void {
-    this.#paused = false;
-    if (this.#starting === undefined) this.#socket.resume();
+    this.#connection.resumeReading();
   }
 
   // ---------------------------------------------------------------- writing
 
   /** Frames and writes one envelope when the socket is open (see TransportBase). */
   protected override writeEnvelopeNow(text: string): Promise<void> | null | undefined {
-    return this.#write(encodeTextFrames([text]));
+    return this.#connection.write(encodeTextFrames([text]));
   }
 
   /** Frames each envelope (one text message each) and writes them in one write. */
   protected override writeEnvelopesNow(texts: readonly string[]): Promise<void> | null | undefined {
-    return this.#write(encodeTextFrames(texts));
+    return this.#connection.write(encodeTextFrames(texts));
   }
 
   /** Used only while closing: the connection takes nothing more. */
@@ -373,7 +271,7 @@ export class WebSocketServerTransport extends TransportBase {
 
   /** The sends after the first one in a turn go out together at its end. */
   protected override get batchesSends(): boolean {
-    return this.#batching && !this.#closeSent;
+    return this.#batching && !this.#connection.closeSent;
   }
 
   /** Writes the batch at the end of the turn. */
@@ -383,23 +281,7 @@ export class WebSocketServerTransport extends TransportBase {
 
   /** What the sockets hold for the peer (counted against `maxQueuedBytes`). */
   protected override connectionQueuedBytes(): number {
-    return this.#socket.writableLength + (this.#raw?.writableLength ?? 0);
-  }
-
-  #write(bytes: Uint8Array): Promise<void> | null | undefined {
-    const socket = this.#socket;
-    if (this.#closeSent || !socket.writable) return undefined;
-    const room = socket.write(bytes);
-    return room || this.connectionQueuedBytes() <= this.#highWaterMark ? null : whenDrained(socket);
-  }
-
-  #writeControl(frame: Uint8Array): void {
-    if (!this.#closeSent && this.#socket.writable) this.#socket.write(frame);
-  }
-
-  #writeClose(code: number, reason: string): void {
-    this.#writeControl(encodeCloseFrame(code, reason));
-    this.#closeSent = true;
+    return this.#connection.queuedBytes();
   }
 
   // ---------------------------------------------------------------- closing
@@ -407,7 +289,7 @@ export class WebSocketServerTransport extends TransportBase {
   /** Closes: a close frame (1000), up to `closeTimeout` for the peer's, then the socket goes. */
   override async close(): Promise<void> {
     // A remote close or a failure is being torn down: wait for it rather than claim it.
-    if (this.#ending && !this.isClosing) await this.closed;
+    if (this.#connection.ending && !this.isClosing) await this.closed;
     else await super.close();
   }
 
@@ -418,7 +300,7 @@ export class WebSocketServerTransport extends TransportBase {
 
   /** The peer closed cleanly: `closed` resolves once the socket is released. */
   protected override remoteClosed(): void {
-    if (this.#ending || this.isClosing) return;
+    if (this.#done) return;
     this.closeConnection().then(() => super.remoteClosed());
   }
 
@@ -427,7 +309,7 @@ export class WebSocketServerTransport extends TransportBase {
    * code of the failure) and the reason, then at most {@link FAILURE_CLOSE_GRACE} for the peer.
    */
   protected override fail(error: TransportError): void {
-    if (this.#ending || this.isClosing) return;
+    if (this.#done) return;
     this.flushSends();
     this.sayLastWords(error);
     this.#released ??= this.#teardown(this.#failCode, error.message, FAILURE_CLOSE_GRACE);
@@ -439,53 +321,13 @@ export class WebSocketServerTransport extends TransportBase {
     this.fail(new TransportError("framing", message));
   }
 
-  /**
-   * Sends the close frame (unless sent), waits up to `wait` ms for the peer's (reading on, data
-   * skipped), then ends the socket: gracefully when the peer answered, else destroyed.
-   */
+  /** Ends the connection (see `WebSocketServerSocket.end`); then tells `released`. */
   async #teardown(code: number, reason: string, wait: number): Promise<void> {
     try {
-      await this.#endSocket(code, reason, wait);
+      await this.#connection.end(code, reason, wait);
     } finally {
       this.#onReleased?.(this);
     }
-  }
-
-  async #endSocket(code: number, reason: string, wait: number): Promise<void> {
-    this.#ending = true;
-    this.#keepalive?.stop();
-    const socket = this.#socket;
-    this.#reader.dropData = true;
-    if (this.#starting !== undefined) {
-      // Closed before reading started: read now, for the peer's close frame (data is skipped),
-      // what came with the upgrade first.
-      clearTimeout(this.#starting);
-      this.#starting = undefined;
-      this.#read();
-      const head = this.#head;
-      this.#head = undefined;
-      if (head) this.#onData(head);
-    }
-    if (!this.#closeSent) this.#writeClose(code, reason);
-    if (!this.#closeReceived && !socket.destroyed && wait > 0) {
-      // After a failure, hang up at once (the close frame, then FIN). Either way, read on for
-      // the peer's close frame (data is skipped, not kept), even if reading was paused.
-      if (code !== 1000) socket.end();
-      socket.resume();
-      await atMost(
-        this.#peerDone ? Promise.resolve() : new Promise<void>((done) => this.#peerWaiter = done),
-        wait,
-      );
-    }
-    if (this.#closeReceived && !socket.destroyed) {
-      // The close handshake is complete: the server hangs up first (RFC 6455 §7.1.1).
-      socket.end();
-      await atMost(whenClosed(socket), FAILURE_CLOSE_GRACE);
-    }
-    socket.destroy();
-    this.#raw?.destroy();
-    this.#reader.stop();
-    await Promise.all([whenClosed(socket), this.#raw && whenClosed(this.#raw)]);
   }
 }
 
