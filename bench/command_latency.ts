@@ -32,7 +32,9 @@ const option = (name: string, fallback: number) => numberOption(name, fallback);
 const CALLS = option("calls", 5_000);
 const WARMUP = option("warmup", 500);
 const ROUNDS = option("rounds", 5);
-const TARGET = 2;
+// Issue 16's targets: the median p50 ratio, and every round's.
+const TARGET = 1.3;
+const ROUND_TARGET = 1.5;
 
 const URI = "/ping-like-resource";
 const SERVER_NODE = "postmaster@localhost/server";
@@ -250,6 +252,8 @@ const limeMedian = medianFigures(limeRounds);
 const rawMedian = medianFigures(rawRounds);
 const p50Ratio = median(p50Ratios);
 const p99Ratio = median(p99Ratios);
+const worstRound = Math.max(...p50Ratios);
+const met = (yes: boolean) => yes ? "met" : "**not met**";
 const us = (v: number) => v.toFixed(1);
 const row = (name: string, f: Figures, p50: string, p99: string) =>
   `| ${name} | ${us(f.p50)} | ${us(f.p90)} | ${us(f.p99)} | ${us(f.mean)} | ${
@@ -266,7 +270,9 @@ console.log(
   row(
     "LIME `processCommand` (TCP, guest, no TLS)",
     limeMedian,
-    `${p50Ratio.toFixed(2)}× (target ≤ ${TARGET}×: ${p50Ratio <= TARGET ? "met" : "**not met**"})`,
+    `${p50Ratio.toFixed(2)}× (target ≤ ${TARGET}×: ${met(p50Ratio <= TARGET)}; rounds ${
+      Math.min(...p50Ratios).toFixed(2)
+    }–${worstRound.toFixed(2)}×, each ≤ ${ROUND_TARGET}×: ${met(worstRound <= ROUND_TARGET)})`,
     `${p99Ratio.toFixed(2)}×`,
   ),
 );
