@@ -87,6 +87,12 @@ export class RawTcpClient {
   /** Objects that arrived with the last handshake frame (counted by the caller). */
   extra = 0;
   #queue: string[] = [];
+  // One framer for the handshake: an envelope split across reads is joined, whichever call of
+  // `#next` reads its end (a framer per call would drop the start of one that arrived with the
+  // previous envelope). One buffer too: a login makes five reads.
+  #framer: EnvelopeFramer | undefined = new EnvelopeFramer();
+  #buffer: Uint8Array | undefined = new Uint8Array(4096);
+  readonly #onFrame = (frame: Uint8Array) => this.#queue.push(decoder.decode(frame));
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
@@ -114,18 +120,17 @@ export class RawTcpClient {
     }
     client.extra = client.#queue.length;
     client.#queue = [];
+    client.#framer = client.#buffer = undefined; // the caller reads the connection from now on
     return client;
   }
 
   async #next(): Promise<Json> {
-    if (this.#queue.length === 0) {
-      const framer = new EnvelopeFramer();
-      const buffer = new Uint8Array(4096);
-      while (this.#queue.length === 0) {
-        const n = await this.conn.read(buffer);
-        if (n === null) throw new Error("the server closed the connection during the handshake");
-        framer.push(buffer.subarray(0, n), (frame) => this.#queue.push(decoder.decode(frame)));
-      }
+    const framer = this.#framer ??= new EnvelopeFramer();
+    const buffer = this.#buffer ??= new Uint8Array(4096);
+    while (this.#queue.length === 0) {
+      const n = await this.conn.read(buffer);
+      if (n === null) throw new Error("the server closed the connection during the handshake");
+      framer.push(buffer.subarray(0, n), this.#onFrame);
     }
     return JSON.parse(this.#queue.shift()!);
   }

@@ -907,6 +907,15 @@ function cpuPer(results: { rate: number; serverCpu: number }[]): string {
   );
 }
 
+/** `; generator N (min–max) µs CPU/unit`: this process's share of the two cores, per item. */
+function generatorCpuPer(results: { rate: number; generatorCpu: number }[], unit: string): string {
+  const per = spread(
+    results.map((result) => result.generatorCpu * 10_000 / result.rate),
+    (n) => n.toFixed(1),
+  );
+  return `; generator ${per} µs CPU/${unit}`;
+}
+
 /** `, N (min–max) KB allocated/unit` by the server's V8, or nothing where it is not reported. */
 function allocatedPer(results: EstablishResult[], unit: string): string {
   const values = results.map((result) => result.allocatedPerSession);
@@ -1182,8 +1191,8 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
       `p99 ${spread(established.map((result) => result.p99), (n) => n.toFixed(1))} ms; server ${
         cpuPer(established)
       } µs CPU/session${allocatedPer(established, "session")}${
-        failed ? `; **${failed} failed**` : ""
-      })`,
+        generatorCpuPer(established, "session")
+      }${failed ? `; **${failed} failed**` : ""})`,
     target: "≥ 8,000/s",
     met: rate >= 8_000 ? "yes" : "**no**",
   });
@@ -1193,7 +1202,7 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
     generator: "Deno.connect",
     figure: `**${spread(connects.map((result) => result.rate))}** connects/s (server ${
       cpuPer(connects)
-    } µs CPU/connect${allocatedPer(connects, "connect")})`,
+    } µs CPU/connect${allocatedPer(connects, "connect")}${generatorCpuPer(connects, "connect")})`,
     target: "—",
     met: "—",
   });
@@ -1206,7 +1215,7 @@ async function compareEstablishments(server: BenchServer): Promise<void> {
     generator: "raw",
     figure: `**${spread(scripted.map((result) => result.rate))}** sessions/s (server ${
       cpuPer(scripted)
-    } µs CPU/session${allocatedPer(scripted, "session")})`,
+    } µs CPU/session${allocatedPer(scripted, "session")}${generatorCpuPer(scripted, "session")})`,
     target: "—",
     met: "—",
   });
