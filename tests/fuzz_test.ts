@@ -4,6 +4,7 @@
  * inputs and figures, and its oracles must catch a broken framer.
  */
 import assert from "node:assert/strict";
+import { ServerChannel } from "../src/channel/server_channel.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
 import {
   type CodecReport,
@@ -45,6 +46,51 @@ Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs and 200 hostile st
   );
   assert.ok((server.reached.established ?? 0) > 0, text);
   assert.ok(server.pings >= 2, text); // at the start and at the end
+  // The peak was sampled: the lanes' connections and the healthy client's were seen.
+  assert.ok(server.maxConnections > 1 && server.maxConnections <= 2 * 20 + 1, text);
+});
+
+/** Runs `fuzz` on 20 streams with `establishSession` replaced for every connection but the healthy client's. */
+async function fuzzWithServing(
+  replacement: (this: ServerChannel) => ReturnType<ServerChannel["establishSession"]>,
+) {
+  const establish = ServerChannel.prototype.establishSession;
+  let calls = 0;
+  ServerChannel.prototype.establishSession = function (...args) {
+    return calls++ === 0 ? establish.apply(this, args) : replacement.call(this);
+  };
+  try {
+    const options: FuzzOptions = {
+      seed: 9,
+      inputs: 0,
+      streams: 20,
+      concurrency: 20,
+      worker: false,
+    };
+    const report = await fuzz(options);
+    return { report, text: formatReport(report, options) };
+  } finally {
+    ServerChannel.prototype.establishSession = establish;
+  }
+}
+
+Deno.test("fuzz catches a server that logs errors while serving hostile connections", async () => {
+  const { report, text } = await fuzzWithServing(() => Promise.reject(new Error("a server bug")));
+  assert.equal(report.ok, false, text);
+  assert.equal(report.server.serverErrors, 20, text);
+  assert.match(text, /server errors logged 20/);
+});
+
+Deno.test("fuzz catches a server that never lets hostile connections go", async () => {
+  const { report, text } = await fuzzWithServing(() => new Promise(() => {}));
+  assert.equal(report.ok, false, text);
+  assert.ok(report.server.hangs > 0, text);
+  assert.ok(
+    report.server.failures.some((failure) =>
+      /shutting the server down did not settle/.test(failure.message)
+    ),
+    text,
+  );
 });
 
 /** A report without its timings (which vary from run to run). */

@@ -17,6 +17,7 @@ import {
   Message,
   plainCredentials,
 } from "../mod.ts";
+import { ServerChannel } from "../src/channel/server_channel.ts";
 import { MemoryTransport } from "../src/transport/memory.ts";
 import { churn, type ChurnResult, RawLimeClient } from "../tools/churn.ts";
 import { within, writeAll } from "./tcp_helpers.ts";
@@ -532,5 +533,48 @@ Deno.test("LimeServer given a transport that cannot be read ends it at once and 
     await b.close();
     await server.shutdown();
     store.close();
+  }
+});
+
+Deno.test("LimeServer closes the connection of a session whose serving fails with a fault of its own, logs it, and serves the next", async () => {
+  const logged: string[] = [];
+  await configure({
+    reset: true,
+    sinks: { test: (record) => logged.push(String(record.rawMessage)) },
+    loggers: [
+      { category: ["lime"], sinks: ["test"], lowestLevel: "error" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    ],
+  });
+  const establish = ServerChannel.prototype.establishSession;
+  let faults = 1;
+  ServerChannel.prototype.establishSession = function (...args) {
+    if (faults-- > 0) return Promise.reject(new Error("a bug of the server's own"));
+    return establish.apply(this, args);
+  };
+  const store = await KvAccountStore.open(":memory:");
+  const server = await startServer(store, { websocket: false });
+  const [hostname, port] = server.tcpAddress!.split(":");
+  const raw = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    // The peer is let go (end of stream), not left connected to a channel nobody serves.
+    const read = await within(raw.read(new Uint8Array(64)), 2000);
+    assert.equal(read, null);
+    await until(() => server.connectionCount === 0, 2000, "released");
+    assert.deepEqual(logged, ["A session failed: {error}"]);
+    const client = await connect(server.tcpAddress!);
+    try {
+      await within(client.establishSession({ identity: "guest1@localhost", instance: "a" }));
+      assert.equal(client.state, "established");
+      await client.finish();
+    } finally {
+      await client.close();
+    }
+  } finally {
+    ServerChannel.prototype.establishSession = establish;
+    raw.close();
+    await server.shutdown();
+    store.close();
+    await reset();
   }
 });

@@ -103,6 +103,10 @@ export async function serveConnection(
   let handedOver = false;
   try {
     handedOver = await new ConnectionServing(context, transport, label, served).establish();
+  } catch (error) {
+    // A fault of the server's own: the peer is not left connected to a channel nobody serves.
+    transport.close().catch(() => {});
+    throw error;
   } finally {
     if (!handedOver) served();
   }
