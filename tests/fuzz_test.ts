@@ -1,7 +1,9 @@
 /**
- * The hostile-input fuzzer (tools/fuzz.ts) in small: 20,000 framer + codec inputs and 200 hostile
- * TCP streams through a live LimeServer must find nothing, the same seed must give the same
- * inputs and figures, and its oracles must catch a broken framer.
+ * The hostile-input fuzzer (tools/fuzz.ts) in small: 20,000 framer + codec inputs, 200 hostile
+ * TCP streams and 200 hostile WebSocket streams through a live LimeServer must find nothing, the
+ * same seed must give the same inputs and figures, and its oracles must catch a broken framer, a
+ * server that logs errors or never lets connections go, and WebSocket output that breaks the
+ * rules.
  */
 import assert from "node:assert/strict";
 import { ServerChannel } from "../src/channel/server_channel.ts";
@@ -15,12 +17,15 @@ import {
   jsonEqual,
   runCodecFuzz,
 } from "../tools/fuzz.ts";
+import { WebSocketPeer } from "../tools/fuzz_websocket.ts";
+import { createHash } from "node:crypto";
 
-Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs and 200 hostile streams", async () => {
+Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs and 200 + 200 hostile TCP and WebSocket streams", async () => {
   const options: FuzzOptions = {
     seed: 0x5eed,
     inputs: 20_000,
     streams: 200,
+    websocketStreams: 200,
     concurrency: 20,
     worker: false, // in this thread (a worker would be type-checked first, which takes longer)
   };
@@ -48,6 +53,76 @@ Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs and 200 hostile st
   assert.ok(server.pings >= 2, text); // at the start and at the end
   // The peak was sampled: the lanes' connections and the healthy client's were seen.
   assert.ok(server.maxConnections > 1 && server.maxConnections <= 2 * 20 + 1, text);
+  const { websocket } = server;
+  assert.equal(websocket.streams, 200);
+  // Upgrades and refusals, sessions established over WebSocket, every kind of hostile frame.
+  assert.ok((websocket.statuses["101"] ?? 0) > 100, text);
+  assert.ok((websocket.statuses["400"] ?? 0) > 0, text);
+  assert.ok((websocket.reached.established ?? 0) > 20, text);
+  assert.ok(Object.keys(websocket.frames).length >= 18, text);
+});
+
+/** What a WebSocketPeer makes of `bytes` sent after the answer to its request (with `key`). */
+function serverOutput(...frames: number[][]): string[] {
+  const key = "dGhlIHNhbXBsZSBub25jZQ==";
+  const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+    .digest("base64");
+  const peer = new WebSocketPeer({ read: () => new Promise<null>(() => {}) });
+  peer.key = key;
+  peer.push(new TextEncoder().encode(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: lime\r\n\r\n`,
+  ));
+  for (const frame of frames) peer.push(new Uint8Array(frame));
+  return peer.problems;
+}
+
+Deno.test("fuzz's WebSocket oracle catches every way a server's frames can break the rules", () => {
+  const text = (s: string) => [...new TextEncoder().encode(s)];
+  const ping = `{"id":"1","method":"get","uri":"/ping"}`;
+  // What a server may send passes: a text envelope, a ping, a close 1000 with a reason.
+  assert.deepEqual(
+    serverOutput([0x81, ping.length, ...text(ping)], [0x89, 0], [
+      0x88,
+      4,
+      0x03,
+      0xe8,
+      ...text("ok"),
+    ]),
+    [],
+  );
+  const cases: [string, number[][]][] = [
+    ["masked", [[0x81, 0x80 | 2, 1, 2, 3, 4, 0, 0]]],
+    ["reserved bits", [[0xc1, 2, ...text("{}")]]],
+    ["opcode 2", [[0x82, 2, ...text("{}")]]],
+    ["opcode 3", [[0x83, 0]]],
+    ["16-bit form", [[0x81, 126, 0, 2, ...text("{}")]]],
+    ["control frame", [[0x09, 0]]], // a fragmented ping
+    ["fragmented text", [[0x01, 2, ...text("{}")]]],
+    ["invalid envelope", [[0x81, 2, ...text("{}")]]],
+    ["not UTF-8", [[0x81, 2, 0xc3, 0x28]]],
+    ["close code 1005", [[0x88, 2, 0x03, 0xed]]],
+    ["one byte", [[0x88, 1, 3]]],
+    ["after its close frame", [[0x88, 0], [0x89, 0]]],
+    ["close reason", [[0x88, 4, 0x03, 0xe8, 0xc3, 0x28]]],
+  ];
+  for (const [problem, frames] of cases) {
+    const problems = serverOutput(...frames);
+    assert.equal(problems.length, 1, `${problem}: ${problems}`);
+    assert.ok(problems[0].includes(problem), `${problem}: ${problems[0]}`);
+  }
+  // A wrong accept key, and a refusal followed by more bytes.
+  const peer = new WebSocketPeer({ read: () => new Promise<null>(() => {}) });
+  peer.key = "dGhlIHNhbXBsZSBub25jZQ==";
+  peer.push(new TextEncoder().encode(
+    "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: x\r\n\r\n",
+  ));
+  assert.match(peer.problems[0], /Sec-WebSocket-Accept x, not s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
+  const refused = new WebSocketPeer({ read: () => new Promise<null>(() => {}) });
+  refused.push(new TextEncoder().encode(
+    "HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nno\nHTTP",
+  ));
+  assert.match(refused.problems[0], /bytes after its 400 answer/);
 });
 
 /** Runs `fuzz` on 20 streams with `establishSession` replaced for every connection but the healthy client's. */

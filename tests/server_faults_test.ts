@@ -21,7 +21,8 @@ import { ServerChannel } from "../src/channel/server_channel.ts";
 import { MemoryTransport } from "../src/transport/memory.ts";
 import { churn, type ChurnResult, RawLimeClient } from "../tools/churn.ts";
 import { within, writeAll } from "./tcp_helpers.ts";
-import { connect, CONTACT, startServer } from "./server_test_helpers.ts";
+import { connect, CONTACT, startServer, TestServer } from "./server_test_helpers.ts";
+import { clientFrame, RawWebSocket, type ServerFrame } from "./websocket_raw_client.ts";
 
 const SERVER_NODE = "postmaster@localhost/server";
 /** Small remote-ping settings so that a half-open connection is noticed in a test. */
@@ -576,5 +577,49 @@ Deno.test("LimeServer closes the connection of a session whose serving fails wit
     await server.shutdown();
     store.close();
     await reset();
+  }
+});
+
+/** The next LIME envelope a raw WebSocket client gets (other frames skipped). */
+async function nextEnvelope(client: RawWebSocket): Promise<Record<string, unknown>> {
+  for (;;) {
+    const frame = await client.next(3000);
+    assert.notEqual(frame, "closed", "the server hung up");
+    const { opcode, payload } = frame as ServerFrame;
+    if (opcode === 1) return JSON.parse(new TextDecoder().decode(payload));
+  }
+}
+
+Deno.test("LimeServer stops routing to a WebSocket session the moment it ends it and hangs up within channel.closeTimeout, however silent the peer", async () => {
+  // A peer that stops answering anything (LIME pings, WebSocket pings, close frames): the server
+  // ends its session (remote idle) with `finished`. Before, the session stayed registered (routed
+  // to, counted against its identity) through the WebSocket close handshake, 5 s whatever the
+  // server's closeTimeout.
+  await using t = await TestServer.start({
+    tcp: false,
+    channel: { remotePingInterval: 100, remoteIdleTimeout: 300, closeTimeout: 300 },
+  });
+  const node = "silent@localhost/ws";
+  const client = await RawWebSocket.open(t.server.websocketAddress!);
+  try {
+    await client.write(clientFrame(1, `{"state":"new"}`));
+    let envelope = await nextEnvelope(client);
+    assert.equal(envelope.state, "authenticating");
+    await client.write(clientFrame(
+      1,
+      `{"id":"${envelope.id}","from":"${node}","state":"authenticating","scheme":"guest","authentication":{}}`,
+    ));
+    assert.equal((await nextEnvelope(client)).state, "established");
+    assert.ok(t.server.registry.byNode(node));
+    do envelope = await nextEnvelope(client); while (envelope.state !== "finished");
+    const finished = performance.now();
+    const unrouted = await until(() => t.server.registry.byNode(node) === undefined, 2000, "gone");
+    assert.ok(unrouted < 100, `still registered ${unrouted.toFixed(0)} ms after its finished`);
+    assert.equal(t.server.registry.byIdentityKey("silent@localhost").length, 0);
+    const hungUp = await client.endedAt - finished;
+    assert.ok(hungUp < 1000, `the server hung up ${hungUp.toFixed(0)} ms after its finished`);
+    await until(() => t.server.connectionCount === 0, 2000, "released");
+  } finally {
+    await client.close();
   }
 });

@@ -38,6 +38,11 @@ import { TcpTransport } from "../src/transport/tcp.ts";
 import { configure, reset } from "@logtape/logtape";
 import { CORPUS } from "../bench/corpus.ts";
 import { mulberry32 } from "../tests/prng.ts";
+import {
+  emptyWebSocketReport,
+  hostileWebSocketStream,
+  type WebSocketFuzzReport,
+} from "./fuzz_websocket.ts";
 
 // ------------------------------------------------------------------------------------------------
 // Options, report
@@ -50,6 +55,8 @@ export interface FuzzOptions {
   inputs: number;
   /** Hostile TCP streams through the live server. */
   streams: number;
+  /** Hostile WebSocket streams through its WebSocket listener (tools/fuzz_websocket.ts). Default 0. */
+  websocketStreams?: number;
   /** Streams at once. Default 40. */
   concurrency?: number;
   /** Run the codec part in a worker with a watchdog (and alongside the server part). Default true. */
@@ -116,6 +123,8 @@ export interface ServerReport {
   maxLoopDelayMs: number;
   maxHeap: number;
   finalSessions: number;
+  /** The WebSocket streams (their crashes, hangs and failures are counted above). */
+  websocket: WebSocketFuzzReport;
   failures: Failure[];
 }
 
@@ -1466,6 +1475,7 @@ function emptyServerReport(): ServerReport {
     maxLoopDelayMs: 0,
     maxHeap: 0,
     finalSessions: -1,
+    websocket: emptyWebSocketReport(),
     failures: [],
   };
 }
@@ -1640,6 +1650,7 @@ export async function runServerFuzz(
   concurrency = 40,
   log?: (line: string) => void,
   onReady?: () => void,
+  websocketStreams = 0,
 ): Promise<ServerReport> {
   const report = emptyServerReport();
   const fail = (failure: Failure) => {
@@ -1691,7 +1702,7 @@ export async function runServerFuzz(
   const server = new LimeServer({
     domain: "localhost",
     tcp: { hostname: "127.0.0.1", port: 0 },
-    websocket: false,
+    websocket: websocketStreams > 0 ? { hostname: "127.0.0.1", port: 0 } : false,
     store,
     passwordIterations: 1000,
     maxEnvelopeSize: SERVER_MAX_ENVELOPE,
@@ -1749,21 +1760,29 @@ export async function runServerFuzz(
     await ping("at the start");
     onReady?.();
 
-    const ctx: StreamContext = {
+    const ctx = {
       seed,
       hostname,
       port: Number(port),
+      websocketPort: Number(server.websocketAddress?.split(":")[1] ?? 0),
+      websocket: report.websocket,
       seeds: loadSeeds(),
       report,
       fail,
     };
+    // TCP and WebSocket streams interleaved evenly; each kind keeps its own indices (a stream
+    // replays the same whatever the number of the other kind).
+    const total = streams + websocketStreams;
+    const websocketBefore = (i: number) => Math.floor(i * websocketStreams / total);
     let next = 0;
     let finished = 0;
     const checkpoints: Promise<void>[] = [];
     const lane = async () => {
-      while (next < streams) {
-        const index = next++;
-        await hostileStream(ctx, index);
+      while (next < total) {
+        const i = next++;
+        const w = websocketBefore(i);
+        if (websocketBefore(i + 1) > w) await hostileWebSocketStream(ctx, w);
+        else await hostileStream(ctx, i - w);
         finished++;
         if (finished % 100 === 0) heap();
         if (finished % 1000 === 0) {
@@ -1772,7 +1791,7 @@ export async function runServerFuzz(
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, streams) }, lane));
+    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
     await Promise.all(checkpoints);
 
     // Every hostile connection ends; only the healthy client stays.
@@ -1838,7 +1857,7 @@ export async function runServerFuzz(
   }
   // Each lane has one connection open at a time; one whose peer closed is torn down within the
   // server's closeTimeout. Connections that outlive their streams pile up past this.
-  const lanes = Math.min(concurrency, streams);
+  const lanes = Math.min(concurrency, streams + websocketStreams);
   if (report.maxConnections > 2 * lanes + 1) {
     report.hangs++;
     fail({
@@ -1863,8 +1882,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   // The codec part starts once the healthy client is established (it loads the machine).
   let ready = () => {};
   const serverReady = new Promise<void>((resolve) => ready = resolve);
-  const server = options.streams > 0
-    ? runServerFuzz(seed, options.streams, options.concurrency, log, ready)
+  const websocketStreams = options.websocketStreams ?? 0;
+  const server = options.streams + websocketStreams > 0
+    ? runServerFuzz(seed, options.streams, options.concurrency, log, ready, websocketStreams)
     : (ready(), Promise.resolve(emptyServerReport()));
   const codec = serverReady.then(() =>
     options.inputs === 0 ? emptyCodecReport() : options.worker ?? true
@@ -1899,7 +1919,9 @@ export function formatReport(report: FuzzReport, options: FuzzOptions): string {
   const refused = Object.values(c.framing).reduce((a, b) => a + b, 0);
   const invalid = Object.values(c.validation).reduce((a, b) => a + b, 0);
   const lines = [
-    `seed ${report.seed} (replay: deno task fuzz --seed=${report.seed} --inputs=${options.inputs} --streams=${options.streams})`,
+    `seed ${report.seed} (replay: deno task fuzz --seed=${report.seed} --inputs=${options.inputs} --streams=${options.streams} --websocket-streams=${
+      options.websocketStreams ?? 0
+    })`,
     `seeds: ${loadSeeds().texts.length} distinct (${loadSeeds().origin})`,
     `codec: ${n(c.inputs)} inputs (${mib(c.bytes)}), ${n(c.frames)} frames, ${
       n(c.direct)
@@ -1918,6 +1940,7 @@ export function formatReport(report: FuzzReport, options: FuzzOptions): string {
     `  handshake reached: ${record(s.reached)}`,
     `  endings: ${record(s.endings)}`,
     `  the server ended them with: ${record(s.serverVerdicts)}`,
+    ...(s.websocket.streams ? formatWebSocket(s.websocket) : []),
     `  healthy /ping round trips ${s.pings}, sessions left ${s.finalSessions}`,
     `  crashes ${s.crashes}, hangs ${s.hangs}, unhandled ${s.unhandled}, server errors logged ${s.serverErrors}`,
     `  slowest stream ${
@@ -1934,6 +1957,18 @@ export function formatReport(report: FuzzReport, options: FuzzOptions): string {
   return lines.join("\n");
 }
 
+function formatWebSocket(w: WebSocketFuzzReport): string[] {
+  return [
+    `  websocket: ${n(w.streams)} hostile streams (${mib(w.bytesSent)} of frames after handshakes)`,
+    `    request heads: ${record(w.heads)}`,
+    `    answers: ${record(w.statuses)}`,
+    `    handshake reached: ${record(w.reached)}`,
+    `    hostile frames: ${record(w.frames)}`,
+    `    endings: ${record(w.endings)}`,
+    `    the server ended them with: ${record(w.serverVerdicts)}`,
+  ];
+}
+
 function parseArgs(args: string[]): FuzzOptions & { only?: number } {
   const value = (name: string) => {
     const arg = args.find((a) => a.startsWith(`--${name}=`));
@@ -1943,13 +1978,14 @@ function parseArgs(args: string[]): FuzzOptions & { only?: number } {
     return v;
   };
   const unknown = args.filter((a) =>
-    !/^--(seed|inputs|streams|concurrency|only)=/.test(a) && a !== "--no-worker"
+    !/^--(seed|inputs|streams|websocket-streams|concurrency|only)=/.test(a) && a !== "--no-worker"
   );
   if (unknown.length) throw new Error(`unknown arguments: ${unknown.join(" ")}`);
   return {
     seed: value("seed") ?? crypto.getRandomValues(new Uint32Array(1))[0],
     inputs: value("inputs") ?? 1_000_000,
     streams: value("streams") ?? 10_000,
+    websocketStreams: value("websocket-streams") ?? 5_000,
     concurrency: value("concurrency") ?? 40,
     worker: !args.includes("--no-worker"),
     only: value("only"),

@@ -10,7 +10,9 @@ import { ServerChannel } from "../channel/server_channel.ts";
 import type { EstablishmentResult, ServerAuthenticator } from "../channel/server_establishment.ts";
 import type { Clock } from "../clock.ts";
 import type { Reason } from "../errors.ts";
+import type { SessionState } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
+import { isFinalSessionState } from "../session_machine.ts";
 import { guardLog } from "../observability/log.ts";
 import { guardActionsCounter } from "../observability/metrics.ts";
 import { SessionEvents, type TransportLabel } from "../observability/session_events.ts";
@@ -156,6 +158,17 @@ class ConnectionServing implements ChannelModule {
     // A transport that cannot be read ends its channel at once, while it is being made.
     if (this.#closedWith) this.#ended(this.#closedWith);
     else context.channels.add(this.#channel);
+  }
+
+  /**
+   * The session reached its end (`finished` or `failed`, from either side): it stops being routed
+   * to and counted against its identity now, not once the transport has closed (a WebSocket close
+   * handshake with a silent peer takes up to `closeTimeout`).
+   */
+  onStateChanged(state: SessionState): void {
+    if (this.#serving && isFinalSessionState(state)) {
+      this.#context.registration.unregister(this.#serving);
+    }
   }
 
   /**

@@ -235,6 +235,8 @@ export class LimeServer implements AsyncDisposable {
         trustProxyTls: this.#options.trustProxyTls ?? false,
         // The per-address cap on establishing sessions, applied from the upgrade on.
         maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
+        // One wait for the peer's part of an end: its close frame too.
+        closeTimeout: this.#options.channel?.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout,
         ...limits,
       });
       await this.#websocket.listen();

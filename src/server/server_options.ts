@@ -177,7 +177,9 @@ export interface LimeServerOptions {
    * Options passed to every server channel (timeouts, clock, remote ping). The server pings a
    * session silent for `remotePingInterval` (default 30 s) and ends one silent for
    * `remoteIdleTimeout` (default 60 s), releasing its node: a vanished client or a half-open
-   * connection is gone within a minute.
+   * connection is gone within a minute. A session the server ends stops being routed to at once;
+   * its connection then waits at most `closeTimeout` (default 5 s) for the peer's part of the end
+   * (over WebSocket, its close frame).
    */
   channel?: ChannelOptions;
 }

@@ -48,7 +48,7 @@ async function onTerminal(args: string[], input?: { after: RegExp; type: string 
   const child = new Deno.Command("script", {
     args: ["-q", "-e", "-c", command, "/dev/null"],
     cwd: ROOT,
-    env: { TERM: "xterm" },
+    env: { TERM: "xterm", NO_COLOR: "" }, // colored as on a terminal whatever the runner sets
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
