@@ -595,8 +595,20 @@ Deno.test("LimeServer stops routing to a WebSocket session the moment it ends it
   // ends its session (remote idle) with `finished`. Before, the session stayed registered (routed
   // to, counted against its identity) through the WebSocket close handshake, 5 s whatever the
   // server's closeTimeout.
+  const ended: Record<string, unknown>[] = [];
+  await configure({
+    reset: true,
+    sinks: {
+      test: (record) => {
+        if (/^Session ended/.test(String(record.rawMessage))) ended.push(record.properties);
+      },
+    },
+    loggers: [
+      { category: ["lime"], sinks: ["test"], lowestLevel: "info" },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" },
+    ],
+  });
   await using t = await TestServer.start({
-    tcp: false,
     channel: { remotePingInterval: 100, remoteIdleTimeout: 300, closeTimeout: 300 },
   });
   const node = "silent@localhost/ws";
@@ -619,7 +631,18 @@ Deno.test("LimeServer stops routing to a WebSocket session the moment it ends it
     const hungUp = await client.endedAt - finished;
     assert.ok(hungUp < 1000, `the server hung up ${hungUp.toFixed(0)} ms after its finished`);
     await until(() => t.server.connectionCount === 0, 2000, "released");
+    // The log says who ended it: the server (the session was idle), not the client.
+    assert.deepEqual(ended.map((properties) => [properties.node, properties.by]), [
+      [node, "the server"],
+    ]);
+    // A client that finishes its session is logged as the one that ended it.
+    const polite = await t.connect();
+    await polite.establishSession({ identity: "polite@localhost", instance: "tcp" });
+    await polite.finish();
+    await until(() => ended.length === 2, 2000, "logged");
+    assert.deepEqual(ended[1].by, "the client");
   } finally {
     await client.close();
+    await reset();
   }
 });

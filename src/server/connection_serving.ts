@@ -76,8 +76,12 @@ function endedBy(
   end: { state: string; error?: Error },
   closedBy: "local" | "remote" | "error",
   stopping: boolean,
+  clientFinishing: boolean,
 ): string {
-  if (end.state === "finished") return stopping ? "the server (shutting down)" : "the client";
+  if (end.state === "finished") {
+    // `finished` answers the client's `finishing`, or is the server's own (idle, API, shutdown).
+    return clientFinishing ? "the client" : stopping ? "the server (shutting down)" : "the server";
+  }
   if (end.state === "failed") return "the server";
   if (closedBy === "remote") return "the client (connection closed)";
   return end.error ? "an error" : "the server";
@@ -131,6 +135,8 @@ class ConnectionServing implements ChannelModule {
   // Set once the session is served: the end of the channel ends the serving from then on.
   #serving: ServerSession | undefined;
   #owned = false;
+  // The client asked to end the session (`finishing`): its `finished` is the client's doing.
+  #clientFinishing = false;
   #closedWith: ChannelCloseInfo | undefined;
 
   constructor(
@@ -166,6 +172,7 @@ class ConnectionServing implements ChannelModule {
    * handshake with a silent peer takes up to `closeTimeout`).
    */
   onStateChanged(state: SessionState): void {
+    if (state === "finishing") this.#clientFinishing = true;
     if (this.#serving && isFinalSessionState(state)) {
       this.#context.registration.unregister(this.#serving);
     }
@@ -294,7 +301,8 @@ class ConnectionServing implements ChannelModule {
       }
       return served(failure);
     }
-    sessionEnded(this.#context, this.#transport, session, this.#events, end).then(
+    const clientFinishing = this.#clientFinishing;
+    sessionEnded(this.#context, this.#transport, session, this.#events, end, clientFinishing).then(
       () => served(),
       served,
     );
@@ -308,10 +316,11 @@ async function sessionEnded(
   established: ServerSession,
   events: SessionEvents,
   end: ChannelCloseInfo,
+  clientFinishing: boolean,
 ): Promise<void> {
   context.registration.unregister(established);
   const closedBy = await transport.closed.then((info) => info.by, () => "error" as const);
-  events.ended(established.node, end, endedBy(end, closedBy, context.stopping));
+  events.ended(established.node, end, endedBy(end, closedBy, context.stopping, clientFinishing));
   if (end.error instanceof TransportError && end.error.code === "slow-reader") {
     guardActionsCounter.add(1, { "lime.action": "slow-reader" });
     guardLog.warning("Closed {node} ({remote}) as a slow reader: {problem}", () => ({
