@@ -125,6 +125,46 @@ Deno.test("fuzz's WebSocket oracle catches every way a server's frames can break
   assert.match(refused.problems[0], /bytes after its 400 answer/);
 });
 
+/** A connection that yields `chunks` (one byte per character), then the end of the stream. */
+function replay(chunks: string[]) {
+  const left = chunks.map((chunk) => Uint8Array.from(chunk, (c) => c.charCodeAt(0)));
+  return {
+    read(buffer: Uint8Array): Promise<number | null> {
+      const chunk = left.shift();
+      if (!chunk) return Promise.resolve(null);
+      buffer.set(chunk);
+      return Promise.resolve(chunk.length);
+    },
+  };
+}
+
+Deno.test("fuzz's WebSocket oracle catches a server that hangs up in the middle of what it sends", async () => {
+  const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
+    "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" +
+    "Sec-WebSocket-Protocol: lime\r\n\r\n";
+  const cases: [string[], RegExp | undefined][] = [
+    [[head, "\x81\x02{}"], /invalid envelope/], // (whole, but not LIME)
+    [[head, "\x88\x00"], undefined], // a close frame, then the end: fine
+    [[head, "\x81\x05{}"], /hung up inside a frame \(4 bytes of it\)/],
+    [[head.slice(0, 30)], /hung up inside its answer's head/],
+    [["HTTP/1.1 400 Bad Request\r\nContent-Length: 10\r\n\r\nshort"], /5 bytes short of its 400/],
+    [[head.replace("Connection: Upgrade\r\n", "")], /without Connection: Upgrade/],
+  ];
+  for (const [chunks, problem] of cases) {
+    const peer = new WebSocketPeer(replay(chunks));
+    peer.key = "dGhlIHNhbXBsZSBub25jZQ==";
+    await peer.done;
+    if (problem) assert.match(peer.problems.join("; "), problem, chunks.join(""));
+    else assert.deepEqual(peer.problems, []);
+  }
+  // Not judged when this side hung up first.
+  const peer = new WebSocketPeer(replay([head, "\x81\x05{}"]));
+  peer.key = "dGhlIHNhbXBsZSBub25jZQ==";
+  peer.hungUp = true;
+  await peer.done;
+  assert.deepEqual(peer.problems, []);
+});
+
 /** Runs `fuzz` on 20 streams with `establishSession` replaced for every connection but the healthy client's. */
 async function fuzzWithServing(
   replacement: (this: ServerChannel) => ReturnType<ServerChannel["establishSession"]>,

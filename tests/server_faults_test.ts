@@ -13,7 +13,7 @@ import {
   type ClientChannel,
   hashPassword,
   KvAccountStore,
-  type LimeServer,
+  LimeServer,
   Message,
   plainCredentials,
 } from "../mod.ts";
@@ -580,6 +580,47 @@ Deno.test("LimeServer closes the connection of a session whose serving fails wit
   }
 });
 
+Deno.test("LimeServer unregisters a session whose serving fails after its registration: its node and identity are free again", async () => {
+  await configure({
+    reset: true,
+    sinks: {},
+    loggers: [{ category: ["logtape", "meta"], sinks: [], lowestLevel: "warning" }],
+  });
+  const own = Object.hasOwn(ServerChannel.prototype, "onMessage");
+  const onMessage = ServerChannel.prototype.onMessage;
+  let faults = 1;
+  ServerChannel.prototype.onMessage = function (...args) {
+    if (faults-- > 0) throw new Error("a bug of the server's own, after registration");
+    return onMessage.apply(this, args);
+  };
+  const store = await KvAccountStore.open(":memory:");
+  const server = await startServer(store, { websocket: false, maxSessionsPerIdentity: 1 });
+  const first = await connect(server.tcpAddress!);
+  try {
+    await within(first.establishSession({ identity: "ghost@localhost", instance: "a" }));
+    await within(first.closed);
+    await until(() => server.connectionCount === 0, 2000, "released");
+    // Before, it stayed registered: the node taken for good (a guest never replaces a guest)
+    // and the identity's one session used up.
+    assert.equal(server.registry.size, 0);
+    const again = await connect(server.tcpAddress!);
+    try {
+      await within(again.establishSession({ identity: "ghost@localhost", instance: "a" }));
+      assert.equal(again.state, "established");
+      await again.finish();
+    } finally {
+      await again.close();
+    }
+  } finally {
+    if (own) ServerChannel.prototype.onMessage = onMessage;
+    else delete (ServerChannel.prototype as { onMessage?: unknown }).onMessage;
+    await first.close();
+    await server.shutdown();
+    store.close();
+    await reset();
+  }
+});
+
 /** The next LIME envelope a raw WebSocket client gets (other frames skipped). */
 async function nextEnvelope(client: RawWebSocket): Promise<Record<string, unknown>> {
   for (;;) {
@@ -644,5 +685,51 @@ Deno.test("LimeServer stops routing to a WebSocket session the moment it ends it
   } finally {
     await client.close();
     await reset();
+  }
+});
+
+Deno.test("LimeServer stops routing to a session that ends while its identity is re-checked", async () => {
+  // finishing sent right after established, while the guest's identity is read again from a slow
+  // store, by a peer that then ignores the WebSocket close: before, the node stayed registered
+  // until the close handshake gave up (closeTimeout).
+  await using t = await TestServer.start({ channel: { closeTimeout: 3000 } });
+  const getAccount = t.store.getAccount.bind(t.store);
+  t.store.getAccount = async (identity) => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return await getAccount(identity);
+  };
+  const node = "hasty@localhost/ws";
+  const client = await RawWebSocket.open(t.server.websocketAddress!);
+  try {
+    await client.write(clientFrame(1, `{"state":"new"}`));
+    const auth = await nextEnvelope(client);
+    await client.write(clientFrame(
+      1,
+      `{"id":"${auth.id}","from":"${node}","state":"authenticating","scheme":"guest","authentication":{}}`,
+    ));
+    assert.equal((await nextEnvelope(client)).state, "established");
+    await client.write(clientFrame(1, `{"id":"${auth.id}","state":"finishing"}`));
+    assert.equal((await nextEnvelope(client)).state, "finished");
+    const unrouted = await until(() => t.server.registry.byNode(node) === undefined, 2000, "gone");
+    assert.ok(unrouted < 400, `still registered ${unrouted.toFixed(0)} ms after its finished`);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("LimeServer refuses bad channel timeouts when it is made, not at each connection", async () => {
+  const store = await KvAccountStore.open(":memory:");
+  try {
+    for (const channel of [{ closeTimeout: -1 }, { remoteIdleTimeout: Infinity }]) {
+      assert.throws(
+        () => new LimeServer({ store, channel }),
+        (error: Error) =>
+          error instanceof RangeError && /^Option "channel\.\w+" must be a finite number/.test(
+            error.message,
+          ),
+      );
+    }
+  } finally {
+    store.close();
   }
 });

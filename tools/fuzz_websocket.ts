@@ -401,6 +401,8 @@ export class WebSocketPeer {
   closeCode: number | undefined;
   lastSession: Record<string, unknown> | undefined;
   ended = false;
+  /** Set when this side closes the connection (what the server sent is then not judged whole). */
+  hungUp = false;
   readonly problems: string[] = [];
   readonly done: Promise<void>;
 
@@ -414,7 +416,10 @@ export class WebSocketPeer {
     try {
       for (;;) {
         const n = await this.#conn.read(buffer);
-        if (n === null) break;
+        if (n === null) {
+          this.#endOfStream();
+          break;
+        }
         this.push(buffer.subarray(0, n));
       }
     } catch (error) {
@@ -422,6 +427,21 @@ export class WebSocketPeer {
     } finally {
       this.ended = true;
       this.#wake?.();
+    }
+  }
+
+  /**
+   * The server ended the connection (FIN): what it sent must be whole (an answer's head and body,
+   * a frame), unless this side hung up first. (A reset may drop bytes in flight: not judged.)
+   */
+  #endOfStream(): void {
+    if (this.hungUp) return;
+    const left = this.#buffer.length;
+    if (this.#phase === "head" && left) this.#problem(`it hung up inside its answer's head`);
+    else if (this.#phase === "body" && this.#bodyLeft) {
+      this.#problem(`it hung up ${this.#bodyLeft} bytes short of its ${this.status} answer's body`);
+    } else if (this.#phase === "frames" && left) {
+      this.#problem(`it hung up inside a frame (${left} bytes of it)`);
     }
   }
 
@@ -499,6 +519,9 @@ export class WebSocketPeer {
       if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return this.#problem("a 101 without Upgrade: websocket");
       }
+      if (!/(^|,)\s*upgrade\s*(,|$)/i.test(headers.get("connection") ?? "")) {
+        return this.#problem("a 101 without Connection: Upgrade");
+      }
       if (headers.get("sec-websocket-protocol") !== "lime") {
         return this.#problem(`subprotocol ${headers.get("sec-websocket-protocol")}, not lime`);
       }
@@ -548,6 +571,7 @@ export class WebSocketPeer {
     if (opcode >= 8 && (!fin || length > 125)) {
       return this.#problem(`a control frame (opcode ${opcode}) fragmented or of ${length} bytes`);
     }
+    // Strict on purpose: RFC 6455 allows fragmented messages, but this server never sends one.
     if (!fin) return this.#problem("a fragmented text message");
     if (bytes.length < at + length) return;
     const payload = bytes.subarray(at, at + length);
@@ -769,6 +793,7 @@ export async function hostileWebSocketStream(
       : pick(rng, ["close", "half-close", "half-close", "close-handshake", "silent"]);
     bump(ws.endings, ending);
     if (ending === "close") {
+      peer.hungUp = true;
       conn.close();
       closed = true;
       await peer.done;
@@ -814,6 +839,7 @@ export async function hostileWebSocketStream(
     fail("crash", `the stream failed: ${describe(error)}`);
   } finally {
     if (!closed) {
+      peer.hungUp = true;
       try {
         conn.close();
       } catch { /* already closed */ }

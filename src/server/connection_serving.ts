@@ -250,13 +250,14 @@ class ConnectionServing implements ChannelModule {
       return false;
     }
     const established = session;
-    events.established(established.node, established.scheme);
-    // The gate first: it charges what the session sends from now on (and answers invalid
-    // envelopes only as its buckets allow), also while the check below waits for the store.
-    // What is valid waits in the channel's buffers until the handlers below take it.
-    const gate = openSessionGate(established, context.shaping, context.router, context.clock);
-    this.#gate = gate;
+    let gate: SessionGate | undefined;
     try {
+      events.established(established.node, established.scheme);
+      // The gate first: it charges what the session sends from now on (and answers invalid
+      // envelopes only as its buckets allow), also while the check below waits for the store.
+      // What is valid waits in the channel's buffers until the handlers below take it.
+      gate = openSessionGate(established, context.shaping, context.router, context.clock);
+      this.#gate = gate;
       // An account created while this guest was being let in: the identity is owned now.
       if (established.guest) {
         const nowOwned = await options.store.getAccount(established.identity).then(
@@ -274,17 +275,23 @@ class ConnectionServing implements ChannelModule {
       if (!this.#owned) {
         // Also when the channel ended meanwhile: what the session sent before its end is
         // delivered.
-        channel.onMessage(gate.route);
-        channel.onNotification(gate.route);
-        channel.onCommand(gate.route);
+        const route = gate.route;
+        channel.onMessage(route);
+        channel.onNotification(route);
+        channel.onCommand(route);
       }
     } catch (error) {
-      gate.close();
+      gate?.close();
+      // A fault of the server's own: the session does not stay registered (routed to, counted
+      // against its identity, its node taken) with nobody serving it.
+      context.registration.unregister(established);
       throw error;
     }
     // From now on the end of the channel ends the serving (at once if it ended meanwhile).
     this.#serving = established;
     if (this.#closedWith) this.#endServing(established, this.#closedWith);
+    // Ended (finished or failed) while the store was read: not routed to from now on.
+    else if (isFinalSessionState(channel.state)) context.registration.unregister(established);
     return true;
   }
 

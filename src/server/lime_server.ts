@@ -8,10 +8,11 @@
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import type { ServerAuthenticator } from "../channel/server_establishment.ts";
 import { HeapClock } from "./heap_clock.ts";
-import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
+import { CHANNEL_DEFAULTS, checkDuration } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
+import { DEFAULT_WEBSOCKET_CLOSE_TIMEOUT } from "../transport/websocket.ts";
 import { Admission, admissionLimits } from "./guard/admission.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import { IdentityRules } from "./identity_rules.ts";
@@ -88,6 +89,12 @@ export class LimeServer implements AsyncDisposable {
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
     if (!options?.store) throw new TypeError("A LimeServer needs options.store (an AccountStore)");
+    // Checked here, not by the first connection's channel (whose failure would only be logged).
+    for (const [key, value] of Object.entries(options.channel ?? {})) {
+      if (key.endsWith("Timeout") || key.endsWith("Interval")) {
+        checkDuration(`channel.${key}`, value);
+      }
+    }
     this.#options = options;
     this.domain = (options.domain ?? SERVER_DEFAULTS.domain).toLowerCase();
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
@@ -235,8 +242,7 @@ export class LimeServer implements AsyncDisposable {
         trustProxyTls: this.#options.trustProxyTls ?? false,
         // The per-address cap on establishing sessions, applied from the upgrade on.
         maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
-        // One wait for the peer's part of an end: its close frame too.
-        closeTimeout: this.#options.channel?.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout,
+        closeTimeout: this.#websocketCloseTimeout(),
         ...limits,
       });
       await this.#websocket.listen();
@@ -276,6 +282,18 @@ export class LimeServer implements AsyncDisposable {
       ...(options.maxQueuedBytes !== undefined ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
       ...options.inflation,
     };
+  }
+
+  /**
+   * How long a WebSocket close waits for the peer's close frame: the channels' `closeTimeout` (one
+   * wait for the peer's part of an end), at least 100 ms (the close frame must get out before the
+   * socket goes) and at most what a timer takes; 0 ("no deadline" for a channel) keeps the 5 s
+   * default, so that a silent peer cannot hold a socket for ever.
+   */
+  #websocketCloseTimeout(): number {
+    const ms = this.#options.channel?.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout;
+    if (!(ms > 0)) return DEFAULT_WEBSOCKET_CLOSE_TIMEOUT;
+    return Math.min(Math.max(ms, 100), 2 ** 31 - 1);
   }
 
   /** Where the TCP listener listens (`host:port`). */
@@ -325,6 +343,7 @@ export class LimeServer implements AsyncDisposable {
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
         ...this.#transportLimits(),
+        closeTimeout: this.#websocketCloseTimeout(),
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
         trustProxy: this.#options.trustProxy ?? false,
         trustProxyTls: this.#options.trustProxyTls ?? false,
