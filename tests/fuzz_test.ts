@@ -18,14 +18,16 @@ import {
   runCodecFuzz,
 } from "../tools/fuzz.ts";
 import { WebSocketPeer } from "../tools/fuzz_websocket.ts";
+import { HttpApi } from "../src/http/http_api.ts";
 import { createHash } from "node:crypto";
 
-Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs and 200 + 200 hostile TCP and WebSocket streams", async () => {
+Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs, 200 + 200 hostile TCP and WebSocket streams and 200 HTTP requests", async () => {
   const options: FuzzOptions = {
     seed: 0x5eed,
     inputs: 20_000,
     streams: 200,
     websocketStreams: 200,
+    httpRequests: 200,
     concurrency: 20,
     worker: false, // in this thread (a worker would be type-checked first, which takes longer)
   };
@@ -60,6 +62,45 @@ Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs and 200 + 200 host
   assert.ok((websocket.statuses["400"] ?? 0) > 0, text);
   assert.ok((websocket.reached.established ?? 0) > 20, text);
   assert.ok(Object.keys(websocket.frames).length >= 18, text);
+  // Requests accepted (200 and 202) and refused in many ways.
+  const { http } = server;
+  assert.equal(http.requests, 200);
+  for (const status of ["200", "202", "401/13", "405/63"]) {
+    assert.ok((http.answers[status] ?? 0) > 0, `${status}: ${text}`);
+  }
+});
+
+Deno.test("fuzz catches an HTTP API that answers outside its documented replies", async () => {
+  const handle = HttpApi.prototype.handle;
+  let calls = 0;
+  HttpApi.prototype.handle = function (request, info) {
+    // Every fifth request: a 500, or a refusal without its JSON reason.
+    if (++calls % 5 === 0) {
+      return Promise.resolve(
+        calls % 10 === 0
+          ? new Response("oops", { status: 500 })
+          : new Response("no", { status: 400 }),
+      );
+    }
+    return handle.call(this, request, info);
+  };
+  try {
+    const options: FuzzOptions = {
+      seed: 11,
+      inputs: 0,
+      streams: 0,
+      httpRequests: 100,
+      concurrency: 10,
+      worker: false,
+    };
+    const report = await fuzz(options);
+    const text = formatReport(report, options);
+    assert.equal(report.ok, false, text);
+    assert.match(text, /http bad answer: .*status 500/);
+    assert.match(text, /http bad answer: .*a 400 whose body is not JSON: no/);
+  } finally {
+    HttpApi.prototype.handle = handle;
+  }
 });
 
 /** What a WebSocketPeer makes of `bytes` sent after the answer to its request (with `key`). */

@@ -43,6 +43,14 @@ import {
   hostileWebSocketStream,
   type WebSocketFuzzReport,
 } from "./fuzz_websocket.ts";
+import {
+  emptyHttpReport,
+  hostileHttpRequest,
+  HTTP_BOT,
+  HTTP_FUZZ_OPTIONS,
+  type HttpFuzzReport,
+} from "./fuzz_http.ts";
+import { hashPassword } from "../src/server/password_hash.ts";
 
 // ------------------------------------------------------------------------------------------------
 // Options, report
@@ -57,6 +65,8 @@ export interface FuzzOptions {
   streams: number;
   /** Hostile WebSocket streams through its WebSocket listener (tools/fuzz_websocket.ts). Default 0. */
   websocketStreams?: number;
+  /** Hostile requests to its HTTP API (tools/fuzz_http.ts). Default 0. */
+  httpRequests?: number;
   /** Streams at once. Default 40. */
   concurrency?: number;
   /** Run the codec part in a worker with a watchdog (and alongside the server part). Default true. */
@@ -125,6 +135,8 @@ export interface ServerReport {
   finalSessions: number;
   /** The WebSocket streams (their crashes, hangs and failures are counted above). */
   websocket: WebSocketFuzzReport;
+  /** The HTTP requests (the same). */
+  http: HttpFuzzReport;
   failures: Failure[];
 }
 
@@ -1476,6 +1488,7 @@ function emptyServerReport(): ServerReport {
     maxHeap: 0,
     finalSessions: -1,
     websocket: emptyWebSocketReport(),
+    http: emptyHttpReport(),
     failures: [],
   };
 }
@@ -1651,6 +1664,7 @@ export async function runServerFuzz(
   log?: (line: string) => void,
   onReady?: () => void,
   websocketStreams = 0,
+  httpRequests = 0,
 ): Promise<ServerReport> {
   const report = emptyServerReport();
   const fail = (failure: Failure) => {
@@ -1703,6 +1717,8 @@ export async function runServerFuzz(
     domain: "localhost",
     tcp: { hostname: "127.0.0.1", port: 0 },
     websocket: websocketStreams > 0 ? { hostname: "127.0.0.1", port: 0 } : false,
+    http: httpRequests > 0 ? { hostname: "127.0.0.1", port: 0, ...HTTP_FUZZ_OPTIONS } : false,
+    webhooks: false,
     store,
     passwordIterations: 1000,
     maxEnvelopeSize: SERVER_MAX_ENVELOPE,
@@ -1724,6 +1740,13 @@ export async function runServerFuzz(
   };
   try {
     await server.start();
+    if (httpRequests > 0) {
+      await store.createAccount({
+        identity: HTTP_BOT.identity,
+        document: {},
+        passwordHash: await hashPassword(HTTP_BOT.password, 1000),
+      });
+    }
     const [hostname, port] = server.tcpAddress!.split(":");
     const transport = new TcpTransport();
     await transport.open(`net.tcp://${hostname}:${port}`);
@@ -1766,23 +1789,35 @@ export async function runServerFuzz(
       port: Number(port),
       websocketPort: Number(server.websocketAddress?.split(":")[1] ?? 0),
       websocket: report.websocket,
+      httpPort: Number(server.httpAddress?.split(":")[1] ?? 0),
+      http: report.http,
       seeds: loadSeeds(),
       report,
       fail,
     };
-    // TCP and WebSocket streams interleaved evenly; each kind keeps its own indices (a stream
-    // replays the same whatever the number of the other kind).
-    const total = streams + websocketStreams;
-    const websocketBefore = (i: number) => Math.floor(i * websocketStreams / total);
+    // TCP and WebSocket streams and HTTP requests interleaved evenly (smooth weighted round
+    // robin); each kind keeps its own indices (a stream replays the same whatever the number of
+    // the others).
+    const kinds = [
+      { count: streams, run: hostileStream, weight: 0, next: 0 },
+      { count: websocketStreams, run: hostileWebSocketStream, weight: 0, next: 0 },
+      { count: httpRequests, run: hostileHttpRequest, weight: 0, next: 0 },
+    ];
+    const total = streams + websocketStreams + httpRequests;
+    const nextKind = () => {
+      for (const kind of kinds) kind.weight += kind.count;
+      const chosen = kinds.reduce((a, b) => b.weight > a.weight ? b : a);
+      chosen.weight -= total;
+      return chosen;
+    };
     let next = 0;
     let finished = 0;
     const checkpoints: Promise<void>[] = [];
     const lane = async () => {
       while (next < total) {
-        const i = next++;
-        const w = websocketBefore(i);
-        if (websocketBefore(i + 1) > w) await hostileWebSocketStream(ctx, w);
-        else await hostileStream(ctx, i - w);
+        next++;
+        const kind = nextKind();
+        await kind.run(ctx, kind.next++);
         finished++;
         if (finished % 100 === 0) heap();
         if (finished % 1000 === 0) {
@@ -1857,7 +1892,7 @@ export async function runServerFuzz(
   }
   // Each lane has one connection open at a time; one whose peer closed is torn down within the
   // server's closeTimeout. Connections that outlive their streams pile up past this.
-  const lanes = Math.min(concurrency, streams + websocketStreams);
+  const lanes = Math.min(concurrency, streams + websocketStreams + httpRequests);
   if (report.maxConnections > 2 * lanes + 1) {
     report.hangs++;
     fail({
@@ -1883,8 +1918,17 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   let ready = () => {};
   const serverReady = new Promise<void>((resolve) => ready = resolve);
   const websocketStreams = options.websocketStreams ?? 0;
-  const server = options.streams + websocketStreams > 0
-    ? runServerFuzz(seed, options.streams, options.concurrency, log, ready, websocketStreams)
+  const httpRequests = options.httpRequests ?? 0;
+  const server = options.streams + websocketStreams + httpRequests > 0
+    ? runServerFuzz(
+      seed,
+      options.streams,
+      options.concurrency,
+      log,
+      ready,
+      websocketStreams,
+      httpRequests,
+    )
     : (ready(), Promise.resolve(emptyServerReport()));
   const codec = serverReady.then(() =>
     options.inputs === 0 ? emptyCodecReport() : options.worker ?? true
@@ -1921,7 +1965,7 @@ export function formatReport(report: FuzzReport, options: FuzzOptions): string {
   const lines = [
     `seed ${report.seed} (replay: deno task fuzz --seed=${report.seed} --inputs=${options.inputs} --streams=${options.streams} --websocket-streams=${
       options.websocketStreams ?? 0
-    })`,
+    } --http-requests=${options.httpRequests ?? 0})`,
     `seeds: ${loadSeeds().texts.length} distinct (${loadSeeds().origin})`,
     `codec: ${n(c.inputs)} inputs (${mib(c.bytes)}), ${n(c.frames)} frames, ${
       n(c.direct)
@@ -1941,6 +1985,7 @@ export function formatReport(report: FuzzReport, options: FuzzOptions): string {
     `  endings: ${record(s.endings)}`,
     `  the server ended them with: ${record(s.serverVerdicts)}`,
     ...(s.websocket.streams ? formatWebSocket(s.websocket) : []),
+    ...(s.http.requests ? formatHttp(s.http) : []),
     `  healthy /ping round trips ${s.pings}, sessions left ${s.finalSessions}`,
     `  crashes ${s.crashes}, hangs ${s.hangs}, unhandled ${s.unhandled}, server errors logged ${s.serverErrors}`,
     `  slowest stream ${
@@ -1969,6 +2014,16 @@ function formatWebSocket(w: WebSocketFuzzReport): string[] {
   ];
 }
 
+function formatHttp(h: HttpFuzzReport): string[] {
+  return [
+    `  http: ${n(h.requests)} hostile requests (${mib(h.bytesSent)} of bodies)`,
+    `    requests: ${record(h.targets)}`,
+    `    Authorization: ${record(h.authorizations)}`,
+    `    bodies: ${record(h.bodies)}`,
+    `    answers (status/reason): ${record(h.answers)}`,
+  ];
+}
+
 function parseArgs(args: string[]): FuzzOptions & { only?: number } {
   const value = (name: string) => {
     const arg = args.find((a) => a.startsWith(`--${name}=`));
@@ -1978,7 +2033,8 @@ function parseArgs(args: string[]): FuzzOptions & { only?: number } {
     return v;
   };
   const unknown = args.filter((a) =>
-    !/^--(seed|inputs|streams|websocket-streams|concurrency|only)=/.test(a) && a !== "--no-worker"
+    !/^--(seed|inputs|streams|websocket-streams|http-requests|concurrency|only)=/.test(a) &&
+    a !== "--no-worker"
   );
   if (unknown.length) throw new Error(`unknown arguments: ${unknown.join(" ")}`);
   return {
@@ -1986,6 +2042,7 @@ function parseArgs(args: string[]): FuzzOptions & { only?: number } {
     inputs: value("inputs") ?? 1_000_000,
     streams: value("streams") ?? 10_000,
     websocketStreams: value("websocket-streams") ?? 5_000,
+    httpRequests: value("http-requests") ?? 5_000,
     concurrency: value("concurrency") ?? 40,
     worker: !args.includes("--no-worker"),
     only: value("only"),
