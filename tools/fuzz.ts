@@ -1725,6 +1725,8 @@ export async function runServerFuzz(
     channel: SERVER_CHANNEL,
   });
   let healthy: ClientChannel | undefined;
+  // The HTTP requests' connections, closed at the end.
+  const httpClient = Deno.createHttpClient({});
   // Event-loop delay: how late a 50 ms timer fires (a stalled loop delays every session).
   let tick = performance.now();
   const lag = setInterval(() => {
@@ -1790,6 +1792,7 @@ export async function runServerFuzz(
       websocketPort: Number(server.websocketAddress?.split(":")[1] ?? 0),
       websocket: report.websocket,
       httpPort: Number(server.httpAddress?.split(":")[1] ?? 0),
+      httpClient,
       http: report.http,
       seeds: loadSeeds(),
       report,
@@ -1875,6 +1878,8 @@ export async function runServerFuzz(
     onReady?.();
     clearInterval(lag);
     await healthy?.close().catch(() => {});
+    // Its pooled keep-alive connections go first: the server's shutdown waits for them.
+    httpClient.close();
     // A server that cannot shut down (a connection it never lets go) is a hang too.
     await within(server.shutdown(), SHUTDOWN_BOUND_MS, "shutting the server down").catch(
       (error) => {

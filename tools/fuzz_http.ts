@@ -225,7 +225,7 @@ function body(
 
 /** One hostile HTTP request to `ctx.httpPort`. */
 export async function hostileHttpRequest(
-  ctx: StreamContext & { httpPort: number; http: HttpFuzzReport },
+  ctx: StreamContext & { httpPort: number; http: HttpFuzzReport; httpClient: Deno.HttpClient },
   index: number,
 ): Promise<void> {
   const { report, http } = ctx;
@@ -324,6 +324,7 @@ export async function hostileHttpRequest(
       headers,
       body: requestBody,
       signal: abort.signal,
+      client: ctx.httpClient,
     });
     const text = await response.text();
     const status = response.status;
