@@ -32,7 +32,10 @@ export interface HttpApiOptions {
   maxRequestsPerAddress?: number;
   /** Requests in progress in all; more get 503 at once. Default 4,096. */
   maxRequests?: number;
-  /** Milliseconds an identity's HTTP session stays open unused (without a webhook). Default 30,000. */
+  /**
+   * Milliseconds an identity's HTTP session stays open unused (without a webhook); it closes at
+   * the next sweep after that (every 5 s, or every `idleTimeout` when shorter). Default 30,000.
+   */
   idleTimeout?: number;
   /** The cache of verified `Authorization` headers (see `credential_cache.ts`). */
   credentialCache?: CredentialCacheOptions;
@@ -49,7 +52,7 @@ export const HTTP_API_DEFAULTS: Readonly<Required<Omit<HttpApiOptions, "credenti
     idleTimeout: 30_000,
   });
 
-/** How often idle sessions and addresses are looked for, in ms. */
+/** How often idle sessions and addresses are looked for, in ms (more often for a shorter idle time). */
 const SWEEP_INTERVAL = 5_000;
 
 /** The HTTP edge of one server. */
@@ -64,6 +67,7 @@ export class HttpEdge {
   readonly #slots: RequestSlots;
   readonly #credentials: CredentialCache;
   #timer: TimerHandle | undefined;
+  readonly #sweepEvery: number;
   #closed = false;
 
   /**
@@ -78,6 +82,11 @@ export class HttpEdge {
     const settings = { ...HTTP_API_DEFAULTS, ...(options || {}) };
     this.#host = host;
     this.sessions = new EdgeSessions(host, settings.instance, settings.idleTimeout);
+    // An idle session closes within its idle time and one sweep: a short idle time is kept.
+    const idle = settings.idleTimeout;
+    this.#sweepEvery = Number.isFinite(idle) && idle > 0
+      ? Math.min(SWEEP_INTERVAL, Math.max(idle, 50))
+      : SWEEP_INTERVAL;
     this.#addresses = new AddressShapers(host.shaping, host.clock);
     this.#slots = new RequestSlots(settings.maxRequestsPerAddress, settings.maxRequests);
     this.webhooks = webhooks ? new Webhooks(host, this.sessions, webhooks.kv, webhooks) : undefined;
@@ -137,7 +146,7 @@ export class HttpEdge {
       this.#addresses.sweep();
       if (this.sessions.size > 0 || this.#addresses.size > 0) this.#arm();
     };
-    this.#timer = clock.setTimeout(tick, SWEEP_INTERVAL);
+    this.#timer = clock.setTimeout(tick, this.#sweepEvery);
   }
 
   /** Stops the sweep and closes every HTTP session. */

@@ -201,3 +201,31 @@ async function answerOf(pending: Promise<Response>) {
   await response.body?.cancel();
   return response;
 }
+
+Deno.test("HttpApi closes an identity's HTTP session once unused for idleTimeout, and opens a new one on the next request", async () => {
+  await withServer(async (t) => {
+    const node = `${ALICE}/http`;
+    assert.equal(
+      (await t.post("/messages", { type: "text/plain", content: "1", to: BOB }, aliceKey)).status,
+      202,
+    );
+    assert.ok(t.server.registry.byNode(node));
+    const started = performance.now();
+    while (t.server.registry.byNode(node) && performance.now() - started < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const closedAfter = performance.now() - started;
+    assert.equal(t.server.registry.byNode(node), undefined);
+    // Within the idle time and one sweep (which comes as often as the idle time when that is
+    // shorter than its 5 s): before, a 200 ms idle time closed sessions 5 s late.
+    assert.ok(
+      closedAfter >= 150 && closedAfter < 1000,
+      `closed after ${closedAfter.toFixed(0)} ms`,
+    );
+    assert.equal(
+      (await t.post("/messages", { type: "text/plain", content: "2", to: BOB }, aliceKey)).status,
+      202,
+    );
+    assert.ok(t.server.registry.byNode(node));
+  }, { http: { idleTimeout: 200 } });
+});
