@@ -62,6 +62,7 @@ Deno.test("fuzz finds no crash, hang or leak in 20,000 inputs, 200 + 200 hostile
   assert.ok((websocket.statuses["400"] ?? 0) > 0, text);
   assert.ok((websocket.reached.established ?? 0) > 20, text);
   assert.ok(Object.keys(websocket.frames).length >= 18, text);
+  assert.ok(websocket.closeCodesJudged > 0, text);
   // Requests accepted (200 and 202) and refused in many ways.
   const { http } = server;
   assert.equal(http.requests, 200);

@@ -2016,6 +2016,7 @@ function formatWebSocket(w: WebSocketFuzzReport): string[] {
     `    hostile frames: ${record(w.frames)}`,
     `    endings: ${record(w.endings)}`,
     `    the server ended them with: ${record(w.serverVerdicts)}`,
+    `    close codes judged (a session's first frame broke RFC 6455): ${n(w.closeCodesJudged)}`,
   ];
 }
 

@@ -59,6 +59,8 @@ export interface WebSocketFuzzReport {
   endings: Record<string, number>;
   /** How the server ended what it ended: a LIME `failed` reason, its close code, or a bare close. */
   serverVerdicts: Record<string, number>;
+  /** Sessions whose first hostile frame broke RFC 6455, so that the close code was judged. */
+  closeCodesJudged: number;
 }
 
 export function emptyWebSocketReport(): WebSocketFuzzReport {
@@ -71,6 +73,7 @@ export function emptyWebSocketReport(): WebSocketFuzzReport {
     frames: {},
     endings: {},
     serverVerdicts: {},
+    closeCodesJudged: 0,
   };
 }
 
@@ -235,6 +238,18 @@ function mutateHead(rng: Rng, head: Uint8Array): Uint8Array {
   for (let k = 1 + int(rng, 4); k > 0; k--) out[int(rng, out.length)] = int(rng, 256);
   return out;
 }
+
+/** The close code the server must answer a first hostile frame of these kinds with. */
+const CLOSE_CODE_FOR: Record<string, number> = {
+  "unmasked": 1002,
+  "rsv-bits": 1002,
+  "reserved-opcode": 1002,
+  "control-too-long": 1002,
+  "control-fragmented": 1002,
+  "stray-continuation": 1002,
+  "unfinished-message": 1002,
+  "too-big": 1009, // (over maxEnvelopeSize once established)
+};
 
 const RESERVED_OPCODES = [3, 4, 5, 6, 7, 11, 12, 13, 14, 15];
 const CLOSE_CODES = [
@@ -711,6 +726,8 @@ export async function hostileWebSocketStream(
     const partialHead = rng() < 0.05;
     let reached = "none";
     let hostile: Uint8Array[] = [];
+    // The kind of the first hostile frame (what the server's close code must answer).
+    let firstKind: string | undefined;
     if (partialHead) {
       await write(request.head.subarray(0, int(rng, request.head.length)));
       reached = "partial head";
@@ -778,8 +795,12 @@ export async function hostileWebSocketStream(
           const frame = hostileFrame(rng, ctx, sid, node);
           bump(ws.frames, frame.kind);
           hostile.push(frame.bytes);
+          firstKind ??= frame.kind;
         }
-        if (rng() < 0.1) hostile = [mutateBytes(rng, concat(hostile), ctx.seeds, true)];
+        if (rng() < 0.1) {
+          hostile = [mutateBytes(rng, concat(hostile), ctx.seeds, true)];
+          firstKind = "mutated";
+        }
         const bytes = concat(hostile);
         ws.bytesSent += bytes.length;
         await writeInPieces(bytes);
@@ -817,6 +838,20 @@ export async function hostileWebSocketStream(
           `the server did not end a ${ending} connection within ${bound} ms (answer ${
             peer.status ?? "none"
           }, ${reached})`,
+        );
+      }
+      // A session whose first hostile frame breaks RFC 6455 is closed with the code for it.
+      const expected = reached === "established" && firstKind !== undefined
+        ? CLOSE_CODE_FOR[firstKind]
+        : undefined;
+      if (expected !== undefined && peer.ended) ws.closeCodesJudged++;
+      if (expected !== undefined && peer.ended && peer.closeCode !== expected) {
+        report.crashes++;
+        fail(
+          "wrong close code",
+          `a first frame "${firstKind}" was answered with close code ${
+            peer.closeCode ?? "none"
+          }, not ${expected}`,
         );
       }
       const verdict = peer.lastSession?.state === "failed"
