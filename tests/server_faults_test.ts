@@ -720,7 +720,7 @@ Deno.test("LimeServer stops routing to a session that ends while its identity is
 Deno.test("LimeServer refuses bad channel timeouts when it is made, not at each connection", async () => {
   const store = await KvAccountStore.open(":memory:");
   try {
-    for (const channel of [{ closeTimeout: -1 }, { remoteIdleTimeout: Infinity }]) {
+    for (const channel of [{ closeTimeout: -1 }, { commandTimeout: NaN }]) {
       assert.throws(
         () => new LimeServer({ store, channel }),
         (error: Error) =>

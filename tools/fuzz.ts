@@ -1293,6 +1293,14 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Waits for a stream's reader to end once this side closed the connection; false when it did not
+ * within 2 s (a runtime whose close does not wake a pending read: a hang of the fuzz, reported).
+ */
+export async function readerEnded(done: Promise<void>): Promise<boolean> {
+  return await within(done, 2000, "the reader").then(() => true, () => false);
+}
+
 /** Rejects after `ms` unless `promise` settles first; the timer never outlives the call. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1609,7 +1617,7 @@ async function hostileStream(ctx: StreamContext, index: number): Promise<void> {
     if (ending === "close") {
       conn.close();
       closed = true;
-      await peer.done;
+      await readerEnded(peer.done);
     } else {
       if (ending === "half-close") {
         try {
@@ -1646,7 +1654,10 @@ async function hostileStream(ctx: StreamContext, index: number): Promise<void> {
         conn.close();
       } catch { /* already closed */ }
     }
-    await peer.done;
+    if (!await readerEnded(peer.done)) {
+      report.hangs++;
+      fail("hang", "reading the connection did not end within 2 s of closing it");
+    }
     const ms = performance.now() - t0;
     if (ms > report.slowestMs) {
       report.slowestMs = ms;

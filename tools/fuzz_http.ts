@@ -18,7 +18,6 @@
 import { parseEnvelope } from "../src/codec.ts";
 import {
   bump,
-  delay,
   describe,
   hostilePayload,
   int,
@@ -291,6 +290,9 @@ export async function hostileHttpRequest(
   ]);
   if (contentType !== undefined) headers.set("content-type", contentType);
   let requestBody: BodyInit | undefined = sent.bytes as Uint8Array<ArrayBuffer> | undefined;
+  // A slow body's pause, ended with the request (an answer may come before the body is sent).
+  let pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  let endPause = () => {};
   if (sent.slow && sent.bytes) {
     // In pieces, a pause between them: sometimes past the body timeout (1 s).
     const bytes = sent.bytes;
@@ -299,7 +301,10 @@ export async function hostileHttpRequest(
       async start(controller) {
         const half = bytes.length >> 1;
         controller.enqueue(bytes.slice(0, half));
-        await delay(pause);
+        await new Promise<void>((resolve) => {
+          endPause = resolve;
+          pauseTimer = setTimeout(resolve, pause);
+        });
         try {
           controller.enqueue(bytes.slice(half));
           controller.close();
@@ -382,6 +387,8 @@ export async function hostileHttpRequest(
     }
   } finally {
     clearTimeout(timer);
+    clearTimeout(pauseTimer);
+    endPause();
     const ms = performance.now() - t0;
     if (ms > report.slowestMs) {
       report.slowestMs = ms;

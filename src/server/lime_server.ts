@@ -53,6 +53,15 @@ function sourceOfTransport(transport: Transport): string | undefined {
   return sourceKey(endpointHost(transport.remoteEndpoint));
 }
 
+/** The channel options that must be durations (the channel's constructor refuses others). */
+const CHANNEL_DURATIONS = [
+  "commandTimeout",
+  "sendTimeout",
+  "consumeTimeout",
+  "closeTimeout",
+  "establishmentTimeout",
+] as const;
+
 /** A LIME server. */
 export class LimeServer implements AsyncDisposable {
   /** The served domain. */
@@ -89,12 +98,8 @@ export class LimeServer implements AsyncDisposable {
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
     if (!options?.store) throw new TypeError("A LimeServer needs options.store (an AccountStore)");
-    // Checked here, not by the first connection's channel (whose failure would only be logged).
-    for (const [key, value] of Object.entries(options.channel ?? {})) {
-      if (key.endsWith("Timeout") || key.endsWith("Interval")) {
-        checkDuration(`channel.${key}`, value);
-      }
-    }
+    // What every channel checks, checked here: not at each connection, where it is only logged.
+    for (const key of CHANNEL_DURATIONS) checkDuration(`channel.${key}`, options.channel?.[key]);
     this.#options = options;
     this.domain = (options.domain ?? SERVER_DEFAULTS.domain).toLowerCase();
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
