@@ -11,6 +11,15 @@ import { TransportError } from "./errors.ts";
 export const END_TIMEOUT_MS = 2000;
 
 /**
+ * The `backlog` a `node:net` server listens with. The kernel takes at most its own cap
+ * (`somaxconn`) of it; Deno 2.5's `net.Server` also compares it with a count of accepted
+ * connections that it never lowers for a destroyed one, and stops accepting for good once that
+ * count passes it: after 513 connections with Node's default of 511. 2^30 puts that out of reach
+ * (2^31 − 1 overflows there).
+ */
+export const LISTEN_BACKLOG = 2 ** 30;
+
+/**
  * Writes `bytes` and resolves when the stream has handed them on (for a socket: to the kernel),
  * which is when the write callback runs. Rejects with the write error.
  */

@@ -6,7 +6,7 @@ import net from "node:net";
 import type { SessionCompression } from "../generated/enums.generated.ts";
 import { throwIfAborted, TransportError } from "./errors.ts";
 import { DEFAULT_TCP_PORT, TcpTransport } from "./tcp.ts";
-import { afterServerTimers, formatEndpoint } from "./tcp_io.ts";
+import { afterServerTimers, formatEndpoint, LISTEN_BACKLOG } from "./tcp_io.ts";
 import type { InflationLimits } from "./tcp_gzip.ts";
 import { checkCertificateAndKey, type TcpServerTlsOptions } from "./tcp_tls.ts";
 import type { SignalOptions, Transport, TransportListener, TransportOptions } from "./transport.ts";
@@ -85,7 +85,7 @@ export class TcpTransportListener implements TransportListener {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ host, port }, () => {
+        server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
           server.off("error", reject);
           resolve();
         });

@@ -7,7 +7,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { TransportError } from "./errors.ts";
-import { afterServerTimers, atMost, formatEndpoint, whenClosed } from "./tcp_io.ts";
+import { afterServerTimers, atMost, formatEndpoint, LISTEN_BACKLOG, whenClosed } from "./tcp_io.ts";
 import { handshake, pauseWithConnection } from "./tcp_tls.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -133,10 +133,13 @@ export class NodeWebSocketServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ host: options.hostname, port: options.port }, () => {
-          server.off("error", reject);
-          resolve();
-        });
+        server.listen(
+          { host: options.hostname, port: options.port, backlog: LISTEN_BACKLOG },
+          () => {
+            server.off("error", reject);
+            resolve();
+          },
+        );
       });
     } catch (error) {
       throw new TransportError(
