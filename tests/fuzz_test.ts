@@ -86,16 +86,12 @@ Deno.test("fuzz catches an HTTP API that answers outside its documented replies"
     return handle.call(this, request, info);
   };
   try {
-    const options: FuzzOptions = {
+    const { report, text } = await fuzzServer({
       seed: 11,
-      inputs: 0,
       streams: 0,
       httpRequests: 100,
       concurrency: 10,
-      worker: false,
-    };
-    const report = await fuzz(options);
-    const text = formatReport(report, options);
+    });
     assert.equal(report.ok, false, text);
     assert.match(text, /http bad answer: .*status 500/);
     assert.match(text, /http bad answer: .*a 400 whose body is not JSON: no/);
@@ -207,6 +203,13 @@ Deno.test("fuzz's WebSocket oracle catches a server that hangs up in the middle 
   assert.deepEqual(peer.problems, []);
 });
 
+/** Runs the server part of `fuzz` alone (no codec inputs), in this thread; the report and its text. */
+async function fuzzServer(options: Omit<FuzzOptions, "inputs" | "worker">) {
+  const all: FuzzOptions = { ...options, inputs: 0, worker: false };
+  const report = await fuzz(all);
+  return { report, text: formatReport(report, all) };
+}
+
 /** Runs `fuzz` on 20 streams with `establishSession` replaced for every connection but the healthy client's. */
 async function fuzzWithServing(
   replacement: (this: ServerChannel) => ReturnType<ServerChannel["establishSession"]>,
@@ -217,15 +220,7 @@ async function fuzzWithServing(
     return calls++ === 0 ? establish.apply(this, args) : replacement.call(this);
   };
   try {
-    const options: FuzzOptions = {
-      seed: 9,
-      inputs: 0,
-      streams: 20,
-      concurrency: 20,
-      worker: false,
-    };
-    const report = await fuzz(options);
-    return { report, text: formatReport(report, options) };
+    return await fuzzServer({ seed: 9, streams: 20, concurrency: 20 });
   } finally {
     ServerChannel.prototype.establishSession = establish;
   }

@@ -1301,6 +1301,64 @@ export async function readerEnded(done: Promise<void>): Promise<boolean> {
   return await within(done, 2000, "the reader").then(() => true, () => false);
 }
 
+/** Writes all of `bytes`; false when the connection is gone (other errors are thrown). */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<boolean> {
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+    return true;
+  } catch (error) {
+    if (isConnectionError(error)) return false;
+    throw error;
+  }
+}
+
+/** Ends this side's writing (a connection already gone is fine). */
+export async function closeWrite(conn: Deno.TcpConn): Promise<void> {
+  try {
+    await conn.closeWrite();
+  } catch (error) {
+    if (!isConnectionError(error)) throw error;
+  }
+}
+
+/** Counts each problem the reader of a stream found in what the server sent. */
+export function reportProblems(
+  problems: readonly string[],
+  report: ServerReport,
+  fail: (kind: string, message: string) => void,
+): void {
+  for (const problem of problems) {
+    report.crashes++;
+    fail("bad server output", problem);
+  }
+}
+
+/**
+ * The end of a stream, whatever happened: its connection closed (unless it was), its reader
+ * awaited (a hang past 2 s), the slowest stream kept.
+ */
+export async function finishStream(
+  stream: { conn: Deno.Conn; closed: boolean; done: Promise<void>; index: number; t0: number },
+  report: ServerReport,
+  fail: (kind: string, message: string) => void,
+): Promise<void> {
+  if (!stream.closed) {
+    try {
+      stream.conn.close();
+    } catch { /* already closed */ }
+  }
+  if (!await readerEnded(stream.done)) {
+    report.hangs++;
+    fail("hang", "reading the connection did not end within 2 s of closing it");
+  }
+  const ms = performance.now() - stream.t0;
+  if (ms > report.slowestMs) {
+    report.slowestMs = ms;
+    report.slowestIndex = stream.index;
+  }
+}
+
 /** Rejects after `ms` unless `promise` settles first; the timer never outlives the call. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -1528,16 +1586,7 @@ async function hostileStream(ctx: StreamContext, index: number): Promise<void> {
   const peer = new RawPeer(conn);
   let sent: Uint8Array = new Uint8Array();
   let closed = false;
-  const write = async (bytes: Uint8Array): Promise<boolean> => {
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-      return true;
-    } catch (error) {
-      if (isConnectionError(error)) return false;
-      throw error;
-    }
-  };
+  const write = (bytes: Uint8Array) => writeAll(conn, bytes);
   const fail = (kind: string, message: string) =>
     ctx.fail({ part: "server", index, kind, message, hex: toHex(sent, 4096) });
   try {
@@ -1619,13 +1668,7 @@ async function hostileStream(ctx: StreamContext, index: number): Promise<void> {
       closed = true;
       await readerEnded(peer.done);
     } else {
-      if (ending === "half-close") {
-        try {
-          await conn.closeWrite();
-        } catch (error) {
-          if (!isConnectionError(error)) throw error;
-        }
-      }
+      if (ending === "half-close") await closeWrite(conn);
       try {
         await within(peer.done, STREAM_BOUND_MS, "the server ending the connection");
       } catch {
@@ -1641,28 +1684,12 @@ async function hostileStream(ctx: StreamContext, index: number): Promise<void> {
         : "closed";
       bump(report.serverVerdicts, verdict);
     }
-    for (const problem of peer.problems) {
-      report.crashes++;
-      fail("bad server output", problem);
-    }
+    reportProblems(peer.problems, report, fail);
   } catch (error) {
     report.crashes++;
     fail("crash", `the stream failed: ${describe(error)}`);
   } finally {
-    if (!closed) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }
-    if (!await readerEnded(peer.done)) {
-      report.hangs++;
-      fail("hang", "reading the connection did not end within 2 s of closing it");
-    }
-    const ms = performance.now() - t0;
-    if (ms > report.slowestMs) {
-      report.slowestMs = ms;
-      report.slowestIndex = index;
-    }
+    await finishStream({ conn, closed, done: peer.done, index, t0 }, report, fail);
     report.streams++;
   }
 }

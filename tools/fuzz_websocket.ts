@@ -23,9 +23,11 @@ import { createHash } from "node:crypto";
 import { parseEnvelope } from "../src/codec.ts";
 import {
   bump,
+  closeWrite,
   concat,
   delay,
   describe,
+  finishStream,
   hostilePayload,
   int,
   isConnectionError,
@@ -34,6 +36,7 @@ import {
   pick,
   randomBytes,
   readerEnded,
+  reportProblems,
   type Rng,
   SERVER_MAX_ENVELOPE,
   sessionEnvelope,
@@ -43,6 +46,7 @@ import {
   toHex,
   uuid,
   within,
+  writeAll,
 } from "./fuzz.ts";
 
 /** Figures of the WebSocket streams. */
@@ -704,16 +708,9 @@ export async function hostileWebSocketStream(
   conn.setNoDelay(true);
   const peer = new WebSocketPeer(conn);
   let closed = false;
-  const write = async (bytes: Uint8Array): Promise<boolean> => {
+  const write = (bytes: Uint8Array) => {
     sent.push(bytes);
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-      return true;
-    } catch (error) {
-      if (isConnectionError(error)) return false;
-      throw error;
-    }
+    return writeAll(conn, bytes);
   };
   /** Writes in 1–8 random pieces, sometimes a few ms apart. */
   const writeInPieces = async (bytes: Uint8Array): Promise<boolean> => {
@@ -834,13 +831,7 @@ export async function hostileWebSocketStream(
     } else {
       if (ending === "close-handshake") {
         await write(clientFrame(rng, 8, new Uint8Array([0x03, 0xe8])));
-      } else if (ending === "half-close") {
-        try {
-          await conn.closeWrite();
-        } catch (error) {
-          if (!isConnectionError(error)) throw error;
-        }
-      }
+      } else if (ending === "half-close") await closeWrite(conn);
       const bound = peer.status === undefined ? HEAD_BOUND_MS : STREAM_BOUND_MS;
       try {
         await within(peer.done, bound, "the server ending the connection");
@@ -880,29 +871,13 @@ export async function hostileWebSocketStream(
         : "closed";
       bump(ws.serverVerdicts, verdict);
     }
-    for (const problem of peer.problems) {
-      report.crashes++;
-      fail("bad server output", problem);
-    }
+    reportProblems(peer.problems, report, fail);
   } catch (error) {
     report.crashes++;
     fail("crash", `the stream failed: ${describe(error)}`);
   } finally {
-    if (!closed) {
-      peer.hungUp = true;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }
-    if (!await readerEnded(peer.done)) {
-      report.hangs++;
-      fail("hang", "reading the connection did not end within 2 s of closing it");
-    }
-    const ms = performance.now() - t0;
-    if (ms > report.slowestMs) {
-      report.slowestMs = ms;
-      report.slowestIndex = index;
-    }
+    peer.hungUp = true; // (from now on what the server sends is not judged whole)
+    await finishStream({ conn, closed, done: peer.done, index, t0 }, report, fail);
     ws.streams++;
     sent = [];
   }

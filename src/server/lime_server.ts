@@ -8,11 +8,10 @@
 import type { ServerChannel as ServerChannelType } from "../channel/server_channel.ts";
 import type { ServerAuthenticator } from "../channel/server_establishment.ts";
 import { HeapClock } from "./heap_clock.ts";
-import { CHANNEL_DEFAULTS, checkDuration } from "../channel/channel_options.ts";
+import { CHANNEL_DEFAULTS } from "../channel/channel_options.ts";
 import { TcpTransportListener } from "../transport/tcp_listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import { WebSocketTransportListener } from "../transport/websocket_server.ts";
-import { DEFAULT_WEBSOCKET_CLOSE_TIMEOUT } from "../transport/websocket.ts";
 import { Admission, admissionLimits } from "./guard/admission.ts";
 import { PasswordWork } from "./guard/password_work.ts";
 import { IdentityRules } from "./identity_rules.ts";
@@ -22,7 +21,13 @@ import { TrafficShaping } from "./guard/traffic_shaper.ts";
 import { Router, type ServerReply } from "./router.ts";
 import { serverAuthenticator } from "./server_authenticator.ts";
 import { endpointHost, sourceKey } from "./source_address.ts";
-import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
+import {
+  checkChannelOptions,
+  type LimeServerOptions,
+  SERVER_DEFAULTS,
+  transportLimits,
+  websocketCloseTimeout,
+} from "./server_options.ts";
 import { SessionRegistry } from "./session_registry.ts";
 import { SessionRegistration } from "./session_registration.ts";
 import { serverEdgeHost } from "./server_edge_host.ts";
@@ -52,15 +57,6 @@ import {
 function sourceOfTransport(transport: Transport): string | undefined {
   return sourceKey(endpointHost(transport.remoteEndpoint));
 }
-
-/** The channel options that must be durations (the channel's constructor refuses others). */
-const CHANNEL_DURATIONS = [
-  "commandTimeout",
-  "sendTimeout",
-  "consumeTimeout",
-  "closeTimeout",
-  "establishmentTimeout",
-] as const;
 
 /** A LIME server. */
 export class LimeServer implements AsyncDisposable {
@@ -98,8 +94,7 @@ export class LimeServer implements AsyncDisposable {
   /** Creates a server; nothing listens until {@link start}. */
   constructor(options: LimeServerOptions) {
     if (!options?.store) throw new TypeError("A LimeServer needs options.store (an AccountStore)");
-    // What every channel checks, checked here: not at each connection, where it is only logged.
-    for (const key of CHANNEL_DURATIONS) checkDuration(`channel.${key}`, options.channel?.[key]);
+    checkChannelOptions(options.channel);
     this.#options = options;
     this.domain = (options.domain ?? SERVER_DEFAULTS.domain).toLowerCase();
     this.serverNode = `postmaster@${this.domain}/${options.instance ?? SERVER_DEFAULTS.instance}`;
@@ -222,7 +217,7 @@ export class LimeServer implements AsyncDisposable {
     await this.#engine.start();
     await this.#edge?.start();
     const { tcp, websocket } = this.#options;
-    const limits = this.#transportLimits();
+    const limits = transportLimits(this.#options);
     // A burst of connections lands in one turn before the accept loop takes them: let them all
     // wait (maxSessions is enforced per connection, with a proper `failed`), none reset.
     const queue = this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions;
@@ -247,7 +242,7 @@ export class LimeServer implements AsyncDisposable {
         trustProxyTls: this.#options.trustProxyTls ?? false,
         // The per-address cap on establishing sessions, applied from the upgrade on.
         maxUpgradingPerAddress: this.#admission.limits.maxEstablishingPerAddress,
-        closeTimeout: this.#websocketCloseTimeout(),
+        closeTimeout: websocketCloseTimeout(this.#options.channel),
         ...limits,
       });
       await this.#websocket.listen();
@@ -274,31 +269,6 @@ export class LimeServer implements AsyncDisposable {
    */
   ready(): Promise<Readiness> {
     return readinessOf(this.#probe, this.#started, this.#stopping);
-  }
-
-  /** The limits every accepted transport gets. */
-  #transportLimits() {
-    const options = this.#options;
-    return {
-      ...(options.maxEnvelopeSize !== undefined
-        ? { maxEnvelopeSize: options.maxEnvelopeSize }
-        : {}),
-      ...(options.maxMembers !== undefined ? { maxMembers: options.maxMembers } : {}),
-      ...(options.maxQueuedBytes !== undefined ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
-      ...options.inflation,
-    };
-  }
-
-  /**
-   * How long a WebSocket close waits for the peer's close frame: the channels' `closeTimeout` (one
-   * wait for the peer's part of an end), at least 100 ms (the close frame must get out before the
-   * socket goes) and at most what a timer takes; 0 ("no deadline" for a channel) keeps the 5 s
-   * default, so that a silent peer cannot hold a socket for ever.
-   */
-  #websocketCloseTimeout(): number {
-    const ms = this.#options.channel?.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout;
-    if (!(ms > 0)) return DEFAULT_WEBSOCKET_CLOSE_TIMEOUT;
-    return Math.min(Math.max(ms, 100), 2 ** 31 - 1);
   }
 
   /** Where the TCP listener listens (`host:port`). */
@@ -347,8 +317,8 @@ export class LimeServer implements AsyncDisposable {
     if (edge?.serves(path)) return edge.handle(request, info);
     if (!this.#embedded) {
       this.#embedded = new WebSocketTransportListener({
-        ...this.#transportLimits(),
-        closeTimeout: this.#websocketCloseTimeout(),
+        ...transportLimits(this.#options),
+        closeTimeout: websocketCloseTimeout(this.#options.channel),
         backlog: this.#options.maxSessions ?? SERVER_DEFAULTS.maxSessions,
         trustProxy: this.#options.trustProxy ?? false,
         trustProxyTls: this.#options.trustProxyTls ?? false,

@@ -2,7 +2,12 @@
  * Options of {@link LimeServer}, with the embedded defaults `deno task start` runs on.
  * @module
  */
-import type { ChannelOptions } from "../channel/channel_options.ts";
+import {
+  CHANNEL_DEFAULTS,
+  type ChannelOptions,
+  checkDuration,
+} from "../channel/channel_options.ts";
+import { DEFAULT_WEBSOCKET_CLOSE_TIMEOUT } from "../transport/websocket.ts";
 import type { DomainRole } from "../generated/enums.generated.ts";
 import type { TcpServerTlsOptions } from "../transport/tcp_tls.ts";
 import type { InflationLimits } from "../transport/tcp_gzip.ts";
@@ -218,3 +223,42 @@ export const SERVER_DEFAULTS: Readonly<{
   remotePingInterval: 30_000,
   remoteIdleTimeout: 60_000,
 });
+
+/** The channel options that must be durations (the channel's constructor refuses others). */
+const CHANNEL_DURATIONS = [
+  "commandTimeout",
+  "sendTimeout",
+  "consumeTimeout",
+  "closeTimeout",
+  "establishmentTimeout",
+] as const;
+
+/**
+ * Checks `channel` as every channel would: a server refuses bad durations when it is made, not at
+ * each connection, where the failure would only be logged.
+ */
+export function checkChannelOptions(channel: ChannelOptions | undefined): void {
+  for (const key of CHANNEL_DURATIONS) checkDuration(`channel.${key}`, channel?.[key]);
+}
+
+/**
+ * How long a WebSocket close waits for the peer's close frame: the channels' `closeTimeout` (one
+ * wait for the peer's part of an end), at least 100 ms (the close frame must get out before the
+ * socket goes) and at most what a timer takes; 0 ("no deadline" for a channel) keeps the 5 s
+ * default, so that a silent peer cannot hold a socket for ever.
+ */
+export function websocketCloseTimeout(channel: ChannelOptions | undefined): number {
+  const ms = channel?.closeTimeout ?? CHANNEL_DEFAULTS.closeTimeout;
+  if (!(ms > 0)) return DEFAULT_WEBSOCKET_CLOSE_TIMEOUT;
+  return Math.min(Math.max(ms, 100), 2 ** 31 - 1);
+}
+
+/** The limits every transport a server accepts gets, from its options. */
+export function transportLimits(options: LimeServerOptions) {
+  return {
+    ...(options.maxEnvelopeSize !== undefined ? { maxEnvelopeSize: options.maxEnvelopeSize } : {}),
+    ...(options.maxMembers !== undefined ? { maxMembers: options.maxMembers } : {}),
+    ...(options.maxQueuedBytes !== undefined ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
+    ...options.inflation,
+  };
+}
