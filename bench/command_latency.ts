@@ -7,10 +7,16 @@
  * JSON texts): the client writes the request, the server reads until it has all of it and writes
  * the response, the client waits until it has all of the response.
  *
+ * Two more pairs in the same rounds show where the difference goes: the **JSON ceiling** (the same
+ * raw sockets, but each end decodes the UTF-8 it reads, `JSON.parse`s it, and builds its next text
+ * with `JSON.stringify`: what any envelope-level peer must do at least) and **LIME transports**
+ * (two `TcpTransport`s exchanging the same envelopes: framing, validated decoding, serialization,
+ * the send queue; no channel, no session state, no correlation).
+ *
  * `deno task bench:latency [--calls=5000] [--warmup=500] [--rounds=5]`
  *
- * Both ends of both cases run in this one process (one event loop). Each round runs the raw
- * baseline and the channel back to back, alternating which goes first; every run makes `warmup`
+ * Both ends of every case run in this one process (one event loop). Each round runs the four
+ * pairs back to back, the order rotating from round to round; every run makes `warmup`
  * unrecorded calls, then `calls` recorded ones, each timed with `performance.now()`. The figures
  * printed are the medians of the per-round figures (the ratios too). "CPU per call" is this
  * process's user + system time over the recorded calls divided by their number: it covers both
@@ -149,6 +155,123 @@ async function rawPair(): Promise<Pair> {
   };
 }
 
+/** Two connected `node:net` sockets with no Nagle delay (the raw pairs' setup). */
+async function socketPair(): Promise<[client: net.Socket, server: net.Socket]> {
+  const listening = net.createServer();
+  await new Promise<void>((r) => listening.listen(0, "127.0.0.1", r));
+  const port = (listening.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((r) => listening.once("connection", r));
+  const client = net.connect(port, "127.0.0.1");
+  await new Promise((r) => client.once("connect", r));
+  const server = await accepted;
+  listening.close();
+  client.setNoDelay(true);
+  server.setNoDelay(true);
+  return [client, server];
+}
+
+/**
+ * Calls `onText` with each whole text of `size` UTF-8 bytes read from `socket`, decoded (every
+ * text of a pair has a fixed size: UUID ids have a fixed length).
+ */
+function onTexts(socket: net.Socket, size: number, onText: (text: string) => void): void {
+  const decoder = new TextDecoder();
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  socket.on("data", (chunk: Uint8Array) => {
+    if (heldBytes === 0 && chunk.length === size) return onText(decoder.decode(chunk));
+    held.push(chunk);
+    heldBytes += chunk.length;
+    while (heldBytes >= size) {
+      const all = new Uint8Array(heldBytes);
+      let at = 0;
+      for (const part of held) {
+        all.set(part, at);
+        at += part.length;
+      }
+      onText(decoder.decode(all.subarray(0, size)));
+      held = heldBytes > size ? [all.slice(size)] : [];
+      heldBytes -= size;
+    }
+  });
+}
+
+/**
+ * The JSON ceiling: the raw sockets, each end decoding and `JSON.parse`-ing what it reads and
+ * `JSON.stringify`-ing what it writes (a request with a fresh UUID id, the response echoing it):
+ * the same bytes as the LIME pair, with the least work any envelope-level peer does.
+ */
+async function jsonPair(): Promise<Pair> {
+  const [client, server] = await socketPair();
+  onTexts(server, requestBytes.length, (text) => {
+    const request = JSON.parse(text);
+    server.write(JSON.stringify({ id: request.id, method: request.method, status: "success" }));
+  });
+  let answered: ((response: unknown) => void) | undefined;
+  onTexts(client, responseBytes.length, (text) => {
+    const done = answered!;
+    answered = undefined;
+    done(JSON.parse(text));
+  });
+  return {
+    async run(count) {
+      const samples = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        const response = new Promise((r) => answered = r);
+        client.write(JSON.stringify({ id: crypto.randomUUID(), method: "get", uri: URI }));
+        if ((await response as { status?: string }).status !== "success") {
+          throw new Error("Unexpected response");
+        }
+        samples[i] = performance.now() - start;
+      }
+      return samples;
+    },
+    async close() {
+      await Promise.all([closeSocket(client), closeSocket(server)]);
+    },
+  };
+}
+
+/**
+ * LIME transports without channels: a `TcpTransport` client sends each request envelope, the
+ * accepted `TcpTransport` answers every envelope it receives with the response, the client waits
+ * for it (framing, validated decoding, serialization and the send queues; no session state, no
+ * correlation).
+ */
+async function transportPair(): Promise<Pair> {
+  const listener = new TcpTransportListener({ hostname: "127.0.0.1", port: 0 });
+  await listener.listen();
+  const accepted = listener[Symbol.asyncIterator]().next();
+  const client = new TcpTransport();
+  await client.open(`net.tcp://${listener.address}`);
+  const server = (await accepted).value as TcpTransport;
+  server.onEnvelope((request) => void server.send(responseTo(request as Command)));
+  let answered: ((response: Command) => void) | undefined;
+  client.onEnvelope((response) => {
+    const done = answered!;
+    answered = undefined;
+    done(response as Command);
+  });
+  return {
+    async run(count) {
+      const samples = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const start = performance.now();
+        const response = new Promise<Command>((r) => answered = r);
+        void client.send(new Command("get", URI));
+        if ((await response).status !== "success") throw new Error("Unexpected response");
+        samples[i] = performance.now() - start;
+      }
+      return samples;
+    },
+    async close() {
+      await client.close();
+      await listener.close({ closeTransports: true });
+    },
+  };
+}
+
 function closeSocket(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve();
@@ -207,12 +330,20 @@ console.log(
     `this process, 127.0.0.1; Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs.`,
 );
 const began = performance.now();
-const lime = await limePair();
-const raw = await rawPair();
-const limeRounds: Figures[] = [];
-const rawRounds: Figures[] = [];
+const pairs = [
+  { name: "raw", pair: await rawPair(), rounds: [] as Figures[] },
+  { name: "JSON", pair: await jsonPair(), rounds: [] as Figures[] },
+  { name: "transports", pair: await transportPair(), rounds: [] as Figures[] },
+  { name: "LIME", pair: await limePair(), rounds: [] as Figures[] },
+];
+const [raw, json, transports, lime] = pairs;
 const p50Ratios: number[] = [];
 const p99Ratios: number[] = [];
+const ceilingRatios: number[] = [];
+const ceilingP99Ratios: number[] = [];
+const transportRatios: number[] = [];
+const transportP99Ratios: number[] = [];
+const limeOverCeiling: number[] = [];
 try {
   for (let r = 0; r < ROUNDS; r++) {
     const measure = async (pair: Pair) => {
@@ -222,34 +353,35 @@ try {
       const used = process.cpuUsage(before);
       return figures(samples, used.user + used.system);
     };
-    let rawFigures: Figures;
-    let limeFigures: Figures;
-    if (r % 2) {
-      limeFigures = await measure(lime);
-      rawFigures = await measure(raw);
-    } else {
-      rawFigures = await measure(raw);
-      limeFigures = await measure(lime);
+    // The order rotates: each pair goes first in every fourth round.
+    for (let k = 0; k < pairs.length; k++) {
+      const entry = pairs[(r + k) % pairs.length];
+      entry.rounds.push(await measure(entry.pair));
     }
-    limeRounds.push(limeFigures);
-    rawRounds.push(rawFigures);
-    p50Ratios.push(limeFigures.p50 / rawFigures.p50);
-    p99Ratios.push(limeFigures.p99 / rawFigures.p99);
+    const at = (entry: typeof raw) => entry.rounds[r];
+    p50Ratios.push(at(lime).p50 / at(raw).p50);
+    p99Ratios.push(at(lime).p99 / at(raw).p99);
+    ceilingRatios.push(at(json).p50 / at(raw).p50);
+    ceilingP99Ratios.push(at(json).p99 / at(raw).p99);
+    transportRatios.push(at(transports).p50 / at(raw).p50);
+    transportP99Ratios.push(at(transports).p99 / at(raw).p99);
+    limeOverCeiling.push(at(lime).p50 / at(json).p50);
     console.error(
-      `  round ${r + 1} (${r % 2 ? "LIME" : "raw"} first): p50 LIME ${
-        limeFigures.p50.toFixed(1)
-      } µs, raw ${rawFigures.p50.toFixed(1)} µs, ratio ${p50Ratios[r].toFixed(2)}×; p99 ratio ${
+      `  round ${r + 1} (${pairs[r % pairs.length].name} first): p50 raw ${
+        at(raw).p50.toFixed(1)
+      } µs, JSON ${at(json).p50.toFixed(1)} µs, transports ${
+        at(transports).p50.toFixed(1)
+      } µs, LIME ${at(lime).p50.toFixed(1)} µs; LIME ÷ raw ${p50Ratios[r].toFixed(2)}×, p99 ${
         p99Ratios[r].toFixed(2)
       }×`,
     );
   }
 } finally {
-  await lime.close();
-  await raw.close();
+  for (const { pair } of pairs) await pair.close();
 }
 
-const limeMedian = medianFigures(limeRounds);
-const rawMedian = medianFigures(rawRounds);
+const limeMedian = medianFigures(lime.rounds);
+const rawMedian = medianFigures(raw.rounds);
 const p50Ratio = median(p50Ratios);
 const p99Ratio = median(p99Ratios);
 const worstRound = Math.max(...p50Ratios);
@@ -266,6 +398,26 @@ console.log(
 );
 console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
 console.log(row("raw `node:net` ping-pong, same bytes", rawMedian, "1×", "1×"));
+const ratioOf = (ratios: number[]) =>
+  `${median(ratios).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${
+    Math.max(...ratios).toFixed(2)
+  }×)`;
+console.log(
+  row(
+    "JSON ceiling: the same sockets, `JSON.parse` and `JSON.stringify` at each end",
+    medianFigures(json.rounds),
+    ratioOf(ceilingRatios),
+    `${median(ceilingP99Ratios).toFixed(2)}×`,
+  ),
+);
+console.log(
+  row(
+    "LIME `TcpTransport`s only (no channel)",
+    medianFigures(transports.rounds),
+    ratioOf(transportRatios),
+    `${median(transportP99Ratios).toFixed(2)}×`,
+  ),
+);
 console.log(
   row(
     "LIME `processCommand` (TCP, guest, no TLS)",
@@ -277,6 +429,10 @@ console.log(
   ),
 );
 console.log();
+console.log(
+  `LIME ÷ JSON ceiling (p50): ${ratioOf(limeOverCeiling)}: what LIME adds over the least an ` +
+    `envelope-level peer does.`,
+);
 console.log(
   `Medians of ${ROUNDS} per-round figures (ratios: median of per-round ratios). CPU per call: ` +
     `user + system time of this process (both ends) over the recorded calls. Total ${

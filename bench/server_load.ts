@@ -34,7 +34,7 @@
  *
  * `deno task bench:server [--quick] [--rounds=3] [--pairs=8] [--window=256] [--warmup=1]
  *  [--duration=5] [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...]
- *  [--profile[=DIR]] [--server-v8-flags=a,b]`
+ *  [--profile[=DIR]] [--server-v8-flags=a,b] [--no-account-reads]`
  *
  * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
  * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, ws-raw,
@@ -42,7 +42,8 @@
  * establish-channel, establish-raw, memory`. `--profile`: the server runs under
  * `deno run --cpu-prof` and writes its profile into DIR (default `.tmp/server-load-profile/`)
  * when it quits. `--server-v8-flags`: the server's V8 flags instead of those of `deno task start`
- * (`--server-v8-flags=` for none).
+ * (`--server-v8-flags=` for none). `--no-account-reads` (an experiment): the server's account store
+ * answers every read "no account" without reading Deno KV, to price the store's share of a login.
  *
  * Every rate comes with the CPU used over the measured time (from the server process, which also
  * reads the machine's `/proc/stat`): the server's CPU time per message or session, the server's
@@ -102,6 +103,8 @@ const PROFILE_DIR = PROFILE_ARG === undefined
   : new URL("../.tmp/server-load-profile/", import.meta.url).pathname;
 // The server's V8 flags: those of `deno task start` unless `--server-v8-flags=` says otherwise.
 const SERVER_V8_FLAGS = serverV8FlagsOption().flags;
+// An experiment: the server answers every account read "no account" without reading Deno KV.
+const NO_ACCOUNT_READS = Deno.args.includes("--no-account-reads") ? ["--no-account-reads"] : [];
 const SCENARIOS = [
   "tcp-raw",
   "tcp-raw-defaults",
@@ -189,7 +192,7 @@ interface ServerMemory {
 /** The bench server process, with the measurements this benchmark takes from it. */
 class BenchServer extends ServerProcess {
   constructor(args: string[] = []) {
-    super(PROFILE_DIR, args, SERVER_V8_FLAGS);
+    super(PROFILE_DIR, [...args, ...NO_ACCOUNT_READS], SERVER_V8_FLAGS);
   }
 
   async memory(): Promise<ServerMemory> {
@@ -1386,7 +1389,12 @@ async function main(): Promise<void> {
     `${Deno.build.os}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
   console.log(
     `\nServer load (${PAIRS} pairs, window ${WINDOW}, ${WARMUP_MS / 1000} s warm-up + ` +
-      `${DURATION_MS / 1000} s measured; ${machine})\n`,
+      `${DURATION_MS / 1000} s measured; ${machine}` +
+      (NO_ACCOUNT_READS.length
+        ? `; EXPERIMENT --no-account-reads: the server's store answered every account read "no ` +
+          `account" without reading Deno KV`
+        : "") +
+      ")\n",
   );
   printTable();
   if (disturbed.length) {

@@ -5,7 +5,11 @@
  * on that Redis (the Redis engine, accounts in Redis), for `cluster_load.ts`.
  *
  * `deno run -A --v8-flags=--expose-gc bench/server_load_server.ts [--tcp=PORT] [--ws=PORT]
- *  [--redis=URL]`
+ *  [--redis=URL] [--no-account-reads]`
+ *
+ * `--no-account-reads` (an experiment, not a mode of `LimeServer`): the store answers every
+ * account read "no account" at once instead of reading Deno KV, which prices the store's share of
+ * a guest login (`bench:server --no-account-reads`).
  *
  * Next to it, the baselines of `relays.ts` (byte relays, accept-and-hang-up) in the same process.
  *
@@ -45,6 +49,11 @@ if (redis) {
   engine = new RedisEngine({ url: redis });
 } else {
   store = await KvAccountStore.open(":memory:");
+  if (Deno.args.includes("--no-account-reads")) {
+    Object.defineProperty(store, "getAccount", {
+      value: (_identity: string) => Promise.resolve(undefined),
+    });
+  }
 }
 const server = new LimeServer({
   store,
