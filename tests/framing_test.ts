@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
 import { TransportError } from "../src/transport/errors.ts";
 import { buildCorpus } from "../bench/corpus.ts";
@@ -204,4 +205,34 @@ Deno.test("EnvelopeFramer.maxEnvelopeSize can be lowered and raised between enve
   let frames = 0;
   again.push(encoder.encode(`{"content":"${"x".repeat(64)}"}`), () => frames++);
   assert.equal(frames, 1);
+});
+
+Deno.test("EnvelopeFramer frames node Buffers (what TCP sockets give) like plain bytes, into plain Uint8Array frames", () => {
+  const random = mulberry32(2026);
+  // Long strings take the indexOf path; views into a larger pool take byteOffset into account.
+  const long = `{"id":"l","type":"text/plain","content":"${'x\\"y'.repeat(60)}"}`;
+  const stream = encoder.encode([...texts, long, long].join("\n"));
+  for (let round = 0; round < 20; round++) {
+    const pool = Buffer.alloc(stream.length + 64);
+    pool.set(stream, 32);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < stream.length;) {
+      const n = 1 + randomInt(random, round < 10 ? 300 : 5_000);
+      chunks.push(pool.subarray(32 + i, 32 + Math.min(stream.length, i + n)));
+      i += n;
+    }
+    assert.ok(chunks.every((chunk) => chunk instanceof Buffer));
+    const framer = new EnvelopeFramer();
+    const frames: Uint8Array[] = [];
+    const out: string[] = [];
+    for (const chunk of chunks) {
+      framer.push(chunk, (frame) => {
+        frames.push(frame);
+        out.push(decoder.decode(frame));
+      });
+    }
+    assert.deepEqual(out, [...texts, long, long]);
+    assert.ok(frames.every((frame) => frame.constructor === Uint8Array));
+    assert.equal(framer.inObject, false);
+  }
 });

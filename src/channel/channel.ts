@@ -183,16 +183,12 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
    * path.
    */
   processCommand(request: Command, options: TimeoutOptions = {}): Promise<Command> {
-    if (isResponse(request)) {
-      return Promise.reject(
-        new TypeError("processCommand takes a request (a command without status)"),
-      );
-    }
-    if (!request.id) {
-      return Promise.reject(new TypeError("processCommand needs a command with an id"));
-    }
     let response: Promise<Command>;
     try {
+      if (isResponse(request)) {
+        throw new TypeError("processCommand takes a request (a command without status)");
+      }
+      if (!request.id) throw new TypeError("processCommand needs a command with an id");
       this.#gate("send", "command");
       response = this.#pending.wait(request.id, {
         timeout: options.timeout ?? this.timeouts.command,
@@ -509,7 +505,7 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
       ...(this.#failedReason ? { reason: this.#failedReason } : {}),
       ...(failure ? { error: failure } : {}),
     };
-    this.#pending.rejectAll(this.#pending.size ? channelError() : undefined);
+    this.#pending.rejectAll(channelError);
     this.#watchdog.stop();
     this.#traffic.close(graceful ? undefined : channelError());
     // After a graceful end `receiveSession` answers `invalid-state` once the queue is empty.

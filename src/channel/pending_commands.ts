@@ -12,6 +12,7 @@ import { ChannelError } from "./errors.ts";
 import { answersRequest } from "./response_origin.ts";
 
 interface Entry {
+  id: string;
   resolve: (response: Command) => void;
   reject: (error: unknown) => void;
   /** When it times out (on the clock), or Infinity. */
@@ -35,7 +36,11 @@ export interface CommandWaitOptions {
 
 /** The requests waiting for a response. */
 export class PendingCommands {
-  // Made when a request waits and dropped when none does: a server keeps a table per session.
+  // The only waiting request (sequential calls, the common case) needs no map: a map made and
+  // dropped per command was a tenth of what a command round trip allocated.
+  #one: Entry | undefined;
+  // The others, when more than one waits (`#one`, when set, is older than all of them): made
+  // only then (a server keeps a table per session, which rarely waits for two at once).
   #entries: Map<string, Entry> | undefined;
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
@@ -48,12 +53,7 @@ export class PendingCommands {
 
   /** How many requests wait. */
   get size(): number {
-    return this.#entries?.size ?? 0;
-  }
-
-  /** Whether a request with this id waits. */
-  has(id: string): boolean {
-    return this.#entries?.has(id) ?? false;
+    return this.#all().length;
   }
 
   /**
@@ -61,52 +61,38 @@ export class PendingCommands {
    * ChannelError at once when the id already waits.
    */
   wait(id: string, options: CommandWaitOptions = {}): Promise<Command> {
-    if (this.has(id)) {
+    if (this.#get(id)) {
       throw new ChannelError(
         "duplicate-id",
         `The command id "${id}" is already waiting for a response`,
       );
     }
-    if (options.signal?.aborted) {
-      return Promise.reject(
-        new ChannelError("aborted", `The command "${id}" was aborted`, {
-          cause: options.signal.reason,
-        }),
-      );
-    }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(abortedError(id, signal));
     return new Promise<Command>((resolve, reject) => {
       const timeout = options.timeout ?? 0;
       const entry: Entry = {
+        id,
         resolve,
         reject,
         deadline: timeout ? this.#clock.now() + timeout : Infinity,
         timeout,
-        signal: options.signal,
+        signal,
         onAbort: undefined,
         to: options.to,
       };
-      if (options.signal) {
-        entry.onAbort = () =>
-          this.#settle(
-            id,
-            new ChannelError("aborted", `The command "${id}" was aborted`, {
-              cause: options.signal!.reason,
-            }),
-          );
-        options.signal.addEventListener("abort", entry.onAbort, { once: true });
+      if (signal) {
+        entry.onAbort = () => this.#settle(id, abortedError(id, signal));
+        signal.addEventListener("abort", entry.onAbort, { once: true });
       }
-      (this.#entries ??= new Map()).set(id, entry);
+      if (this.#one || this.#entries) (this.#entries ??= new Map()).set(id, entry);
+      else this.#one = entry;
       if (entry.deadline < this.#timerAt) this.#arm(entry.deadline);
     });
   }
 
-  /** Whether a timer is armed (it may outlive the entries until it fires or `rejectAll`). */
-  get timerArmed(): boolean {
-    return this.#timer !== undefined;
-  }
-
   #arm(at: number): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#disarm();
     this.#timerAt = at;
     this.#timer = this.#clock.setTimeout(() => this.#expire(), Math.max(0, at - this.#clock.now()));
   }
@@ -119,15 +105,17 @@ export class PendingCommands {
 
   /** Times out what is due, then re-arms for the earliest deadline left. */
   #expire(): void {
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
+    this.#disarm();
     const now = this.#clock.now();
     let next = Infinity;
-    for (const [id, entry] of [...this.#entries ?? []]) {
+    for (const entry of this.#all()) {
       if (entry.deadline <= now) {
         this.#settle(
-          id,
-          new ChannelError("timeout", `The command "${id}" timed out after ${entry.timeout} ms`),
+          entry.id,
+          new ChannelError(
+            "timeout",
+            `The command "${entry.id}" timed out after ${entry.timeout} ms`,
+          ),
         );
       } else if (entry.deadline < next) next = entry.deadline;
     }
@@ -142,7 +130,7 @@ export class PendingCommands {
   resolve(response: Command, peer?: string): boolean {
     const id = response.id;
     if (id === undefined) return false;
-    const entry = this.#entries?.get(id);
+    const entry = this.#get(id);
     if (!entry || !answersRequest(response.from, entry.to, peer)) return false;
     this.#settle(id, undefined, response);
     return true;
@@ -153,19 +141,32 @@ export class PendingCommands {
     this.#settle(id, error);
   }
 
-  /** Rejects every waiting request (the channel closed). */
-  rejectAll(error: unknown): void {
-    for (const id of [...this.#entries?.keys() ?? []]) this.#settle(id, error);
+  /** Rejects every waiting request with `error()`, made only if one waits (the channel closed). */
+  rejectAll(error: () => unknown): void {
+    for (const entry of this.#all()) this.#settle(entry.id, error());
     this.#disarm();
   }
 
   #settle(id: string, error: unknown, response?: Command): void {
-    const entry = this.#entries?.get(id);
+    const entry = this.#get(id);
     if (!entry) return;
-    this.#entries!.delete(id);
-    if (this.#entries!.size === 0) this.#entries = undefined;
+    if (entry === this.#one) this.#one = undefined;
+    else this.#entries!.delete(id);
     if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
     if (response) entry.resolve(response);
     else entry.reject(error);
   }
+
+  #get(id: string): Entry | undefined {
+    return this.#one?.id === id ? this.#one : this.#entries?.get(id);
+  }
+
+  /** Every waiting request, oldest first (a copy: settling them changes the table). */
+  #all(): Entry[] {
+    return [...this.#one ? [this.#one] : [], ...this.#entries?.values() ?? []];
+  }
+}
+
+function abortedError(id: string, signal: AbortSignal): ChannelError {
+  return new ChannelError("aborted", `The command "${id}" was aborted`, { cause: signal.reason });
 }

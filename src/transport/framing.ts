@@ -19,6 +19,8 @@ const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
 /** Bytes of a string scanned in JavaScript before the rest is left to `indexOf`. */
 const SHORT_STRING = 64;
+// The typed array's own indexOf, also for node Buffers (see `push`).
+const indexOf = Uint8Array.prototype.indexOf;
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -87,10 +89,10 @@ export class EnvelopeFramer {
    * the size cap or nested too deeply; the framer is then unusable.
    */
   push(input: Uint8Array, onFrame: (frame: Uint8Array) => unknown): number {
-    // A node Buffer's indexOf is a slow polyfill in Deno: scan a plain Uint8Array view of it.
-    const chunk = input.constructor === Uint8Array
-      ? input
-      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    // A node Buffer's indexOf, subarray and slice are slow polyfills in Deno: the chunk is read
+    // as it is (no view made per chunk), with Uint8Array's own indexOf, and frames are plain
+    // Uint8Array views made directly.
+    const chunk = input;
     const length = chunk.length;
     let start = this.#braces > 0 ? 0 : -1;
     let i = 0;
@@ -112,7 +114,7 @@ export class EnvelopeFramer {
             break;
           }
         }
-        if (quote === -1 && stop < length) quote = chunk.indexOf(QUOTE, stop);
+        if (quote === -1 && stop < length) quote = indexOf.call(chunk, QUOTE, stop);
         if (quote === -1) {
           // The string goes on in the next chunk; an odd run of trailing backslashes escapes
           // the first byte of that chunk.
@@ -176,11 +178,8 @@ export class EnvelopeFramer {
           if (--this.#braces === 0) {
             const size = this.#partsLength + i + 1 - start;
             if (size > this.#maxSize) throw this.#tooLarge(size);
-            const more = onFrame(
-              this.#parts.length
-                ? this.#concat(chunk.subarray(start, i + 1))
-                : chunk.subarray(start, i + 1),
-            );
+            const frame = new Uint8Array(chunk.buffer, chunk.byteOffset + start, i + 1 - start);
+            const more = onFrame(this.#parts.length ? this.#concat(frame) : frame);
             start = -1;
             if (more === false) return i + 1;
           }
@@ -191,7 +190,8 @@ export class EnvelopeFramer {
     if (this.#braces > 0) {
       const size = this.#partsLength + length - start;
       if (size > this.#maxSize) throw this.#tooLarge(size);
-      const rest = chunk.slice(start);
+      const rest = new Uint8Array(length - start);
+      rest.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, length - start));
       this.#parts.push(rest);
       this.#partsLength += rest.length;
     }
