@@ -310,6 +310,32 @@ Deno.test("LimeServer answers an unknown destination with 42 and another domain 
   });
 });
 
+Deno.test("LimeServer reads the domain of a destination exactly: an @ in the instance, a longer or shorter domain, any case", async () => {
+  await using t = await TestServer.start();
+  const alice = await t.login("alice@localhost/home");
+  const bob = await t.login("bob@localhost/b");
+  const cases: [to: string, id: string, code: number][] = [
+    ["bob@example.org/x@localhost", "d1", 41],
+    ["bob@localhost.example/b", "d2", 41],
+    ["bob@ocalhost/b", "d3", 41],
+    ["bob@sub.localhost/b", "d4", 41],
+    ["bob@localhost/b@localhost", "d5", 42],
+    ["bob@localhostt", "d6", 41],
+  ];
+  for (const [to, id] of cases) await alice.sendMessage(text("x", to, id));
+  for (const [to, id, code] of cases) {
+    const failed = await nextNotification(alice) as {
+      id: string;
+      from: string;
+      reason: { code: number };
+    };
+    assert.deepEqual([failed.id, failed.from, failed.reason.code], [id, to, code]);
+  }
+  // The domain compares without case, and an identity of the domain alone is the server's.
+  await alice.sendMessage(text("hi", "BOB@LocalHost/b"));
+  assert.equal((await within(bob.receiveMessage())).content, "hi");
+});
+
 Deno.test("LimeServer routes a command to another node and its response back to the requester", async () => {
   await using t = await TestServer.start();
   const alice = await t.login("alice@localhost/home", { via: "tcp" });

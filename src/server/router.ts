@@ -13,6 +13,7 @@ import { quoteForError } from "../formats.ts";
 import type { NotificationEvent } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { TransportError } from "../transport/errors.ts";
+import { TAKEN } from "../transport/send_queue.ts";
 import type { RemoteRouting } from "../cluster/engine.ts";
 import { identityKeyOf } from "./identity_rules.ts";
 import {
@@ -179,14 +180,15 @@ export class Router {
     }
     const lower = to.toLowerCase();
     const slash = lower.indexOf("/");
-    const identity = slash < 0 ? lower : lower.slice(0, slash);
-    if (identity === this.#serverIdentity || identity === this.#domain) {
+    // The identity is lower[0, end), its domain lower[start, end): compared in place, not sliced
+    // (strings made per routed envelope).
+    const end = slash < 0 ? lower.length : slash;
+    if (isSpan(lower, 0, end, this.#serverIdentity) || isSpan(lower, 0, end, this.#domain)) {
       this.#toServer(sender, envelope);
       return;
     }
-    const at = identity.indexOf("@");
-    const domain = at < 0 ? identity : identity.slice(at + 1);
-    if (domain !== this.#domain) {
+    const at = lower.indexOf("@");
+    if (!isSpan(lower, at < 0 || at > end ? 0 : at + 1, end, this.#domain)) {
       this.refuse(sender, envelope, ROUTING_REASONS.otherDomain(to));
       return;
     }
@@ -199,6 +201,7 @@ export class Router {
       return;
     }
     envelopesRouted[kindOf(envelope)]++;
+    const identity = lower.slice(0, end);
     if (this.#remote) {
       this.#remote.toIdentity(sender, envelope, identity);
       return;
@@ -239,15 +242,18 @@ export class Router {
    * by the sender's exact node, and `pp` is passed on as written.
    */
   #stamp(sender: ServerSession, envelope: Envelope): boolean {
-    for (const claimed of [envelope.from, envelope.pp]) {
-      if (claimed === undefined || claimed === sender.node) continue;
-      if (identityKeyOf(claimed) !== sender.identityKey) {
-        this.refuse(sender, envelope, ROUTING_REASONS.unauthorizedSender(claimed));
-        return false;
-      }
-    }
+    if (!this.#mayClaim(sender, envelope, envelope.from)) return false;
+    if (!this.#mayClaim(sender, envelope, envelope.pp)) return false;
     envelope.from = sender.node;
     return true;
+  }
+
+  /** Whether `sender` may write `claimed` as `from` or `pp` (refused with 32 when not). */
+  #mayClaim(sender: ServerSession, envelope: Envelope, claimed: string | undefined): boolean {
+    if (claimed === undefined || claimed === sender.node) return true;
+    if (identityKeyOf(claimed) === sender.identityKey) return true;
+    this.refuse(sender, envelope, ROUTING_REASONS.unauthorizedSender(claimed));
+    return false;
   }
 
   /**
@@ -271,18 +277,26 @@ export class Router {
         : isCommand(envelope)
         ? target.channel.sendCommand(envelope)
         : target.channel.sendNotification(envelope as Notification);
+      // Taken at once (the common case): nothing to wait for, no reactions to allocate.
+      if (sent === TAKEN) {
+        if (message) this.#handedOver(sender, message, target);
+        continue;
+      }
       if (!message) {
         sent.catch(() => {});
         continue;
       }
       sent.then(
-        () => {
-          target.handedOver(sender, message);
-          if (sender.receiptEvents.has("dispatched")) this.#notify(sender, message, "dispatched");
-        },
+        () => this.#handedOver(sender, message, target),
         (error) => this.#notify(sender, message, "failed", sendFailureReason(error, envelope.to!)),
       );
     }
+  }
+
+  /** A message with an id was handed to `target`'s transport: `dispatched`, if asked for. */
+  #handedOver(sender: ServerSession, message: Envelope, target: ServerSession): void {
+    target.handedOver(sender, message);
+    if (sender.receiptEvents.has("dispatched")) this.#notify(sender, message, "dispatched");
   }
 
   /**
@@ -361,4 +375,9 @@ export class Router {
         }),
     );
   }
+}
+
+/** Whether `text` holds exactly `part` from `start` to `end`. */
+function isSpan(text: string, start: number, end: number, part: string): boolean {
+  return end - start === part.length && text.startsWith(part, start);
 }

@@ -50,7 +50,12 @@ interface QueuedSend {
 }
 
 const encoder = new TextEncoder();
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * What a send returns when the connection took it at once (or batched it for the end of the
+ * turn): always this one settled promise, so that a caller that would wait for the send (the
+ * server's router, for receipts) can see it need not.
+ */
+export const TAKEN: Promise<void> = Promise.resolve();
 const noop = () => {};
 /** Most UTF-16 units of queued envelopes written at once when a transport coalesces writes. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -154,14 +159,14 @@ export class SendQueue<T> {
           this.#batch.push(text);
           this.#batchSize += text.length;
           if (this.#batchSize >= COALESCE_LIMIT) this.flush();
-          return RESOLVED;
+          return TAKEN;
         }
         // The first send of a turn goes out at once (no added latency), with nothing scheduled
         // until a second one comes in the same turn.
         this.#lastTurn = turn;
       } else if (this.#batch.length > 0) this.flush(); // what was batched goes first
       const drained = this.#sink.writeNow(this.#owner, text);
-      if (drained === null) return RESOLVED;
+      if (drained === null) return TAKEN;
       if (drained !== undefined) {
         // Taken, but the connection's buffer is full: later sends queue behind the drain.
         this.#waitForDrain(drained);
