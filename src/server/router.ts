@@ -304,9 +304,10 @@ export class Router {
    * (see `ServerSession.handedOver`) is reported `failed` (51) to its senders.
    */
   reportUnread(session: ServerSession): void {
-    for (const { sender, message } of session.takeUnread()) {
+    for (const unread of session.takeUnread()) {
+      const sender = unread.sender;
       if (sender.channel.state !== "established") continue;
-      this.#notify(sender, message, "failed", {
+      this.#notify(sender, unread, "failed", {
         code: ReasonCode.DISPATCH_ERROR,
         description: `"${session.node}" stopped reading: the message may not have arrived`,
       });
@@ -330,7 +331,7 @@ export class Router {
 
   #notify(
     sender: ServerSession,
-    message: Envelope,
+    message: { id?: string; to?: string },
     event: NotificationEvent,
     reason?: Reason,
   ): void {

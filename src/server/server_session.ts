@@ -22,12 +22,18 @@ export const UNREAD_WINDOW = 4096;
  */
 export const IN_FLIGHT_SLACK = 16 * 1024 * 1024;
 
-/** A message handed to a session that it may not have read (see `ServerSession.handedOver`). */
+/**
+ * A message handed to a session that it may not have read (see `ServerSession.handedOver`): what
+ * its `failed` receipt needs, not the message (kept for thousands of messages per session, whole
+ * messages would outlive the young generation and be copied out of it).
+ */
 export interface UnreadMessage {
   /** Who sent it. */
   sender: ServerSession;
-  /** The message. */
-  message: Envelope;
+  /** The message's id. */
+  id: string;
+  /** Its destination as the sender wrote it. */
+  to: string | undefined;
   /** The transport's `sentBytes` when it was handed over: the message ends at or before it. */
   mark: number;
 }
@@ -138,7 +144,7 @@ export class ServerSession {
     const unread = this.#unread;
     const transport = this.channel.transport;
     const sent = transport.sentBytes ?? 0;
-    unread.push({ sender, message, mark: sent });
+    unread.push({ sender, id: message.id!, to: message.to, mark: sent });
     if (unread.length < this.#trimAt) return;
     const queued = transport.queuedBytes ?? 0;
     const read = sent - queued - IN_FLIGHT_SLACK;
