@@ -185,10 +185,9 @@ export abstract class Channel extends ResourceCommands implements AsyncDisposabl
   processCommand(request: Command, options: TimeoutOptions = {}): Promise<Command> {
     let response: Promise<Command>;
     try {
-      if (isResponse(request)) {
-        throw new TypeError("processCommand takes a request (a command without status)");
+      if (isResponse(request) || !request.id) {
+        throw new TypeError("processCommand takes a request (a command without status) with an id");
       }
-      if (!request.id) throw new TypeError("processCommand needs a command with an id");
       this.#gate("send", "command");
       response = this.#pending.wait(request.id, {
         timeout: options.timeout ?? this.timeouts.command,

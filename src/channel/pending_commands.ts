@@ -39,8 +39,8 @@ export class PendingCommands {
   // The only waiting request (sequential calls, the common case) needs no map: a map made and
   // dropped per command was a tenth of what a command round trip allocated.
   #one: Entry | undefined;
-  // The others, when more than one waits (`#one`, when set, is older than all of them): made
-  // only then (a server keeps a table per session, which rarely waits for two at once).
+  // The others, when more than one waits (`#one`, when set, is older than all of them): made then
+  // and dropped once empty, so that the next lone request takes the fast path again.
   #entries: Map<string, Entry> | undefined;
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
@@ -119,7 +119,7 @@ export class PendingCommands {
         );
       } else if (entry.deadline < next) next = entry.deadline;
     }
-    if (next < Infinity && next < this.#timerAt) this.#arm(next);
+    if (next < this.#timerAt) this.#arm(next);
   }
 
   /**
@@ -151,7 +151,7 @@ export class PendingCommands {
     const entry = this.#get(id);
     if (!entry) return;
     if (entry === this.#one) this.#one = undefined;
-    else this.#entries!.delete(id);
+    else if (this.#entries!.delete(id) && !this.#entries!.size) this.#entries = undefined;
     if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
     if (response) entry.resolve(response);
     else entry.reject(error);

@@ -277,8 +277,9 @@ export class Router {
         : isCommand(envelope)
         ? target.channel.sendCommand(envelope)
         : target.channel.sendNotification(envelope as Notification);
-      // Taken at once (the common case): nothing to wait for, no reactions to allocate.
-      if (sent === TAKEN) {
+      // Taken at once by the only target (the common case): nothing to wait for, no reactions to
+      // allocate. With several targets the receipts keep the order of their sends' outcomes.
+      if (sent === TAKEN && targets.length === 1) {
         if (message) this.#handedOver(sender, message, target);
         continue;
       }
