@@ -34,7 +34,7 @@
  *
  * `deno task bench:server [--quick] [--rounds=3] [--pairs=8] [--window=256] [--warmup=1]
  *  [--duration=5] [--sessions=2000] [--concurrency=100] [--idle=10000] [--only=name,...]
- *  [--profile[=DIR]] [--server-v8-flags=a,b] [--no-account-reads]`
+ *  [--profile[=DIR]] [--server-v8-flags=a,b] [--no-account-reads] [--ids]`
  *
  * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
  * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, ws-raw,
@@ -44,6 +44,8 @@
  * when it quits. `--server-v8-flags`: the server's V8 flags instead of those of `deno task start`
  * (`--server-v8-flags=` for none). `--no-account-reads` (an experiment): the server's account store
  * answers every read "no account" without reading Deno KV, to price the store's share of a login.
+ * `--ids`: the routed messages carry an id (the same one), as most clients' do; the server then
+ * keeps a record of each for slow-reader receipts. Without it they carry none.
  *
  * Every rate comes with the CPU used over the measured time (from the server process, which also
  * reads the machine's `/proc/stat`): the server's CPU time per message or session, the server's
@@ -105,6 +107,9 @@ const PROFILE_DIR = PROFILE_ARG === undefined
 const SERVER_V8_FLAGS = serverV8FlagsOption().flags;
 // An experiment: the server answers every account read "no account" without reading Deno KV.
 const NO_ACCOUNT_READS = Deno.args.includes("--no-account-reads") ? ["--no-account-reads"] : [];
+// Routed messages with an id (one fixed UUID: the server does not deduplicate), which the server
+// tracks for slow-reader receipts; without, they carry none.
+const IDS = Deno.args.includes("--ids") ? "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f" : undefined;
 const SCENARIOS = [
   "tcp-raw",
   "tcp-raw-defaults",
@@ -326,7 +331,7 @@ function totals(pairs: PairState[]) {
 }
 
 function messageText(to: string): string {
-  return serializeEnvelope(new Message("text/plain", CONTENT, { to }));
+  return serializeEnvelope(new Message("text/plain", CONTENT, { to, ...(IDS ? { id: IDS } : {}) }));
 }
 
 /** Connects a bare TCP connection (no Nagle, like the server and TcpTransport). */
@@ -1390,6 +1395,7 @@ async function main(): Promise<void> {
   console.log(
     `\nServer load (${PAIRS} pairs, window ${WINDOW}, ${WARMUP_MS / 1000} s warm-up + ` +
       `${DURATION_MS / 1000} s measured; ${machine}` +
+      (IDS ? "; routed messages with an id (--ids)" : "") +
       (NO_ACCOUNT_READS.length
         ? `; EXPERIMENT --no-account-reads: the server's store answered every account read "no ` +
           `account" without reading Deno KV`
