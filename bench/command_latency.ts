@@ -21,11 +21,13 @@
  * printed are the medians of the per-round figures (the ratios too). "CPU per call" is this
  * process's user + system time over the recorded calls divided by their number: it covers both
  * ends and the kernel's loopback work, and is far less sensitive than wall-clock latency to other
- * processes competing for the cores. Exit code 0: this is a report.
+ * processes competing for the cores. "B allocated per call" is what V8 allocated meanwhile (its
+ * `total_allocated_bytes`), per call: the garbage both ends make. Exit code 0: this is a report.
  * @module
  */
-import net from "node:net";
+import type net from "node:net";
 import process from "node:process";
+import v8 from "node:v8";
 import { Command } from "../src/envelope.ts";
 import { serializeEnvelope } from "../src/codec.ts";
 import { ClientChannel } from "../src/channel/client_channel.ts";
@@ -33,6 +35,7 @@ import { ServerChannel } from "../src/channel/server_channel.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
 import { numberOption } from "./cli_option.ts";
+import { closeSocket, socketPair } from "./socket_pair.ts";
 
 const option = (name: string, fallback: number) => numberOption(name, fallback);
 const CALLS = option("calls", 5_000);
@@ -106,17 +109,7 @@ async function limePair(): Promise<Pair> {
 // ---------------------------------------------------------------- raw node:net ping-pong
 
 async function rawPair(): Promise<Pair> {
-  const listening = net.createServer();
-  await new Promise<void>((r) => listening.listen(0, "127.0.0.1", r));
-  const port = (listening.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => listening.once("connection", r));
-  const client = net.connect(port, "127.0.0.1");
-  await new Promise((r) => client.once("connect", r));
-  const server = await accepted;
-  listening.close();
-  // Like the TCP transport: no Nagle delay on either side.
-  client.setNoDelay(true);
-  server.setNoDelay(true);
+  const [client, server] = await noDelayPair();
 
   let serverGot = 0;
   server.on("data", (chunk: Uint8Array) => {
@@ -155,16 +148,9 @@ async function rawPair(): Promise<Pair> {
   };
 }
 
-/** Two connected `node:net` sockets with no Nagle delay (the raw pairs' setup). */
-async function socketPair(): Promise<[client: net.Socket, server: net.Socket]> {
-  const listening = net.createServer();
-  await new Promise<void>((r) => listening.listen(0, "127.0.0.1", r));
-  const port = (listening.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => listening.once("connection", r));
-  const client = net.connect(port, "127.0.0.1");
-  await new Promise((r) => client.once("connect", r));
-  const server = await accepted;
-  listening.close();
+/** A socket pair with no Nagle delay on either side, like the TCP transport. */
+async function noDelayPair(): Promise<[client: net.Socket, server: net.Socket]> {
+  const [client, server] = await socketPair();
   client.setNoDelay(true);
   server.setNoDelay(true);
   return [client, server];
@@ -202,7 +188,7 @@ function onTexts(socket: net.Socket, size: number, onText: (text: string) => voi
  * the same bytes as the LIME pair, with the least work any envelope-level peer does.
  */
 async function jsonPair(): Promise<Pair> {
-  const [client, server] = await socketPair();
+  const [client, server] = await noDelayPair();
   onTexts(server, requestBytes.length, (text) => {
     const request = JSON.parse(text);
     server.write(JSON.stringify({ id: request.id, method: request.method, status: "success" }));
@@ -272,15 +258,14 @@ async function transportPair(): Promise<Pair> {
   };
 }
 
-function closeSocket(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    if (socket.destroyed) return resolve();
-    socket.once("close", () => resolve());
-    socket.destroy();
-  });
-}
-
 // ---------------------------------------------------------------- statistics
+
+/** Bytes V8 has allocated in this process so far (NaN where the runtime does not say). */
+function allocatedSoFar(): number {
+  const bytes = (v8.getHeapStatistics() as { total_allocated_bytes?: number })
+    .total_allocated_bytes;
+  return typeof bytes === "number" ? bytes : NaN;
+}
 
 interface Figures {
   p50: number;
@@ -289,10 +274,12 @@ interface Figures {
   mean: number;
   /** CPU time (user + system) of this process per call, in µs: both ends, less noisy. */
   cpu: number;
+  /** Bytes V8 allocated per call (both ends; garbage the young generation collects). */
+  allocated: number;
 }
 
 /** Percentiles (nearest rank), mean and CPU per call, in µs. */
-function figures(samples: Samples, cpuMicros: number): Figures {
+function figures(samples: Samples, cpuMicros: number, allocatedBytes: number): Figures {
   const sorted = Float64Array.from(samples).sort();
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
   let sum = 0;
@@ -303,6 +290,7 @@ function figures(samples: Samples, cpuMicros: number): Figures {
     p99: at(0.99) * 1000,
     mean: (sum / sorted.length) * 1000,
     cpu: cpuMicros / sorted.length,
+    allocated: allocatedBytes / sorted.length,
   };
 }
 
@@ -319,6 +307,7 @@ function medianFigures(rounds: Figures[]): Figures {
     p99: median(rounds.map((f) => f.p99)),
     mean: median(rounds.map((f) => f.mean)),
     cpu: median(rounds.map((f) => f.cpu)),
+    allocated: median(rounds.map((f) => f.allocated)),
   };
 }
 
@@ -348,10 +337,11 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     const measure = async (pair: Pair) => {
       await pair.run(WARMUP);
+      const allocatedBefore = allocatedSoFar();
       const before = process.cpuUsage();
       const samples = await pair.run(CALLS);
       const used = process.cpuUsage(before);
-      return figures(samples, used.user + used.system);
+      return figures(samples, used.user + used.system, allocatedSoFar() - allocatedBefore);
     };
     // The order rotates: each pair goes first in every fourth round.
     for (let k = 0; k < pairs.length; k++) {
@@ -388,15 +378,16 @@ const worstRound = Math.max(...p50Ratios);
 const met = (yes: boolean) => yes ? "met" : "**not met**";
 const us = (v: number) => v.toFixed(1);
 const row = (name: string, f: Figures, p50: string, p99: string) =>
-  `| ${name} | ${us(f.p50)} | ${us(f.p90)} | ${us(f.p99)} | ${us(f.mean)} | ${
-    us(f.cpu)
+  `| ${name} | ${us(f.p50)} | ${us(f.p90)} | ${us(f.p99)} | ${us(f.mean)} | ${us(f.cpu)} | ${
+    Math.round(f.allocated)
   } | ${p50} | ${p99} |`;
 
 console.log();
 console.log(
-  "| command round trip (µs) | p50 | p90 | p99 | mean | CPU per call | p50 ratio | p99 ratio |",
+  "| command round trip (µs) | p50 | p90 | p99 | mean | CPU per call | B allocated per call | " +
+    "p50 ratio | p99 ratio |",
 );
-console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
 console.log(row("raw `node:net` ping-pong, same bytes", rawMedian, "1×", "1×"));
 const ratioOf = (ratios: number[]) =>
   `${median(ratios).toFixed(2)}× (rounds ${Math.min(...ratios).toFixed(2)}–${

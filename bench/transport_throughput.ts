@@ -38,6 +38,7 @@ import { WebSocketTransport } from "../src/transport/websocket.ts";
 import { WebSocketTransportListener } from "../src/transport/websocket_server.ts";
 import type { Transport } from "../src/transport/transport.ts";
 import { tlsFixture } from "../tests/tls_fixture.ts";
+import { closeSocket, socketPair } from "./socket_pair.ts";
 import type { ReceiverReply, ReceiverRun } from "./transport_receiver.ts";
 import { parseKnownLengths } from "./json_ceiling.ts";
 import { numberOption } from "./cli_option.ts";
@@ -137,25 +138,10 @@ async function runRawJson(): Promise<number> {
   return ms;
 }
 
-function closeSocket(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    if (socket.destroyed) return resolve();
-    socket.once("close", () => resolve());
-    socket.destroy();
-  });
-}
-
 async function rawTcpPair(
   secure?: { cert: string; key: string; ca: string },
 ): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once("connection", r));
-  const client = net.connect(port, "127.0.0.1");
-  await new Promise((r) => client.once("connect", r));
-  const raw = await accepted;
-  server.close(); // stops listening; its callback would wait for the open connections
+  const [client, raw] = await socketPair();
   if (!secure) return [client, raw];
   const serverTls = new tls.TLSSocket(raw, { isServer: true, cert: secure.cert, key: secure.key });
   const clientTls = tls.connect({ socket: client, servername: "localhost", ca: secure.ca });
