@@ -7,7 +7,7 @@
  * establishing as a guest (negotiation included) and finishing. After a warm-up of a tenth, each of
  * `--rounds` (default 5) rounds runs `--logins` (default 20,000) and reports logins/s and the
  * process's CPU per login (client and server together: both sides' channels, the server's
- * admission, authentication with its two account reads, registration and session end, and the
+ * admission, authentication, registration with its account read and session end, and the
  * envelopes' serialization and validation; no socket, so no system call). Prints the median and
  * the spread. Under `deno run --cpu-prof` its profile is the login's JavaScript.
  *

@@ -18,6 +18,7 @@ import { guardActionsCounter } from "../observability/metrics.ts";
 import { SessionEvents, type TransportLabel } from "../observability/session_events.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { AccountStore } from "./account_store.ts";
 import type { Admission, AdmissionTicket } from "./guard/admission.ts";
 import type { TrafficShaping } from "./guard/traffic_shaper.ts";
 import { IDENTITY_REASONS, type IdentityRules } from "./identity_rules.ts";
@@ -134,7 +135,6 @@ class ConnectionServing implements ChannelModule {
   #gate: SessionGate | undefined;
   // Set once the session is served: the end of the channel ends the serving from then on.
   #serving: ServerSession | undefined;
-  #owned = false;
   // The client asked to end the session (`finishing`): its `finished` is the client's doing.
   #clientFinishing = false;
   #closedWith: ChannelCloseInfo | undefined;
@@ -213,6 +213,8 @@ class ConnectionServing implements ChannelModule {
     const source = this.#source;
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
     let session: ServerSession | undefined;
+    // A refusal decided here (a guest's identity found owned), with its cause for the log.
+    let refusal: { reason: Reason; cause: string } | undefined;
     let result: EstablishmentResult;
     try {
       result = await channel.establishSession({
@@ -232,7 +234,16 @@ class ConnectionServing implements ChannelModule {
           const settle = (outcome: ServerSession | Reason) => {
             if (!("node" in outcome)) return outcome;
             session = outcome;
-            return node;
+            if (!outcome.guest) return node;
+            return guestRefusal(options.store, outcome).then((refused) => {
+              // Evicted meanwhile (an owner arrived, the server stops): it got its `failed`.
+              if (!refused && isFinalSessionState(channel.state)) {
+                refused = { reason: NOT_REGISTERED, cause: "ended while the store was read" };
+              }
+              if (!refused) return node;
+              refusal = refused;
+              return refused.reason;
+            });
           };
           return registered instanceof Promise ? registered.then(settle) : settle(registered);
         },
@@ -243,8 +254,12 @@ class ConnectionServing implements ChannelModule {
     }
     if (!result.established || !session) {
       if (session) context.registration.unregister(session);
-      if (!result.established) events.refused(result.reason, result.cause);
-      else {
+      if (!result.established) {
+        events.refused(
+          result.reason,
+          result.reason === refusal?.reason ? refusal.cause : result.cause,
+        );
+      } else {
         events.refused(channel.violation ?? NOT_REGISTERED, "established but not registered");
       }
       return false;
@@ -254,32 +269,14 @@ class ConnectionServing implements ChannelModule {
     try {
       events.established(established.node, established.scheme);
       // The gate first: it charges what the session sends from now on (and answers invalid
-      // envelopes only as its buckets allow), also while the check below waits for the store.
-      // What is valid waits in the channel's buffers until the handlers below take it.
+      // envelopes only as its buckets allow); then the handlers take what is valid (also when
+      // the channel ended meanwhile: what the session sent before its end is delivered).
       gate = openSessionGate(established, context.shaping, context.router, context.clock);
       this.#gate = gate;
-      // An account created while this guest was being let in: the identity is owned now.
-      if (established.guest) {
-        const nowOwned = await options.store.getAccount(established.identity).then(
-          (account) => account ? IDENTITY_REASONS.nowOwned(established.identity) : undefined,
-          (): Reason => ({
-            code: ReasonCode.SESSION_ERROR,
-            description: "An unexpected server error occurred",
-          }),
-        );
-        if (nowOwned) {
-          context.registration.evict(established, nowOwned);
-          this.#owned = true;
-        }
-      }
-      if (!this.#owned) {
-        // Also when the channel ended meanwhile: what the session sent before its end is
-        // delivered.
-        const route = gate.route;
-        channel.onMessage(route);
-        channel.onNotification(route);
-        channel.onCommand(route);
-      }
+      const route = gate.route;
+      channel.onMessage(route);
+      channel.onNotification(route);
+      channel.onCommand(route);
     } catch (error) {
       gate?.close();
       // A fault of the server's own: the session does not stay registered (routed to, counted
@@ -290,7 +287,7 @@ class ConnectionServing implements ChannelModule {
     // From now on the end of the channel ends the serving (at once if it ended meanwhile).
     this.#serving = established;
     if (this.#closedWith) this.#endServing(established, this.#closedWith);
-    // Ended (finished or failed) while the store was read: not routed to from now on.
+    // Ended (finished or failed) since `established`: not routed to from now on.
     else if (isFinalSessionState(channel.state)) context.registration.unregister(established);
     return true;
   }
@@ -299,15 +296,6 @@ class ConnectionServing implements ChannelModule {
   #endServing(session: ServerSession, end: ChannelCloseInfo): void {
     this.#gate!.close();
     const served = this.#served;
-    if (this.#owned) {
-      let failure: unknown;
-      try {
-        this.#events.ended(session.node, end, "the server (the identity became owned)");
-      } catch (error) {
-        failure = error;
-      }
-      return served(failure);
-    }
     const clientFinishing = this.#clientFinishing;
     sessionEnded(this.#context, this.#transport, session, this.#events, end, clientFinishing).then(
       () => served(),
@@ -337,4 +325,37 @@ async function sessionEnded(
     }));
     context.router.reportUnread(established);
   }
+}
+
+/** The store failed while a guest's identity was checked. */
+const STORE_FAILED: Reason = {
+  code: ReasonCode.SESSION_ERROR,
+  description: "An unexpected server error occurred",
+};
+
+/**
+ * Why a registered guest may not keep its identity, if it may not: the identity has an account.
+ * Read once the guest is registered and before it is told `established`, so one read covers both
+ * rules: a guest is refused for an owned identity, and an account created while the guest was let
+ * in is seen (one created later ends its guests itself: `ownerArrived`, the cluster's evictions).
+ * Until `established` the session is not a target of identity routing (`identityTargets`).
+ */
+async function guestRefusal(
+  store: AccountStore,
+  guest: ServerSession,
+): Promise<{ reason: Reason; cause: string } | undefined> {
+  let account: unknown;
+  try {
+    account = await store.getAccount(guest.identity);
+  } catch (error) {
+    return {
+      reason: STORE_FAILED,
+      cause: `the account store failed: ${(error as Error)?.message ?? String(error)}`,
+    };
+  }
+  if (!account) return undefined;
+  return {
+    reason: IDENTITY_REASONS.owned(guest.identity),
+    cause: "guest refused for an owned identity",
+  };
 }

@@ -91,12 +91,15 @@ export function sendFailureReason(error: unknown, to: string): Reason {
 export interface RouteCandidate {
   /** Its presence (status, routing rule, priority). */
   readonly presence: Pick<SessionPresence, "status" | "routingRule" | "priority">;
+  /** Registered but not told `established` yet (a local session only). */
+  readonly establishing?: boolean;
 }
 
 /**
  * The sessions of an identity that identity-addressed traffic reaches, by presence: every one
  * that is not `unavailable` and whose rule is not `instance`; only those of the highest priority
- * when any of them routes `identityByPriority`.
+ * when any of them routes `identityByPriority`. A session still establishing is none of them
+ * (what is sent to its exact node fails as for an unknown node, see `sendFailureReason`).
  */
 export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>): T[] {
   let best = -Infinity;
@@ -105,6 +108,7 @@ export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>)
   for (const session of sessions) {
     const presence = session.presence;
     if (presence.status === "unavailable" || presence.routingRule === "instance") continue;
+    if (session.establishing) continue;
     candidates.push(session);
     if (presence.routingRule === "identityByPriority") byPriority = true;
     if (presence.priority > best) best = presence.priority;

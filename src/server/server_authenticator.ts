@@ -1,8 +1,9 @@
 /**
  * How the server authenticates (lime-protocol §3.6), always about the identity of the node the
  * session will get (assigned before authentication): reserved identities are refused for every
- * scheme; guest only for an identity with no account (the registry rules add: and no live session
- * authenticated by something stronger); plain and key against the salted hashes in the store,
+ * scheme; guest only for an identity with no account (read after registration, see
+ * `connection_serving.ts`; the registry rules add: and no live session authenticated by something
+ * stronger); plain and key against the salted hashes in the store,
  * only where a secret may travel (over TLS, or from loopback by default), inside the hashing
  * bound and the login throttle; transport by the TLS client certificate; external through a
  * pluggable verifier (throttled like secrets). Identities must be in the server's domain.
@@ -147,13 +148,9 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
     switch (scheme) {
       case "guest":
         if (!options.guest) return refused("guests are refused");
-        if (await options.store.getAccount(identity)) {
-          return {
-            domainRole: "unknown",
-            reason: IDENTITY_REASONS.owned(identity),
-            cause: "guest refused for an owned identity",
-          };
-        }
+        // Whether the identity has an account is read once the guest is registered (one read for
+        // the refusal and for an account created meanwhile: `guestRefusal` in
+        // connection_serving.ts), before `established`.
         result = { domainRole: "member" };
         break;
       case "plain":

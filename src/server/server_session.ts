@@ -163,6 +163,14 @@ export class ServerSession {
     return unread;
   }
 
+  /**
+   * Registered, but not told `established` yet (a guest while the store is read): identity
+   * routing passes it by, and what is sent to its node fails as for an unknown node.
+   */
+  get establishing(): boolean {
+    return this.channel.state === "authenticating";
+  }
+
   /** Whether identity-addressed envelopes may reach this session. */
   get receivesIdentityTraffic(): boolean {
     return this.presence.status !== "unavailable" && this.presence.routingRule !== "instance";

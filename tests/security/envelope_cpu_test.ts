@@ -18,9 +18,10 @@ function heavyNew(entries: number): string {
 }
 
 Deno.test("envelope CPU: new envelopes with 600,000 metadata entries (megabytes) are refused before any parse", async () => {
+  // Made before the bystander starts: building it takes this process (the server's) long.
+  const envelope = heavyNew(600_000);
   await using t = await TestServer.start();
   const bystander = (await Bystander.start(t)).run();
-  const envelope = heavyNew(600_000);
   const started = performance.now();
   let refused = 0;
   while (performance.now() - started < 1500) {
@@ -47,15 +48,17 @@ Deno.test("envelope CPU: new envelopes with 600,000 metadata entries (megabytes)
 });
 
 Deno.test("envelope CPU: an established peer's envelope with over 100,000 object members is refused unparsed", async () => {
-  await using t = await TestServer.start();
-  const bystander = (await Bystander.start(t)).run();
-  const started = performance.now();
-  let refused = 0;
-  // 150,000 entries: 1.6 MiB, within the 8 MiB cap once established.
+  // 150,000 entries: 1.6 MiB, within the 8 MiB cap once established. Made before the bystander
+  // starts: building it took this process (the server's) 100-140 ms, which the bystander's p99
+  // counted against the server.
   const parts: string[] = [];
   for (let i = 0; i < 150_000; i++) parts.push(`"x${i.toString(36)}":"${i}"`);
   const message = `{"id":"m","to":"nobody@localhost","type":"text/plain","content":"x",` +
     `"metadata":{${parts.join(",")}}}`;
+  await using t = await TestServer.start();
+  const bystander = (await Bystander.start(t)).run();
+  const started = performance.now();
+  let refused = 0;
   while (performance.now() - started < 1500) {
     const peer = await rawGuest(t.server.tcpAddress!, "127.0.0.3", `heavy${refused}@localhost/x`);
     try {

@@ -241,19 +241,23 @@ Deno.test("identity: a new account starts with an empty roster even when an olde
   assert.deepEqual(await t.store.listContacts("old@localhost"), []);
 });
 
-Deno.test("identity: a guest let in while the account is being created is ended as soon as it is registered", async () => {
-  // A store that creates the account right after telling the authenticator there is none: the
-  // window between the guest's check and its registration.
+/**
+ * A store in front of a memory one whose reads of `race@localhost` wait while it is held, noting
+ * what the server's registry held for the identity at each read.
+ */
+async function heldStore() {
+  let registered = () => 0;
   const inner = await KvAccountStore.open(":memory:");
-  let raced = false;
+  const reads: number[] = [];
+  let gate: Promise<void> | undefined;
+  let open = () => {};
   const store: AccountStore = {
     getAccount: async (identity: string): Promise<StoredAccount | undefined> => {
-      const account = await inner.getAccount(identity);
-      if (identity === "race@localhost" && !raced) {
-        raced = true;
-        await inner.createAccount({ identity, document: {} });
+      if (identity === "race@localhost") {
+        reads.push(registered());
+        await gate;
       }
-      return account;
+      return await inner.getAccount(identity);
     },
     createAccount: (account) => inner.createAccount(account),
     updateAccount: (account) => inner.updateAccount(account),
@@ -263,17 +267,120 @@ Deno.test("identity: a guest let in while the account is being created is ended 
     deleteContact: (owner, identity) => inner.deleteContact(owner, identity),
     close: () => inner.close(),
   };
-  const server = await startServer(store as KvAccountStore);
+  return {
+    inner,
+    store,
+    reads,
+    /** Says how many sessions of the identity the registry holds (noted at each read). */
+    counting: (count: () => number) => void (registered = count),
+    /** Makes the reads to come wait. */
+    hold: () => void (gate = new Promise<void>((resolve) => open = resolve)),
+    /** Lets the waiting reads go on. */
+    release: () => {
+      gate = undefined;
+      open();
+    },
+    /** Resolves once `count` reads were made. */
+    async readsReach(count: number): Promise<void> {
+      while (reads.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+  };
+}
+
+Deno.test("identity: a guest let in while the account is being created is refused before it is established", async () => {
+  // The window between a guest's check and its registration: the account is created while the
+  // guest's read waits. The one read comes after the registration, so it sees the account (an
+  // account created after the read ends the guest through `ownerArrived` instead).
+  const held = await heldStore();
+  const server = await startServer(held.store as KvAccountStore);
+  held.counting(() => server.registry.byIdentity("race@localhost").length);
   try {
+    held.hold();
     const client = await within(connect(server.tcpAddress!));
-    await within(client.establishSession({ identity: "race@localhost", instance: "g" }))
-      .catch(() => {});
-    const info = await ended(client);
-    assert.deepEqual(info.reason?.code, 13);
+    const establishing = client.establishSession({ identity: "race@localhost", instance: "g" })
+      .then(() => undefined, (caught) => caught);
+    await within(held.readsReach(1));
+    await held.inner.createAccount({ identity: "race@localhost", document: {} });
+    held.release();
+    const error = await within(establishing);
+    assert.ok(error instanceof LimeError, `established: ${error}`);
+    assert.deepEqual(error.reason, OWNED("race@localhost"));
+    // One read, made once the guest was registered; nothing of it stays.
+    assert.deepEqual(held.reads, [1]);
     assert.equal(server.registry.byIdentity("race@localhost").length, 0);
   } finally {
     await server.shutdown();
-    inner.close();
+    held.inner.close();
+  }
+});
+
+Deno.test("identity: a guest still being let in is not a target of its identity's traffic", async () => {
+  const held = await heldStore();
+  const server = await startServer(held.store as KvAccountStore);
+  held.counting(() => server.registry.byIdentity("race@localhost").length);
+  try {
+    const first = await within(connect(server.tcpAddress!));
+    await within(first.establishSession({ identity: "race@localhost", instance: "a" }));
+    const bob = await within(connect(server.tcpAddress!));
+    await within(bob.establishSession({ identity: "bob@localhost", instance: "b" }));
+    // A second guest of the identity, held while the store is read: registered, not established.
+    held.hold();
+    const second = await within(connect(server.tcpAddress!));
+    const establishing = second.establishSession({ identity: "race@localhost", instance: "b" });
+    await within(held.readsReach(2));
+    assert.deepEqual(held.reads, [1, 2]);
+    // Sent to the identity: only the established session gets it, and no `failed` comes back.
+    await bob.sendMessage(new Message("text/plain", "hi", { id: "m1", to: "race@localhost" }));
+    assert.equal((await nextMessage(first) as { content: string }).content, "hi");
+    // Sent to the node being let in: failed as for an unknown node.
+    await bob.sendMessage(new Message("text/plain", "early", { id: "m2", to: "race@localhost/b" }));
+    const failed = json(await within(bob.receiveNotification())) as Record<string, unknown>;
+    assert.equal(failed.id, "m2");
+    assert.equal(failed.event, "failed");
+    assert.equal((failed.reason as { code: number }).code, 42);
+    held.release();
+    await within(establishing);
+    await bob.sendMessage(new Message("text/plain", "both", { to: "race@localhost" }));
+    assert.equal((await nextMessage(first) as { content: string }).content, "both");
+    assert.equal((await nextMessage(second) as { content: string }).content, "both");
+  } finally {
+    await server.shutdown();
+    held.inner.close();
+  }
+});
+
+Deno.test("identity: an owner arriving while a guest's store read waits ends that guest, once", async () => {
+  const held = await heldStore();
+  const server = await startServer(held.store as KvAccountStore, {
+    externalVerifier: () => "member" as const,
+  });
+  held.counting(() => server.registry.byIdentity("race@localhost").length);
+  try {
+    held.hold();
+    const guest = await within(connect(server.tcpAddress!));
+    const establishing = guest.establishSession({ identity: "race@localhost", instance: "g" })
+      .then(() => undefined, (caught) => caught);
+    await within(held.readsReach(1));
+    const owner = await within(connect(server.tcpAddress!));
+    await within(owner.establishSession({
+      identity: "race@localhost",
+      instance: "o",
+      credentials: externalCredentials("any", "issuer"),
+    }));
+    const error = await within(establishing);
+    assert.ok(error instanceof LimeError, `established: ${error}`);
+    assert.deepEqual(error.reason, NOW_OWNED("race@localhost"));
+    held.release();
+    // The read that comes back finds the guest gone: the owner alone stays, served.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(
+      server.registry.byIdentity("race@localhost").map((session) => session.node),
+      ["race@localhost/o"],
+    );
+    assert.equal(owner.state, "established");
+  } finally {
+    await server.shutdown();
+    held.inner.close();
   }
 });
 
