@@ -501,6 +501,36 @@ for (const owned of [false, true]) {
   });
 }
 
+Deno.test("LimeServer logs a guest that ended while its identity was read with what the guest got", async () => {
+  const refusals: Record<string, unknown>[] = [];
+  await logTo("info", (record) => {
+    if (String(record.rawMessage).startsWith("Session refused")) refusals.push(record.properties);
+  });
+  const store = await KvAccountStore.open(":memory:");
+  const server = await startServer(store, { websocket: false });
+  const check = holdCheck(store, "hasty@localhost", true);
+  const raw = await RawLimeClient.connect(server.tcpAddress!);
+  try {
+    const handshake = raw.handshake("hasty@localhost/raw").then(() => "established", String);
+    await within(check.checked);
+    // A message before `established`: the channel fails it (15) while the read waits; the read
+    // then finds an account, which is no longer what the guest was refused for.
+    await raw.send({ id: "x", to: "bob@localhost/b", type: "text/plain", content: "early" });
+    assert.match(await within(handshake), /unexpected envelope.*"code":15/);
+    check.release();
+    await until(released(server, "hasty@localhost/raw"), 2000, "releasing the session");
+    assert.equal(refusals.length, 1, JSON.stringify(refusals));
+    assert.equal(refusals[0].cause, "ended while the store was read");
+    assert.equal(refusals[0].code, 15);
+  } finally {
+    check.release();
+    raw.close();
+    await server.shutdown();
+    store.close();
+    await reset();
+  }
+});
+
 Deno.test("LimeServer given a transport that cannot be read ends it at once and gives its slot back", async () => {
   const store = await KvAccountStore.open(":memory:");
   const server = await startServer(store, { websocket: false, maxSessions: 1 });

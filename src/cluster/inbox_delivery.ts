@@ -106,7 +106,8 @@ export class InboxDelivery {
 
   #envelope(entry: EnvelopeEntry, item: EnvelopeItem): void | Promise<void> {
     const session = this.#o.host.registry.byNodeKey(item.node);
-    if (!session) return this.#reroute(entry, item);
+    // Still establishing: not here yet (it fails as for an unknown node, see `#reroute`).
+    if (!session || session.establishing) return this.#reroute(entry, item);
     let envelope: Envelope;
     try {
       envelope = parseEnvelope(item.text);
@@ -152,7 +153,8 @@ export class InboxDelivery {
         if (!await router.send(found.server, on)) fail(CLUSTER_REASONS.serverGone(item.node));
         return;
       }
-      if (found && host.registry.byNodeKey(item.node)) return this.#envelope(entry, item);
+      const local = found && host.registry.byNodeKey(item.node);
+      if (local && !local.establishing) return this.#envelope(entry, item);
       fail(ROUTING_REASONS.notFound(item.node));
     } catch {
       fail(CLUSTER_REASONS.unreachable(item.node));

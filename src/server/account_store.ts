@@ -89,7 +89,7 @@ export class KvAccountStore implements AccountStore {
   /**
    * The account of an identity. Reads asked for in the same turn of the event loop go out
    * together, once it ends, ten per `getMany` (a strongly consistent read like `get`, at a
-   * fraction of the CPU of ten: every guest login reads its identity's account twice).
+   * fraction of the CPU of ten: every guest login reads its identity's account).
    */
   getAccount(identity: string): Promise<StoredAccount | undefined> {
     return new Promise((resolve, reject) => {

@@ -236,9 +236,13 @@ class ConnectionServing implements ChannelModule {
             session = outcome;
             if (!outcome.guest) return node;
             return guestRefusal(options.store, outcome).then((refused) => {
-              // Evicted meanwhile (an owner arrived, the server stops): it got its `failed`.
-              if (!refused && isFinalSessionState(channel.state)) {
-                refused = { reason: NOT_REGISTERED, cause: "ended while the store was read" };
+              // Ended meanwhile (evicted, replaced, a violation, the server stopping): the store's
+              // answer no longer matters; the log says what the client got.
+              if (isFinalSessionState(channel.state)) {
+                refused = {
+                  reason: channel.violation ?? this.#closedWith?.reason ?? NOT_REGISTERED,
+                  cause: "ended while the store was read",
+                };
               }
               if (!refused) return node;
               refusal = refused;
@@ -268,6 +272,7 @@ class ConnectionServing implements ChannelModule {
     let gate: SessionGate | undefined;
     try {
       events.established(established.node, established.scheme);
+      context.registration.established(established);
       // The gate first: it charges what the session sends from now on (and answers invalid
       // envelopes only as its buckets allow); then the handlers take what is valid (also when
       // the channel ended meanwhile: what the session sent before its end is delivered).

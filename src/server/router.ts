@@ -91,15 +91,12 @@ export function sendFailureReason(error: unknown, to: string): Reason {
 export interface RouteCandidate {
   /** Its presence (status, routing rule, priority). */
   readonly presence: Pick<SessionPresence, "status" | "routingRule" | "priority">;
-  /** Registered but not told `established` yet (a local session only). */
-  readonly establishing?: boolean;
 }
 
 /**
  * The sessions of an identity that identity-addressed traffic reaches, by presence: every one
  * that is not `unavailable` and whose rule is not `instance`; only those of the highest priority
- * when any of them routes `identityByPriority`. A session still establishing is none of them
- * (what is sent to its exact node fails as for an unknown node, see `sendFailureReason`).
+ * when any of them routes `identityByPriority` (a guest still establishing is unavailable).
  */
 export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>): T[] {
   let best = -Infinity;
@@ -108,7 +105,6 @@ export function identityTargets<T extends RouteCandidate>(sessions: Iterable<T>)
   for (const session of sessions) {
     const presence = session.presence;
     if (presence.status === "unavailable" || presence.routingRule === "instance") continue;
-    if (session.establishing) continue;
     candidates.push(session);
     if (presence.routingRule === "identityByPriority") byPriority = true;
     if (presence.priority > best) best = presence.priority;
@@ -199,8 +195,9 @@ export class Router {
     if (slash >= 0 && slash < lower.length - 1) {
       envelopesRouted[kindOf(envelope)]++;
       const target = this.#registry.byNodeKey(lower);
-      if (target) this.deliver(sender, envelope, [target]);
-      else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
+      // Still establishing: not here yet, as before its registration.
+      if (target && !target.establishing) this.deliver(sender, envelope, [target]);
+      else if (!target && this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }

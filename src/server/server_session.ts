@@ -60,6 +60,18 @@ const DEFAULT_PRESENCE: SessionPresence = Object.freeze({
   explicit: false,
 });
 
+/**
+ * A guest's presence from its registration until it is told `established` (while the store is
+ * read, see `connection_serving.ts`): unavailable, so that identity routing passes it by, here
+ * and, through the directory, on the other servers of a cluster.
+ */
+const ESTABLISHING_PRESENCE: SessionPresence = Object.freeze({
+  status: "unavailable",
+  routingRule: "identity",
+  priority: 0,
+  explicit: false,
+});
+
 /** What charges the bytes the server sends in answer to a session (its gate, or its shaper). */
 export interface AnswerCharges {
   /** Charges `bytes` sent in answer. */
@@ -99,7 +111,7 @@ export class ServerSession {
   #unread: UnreadMessage[] = [];
   #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */
-  presence: SessionPresence = DEFAULT_PRESENCE;
+  presence: SessionPresence;
   /** Events the server notifies this session of for the messages it sends. */
   receiptEvents: ReadonlySet<NotificationEvent> = ONLY_FAILED;
 
@@ -125,6 +137,26 @@ export class ServerSession {
     this.scheme = scheme;
     this.guest = scheme === "guest";
     this.source = source;
+    this.presence = this.guest ? ESTABLISHING_PRESENCE : DEFAULT_PRESENCE;
+  }
+
+  /**
+   * Registered, but not told `established` yet (a guest while the store is read): identity
+   * routing passes it by (its presence is unavailable) and what is sent to its node fails (42)
+   * as for an unknown node.
+   */
+  get establishing(): boolean {
+    return this.presence === ESTABLISHING_PRESENCE;
+  }
+
+  /**
+   * Told `established`: from now on a target like any session, with the presence every session
+   * has until it sets one. True when it was {@link establishing} (its presence changed).
+   */
+  markEstablished(): boolean {
+    if (this.presence !== ESTABLISHING_PRESENCE) return false;
+    this.presence = DEFAULT_PRESENCE;
+    return true;
   }
 
   /** The identity string (`name@domain`). */
@@ -161,14 +193,6 @@ export class ServerSession {
     const unread = this.#unread;
     this.#unread = [];
     return unread;
-  }
-
-  /**
-   * Registered, but not told `established` yet (a guest while the store is read): identity
-   * routing passes it by, and what is sent to its node fails as for an unknown node.
-   */
-  get establishing(): boolean {
-    return this.channel.state === "authenticating";
   }
 
   /** Whether identity-addressed envelopes may reach this session. */

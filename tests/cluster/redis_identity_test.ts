@@ -4,8 +4,14 @@
  * the one-process outcome.
  */
 import assert from "node:assert/strict";
-import { type ClientChannel, encodeBase64Text, plainCredentials } from "../../mod.ts";
-import { ACCOUNT } from "../server_test_helpers.ts";
+import {
+  type ClientChannel,
+  Command,
+  encodeBase64Text,
+  Message,
+  plainCredentials,
+} from "../../mod.ts";
+import { ACCOUNT, json, nextMessage } from "../server_test_helpers.ts";
 import { within } from "../tcp_helpers.ts";
 import { TestCluster, until } from "./cluster_helpers.ts";
 
@@ -88,4 +94,50 @@ Deno.test("RedisLoginThrottle delays sign-ins on one server after failures on an
   // Two failures, one on each server: the third attempt waits, on either server, even right.
   await cluster.refused(0, "hank@localhost/a", 34, plainCredentials("right"));
   await cluster.refused(1, "hank@localhost/a", 34, plainCredentials("right"));
+});
+
+Deno.test("RedisEngine: a guest still being let in on one server is no target of its identity's traffic from another", async () => {
+  await using cluster = await TestCluster.start(2);
+  const first = await cluster.login(0, "race@localhost/a");
+  const bob = await cluster.login(0, "bob@localhost/b");
+  // The next guest's read of the store waits: registered on server 1 (in the directory), not
+  // established.
+  const store = cluster.store;
+  const getAccount = store.getAccount.bind(store);
+  const gate = Promise.withResolvers<void>();
+  const reading = Promise.withResolvers<void>();
+  store.getAccount = async (identity: string) => {
+    if (identity === "race@localhost") {
+      reading.resolve();
+      await gate.promise;
+    }
+    return await getAccount(identity);
+  };
+  const second = await cluster.connect(1);
+  const establishing = second.establishSession({ identity: "race@localhost", instance: "b" });
+  try {
+    await within(reading.promise);
+    await cluster.seesPresence(0, "race@localhost/b", (p) => p.status === "unavailable");
+    // Sent to the identity from server 0: only the established session gets it, no `failed`.
+    await bob.sendMessage(new Message("text/plain", "hi", { id: "m1", to: "race@localhost" }));
+    assert.equal((await nextMessage(first) as { content: string }).content, "hi");
+    // Sent to the node being let in: failed as for an unknown node, commands answered at once.
+    await bob.sendMessage(new Message("text/plain", "early", { id: "m2", to: "race@localhost/b" }));
+    const failed = json(await within(bob.receiveNotification())) as Record<string, unknown>;
+    assert.equal(failed.id, "m2", `a receipt for ${failed.id}: ${JSON.stringify(failed)}`);
+    assert.equal((failed.reason as { code: number }).code, 42);
+    const response = await within(
+      bob.processCommand(new Command("get", "/ping", { id: "c1", to: "race@localhost/b" })),
+    );
+    assert.equal(response.status, "failure");
+    assert.equal(response.reason?.code, 42);
+  } finally {
+    gate.resolve();
+  }
+  await within(establishing);
+  // Established: its presence reaches server 0, and so does its identity's traffic.
+  await cluster.seesPresence(0, "race@localhost/b", (p) => p.status === "available");
+  await bob.sendMessage(new Message("text/plain", "both", { to: "race@localhost" }));
+  assert.equal((await nextMessage(first) as { content: string }).content, "both");
+  assert.equal((await nextMessage(second) as { content: string }).content, "both");
 });

@@ -332,12 +332,17 @@ Deno.test("identity: a guest still being let in is not a target of its identity'
     // Sent to the identity: only the established session gets it, and no `failed` comes back.
     await bob.sendMessage(new Message("text/plain", "hi", { id: "m1", to: "race@localhost" }));
     assert.equal((await nextMessage(first) as { content: string }).content, "hi");
-    // Sent to the node being let in: failed as for an unknown node.
+    // Sent to the node being let in: failed as for an unknown node, commands answered at once.
     await bob.sendMessage(new Message("text/plain", "early", { id: "m2", to: "race@localhost/b" }));
     const failed = json(await within(bob.receiveNotification())) as Record<string, unknown>;
     assert.equal(failed.id, "m2");
     assert.equal(failed.event, "failed");
     assert.equal((failed.reason as { code: number }).code, 42);
+    const response = await within(
+      bob.processCommand(new Command("get", "/ping", { id: "c1", to: "race@localhost/b" })),
+    );
+    assert.equal(response.status, "failure");
+    assert.equal(response.reason?.code, 42);
     held.release();
     await within(establishing);
     await bob.sendMessage(new Message("text/plain", "both", { to: "race@localhost" }));
