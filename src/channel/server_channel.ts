@@ -367,6 +367,15 @@ export class ServerChannel extends Channel {
   /** The reason of the last violation by the client, if any. */
   violation: Reason | undefined;
 
+  /** The reason of the `failed` this side sent, once it sent one (what the client was told). */
+  failedWith: Reason | undefined;
+
+  /** Moves the state for a session envelope about to be sent; keeps the reason of a `failed`. */
+  protected override recordSessionSend(session: Session): void {
+    super.recordSessionSend(session);
+    if (session.state === "failed") this.failedWith = session.reason;
+  }
+
   #to(): { to?: string } {
     return this.remoteNode ? { to: this.remoteNode } : {};
   }

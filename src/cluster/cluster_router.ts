@@ -117,7 +117,7 @@ export class ClusterRouter implements RemoteRouting {
     }
     // Here after all (it registered meanwhile), or nowhere.
     const local = entry && this.#o.host.registry.byNodeKey(entry.nodeKey);
-    if (local && !local.establishing) router.deliver(sender, envelope, [local]);
+    if (local) router.toSession(sender, envelope, local);
     else router.refuse(sender, envelope, ROUTING_REASONS.notFound(envelope.to!));
   }
 

@@ -106,8 +106,14 @@ export class InboxDelivery {
 
   #envelope(entry: EnvelopeEntry, item: EnvelopeItem): void | Promise<void> {
     const session = this.#o.host.registry.byNodeKey(item.node);
-    // Still establishing: not here yet (it fails as for an unknown node, see `#reroute`).
-    if (!session || session.establishing) return this.#reroute(entry, item);
+    if (!session) return this.#reroute(entry, item);
+    // A guest being let in (the directory shows it available): delivered once it is established,
+    // else on to where the node is now, or failed (42).
+    if (session.establishing) {
+      return session.settled().then((established) =>
+        established ? this.#envelope(entry, item) : this.#reroute(entry, item)
+      );
+    }
     let envelope: Envelope;
     try {
       envelope = parseEnvelope(item.text);
@@ -153,8 +159,7 @@ export class InboxDelivery {
         if (!await router.send(found.server, on)) fail(CLUSTER_REASONS.serverGone(item.node));
         return;
       }
-      const local = found && host.registry.byNodeKey(item.node);
-      if (local && !local.establishing) return this.#envelope(entry, item);
+      if (found && host.registry.byNodeKey(item.node)) return this.#envelope(entry, item);
       fail(ROUTING_REASONS.notFound(item.node));
     } catch {
       fail(CLUSTER_REASONS.unreachable(item.node));

@@ -95,7 +95,7 @@ export class RedisDirectory {
       server: this.#o.liveness.me,
       tag: this.tagOf(session),
       scheme: session.scheme,
-      presence: session.presence,
+      presence: session.publishedPresence,
     });
   }
 

@@ -133,6 +133,8 @@ class ConnectionServing implements ChannelModule {
   // The per-address key it was admitted under, and its limits and registration count under.
   readonly #source: string | undefined;
   #gate: SessionGate | undefined;
+  // Set once the session is registered (before `established`).
+  #registered: ServerSession | undefined;
   // Set once the session is served: the end of the channel ends the serving from then on.
   #serving: ServerSession | undefined;
   // The client asked to end the session (`finishing`): its `finished` is the client's doing.
@@ -172,6 +174,8 @@ class ConnectionServing implements ChannelModule {
    * handshake with a silent peer takes up to `closeTimeout`).
    */
   onStateChanged(state: SessionState): void {
+    // As `established` is sent: a guest being let in becomes a target (see `guestRefusal`).
+    if (state === "established") this.#registered?.markEstablished();
     if (state === "finishing") this.#clientFinishing = true;
     if (this.#serving && isFinalSessionState(state)) {
       this.#context.registration.unregister(this.#serving);
@@ -233,18 +237,18 @@ class ConnectionServing implements ChannelModule {
           );
           const settle = (outcome: ServerSession | Reason) => {
             if (!("node" in outcome)) return outcome;
-            session = outcome;
+            session = this.#registered = outcome;
             if (!outcome.guest) return node;
             return guestRefusal(options.store, outcome).then((refused) => {
               // Ended meanwhile (evicted, replaced, a violation, the server stopping): the store's
               // answer no longer matters; the log says what the client got.
               if (isFinalSessionState(channel.state)) {
                 refused = {
-                  reason: channel.violation ?? this.#closedWith?.reason ?? NOT_REGISTERED,
+                  reason: channel.failedWith ?? this.#closedWith?.reason ?? NOT_REGISTERED,
                   cause: "ended while the store was read",
                 };
               }
-              if (!refused) return node;
+              if (!refused) return node; // a target once `established` is sent (onStateChanged)
               refusal = refused;
               return refused.reason;
             });
@@ -272,7 +276,6 @@ class ConnectionServing implements ChannelModule {
     let gate: SessionGate | undefined;
     try {
       events.established(established.node, established.scheme);
-      context.registration.established(established);
       // The gate first: it charges what the session sends from now on (and answers invalid
       // envelopes only as its buckets allow); then the handlers take what is valid (also when
       // the channel ended meanwhile: what the session sent before its end is delivered).

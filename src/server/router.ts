@@ -24,7 +24,7 @@ import {
   guardActionsCounter,
   reasonAttributes,
 } from "../observability/metrics.ts";
-import { guardLog } from "../observability/log.ts";
+import { guardLog, serverLog } from "../observability/log.ts";
 import { routeTraced } from "../observability/route_span.ts";
 import type { ServerSession, SessionPresence } from "./server_session.ts";
 import type { SessionRegistry } from "./session_registry.ts";
@@ -195,9 +195,8 @@ export class Router {
     if (slash >= 0 && slash < lower.length - 1) {
       envelopesRouted[kindOf(envelope)]++;
       const target = this.#registry.byNodeKey(lower);
-      // Still establishing: not here yet, as before its registration.
-      if (target && !target.establishing) this.deliver(sender, envelope, [target]);
-      else if (!target && this.#remote) this.#remote.toNode(sender, envelope, lower);
+      if (target) this.toSession(sender, envelope, target);
+      else if (this.#remote) this.#remote.toNode(sender, envelope, lower);
       else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
       return;
     }
@@ -211,6 +210,22 @@ export class Router {
     if (targets.length > 0) this.deliver(sender, envelope, targets);
     else this.refuse(sender, envelope, ROUTING_REASONS.notFound(to));
   };
+
+  /**
+   * Hands an envelope to the session of its exact node: at once, or, for a guest being let in
+   * (`establishing`: its store read takes a moment), once it is established; refused (42) as for
+   * an unknown node if it is not.
+   */
+  toSession(sender: ServerSession, envelope: Envelope, target: ServerSession): void {
+    if (!target.establishing) {
+      this.deliver(sender, envelope, [target]);
+      return;
+    }
+    target.settled().then((established) => {
+      if (established) this.deliver(sender, envelope, [target]);
+      else this.refuse(sender, envelope, ROUTING_REASONS.notFound(envelope.to!));
+    }).catch((error) => serverLog.error("A held envelope could not be routed: {error}", { error }));
+  }
 
   /**
    * Answers an envelope that cannot be delivered: a message with an id gets a `failed`

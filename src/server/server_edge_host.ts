@@ -6,7 +6,6 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import type { Reason } from "../errors.ts";
 import type { EdgeHost } from "../http/edge_host.ts";
 import { EdgeSessionEvents } from "../observability/session_events.ts";
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_MAX_MEMBERS } from "../transport/transport.ts";
@@ -16,7 +15,6 @@ import type { TrafficShaping } from "./guard/traffic_shaper.ts";
 import type { IdentityRules } from "./identity_rules.ts";
 import type { Router } from "./router.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
-import type { ServerSession } from "./server_session.ts";
 import type { SessionRegistration } from "./session_registration.ts";
 import type { SessionRegistry } from "./session_registry.ts";
 
@@ -75,12 +73,9 @@ export function serverEdgeHost(parts: EdgeHostParts): EdgeHost {
         source,
         perIdentity,
       );
-      // Its channel is established already (its guests' accounts were read by the sign-in).
-      const settle = (outcome: ServerSession | Reason) => {
-        if ("node" in outcome) registration.established(outcome);
-        return events.registered(outcome);
-      };
-      return registered instanceof Promise ? registered.then(settle) : settle(registered);
+      return registered instanceof Promise
+        ? registered.then((outcome) => events.registered(outcome))
+        : events.registered(registered);
     },
     unregister: (session) => {
       events.unregistered(session);

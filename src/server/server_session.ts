@@ -62,8 +62,10 @@ const DEFAULT_PRESENCE: SessionPresence = Object.freeze({
 
 /**
  * A guest's presence from its registration until it is told `established` (while the store is
- * read, see `connection_serving.ts`): unavailable, so that identity routing passes it by, here
- * and, through the directory, on the other servers of a cluster.
+ * read, see `connection_serving.ts`): unavailable, so that identity routing here passes it by. A
+ * cluster's directory gets the default presence at once ({@link ServerSession.publishedPresence}):
+ * what other servers forward to it meanwhile waits for its outcome (`inbox_delivery.ts`), which
+ * costs no second directory write per guest login.
  */
 const ESTABLISHING_PRESENCE: SessionPresence = Object.freeze({
   status: "unavailable",
@@ -109,6 +111,8 @@ export class ServerSession {
    */
   answerCharges: AnswerCharges | undefined;
   #unread: UnreadMessage[] = [];
+  // Made only when something waits for an establishing session (see `settled`).
+  #settled: PromiseWithResolvers<boolean> | undefined;
   #trimAt = 2 * UNREAD_WINDOW;
   /** Presence. */
   presence: SessionPresence;
@@ -142,21 +146,40 @@ export class ServerSession {
 
   /**
    * Registered, but not told `established` yet (a guest while the store is read): identity
-   * routing passes it by (its presence is unavailable) and what is sent to its node fails (42)
-   * as for an unknown node.
+   * routing here passes it by (its presence is unavailable) and what is sent to its node from
+   * here fails (42) as for an unknown node.
    */
   get establishing(): boolean {
-    return this.presence === ESTABLISHING_PRESENCE;
+    // `guest` first: an HTTP edge session's presence is a getter that looks at its identity.
+    return this.guest && this.presence === ESTABLISHING_PRESENCE;
+  }
+
+  /** The presence a cluster's directory gets: the default one while {@link establishing}. */
+  get publishedPresence(): SessionPresence {
+    const presence = this.presence;
+    return presence === ESTABLISHING_PRESENCE ? DEFAULT_PRESENCE : presence;
   }
 
   /**
-   * Told `established`: from now on a target like any session, with the presence every session
-   * has until it sets one. True when it was {@link establishing} (its presence changed).
+   * Resolves once an {@link establishing} session is established (true) or unregistered
+   * (false); at once (true) for any other.
    */
-  markEstablished(): boolean {
-    if (this.presence !== ESTABLISHING_PRESENCE) return false;
-    this.presence = DEFAULT_PRESENCE;
-    return true;
+  settled(): Promise<boolean> {
+    if (!this.establishing) return Promise.resolve(true);
+    return (this.#settled ??= Promise.withResolvers()).promise;
+  }
+
+  /** About to be told `established`: from now on a target like any session. */
+  markEstablished(): void {
+    if (this.presence === ESTABLISHING_PRESENCE) this.presence = DEFAULT_PRESENCE;
+    this.#settled?.resolve(true);
+    this.#settled = undefined;
+  }
+
+  /** Unregistered: what waited for its establishment ({@link settled}) learns it will not be. */
+  markGone(): void {
+    this.#settled?.resolve(false);
+    this.#settled = undefined;
   }
 
   /** The identity string (`name@domain`). */

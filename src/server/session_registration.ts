@@ -80,20 +80,11 @@ export class SessionRegistration {
     return session;
   }
 
-  /**
-   * A registered session was told `established`: a guest that was {@link ServerSession.establishing}
-   * becomes a target of its identity's traffic, here and (its presence published) in a cluster.
-   */
-  established(session: ServerSession): void {
-    if (!session.markEstablished()) return;
-    const published = this.#engine.presenceChanged(session);
-    if (published) published.catch(() => {}); // the engine logs what it could not publish
-  }
-
   /** Unregisters a session that ended; a guest identity's data goes with its last guest. */
   unregister(session: ServerSession): void {
     const current = this.#registry.byNodeKey(session.nodeKey) === session;
     this.#registry.remove(session);
+    session.markGone();
     if (current) this.#engine.release(session);
     if (!session.guest) return;
     for (const other of this.#registry.byIdentityKey(session.identityKey)) {

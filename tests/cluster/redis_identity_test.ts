@@ -96,12 +96,12 @@ Deno.test("RedisLoginThrottle delays sign-ins on one server after failures on an
   await cluster.refused(1, "hank@localhost/a", 34, plainCredentials("right"));
 });
 
-Deno.test("RedisEngine: a guest still being let in on one server is no target of its identity's traffic from another", async () => {
+Deno.test("RedisEngine: what other servers send a guest being let in waits for it, and no receipt lies", async () => {
   await using cluster = await TestCluster.start(2);
   const first = await cluster.login(0, "race@localhost/a");
   const bob = await cluster.login(0, "bob@localhost/b");
-  // The next guest's read of the store waits: registered on server 1 (in the directory), not
-  // established.
+  // The next guest's read of the store waits: registered on server 1 (in the directory, with
+  // the default presence), not established.
   const store = cluster.store;
   const getAccount = store.getAccount.bind(store);
   const gate = Promise.withResolvers<void>();
@@ -115,29 +115,59 @@ Deno.test("RedisEngine: a guest still being let in on one server is no target of
   };
   const second = await cluster.connect(1);
   const establishing = second.establishSession({ identity: "race@localhost", instance: "b" });
+  let pinged: Promise<Command> | undefined;
   try {
     await within(reading.promise);
-    await cluster.seesPresence(0, "race@localhost/b", (p) => p.status === "unavailable");
-    // Sent to the identity from server 0: only the established session gets it, no `failed`.
+    await cluster.seesPresence(0, "race@localhost/b", (p) => p.status === "available");
+    // Sent from server 0 to the identity and to the node: delivered to the guest once it is
+    // established (server 1 holds them), to the established session at once.
     await bob.sendMessage(new Message("text/plain", "hi", { id: "m1", to: "race@localhost" }));
     assert.equal((await nextMessage(first) as { content: string }).content, "hi");
-    // Sent to the node being let in: failed as for an unknown node, commands answered at once.
     await bob.sendMessage(new Message("text/plain", "early", { id: "m2", to: "race@localhost/b" }));
-    const failed = json(await within(bob.receiveNotification())) as Record<string, unknown>;
-    assert.equal(failed.id, "m2", `a receipt for ${failed.id}: ${JSON.stringify(failed)}`);
-    assert.equal((failed.reason as { code: number }).code, 42);
-    const response = await within(
-      bob.processCommand(new Command("get", "/ping", { id: "c1", to: "race@localhost/b" })),
-    );
-    assert.equal(response.status, "failure");
-    assert.equal(response.reason?.code, 42);
+    pinged = bob.processCommand(new Command("get", "/ping", { id: "c1", to: "race@localhost/b" }));
   } finally {
     gate.resolve();
   }
   await within(establishing);
-  // Established: its presence reaches server 0, and so does its identity's traffic.
-  await cluster.seesPresence(0, "race@localhost/b", (p) => p.status === "available");
-  await bob.sendMessage(new Message("text/plain", "both", { to: "race@localhost" }));
-  assert.equal((await nextMessage(first) as { content: string }).content, "both");
-  assert.equal((await nextMessage(second) as { content: string }).content, "both");
+  const got = [
+    (await nextMessage(second) as { content: string }).content,
+    (await nextMessage(second) as { content: string }).content,
+  ];
+  assert.deepEqual(got.sort(), ["early", "hi"]);
+  assert.equal((await within(pinged!)).status, "success");
+  // No receipt came for any of it (only `failed` is sent unasked).
+  const receipt = await within(bob.receiveNotification(), 500).then(json, () => undefined);
+  assert.equal(receipt, undefined, `a receipt: ${JSON.stringify(receipt)}`);
+});
+
+Deno.test("RedisEngine: what another server sent a guest that is then refused fails 42", async () => {
+  await using cluster = await TestCluster.start(2);
+  const bob = await cluster.login(0, "bob@localhost/b");
+  const store = cluster.store;
+  const getAccount = store.getAccount.bind(store);
+  const gate = Promise.withResolvers<void>();
+  const reading = Promise.withResolvers<void>();
+  store.getAccount = async (identity: string) => {
+    if (identity === "late@localhost") {
+      reading.resolve();
+      await gate.promise;
+    }
+    return await getAccount(identity);
+  };
+  const guest = await cluster.connect(1);
+  const establishing = guest.establishSession({ identity: "late@localhost", instance: "g" })
+    .then(() => undefined, (caught) => caught);
+  try {
+    await within(reading.promise);
+    // An account created while the guest's read waits: it is refused when the read returns.
+    await cluster.addAccount("late@localhost", "secret");
+    await bob.sendMessage(new Message("text/plain", "early", { id: "m1", to: "late@localhost/g" }));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // it reaches server 1's inbox
+  } finally {
+    gate.resolve();
+  }
+  assert.equal((await within(establishing))?.code, 13);
+  const failed = json(await within(bob.receiveNotification(), 5000)) as Record<string, unknown>;
+  assert.equal(failed.id, "m1");
+  assert.equal((failed.reason as { code: number }).code, 42);
 });
