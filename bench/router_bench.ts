@@ -20,8 +20,12 @@ const channel = {
 } as unknown as ServerChannel;
 const registry = new SessionRegistry();
 const alice = new ServerSession(channel, "alice@localhost/home", "member", "guest");
-registry.add(alice);
-registry.add(new ServerSession(channel, "bob@localhost/home", "member", "guest"));
+const bob = new ServerSession(channel, "bob@localhost/home", "member", "guest");
+// Guests are targets once established (the server marks them so as it sends `established`).
+for (const session of [alice, bob]) {
+  session.markEstablished();
+  registry.add(session);
+}
 const router = new Router(registry, "localhost", "postmaster@localhost", {
   processCommand: () => Promise.reject(new Error("no server resources here")),
 });
