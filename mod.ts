@@ -128,10 +128,10 @@ export {
   identityTargets,
   type RouteCandidate,
   Router,
-  ROUTING_REASONS,
   type ServerEndpoint,
   type ServerReply,
 } from "./src/server/router.ts";
+export { ROUTING_REASONS } from "./src/server/routing_reasons.ts";
 export { HTTP_API_DEFAULTS, type HttpApiOptions } from "./src/http/http_edge.ts";
 export type { CredentialCacheOptions } from "./src/http/credential_cache.ts";
 export { WEBHOOK_DEFAULTS, type WebhookOptions } from "./src/http/webhooks.ts";

@@ -367,7 +367,10 @@ export class ServerChannel extends Channel {
   /** The reason of the last violation by the client, if any. */
   violation: Reason | undefined;
 
-  /** The reason of the `failed` this side sent, once it sent one (what the client was told). */
+  /**
+   * The reason of the `failed` this side sent, once it sent one (what the client was told). The
+   * base channel keeps it too, privately: a getter there would weigh on `lime.web.js`.
+   */
   failedWith: Reason | undefined;
 
   /** Moves the state for a session envelope about to be sent; keeps the reason of a `failed`. */

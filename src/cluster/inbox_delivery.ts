@@ -14,7 +14,7 @@ import { type Envelope, isCommand, isMessage, isNotification } from "../envelope
 import type { Reason } from "../errors.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { identityKeyOf } from "../server/identity_rules.ts";
-import { ROUTING_REASONS, sendFailureReason } from "../server/router.ts";
+import { ROUTING_REASONS, sendFailureReason } from "../server/routing_reasons.ts";
 import type { ClusterRouter } from "./cluster_router.ts";
 import { CLUSTER_REASONS } from "./cluster_router.ts";
 import type { DirectoryCache } from "./directory_cache.ts";

@@ -17,7 +17,7 @@ import { type Envelope, envelopeKind, isCommand, isMessage } from "../envelope.t
 import { ValidationError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { identityKeyOf } from "../server/identity_rules.ts";
-import { ROUTING_REASONS } from "../server/router.ts";
+import { ROUTING_REASONS } from "../server/routing_reasons.ts";
 import { isLoopbackHost, sourceKey } from "../server/source_address.ts";
 import { forwardedClientAddress } from "../transport/forwarded.ts";
 import { requestIsTls } from "../transport/websocket_upgrade.ts";

@@ -18,12 +18,11 @@ import { guardActionsCounter } from "../observability/metrics.ts";
 import { SessionEvents, type TransportLabel } from "../observability/session_events.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { Transport } from "../transport/transport.ts";
-import type { AccountStore } from "./account_store.ts";
 import type { Admission, AdmissionTicket } from "./guard/admission.ts";
 import type { TrafficShaping } from "./guard/traffic_shaper.ts";
-import { IDENTITY_REASONS, type IdentityRules } from "./identity_rules.ts";
+import type { IdentityRules } from "./identity_rules.ts";
 import type { Router } from "./router.ts";
-import { offeredSchemes } from "./server_authenticator.ts";
+import { guestRefusal, offeredSchemes } from "./server_authenticator.ts";
 import { type LimeServerOptions, SERVER_DEFAULTS } from "./server_options.ts";
 import type { ServerSession } from "./server_session.ts";
 import type { SessionRegistration } from "./session_registration.ts";
@@ -217,7 +216,7 @@ class ConnectionServing implements ChannelModule {
     const source = this.#source;
     const perIdentity = options.maxSessionsPerIdentity ?? SERVER_DEFAULTS.maxSessionsPerIdentity;
     let session: ServerSession | undefined;
-    // A refusal decided here (a guest's identity found owned), with its cause for the log.
+    // A refusal decided after registration (a guest's identity found owned), with its cause.
     let refusal: { reason: Reason; cause: string } | undefined;
     let result: EstablishmentResult;
     try {
@@ -239,7 +238,7 @@ class ConnectionServing implements ChannelModule {
             if (!("node" in outcome)) return outcome;
             session = this.#registered = outcome;
             if (!outcome.guest) return node;
-            return guestRefusal(options.store, outcome).then((refused) => {
+            return guestRefusal(options.store, outcome.identity).then((refused) => {
               // Ended meanwhile (evicted, replaced, a violation, the server stopping): the store's
               // answer no longer matters; the log says what the client got.
               if (isFinalSessionState(channel.state)) {
@@ -333,37 +332,4 @@ async function sessionEnded(
     }));
     context.router.reportUnread(established);
   }
-}
-
-/** The store failed while a guest's identity was checked. */
-const STORE_FAILED: Reason = {
-  code: ReasonCode.SESSION_ERROR,
-  description: "An unexpected server error occurred",
-};
-
-/**
- * Why a registered guest may not keep its identity, if it may not: the identity has an account.
- * Read once the guest is registered and before it is told `established`, so one read covers both
- * rules: a guest is refused for an owned identity, and an account created while the guest was let
- * in is seen (one created later ends its guests itself: `ownerArrived`, the cluster's evictions).
- * Until `established` the session is not a target of identity routing (`identityTargets`).
- */
-async function guestRefusal(
-  store: AccountStore,
-  guest: ServerSession,
-): Promise<{ reason: Reason; cause: string } | undefined> {
-  let account: unknown;
-  try {
-    account = await store.getAccount(guest.identity);
-  } catch (error) {
-    return {
-      reason: STORE_FAILED,
-      cause: `the account store failed: ${(error as Error)?.message ?? String(error)}`,
-    };
-  }
-  if (!account) return undefined;
-  return {
-    reason: IDENTITY_REASONS.owned(guest.identity),
-    cause: "guest refused for an owned identity",
-  };
 }

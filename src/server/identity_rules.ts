@@ -130,7 +130,7 @@ export class IdentityRules {
   /**
    * Whether a session authenticated with `scheme` may register `node` now, given the live
    * sessions: undefined when it may, else the refusal. (Whether a guest's identity has an account
-   * is read from the store once the guest is registered: `guestRefusal` in connection_serving.ts.)
+   * is read from the store once the guest is registered: `guestRefusal` in server_authenticator.ts.)
    */
   registrationProblem(
     node: string,

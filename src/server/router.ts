@@ -9,13 +9,13 @@
  */
 import { Command, type Envelope, isCommand, isMessage, Notification } from "../envelope.ts";
 import type { Reason } from "../errors.ts";
-import { quoteForError } from "../formats.ts";
 import type { NotificationEvent } from "../generated/enums.generated.ts";
 import { ReasonCode } from "../generated/reasons.generated.ts";
 import { TransportError } from "../transport/errors.ts";
 import { TAKEN } from "../transport/send_queue.ts";
 import type { RemoteRouting } from "../cluster/engine.ts";
 import { identityKeyOf } from "./identity_rules.ts";
+import { ROUTING_REASONS, sendFailureReason } from "./routing_reasons.ts";
 import {
   envelopesIn,
   envelopesOut,
@@ -41,50 +41,6 @@ export interface ServerReply {
 export interface ServerEndpoint {
   /** A command request for the server; resolves with the response to send back. */
   processCommand(session: ServerSession, request: Command): Promise<ServerReply>;
-}
-
-/** Reasons the router answers with. */
-export const ROUTING_REASONS = {
-  unauthorizedSender: (claimed: string): Reason => ({
-    code: ReasonCode.AUTHORIZATION_UNAUTHORIZED_SENDER,
-    description: `The sender is not authorized to send as ${quoteForError(claimed)}`,
-  }),
-  notFound: (to: string): Reason => ({
-    code: ReasonCode.ROUTING_DESTINATION_NOT_FOUND,
-    description: `The destination ${quoteForError(to)} was not found`,
-  }),
-  otherDomain: (to: string): Reason => ({
-    code: ReasonCode.ROUTING_ERROR,
-    description: `The destination ${
-      quoteForError(to)
-    } is in a domain this server does not route to`,
-  }),
-  messageToServer: (): Reason => ({
-    code: ReasonCode.MESSAGE_PROCESSING_ERROR,
-    description: "The server takes no messages: address a node or an identity",
-  }),
-} as const;
-
-/**
- * Why an envelope handed to a session's channel did not go out: the destination left (42), does
- * not read what it is sent (51), or the envelope is too large once the server stamped it (61).
- */
-export function sendFailureReason(error: unknown, to: string): Reason {
-  if (error instanceof TransportError) {
-    if (error.code === "too-large") {
-      return {
-        code: ReasonCode.MESSAGE_PROCESSING_ERROR,
-        description: `Cannot deliver to ${quoteForError(to)}: ${error.message}`,
-      };
-    }
-    if (error.code === "slow-reader") {
-      return {
-        code: ReasonCode.DISPATCH_ERROR,
-        description: `Cannot deliver to ${quoteForError(to)}: it does not read what it is sent`,
-      };
-    }
-  }
-  return ROUTING_REASONS.notFound(to);
 }
 
 /** A session as identity routing sees it: its presence. */

@@ -1,8 +1,8 @@
 /**
  * How the server authenticates (lime-protocol §3.6), always about the identity of the node the
  * session will get (assigned before authentication): reserved identities are refused for every
- * scheme; guest only for an identity with no account (read after registration, see
- * `connection_serving.ts`; the registry rules add: and no live session authenticated by something
+ * scheme; guest only for an identity with no account (read after registration:
+ * {@link guestRefusal}; the registry rules add: and no live session authenticated by something
  * stronger); plain and key against the salted hashes in the store,
  * only where a secret may travel (over TLS, or from loopback by default), inside the hashing
  * bound and the login throttle; transport by the TLS client certificate; external through a
@@ -13,6 +13,7 @@ import { readExternal } from "../channel/authentication/external.ts";
 import { readKey } from "../channel/authentication/key.ts";
 import { readPlainPassword } from "../channel/authentication/plain.ts";
 import type { Credentials } from "../channel/authentication/credentials.ts";
+import type { Reason } from "../errors.ts";
 import type {
   AuthenticationContext,
   AuthenticationResult,
@@ -148,9 +149,8 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
     switch (scheme) {
       case "guest":
         if (!options.guest) return refused("guests are refused");
-        // Whether the identity has an account is read once the guest is registered (one read for
-        // the refusal and for an account created meanwhile: `guestRefusal` in
-        // connection_serving.ts), before `established`.
+        // Whether the identity has an account is read once the guest is registered (see
+        // `guestRefusal`), before `established`.
         result = { domainRole: "member" };
         break;
       case "plain":
@@ -199,4 +199,20 @@ export function serverAuthenticator(options: ServerAuthenticatorOptions): Server
     }
     return result;
   }
+}
+
+/**
+ * Why a registered guest may not keep `identity`: it has an account (13, "owned"); undefined when
+ * it may. The serving reads it once the guest is registered and before it is told `established`
+ * (`connection_serving.ts`), so one read covers both rules: a guest is refused for an owned
+ * identity, and an account created while the guest was let in is seen (one created later ends its
+ * guests itself: `ownerArrived`, the cluster's evictions). A store failure rejects (the
+ * establishment then fails with its unexpected-error reason).
+ */
+export async function guestRefusal(
+  store: AccountStore,
+  identity: string,
+): Promise<{ reason: Reason; cause: string } | undefined> {
+  if (!(await store.getAccount(identity))) return undefined;
+  return { reason: IDENTITY_REASONS.owned(identity), cause: "guest refused for an owned identity" };
 }

@@ -96,23 +96,32 @@ Deno.test("RedisLoginThrottle delays sign-ins on one server after failures on an
   await cluster.refused(1, "hank@localhost/a", 34, plainCredentials("right"));
 });
 
+/**
+ * Makes the cluster's store hold every read of `identity` (a guest's one read, after its
+ * registration) until `gate` resolves; `reading` resolves once one waits.
+ */
+function holdReads(cluster: TestCluster, identity: string) {
+  const store = cluster.store;
+  const getAccount = store.getAccount.bind(store);
+  const gate = Promise.withResolvers<void>();
+  const reading = Promise.withResolvers<void>();
+  store.getAccount = async (asked: string) => {
+    if (asked === identity) {
+      reading.resolve();
+      await gate.promise;
+    }
+    return await getAccount(asked);
+  };
+  return { reading, gate };
+}
+
 Deno.test("RedisEngine: what other servers send a guest being let in waits for it, and no receipt lies", async () => {
   await using cluster = await TestCluster.start(2);
   const first = await cluster.login(0, "race@localhost/a");
   const bob = await cluster.login(0, "bob@localhost/b");
   // The next guest's read of the store waits: registered on server 1 (in the directory, with
   // the default presence), not established.
-  const store = cluster.store;
-  const getAccount = store.getAccount.bind(store);
-  const gate = Promise.withResolvers<void>();
-  const reading = Promise.withResolvers<void>();
-  store.getAccount = async (identity: string) => {
-    if (identity === "race@localhost") {
-      reading.resolve();
-      await gate.promise;
-    }
-    return await getAccount(identity);
-  };
+  const { reading, gate } = holdReads(cluster, "race@localhost");
   const second = await cluster.connect(1);
   const establishing = second.establishSession({ identity: "race@localhost", instance: "b" });
   let pinged: Promise<Command> | undefined;
@@ -143,17 +152,7 @@ Deno.test("RedisEngine: what other servers send a guest being let in waits for i
 Deno.test("RedisEngine: what another server sent a guest that is then refused fails 42", async () => {
   await using cluster = await TestCluster.start(2);
   const bob = await cluster.login(0, "bob@localhost/b");
-  const store = cluster.store;
-  const getAccount = store.getAccount.bind(store);
-  const gate = Promise.withResolvers<void>();
-  const reading = Promise.withResolvers<void>();
-  store.getAccount = async (identity: string) => {
-    if (identity === "late@localhost") {
-      reading.resolve();
-      await gate.promise;
-    }
-    return await getAccount(identity);
-  };
+  const { reading, gate } = holdReads(cluster, "late@localhost");
   const guest = await cluster.connect(1);
   const establishing = guest.establishSession({ identity: "late@localhost", instance: "g" })
     .then(() => undefined, (caught) => caught);
