@@ -12,6 +12,9 @@ import type {
 import type { PresenceRoutingRule, PresenceStatus } from "../generated/types.generated.ts";
 import type { Envelope } from "../envelope.ts";
 import { Node } from "../node.ts";
+import { type UnreadMessage, UnreadRecord } from "./unread_record.ts";
+
+export type { UnreadMessage } from "./unread_record.ts";
 
 /** Messages with ids kept as possibly unread beyond what is still queued (see `handedOver`). */
 export const UNREAD_WINDOW = 4096;
@@ -21,22 +24,6 @@ export const UNREAD_WINDOW = 4096;
  * buffers, generously): what was sent longer ago than this plus what is still queued was read.
  */
 export const IN_FLIGHT_SLACK = 16 * 1024 * 1024;
-
-/**
- * A message handed to a session that it may not have read (see `ServerSession.handedOver`): what
- * its `failed` receipt needs, not the message (kept for thousands of messages per session, whole
- * messages would outlive the young generation and be copied out of it).
- */
-export interface UnreadMessage {
-  /** Who sent it. */
-  sender: ServerSession;
-  /** The message's id. */
-  id: string;
-  /** Its destination as the sender wrote it. */
-  to: string | undefined;
-  /** The transport's `sentBytes` when it was handed over: the message ends at or before it. */
-  mark: number;
-}
 
 /** Presence of a session (lime-protocol §7). */
 export interface SessionPresence {
@@ -110,7 +97,8 @@ export class ServerSession {
    * set by its gate). An object, not a closure: a server keeps one per session.
    */
   answerCharges: AnswerCharges | undefined;
-  #unread: UnreadMessage[] = [];
+  // Made at the first message with an id handed over (most sessions of a big server get none).
+  #unread: UnreadRecord | undefined;
   // Made only when something waits for an establishing session (see `settled`).
   #settled: PromiseWithResolvers<boolean> | undefined;
   #trimAt = 2 * UNREAD_WINDOW;
@@ -196,26 +184,24 @@ export class ServerSession {
    * enough to keep the buffers from emptying no longer makes the server keep everything.)
    */
   handedOver(sender: ServerSession, message: Envelope): void {
-    const unread = this.#unread;
+    const unread = this.#unread ??= new UnreadRecord();
     const transport = this.channel.transport;
     const sent = transport.sentBytes ?? 0;
-    unread.push({ sender, id: message.id!, to: message.to, mark: sent });
+    unread.push(sender, message.id!, message.to, this.node, sent);
     if (unread.length < this.#trimAt) return;
     const queued = transport.queuedBytes ?? 0;
     const read = sent - queued - IN_FLIGHT_SLACK;
     const most = unread.length - UNREAD_WINDOW;
     let drop = 0;
     if (!queued) drop = most;
-    else while (drop < most && unread[drop].mark <= read) drop++;
-    if (drop > 0) unread.splice(0, drop);
+    else while (drop < most && unread.markAt(drop) <= read) drop++;
+    if (drop > 0) unread.dropOldest(drop);
     this.#trimAt = Math.max(2 * UNREAD_WINDOW, unread.length + UNREAD_WINDOW / 4);
   }
 
   /** Takes the record of {@link handedOver} messages (the session ended as a slow reader). */
   takeUnread(): UnreadMessage[] {
-    const unread = this.#unread;
-    this.#unread = [];
-    return unread;
+    return this.#unread?.take(this.node) ?? [];
   }
 
   /** Whether identity-addressed envelopes may reach this session. */
