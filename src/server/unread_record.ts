@@ -1,9 +1,12 @@
 /**
  * The record a session keeps of the messages with ids handed to it that it may not have read (see
- * `ServerSession.handedOver`): a ring of parallel arrays, oldest first. A session under load keeps
- * tens of thousands of entries; as objects in an array, each was an object made per message and
- * kept long enough to be copied out of the young generation, and dropping the oldest moved the
- * whole array. Here an entry is four slots of arrays made once, and dropping moves an index.
+ * `ServerSession.handedOver`), oldest first. A session under load keeps tens of thousands of
+ * entries; as objects in an array, each was an object made per message and kept long enough to be
+ * copied out of the young generation, and dropping the oldest moved the whole array. Here the
+ * entries are slots of parallel arrays in chunks of {@link CHUNK}: pushing writes four slots,
+ * dropping moves an index and lets go of whole chunks, and nothing is ever copied (a ring that
+ * grew and shrank with the record re-made and copied its arrays at every swing of a record under
+ * load, between a few thousand entries and tens of thousands).
  * @module
  */
 import type { ServerSession } from "./server_session.ts";
@@ -24,29 +27,37 @@ export interface UnreadMessage {
   mark: number;
 }
 
-/** The smallest capacity; also what an emptied record shrinks back to. */
-const MIN_CAPACITY = 8;
+/** Entries per chunk. */
+export const CHUNK = 1024;
+
+/** Up to {@link CHUNK} entries, as parallel arrays (they grow as a plain array does). */
+class Chunk {
+  senders: (ServerSession | undefined)[] = [];
+  ids: (string | undefined)[] = [];
+  // `null`: the session's own node (as most messages are addressed; not kept per message).
+  tos: (string | null | undefined)[] = [];
+  marks: number[] = [];
+}
 
 /** Entries in the order they were pushed; the oldest can be dropped. */
 export class UnreadRecord {
-  #senders: (ServerSession | undefined)[] = [];
-  #ids: (string | undefined)[] = [];
-  // `null`: the session's own node (as most messages are addressed; not kept per message).
-  #tos: (string | null | undefined)[] = [];
-  #marks: number[] = [];
-  /** Capacity − 1 (the capacity is a power of two). */
-  #mask = -1;
-  #head = 0;
+  /** Every chunk but the last is full; the first starts at {@link #start}. */
+  #chunks: Chunk[] = [];
+  #start = 0;
   #length = 0;
+  /** A dropped full chunk, kept for the next one needed (a record under load needs one soon). */
+  #spare: Chunk | undefined;
 
   /** How many entries it holds. */
   get length(): number {
     return this.#length;
   }
 
-  /** How many entries its arrays hold before they grow. */
+  /** How many entries its chunks can hold (the spare one included). */
   get capacity(): number {
-    return this.#mask + 1;
+    let slots = this.#spare?.ids.length ?? 0;
+    for (const chunk of this.#chunks) slots += chunk.ids.length;
+    return slots;
   }
 
   /** Appends an entry; `to` equal to `node` (the session's own) is not kept. */
@@ -57,77 +68,69 @@ export class UnreadRecord {
     node: string,
     mark: number,
   ): void {
-    if (this.#length > this.#mask) this.#resize(Math.max(MIN_CAPACITY, 2 * (this.#mask + 1)));
-    const at = (this.#head + this.#length) & this.#mask;
-    this.#senders[at] = sender;
-    this.#ids[at] = id;
-    this.#tos[at] = to === node ? null : to;
-    this.#marks[at] = mark;
+    const end = this.#start + this.#length;
+    const offset = end % CHUNK;
+    let chunk: Chunk;
+    if (offset === 0 && end / CHUNK === this.#chunks.length) {
+      chunk = this.#spare ?? new Chunk();
+      this.#spare = undefined;
+      this.#chunks.push(chunk);
+    } else chunk = this.#chunks[(end - offset) / CHUNK];
+    chunk.senders[offset] = sender;
+    chunk.ids[offset] = id;
+    chunk.tos[offset] = to === node ? null : to;
+    chunk.marks[offset] = mark;
     this.#length++;
   }
 
   /** The `mark` of the `index`-th oldest entry. */
   markAt(index: number): number {
-    return this.#marks[(this.#head + index) & this.#mask];
+    const at = this.#start + index;
+    return this.#chunks[Math.floor(at / CHUNK)].marks[at % CHUNK];
   }
 
   /** Drops the `count` oldest entries (and what they held on to). */
   dropOldest(count: number): void {
     count = Math.min(count, this.#length);
-    for (let i = 0; i < count; i++) {
-      const at = (this.#head + i) & this.#mask;
-      this.#senders[at] = undefined;
-      this.#ids[at] = undefined;
-      this.#tos[at] = undefined;
+    let start = this.#start;
+    let left = count;
+    while (left > 0) {
+      const chunk = this.#chunks[0];
+      const end = Math.min(CHUNK, start + left);
+      chunk.senders.fill(undefined, start, end);
+      chunk.ids.fill(undefined, start, end);
+      chunk.tos.fill(undefined, start, end);
+      left -= end - start;
+      start = end;
+      if (start === CHUNK) {
+        this.#chunks.shift();
+        this.#spare = chunk;
+        start = 0;
+      }
     }
-    this.#head = (this.#head + count) & this.#mask;
     this.#length -= count;
-    // A burst grew the arrays: give the memory back, a half at a time, once they are mostly empty
-    // (not at once: a record under load swings between a few thousand entries and tens of
-    // thousands, and re-making its arrays at every swing costs more than the pushes).
-    const capacity = this.#mask + 1;
-    if (capacity > MIN_CAPACITY && this.#length < capacity >> 3) this.#resize(capacity >> 1);
+    this.#start = start;
   }
 
   /** Every entry, oldest first, as objects (`node` as in `push`); the record is left empty. */
   take(node: string): UnreadMessage[] {
     const taken: UnreadMessage[] = [];
     for (let i = 0; i < this.#length; i++) {
-      const at = (this.#head + i) & this.#mask;
+      const at = this.#start + i;
+      const chunk = this.#chunks[Math.floor(at / CHUNK)];
+      const offset = at % CHUNK;
+      const to = chunk.tos[offset];
       taken.push({
-        sender: this.#senders[at]!,
-        id: this.#ids[at]!,
-        to: this.#tos[at] === null ? node : this.#tos[at] as string | undefined,
-        mark: this.#marks[at],
+        sender: chunk.senders[offset]!,
+        id: chunk.ids[offset]!,
+        to: to === null ? node : to,
+        mark: chunk.marks[offset],
       });
     }
-    this.#senders = [];
-    this.#ids = [];
-    this.#tos = [];
-    this.#marks = [];
-    this.#mask = -1;
-    this.#head = 0;
+    this.#chunks = [];
+    this.#start = 0;
     this.#length = 0;
+    this.#spare = undefined;
     return taken;
-  }
-
-  #resize(capacity: number): void {
-    const senders = new Array<ServerSession | undefined>(capacity);
-    const ids = new Array<string | undefined>(capacity);
-    const tos = new Array<string | null | undefined>(capacity);
-    const marks = new Array<number>(capacity);
-    for (let i = 0; i < this.#length; i++) {
-      const at = (this.#head + i) & this.#mask;
-      senders[i] = this.#senders[at];
-      ids[i] = this.#ids[at];
-      tos[i] = this.#tos[at];
-      marks[i] = this.#marks[at];
-    }
-    this.#senders = senders;
-    this.#ids = ids;
-    this.#tos = tos;
-    this.#marks = marks;
-    this.#mask = capacity - 1;
-    this.#head = 0;
   }
 }
