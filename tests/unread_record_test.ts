@@ -80,3 +80,22 @@ Deno.test("UnreadRecord gives back the memory of a burst once it is dropped", ()
   );
   assert.equal(record.capacity, 0);
 });
+
+Deno.test("UnreadRecord drops nothing for a count that is not a positive number", () => {
+  const record = new UnreadRecord();
+  for (let i = 0; i < 10; i++) record.push(senders[0], `m${i}`, NODE, NODE, i);
+  for (const count of [0, -3, Number.NaN, -Infinity]) record.dropOldest(count);
+  assert.equal(record.length, 10);
+  record.dropOldest(1.5); // a whole entry, not half of one
+  assert.equal(record.length, 9);
+  assert.equal(record.markAt(0), 1);
+  record.dropOldest(Infinity);
+  assert.equal(record.length, 0);
+  record.push(senders[1], "after", undefined, NODE, 42);
+  assert.deepEqual(record.take(NODE), [{
+    sender: senders[1],
+    id: "after",
+    to: undefined,
+    mark: 42,
+  }]);
+});

@@ -83,15 +83,16 @@ export class UnreadRecord {
     this.#length++;
   }
 
-  /** The `mark` of the `index`-th oldest entry. */
+  /** The `mark` of the `index`-th oldest entry (`index` below {@link length}). */
   markAt(index: number): number {
     const at = this.#start + index;
     return this.#chunks[Math.floor(at / CHUNK)].marks[at % CHUNK];
   }
 
-  /** Drops the `count` oldest entries (and what they held on to). */
+  /** Drops the `count` oldest entries (and what they held on to); all of them at most. */
   dropOldest(count: number): void {
-    count = Math.min(count, this.#length);
+    if (!(count > 0)) return; // 0, negative or NaN: nothing, as `splice` did
+    count = Math.min(Math.floor(count), this.#length);
     let start = this.#start;
     let left = count;
     while (left > 0) {
