@@ -332,8 +332,8 @@ export class SendQueue<T> {
           }
           continue;
         }
-        queue.fill(undefined, this.#head, end); // the texts can be collected once written
-        this.#head = end;
+        // The texts can be collected once written (a loop: `fill` with bounds costs ~20 ns a call).
+        while (this.#head < end) queue[this.#head++] = undefined;
         this.#queuedText -= size;
         if (drained === null) {
           for (const send of batch) send.resolve();
