@@ -295,8 +295,13 @@ export function pingLoop(client: ClientChannel, interval = 10) {
 
 /** The 99th percentile of `values`. */
 export function p99(values: number[]): number {
+  return percentile(values, 0.99);
+}
+
+/** The `q` quantile of `values` (0.95: the 95th percentile), by nearest rank. */
+export function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 }
 
 async function writeFully(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
