@@ -7,39 +7,16 @@
  * `QUEUED=4096 deno bench --allow-env bench/handed_over_bench.ts`.
  * @module
  */
-import type { ServerChannel } from "../src/channel/server_channel.ts";
 import { ServerSession } from "../src/server/server_session.ts";
+import { handedOverFixture } from "./handed_over_fixture.ts";
 
-let sent = 0;
-const queued = Number(Deno.env.get("QUEUED") ?? 0);
-const channel = {
-  transport: {
-    get sentBytes() {
-      return sent;
-    },
-    get queuedBytes() {
-      return queued;
-    },
-  },
-} as unknown as ServerChannel;
-const sender = new ServerSession(channel, "alice@localhost/home", "member", "plain");
-const target = new ServerSession(channel, "bob@localhost/home", "member", "plain");
-const texts = Array.from(
-  { length: 1024 },
-  (_, i) =>
-    `{"id":"${crypto.randomUUID()}","to":"bob@localhost/home","type":"text/plain",` +
-    `"content":"message ${i}"}`,
-);
+const fixture = handedOverFixture(ServerSession, Number(Deno.env.get("QUEUED") ?? 0));
 let next = 0;
 
 Deno.bench("handedOver: a routed message with an id (parse included)", () => {
-  const message = JSON.parse(texts[next++ & 1023]);
-  sent += 200;
-  target.handedOver(sender, message);
+  fixture.handOver(next++);
 });
 
 Deno.bench("baseline: JSON.parse of the same message", () => {
-  const message = JSON.parse(texts[next++ & 1023]);
-  sent += 200;
-  if (message.id === "") throw new Error("unreachable");
+  fixture.parseOnly(next++);
 });

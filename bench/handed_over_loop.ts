@@ -10,9 +10,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { ServerChannel } from "../src/channel/server_channel.ts";
-import type { Envelope } from "../src/envelope.ts";
 import type { ServerSession as Session } from "../src/server/server_session.ts";
+import { handedOverFixture } from "./handed_over_fixture.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,43 +23,18 @@ const module = values.root === undefined
   ? new URL("../src/server/server_session.ts", import.meta.url).href
   : new URL(`file://${Deno.realPathSync(values.root)}/src/server/server_session.ts`).href;
 const { ServerSession } = await import(module) as { ServerSession: typeof Session };
-
-let sent = 0;
-const channel = {
-  transport: {
-    get sentBytes() {
-      return sent;
-    },
-    get queuedBytes() {
-      return queued;
-    },
-  },
-} as unknown as ServerChannel;
-const sender = new ServerSession(channel, "alice@localhost/home", "member", "plain");
-const target = new ServerSession(channel, "bob@localhost/home", "member", "plain");
-const texts = Array.from(
-  { length: 1024 },
-  (_, i) =>
-    `{"id":"${crypto.randomUUID()}","to":"bob@localhost/home","type":"text/plain",` +
-    `"content":"message ${i}"}`,
-);
+const fixture = handedOverFixture(ServerSession, queued);
 const MESSAGES = 3_000_000;
 
 function handOver(count: number): void {
-  for (let i = 0; i < count; i++) {
-    const message = JSON.parse(texts[i & 1023]) as Envelope;
-    sent += 200;
-    target.handedOver(sender, message);
-  }
+  for (let i = 0; i < count; i++) fixture.handOver(i);
 }
 
 handOver(500_000);
 const start = performance.now();
 handOver(MESSAGES);
 const handed = performance.now();
-for (let i = 0; i < MESSAGES; i++) {
-  if ((JSON.parse(texts[i & 1023]) as Envelope).id === "") throw new Error("unreachable");
-}
+for (let i = 0; i < MESSAGES; i++) fixture.parseOnly(i);
 const parsed = performance.now();
 const ns = (ms: number) => (ms * 1e6 / MESSAGES).toFixed(0);
 console.log(

@@ -134,8 +134,9 @@ export class ServerSession {
 
   /**
    * Registered, but not told `established` yet (a guest while the store is read): identity
-   * routing here passes it by (its presence is unavailable) and what is sent to its node from
-   * here fails (42) as for an unknown node.
+   * routing here passes it by (its presence is unavailable), and what is sent to its node waits
+   * for the outcome ({@link settled}; `Router.toSession`): delivered once it is established,
+   * failed (42) as for an unknown node if it is refused.
    */
   get establishing(): boolean {
     // `guest` first: an HTTP edge session's presence is a getter that looks at its identity.
