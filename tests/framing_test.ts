@@ -23,6 +23,19 @@ function frameAll(framer: EnvelopeFramer, chunks: Uint8Array[]): string[] {
   return out;
 }
 
+/** The same with `onSpan`: objects wholly in a chunk come as offsets, decoded here. */
+function frameAllWithSpans(framer: EnvelopeFramer, chunks: Uint8Array[]): string[] {
+  const out: string[] = [];
+  for (const chunk of chunks) {
+    framer.push(
+      chunk,
+      (frame) => out.push(decoder.decode(frame)),
+      (start, end) => out.push(decoder.decode(chunk.subarray(start, end))),
+    );
+  }
+  return out;
+}
+
 function splitRandomly(bytes: Uint8Array, random: () => number, maxChunk: number): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < bytes.length;) {
@@ -41,8 +54,11 @@ Deno.test("EnvelopeFramer yields the same envelopes for any random split of a co
       texts.map((t) => t + separators[randomInt(random, separators.length)]).join(""),
     );
     const maxChunk = [1, 2, 7, 64, 4096, 65536][round % 6];
-    const frames = frameAll(new EnvelopeFramer(), splitRandomly(stream, random, maxChunk));
+    const chunks = splitRandomly(stream, random, maxChunk);
+    const frames = frameAll(new EnvelopeFramer(), chunks);
     assert.deepEqual(frames, texts, `round ${round}, chunks up to ${maxChunk} bytes`);
+    const spans = frameAllWithSpans(new EnvelopeFramer(), chunks);
+    assert.deepEqual(spans, texts, `round ${round} with spans, chunks up to ${maxChunk} bytes`);
   }
 });
 

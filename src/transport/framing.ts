@@ -82,13 +82,20 @@ export class EnvelopeFramer {
 
   /**
    * Scans a chunk; calls `onFrame` with every complete object, in order. A frame may alias
-   * `chunk`: use it before the next `push`. When `onFrame` returns `false` the scan stops right
-   * after that object (the bytes after it are not looked at; a TLS or gzip switch starts there).
-   * Returns how many bytes of `chunk` were consumed: `chunk.length` unless stopped. Throws a
-   * `framing` TransportError on bytes other than whitespace between objects, on an object over
-   * the size cap or nested too deeply; the framer is then unusable.
+   * `chunk`: use it before the next `push`. With `onSpan`, an object that lies wholly in `chunk`
+   * is reported to it instead, as its offsets in `chunk` (`start` inclusive, `end` exclusive; no
+   * view is made), and `onFrame` gets only the objects assembled from several chunks. When the
+   * callback returns `false` the scan stops right after that object (the bytes after it are not
+   * looked at; a TLS or gzip switch starts there). Returns how many bytes of `chunk` were
+   * consumed: `chunk.length` unless stopped. Throws a `framing` TransportError on bytes other
+   * than whitespace between objects, on an object over the size cap or nested too deeply; the
+   * framer is then unusable.
    */
-  push(input: Uint8Array, onFrame: (frame: Uint8Array) => unknown): number {
+  push(
+    input: Uint8Array,
+    onFrame: (frame: Uint8Array) => unknown,
+    onSpan?: (start: number, end: number) => unknown,
+  ): number {
     // A node Buffer's indexOf, subarray and slice are slow polyfills in Deno: the chunk is read
     // as it is (no view made per chunk), with Uint8Array's own indexOf, and frames are plain
     // Uint8Array views made directly.
@@ -178,8 +185,9 @@ export class EnvelopeFramer {
           if (--this.#braces === 0) {
             const size = this.#partsLength + i + 1 - start;
             if (size > this.#maxSize) throw this.#tooLarge(size);
-            const frame = new Uint8Array(chunk.buffer, chunk.byteOffset + start, i + 1 - start);
-            const more = onFrame(this.#parts.length ? this.#concat(frame) : frame);
+            const more = this.#parts.length === 0 && onSpan !== undefined
+              ? onSpan(start, i + 1)
+              : this.#frame(chunk, start, i + 1, onFrame);
             start = -1;
             if (more === false) return i + 1;
           }
@@ -196,6 +204,17 @@ export class EnvelopeFramer {
       this.#partsLength += rest.length;
     }
     return length;
+  }
+
+  /** Hands `chunk[start, end)` to `onFrame`, after the parts of earlier chunks if any. */
+  #frame(
+    chunk: Uint8Array,
+    start: number,
+    end: number,
+    onFrame: (frame: Uint8Array) => unknown,
+  ): unknown {
+    const frame = new Uint8Array(chunk.buffer, chunk.byteOffset + start, end - start);
+    return onFrame(this.#parts.length ? this.#concat(frame) : frame);
   }
 
   #concat(last: Uint8Array): Uint8Array {

@@ -1,0 +1,159 @@
+/**
+ * A received chunk decoded once when it is all ASCII (`ascii_chunk.ts`, used by `TcpTransport`):
+ * the decision and its backoff, the framer's spans, and real sockets delivering exactly what was written whichever path a
+ * chunk takes (ASCII, not ASCII, invalid UTF-8, envelopes split across writes).
+ */
+import assert from "node:assert/strict";
+import type { Envelope } from "../src/envelope.ts";
+import {
+  ASCII_BACKOFF,
+  AsciiChunks,
+  asciiText,
+  MIN_ASCII_CHUNK,
+} from "../src/transport/ascii_chunk.ts";
+import { EnvelopeFramer } from "../src/transport/framing.ts";
+import type { TcpTransport } from "../src/transport/tcp.ts";
+import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
+import { inbox, within, writeAll } from "./tcp_helpers.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("asciiText: the text of an all-ASCII chunk, undefined for any other byte", () => {
+  const ascii = '{"id":"1","type":"text/plain","content":"plain \\u00e9 text"}';
+  assert.equal(asciiText(encoder.encode(ascii)), ascii);
+  assert.equal(asciiText(new Uint8Array(0)), "");
+  // Valid UTF-8 beyond ASCII: fewer characters than bytes.
+  assert.equal(asciiText(encoder.encode('{"content":"ação"}')), undefined);
+  assert.equal(asciiText(encoder.encode('{"content":"😀"}')), undefined);
+  // A real U+FFFD (3 bytes) is not ASCII either.
+  assert.equal(asciiText(encoder.encode('{"content":"\uFFFD"}')), undefined);
+  // Bytes that are not UTF-8, one U+FFFD each: as many characters as bytes, still refused.
+  assert.equal(asciiText(new Uint8Array(300).fill(0xff)), undefined);
+  const oneBad = encoder.encode('{"content":"x"}');
+  oneBad[12] = 0x80;
+  assert.equal(asciiText(oneBad), undefined);
+});
+
+Deno.test("AsciiChunks: short chunks are not tried; after one that is not ASCII the next 16 are not", () => {
+  const chunks = new AsciiChunks();
+  const ascii = encoder.encode("a".repeat(MIN_ASCII_CHUNK));
+  const other = encoder.encode("é".repeat(MIN_ASCII_CHUNK));
+  assert.equal(chunks.text(ascii), "a".repeat(MIN_ASCII_CHUNK));
+  assert.equal(chunks.text(ascii.subarray(1)), undefined); // under MIN_ASCII_CHUNK
+  assert.equal(chunks.text(other), undefined);
+  for (let i = 0; i < ASCII_BACKOFF; i++) assert.equal(chunks.text(ascii), undefined, `chunk ${i}`);
+  assert.equal(chunks.text(ascii), "a".repeat(MIN_ASCII_CHUNK));
+});
+
+Deno.test("EnvelopeFramer: onSpan gets the offsets of objects wholly in the chunk, onFrame the assembled ones", () => {
+  const framer = new EnvelopeFramer();
+  const got: string[] = [];
+  const decoder = new TextDecoder();
+  const push = (wire: string) => {
+    const chunk = encoder.encode(wire);
+    return framer.push(
+      chunk,
+      (frame) => got.push(`frame ${decoder.decode(frame)}`),
+      (start, end) => got.push(`span ${start}-${end} ${wire.slice(start, end)}`),
+    );
+  };
+  assert.equal(push(' {"a":"}"}\n{"b":[1]}{"c":'), 25);
+  assert.equal(push('"x"}  {"d":"\\\\"} {"e"'), 21);
+  assert.equal(push(":1}"), 3);
+  assert.deepEqual(got, [
+    'span 1-10 {"a":"}"}',
+    'span 11-20 {"b":[1]}',
+    'frame {"c":"x"}',
+    'span 6-16 {"d":"\\\\"}',
+    'frame {"e":1}',
+  ]);
+  // Stopping after a span: the bytes after it are not looked at.
+  const stopping = new EnvelopeFramer();
+  const wire = encoder.encode('{"a":1}{"b":2}');
+  assert.equal(stopping.push(wire, () => true, () => false), 7);
+});
+
+/** A listener, one raw client socket and the server's transport. */
+async function rawPeer() {
+  const listener = new TcpTransportListener({ port: 0 });
+  await listener.listen();
+  const accepted = listener[Symbol.asyncIterator]().next();
+  const [hostname, port] = listener.address!.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  conn.setNoDelay(true);
+  const server: TcpTransport = (await within(accepted)).value!;
+  return {
+    conn,
+    server,
+    receive: inbox(server),
+    async [Symbol.asyncDispose]() {
+      try {
+        conn.close();
+      } catch { /* closed by the server */ }
+      await within(server.closed);
+      await listener.close();
+    },
+  };
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+Deno.test("TcpTransport delivers what was written through every decoding path", async () => {
+  await using peer = await rawPeer();
+  const sent: string[] = [];
+  const envelope = (i: number, content: string) =>
+    JSON.stringify({ id: `m${i}`, to: "bob@localhost/x", type: "text/plain", content });
+  let serial = 0;
+  // A write of `count` envelopes (with whitespace between some), or the first `cut` bytes of it.
+  const batch = (count: number, content: (i: number) => string): string => {
+    let wire = "";
+    for (let k = 0; k < count; k++) {
+      const text = envelope(serial, content(serial));
+      serial++;
+      sent.push(text);
+      wire += k % 3 === 0 ? `${text}\r\n` : text;
+    }
+    return wire;
+  };
+  const ascii = (i: number) => `plain ascii ${i} with {braces} and \\"quotes\\"`.repeat(1 + i % 3);
+  const portuguese = (i: number) => `ação número ${i}, olá 😀`;
+  const writes: Uint8Array[] = [];
+  // 1. All ASCII, one envelope split across two writes (its tail opens the next write).
+  const first = encoder.encode(batch(40, ascii));
+  const split = first.length - 30;
+  writes.push(first.subarray(0, split), first.subarray(split));
+  // 2. Not ASCII: per-envelope decoding, then the backoff.
+  for (let w = 0; w < 4; w++) writes.push(encoder.encode(batch(12, portuguese)));
+  // 3. ASCII again, past the backoff (more than 16 chunks of at least MIN_ASCII_CHUNK bytes).
+  for (let w = 0; w < 24; w++) {
+    const wire = encoder.encode(batch(6, ascii));
+    assert.ok(wire.length >= MIN_ASCII_CHUNK);
+    writes.push(wire);
+  }
+  // 4. Short chunks (decoded per envelope), an envelope written byte by byte in the middle.
+  const short = encoder.encode(batch(1, ascii));
+  for (let i = 0; i < short.length; i += 7) writes.push(short.subarray(i, i + 7));
+  // 5. Mixed in one write: ASCII envelopes and one with U+FFFD written as UTF-8.
+  writes.push(encoder.encode(batch(5, (i) => (i % 5 === 2 ? "real \uFFFD here" : ascii(i)))));
+  for (const bytes of writes) {
+    await writeAll(peer.conn, bytes);
+    await pause();
+  }
+  const got: Envelope[] = [];
+  for (let i = 0; i < sent.length; i++) got.push(await peer.receive());
+  assert.deepEqual(got, sent.map((text) => JSON.parse(text)));
+});
+
+Deno.test("TcpTransport refuses invalid UTF-8 in a large chunk of otherwise ASCII envelopes", async () => {
+  await using peer = await rawPeer();
+  const good = JSON.stringify({ id: "ok", type: "text/plain", content: "x".repeat(300) });
+  const bad = encoder.encode(JSON.stringify({ id: "bad", type: "text/plain", content: "y!" }));
+  bad[bad.indexOf(0x21)] = 0xff; // the "!" becomes a byte that is not UTF-8
+  const wire = new Uint8Array([...encoder.encode(good), ...bad]);
+  assert.ok(wire.length >= MIN_ASCII_CHUNK);
+  await writeAll(peer.conn, wire);
+  assert.equal((await peer.receive()).id, "ok");
+  const info = await within(peer.server.closed);
+  assert.equal(info.error?.code, "invalid-envelope");
+  assert.match(info.error!.message, /not valid UTF-8/);
+});
