@@ -1,23 +1,23 @@
 /**
  * What `TcpTransport` does with a received chunk, in one thread without a socket: frames it with
  * `EnvelopeFramer` and parses every frame with `parseEnvelope` (validated), decoding UTF-8 either
- * **per frame** (a `TextDecoder` call for each envelope: what the transport did before
- * `ascii_chunk.ts`) or **per chunk** as the transport does now (`AsciiChunks`: an all-ASCII chunk
+ * **per envelope** (a `TextDecoder` call for each: what the transport did before
+ * `ascii_chunk.ts`) or **per read** as the transport does now (`AsciiChunks`: an all-ASCII chunk
  * decoded once and the framer's spans sliced from its text, no view of the bytes made; other
  * chunks per frame, with the backoff).
  * Two streams, each cut into 64 KiB reads: the corpus's envelopes whose text is all ASCII, and
  * the whole corpus (a fifth of its envelopes carry other characters, so nearly every 64 KiB read
- * has some: the per-chunk path is then the per-frame one plus the decodings its backoff wastes).
+ * has some: the per-read path is then the per-envelope one plus the decodings its backoff wastes).
  *
  * The two ways alternate in 20 ms slices within each round (a shared machine drifts); printed:
  * ns per envelope (median of the rounds), each beside `JSON.parse` of the same texts, and the
- * median of the per-round ratios per chunk ÷ per frame (below 1: the per-chunk way is faster).
+ * median of the per-round ratios per read ÷ per envelope (below 1: the per-read way is faster).
  *
  * `deno run bench/receive_path.ts [--rounds=7] [--round-ms=600]`
  * @module
  */
 import { parseEnvelope } from "../src/codec_core.ts";
-import { AsciiChunks } from "../src/transport/ascii_chunk.ts";
+import { AsciiChunks, asciiSpans } from "../src/transport/ascii_chunk.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
 import { numberOption } from "./cli_option.ts";
 import { CORPUS } from "./corpus.ts";
@@ -64,17 +64,8 @@ const ascii = new AsciiChunks();
 const perChunk: Pass = (s) => {
   let n = 0;
   const framer = new EnvelopeFramer();
-  const onFrame = (frame: Uint8Array) => n ^= parseEnvelope(frame).id?.length ?? 0;
-  for (const chunk of s.chunks) {
-    const text = ascii.text(chunk);
-    framer.push(
-      chunk,
-      onFrame,
-      text === undefined
-        ? undefined
-        : (start, end) => n ^= parseEnvelope(text.slice(start, end)).id?.length ?? 0,
-    );
-  }
+  const onFrame = (frame: string | Uint8Array) => n ^= parseEnvelope(frame).id?.length ?? 0;
+  for (const chunk of s.chunks) framer.push(chunk, onFrame, asciiSpans(ascii, chunk, onFrame));
   return n;
 };
 
@@ -108,7 +99,7 @@ console.log(
     `way in alternating ${SLICE_MS} ms slices; Deno ${Deno.version.deno}.\n`,
 );
 console.log(
-  "| stream | envelopes | JSON.parse ns/env | per frame ns/env | per chunk ns/env | per chunk ÷ per frame (rounds) |",
+  "| stream | envelopes | JSON.parse ns/env | per envelope ns/env | per read ns/env | per read ÷ per envelope (rounds) |",
 );
 console.log("|---|--:|--:|--:|--:|---|");
 const ways = [jsonParse, perFrame, perChunk];

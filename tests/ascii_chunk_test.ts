@@ -8,6 +8,7 @@ import type { Envelope } from "../src/envelope.ts";
 import {
   ASCII_BACKOFF,
   AsciiChunks,
+  asciiSpans,
   asciiText,
   MIN_ASCII_CHUNK,
 } from "../src/transport/ascii_chunk.ts";
@@ -34,15 +35,51 @@ Deno.test("asciiText: the text of an all-ASCII chunk, undefined for any other by
   assert.equal(asciiText(oneBad), undefined);
 });
 
-Deno.test("AsciiChunks: short chunks are not tried; after one that is not ASCII the next 16 are not", () => {
+Deno.test("AsciiChunks: after a chunk that is not ASCII, the next 16 are not tried", () => {
   const chunks = new AsciiChunks();
   const ascii = encoder.encode("a".repeat(MIN_ASCII_CHUNK));
   const other = encoder.encode("é".repeat(MIN_ASCII_CHUNK));
   assert.equal(chunks.text(ascii), "a".repeat(MIN_ASCII_CHUNK));
-  assert.equal(chunks.text(ascii.subarray(1)), undefined); // under MIN_ASCII_CHUNK
   assert.equal(chunks.text(other), undefined);
   for (let i = 0; i < ASCII_BACKOFF; i++) assert.equal(chunks.text(ascii), undefined, `chunk ${i}`);
   assert.equal(chunks.text(ascii), "a".repeat(MIN_ASCII_CHUNK));
+});
+
+/** AsciiChunks that counts the chunks it was asked to decode. */
+class CountingChunks extends AsciiChunks {
+  asked = 0;
+  override text(chunk: Uint8Array): string | undefined {
+    this.asked++;
+    return super.text(chunk);
+  }
+}
+
+Deno.test("asciiSpans: text slices for an ASCII chunk, byte views otherwise, decoded only once an envelope ends", () => {
+  const chunks = new CountingChunks();
+  const framer = new EnvelopeFramer();
+  const got: (string | Uint8Array)[] = [];
+  const onFrame = (frame: string | Uint8Array) => got.push(frame);
+  const push = (wire: string) => {
+    const chunk = encoder.encode(wire);
+    framer.push(chunk, onFrame, asciiSpans(chunks, chunk, onFrame));
+  };
+  push(`{"a":"${"x".repeat(300)}`); // no envelope ends here: not decoded
+  assert.equal(chunks.asked, 0);
+  push(`"}{"b":1} {"c":"${"y".repeat(300)}"}`);
+  assert.equal(chunks.asked, 1);
+  assert.deepEqual(got, [
+    encoder.encode(`{"a":"${"x".repeat(300)}"}`), // assembled: bytes, through onFrame
+    '{"b":1}',
+    `{"c":"${"y".repeat(300)}"}`,
+  ]);
+  got.length = 0;
+  push(`{"d":"ç"}{"e":2}${" ".repeat(300)}`); // not ASCII: views of the bytes
+  assert.equal(chunks.asked, 2);
+  assert.deepEqual(got.map((frame) => frame instanceof Uint8Array), [true, true]);
+  assert.deepEqual(got.map((frame) => new TextDecoder().decode(frame as Uint8Array)), [
+    '{"d":"ç"}',
+    '{"e":2}',
+  ]);
 });
 
 Deno.test("EnvelopeFramer: onSpan gets the offsets of objects wholly in the chunk, onFrame the assembled ones", () => {

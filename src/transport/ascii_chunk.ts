@@ -5,7 +5,8 @@
  * `parseEnvelope` then gets a string and decodes nothing, and the framer makes no view of the
  * bytes (a `TextDecoder` call costs mostly per call, and a chunk holds hundreds of small
  * envelopes under load). A chunk with any other byte, and an envelope assembled from several
- * chunks, is decoded per envelope as before, strictly.
+ * chunks, is decoded per envelope as before, strictly. A chunk in which no envelope ends is not
+ * decoded at all.
  * @module
  */
 
@@ -24,9 +25,8 @@ export const ASCII_BACKOFF = 16;
 export class AsciiChunks {
   #skip = 0;
 
-  /** The text of `chunk` when it is all ASCII and worth decoding whole, else undefined. */
+  /** The text of `chunk` when it is all ASCII (and not skipped), else undefined. */
   text(chunk: Uint8Array): string | undefined {
-    if (chunk.length < MIN_ASCII_CHUNK) return undefined;
     if (this.#skip > 0) {
       this.#skip--;
       return undefined;
@@ -35,6 +35,29 @@ export class AsciiChunks {
     if (text === undefined) this.#skip = ASCII_BACKOFF;
     return text;
   }
+}
+
+/**
+ * The `onSpan` of an {@link EnvelopeFramer.push} of `chunk` (a chunk of at least
+ * {@link MIN_ASCII_CHUNK} bytes): hands each envelope wholly in the chunk to `onFrame`, as the
+ * slice of the chunk's text when the chunk is all ASCII, else as a view of its bytes. The chunk
+ * is decoded at the first envelope that ends in it, not before. Returns what `onFrame` returns.
+ */
+export function asciiSpans(
+  chunks: AsciiChunks,
+  chunk: Uint8Array,
+  onFrame: (frame: string | Uint8Array) => unknown,
+): (start: number, end: number) => unknown {
+  // undefined: not decoded yet; null: not ASCII (or skipped), each envelope as bytes.
+  let text: string | null | undefined;
+  return (start, end) => {
+    if (text === undefined) text = chunks.text(chunk) ?? null;
+    return onFrame(
+      text === null
+        ? new Uint8Array(chunk.buffer, chunk.byteOffset + start, end - start)
+        : text.slice(start, end),
+    );
+  };
 }
 
 /**

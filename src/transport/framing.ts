@@ -83,13 +83,14 @@ export class EnvelopeFramer {
   /**
    * Scans a chunk; calls `onFrame` with every complete object, in order. A frame may alias
    * `chunk`: use it before the next `push`. With `onSpan`, an object that lies wholly in `chunk`
-   * is reported to it instead, as its offsets in `chunk` (`start` inclusive, `end` exclusive; no
-   * view is made), and `onFrame` gets only the objects assembled from several chunks. When the
-   * callback returns `false` the scan stops right after that object (the bytes after it are not
-   * looked at; a TLS or gzip switch starts there). Returns how many bytes of `chunk` were
-   * consumed: `chunk.length` unless stopped. Throws a `framing` TransportError on bytes other
-   * than whitespace between objects, on an object over the size cap or nested too deeply; the
-   * framer is then unusable.
+   * is reported to it instead, as its byte offsets in `chunk` (`start` inclusive, `end`
+   * exclusive; no view is made), and `onFrame` gets only the objects assembled from several
+   * chunks; the calls still come in the order of the objects. When the callback returns `false`
+   * the scan stops right after that object (the bytes after it are not looked at; a TLS or gzip
+   * switch starts there). Returns how many bytes of `chunk` were consumed: `chunk.length` unless
+   * stopped. Throws a `framing` TransportError on bytes other than whitespace between objects, on
+   * an object over the size cap or nested too deeply; the framer is then unusable. What a
+   * callback throws comes out of `push` as it is.
    */
   push(
     input: Uint8Array,

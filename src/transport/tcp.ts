@@ -27,7 +27,7 @@ import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
 import { EnvelopeFramer } from "./framing.ts";
-import { AsciiChunks, MIN_ASCII_CHUNK } from "./ascii_chunk.ts";
+import { AsciiChunks, asciiSpans, MIN_ASCII_CHUNK } from "./ascii_chunk.ts";
 import { type ConnectionEvents, TcpConnection } from "./tcp_connection.ts";
 import type { GunzipLimits } from "./tcp_gzip.ts";
 import { connectSocket, parseTcpUri } from "./tcp_io.ts";
@@ -84,7 +84,8 @@ export class TcpTransport extends TransportBase {
   // Made at the first switch (most connections never switch).
   #switch: SwitchPoint | undefined;
   #ending = false;
-  // Made at the first chunk large enough to be decoded whole (see `ascii_chunk.ts`).
+  // Made at the first chunk large enough to be decoded whole (see `ascii_chunk.ts`): one number
+  // of state, the chunks left to skip.
   #ascii: AsciiChunks | undefined;
   readonly #batching: boolean | undefined;
   #released: Promise<void> | undefined;
@@ -167,21 +168,18 @@ export class TcpTransport extends TransportBase {
   #read(chunk: Uint8Array): void {
     if (this.#ending || this.isClosing) return;
     dataArrived();
-    const text = chunk.length < MIN_ASCII_CHUNK
-      ? undefined
-      : (this.#ascii ??= new AsciiChunks()).text(chunk);
+    const onFrame = (frame: string | Uint8Array) => {
+      this.receiveFrame(frame);
+      return this.#switch?.target === undefined && !this.#ending;
+    };
     let used: number;
     try {
       used = this.#framer.push(
         chunk,
-        (frame) => {
-          this.receiveFrame(frame);
-          return this.#switch?.target === undefined && !this.#ending;
-        },
-        text === undefined ? undefined : (start, end) => {
-          this.receiveFrame(text.slice(start, end));
-          return this.#switch?.target === undefined && !this.#ending;
-        },
+        onFrame,
+        chunk.length < MIN_ASCII_CHUNK
+          ? undefined
+          : asciiSpans(this.#ascii ??= new AsciiChunks(), chunk, onFrame),
       );
     } catch (error) {
       this.fail(
