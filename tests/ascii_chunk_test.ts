@@ -128,7 +128,8 @@ async function rawPeer() {
         conn.close();
       } catch { /* closed by the server */ }
       await within(server.closed);
-      await listener.close();
+      // Waits for the server to report itself closed too (a timer turn in Deno 2.5).
+      await listener.close({ closeTransports: true });
     },
   };
 }
