@@ -2,12 +2,12 @@
  * What `TcpTransport` does with a received chunk, in one thread without a socket: frames it with
  * `EnvelopeFramer` and parses every frame with `parseEnvelope` (validated), decoding UTF-8 either
  * **per envelope** (a `TextDecoder` call for each: what the transport did before
- * `ascii_chunk.ts`) or **per read** as the transport does now (`AsciiChunks`: an all-ASCII chunk
- * decoded once and the framer's spans sliced from its text, no view of the bytes made; other
- * chunks per frame, with the backoff).
- * Two streams, each cut into 64 KiB reads: the corpus's envelopes whose text is all ASCII, and
- * the whole corpus (a fifth of its envelopes carry other characters, so nearly every 64 KiB read
- * has some: the per-read path is then the per-envelope one plus the decodings its backoff wastes).
+ * `ascii_chunk.ts`) or **per read** as the transport does now (`asciiSpans`: a read that is all
+ * ASCII decoded once and the framer's spans sliced from its text, no view of the bytes made;
+ * other reads per envelope, after one `isAscii` scan of the read). Two streams, each cut into
+ * 64 KiB reads: the corpus's envelopes whose text is all ASCII, and the whole corpus (a fifth of
+ * its envelopes carry other characters, so every 64 KiB read has some: the per-read path is then
+ * the per-envelope one plus that scan).
  *
  * The two ways alternate in 20 ms slices within each round (a shared machine drifts); printed:
  * ns per envelope (median of the rounds), each beside `JSON.parse` of the same texts, and the
@@ -17,7 +17,7 @@
  * @module
  */
 import { parseEnvelope } from "../src/codec_core.ts";
-import { AsciiChunks, asciiSpans } from "../src/transport/ascii_chunk.ts";
+import { asciiSpans } from "../src/transport/ascii_chunk.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
 import { numberOption } from "./cli_option.ts";
 import { CORPUS } from "./corpus.ts";
@@ -59,13 +59,11 @@ const perFrame: Pass = (s) => {
   return n;
 };
 
-// One connection's state for the whole run, as a transport keeps it.
-const ascii = new AsciiChunks();
 const perChunk: Pass = (s) => {
   let n = 0;
   const framer = new EnvelopeFramer();
   const onFrame = (frame: string | Uint8Array) => n ^= parseEnvelope(frame).id?.length ?? 0;
-  for (const chunk of s.chunks) framer.push(chunk, onFrame, asciiSpans(ascii, chunk, onFrame));
+  for (const chunk of s.chunks) framer.push(chunk, onFrame, asciiSpans(chunk, onFrame));
   return n;
 };
 

@@ -1,17 +1,11 @@
 /**
  * A received chunk decoded once when it is all ASCII (`ascii_chunk.ts`, used by `TcpTransport`):
- * the decision and its backoff, the framer's spans, and real sockets delivering exactly what was written whichever path a
+ * the decision, the framer's spans, and real sockets delivering exactly what was written whichever path a
  * chunk takes (ASCII, not ASCII, invalid UTF-8, envelopes split across writes).
  */
 import assert from "node:assert/strict";
 import type { Envelope } from "../src/envelope.ts";
-import {
-  ASCII_BACKOFF,
-  AsciiChunks,
-  asciiSpans,
-  asciiText,
-  MIN_ASCII_CHUNK,
-} from "../src/transport/ascii_chunk.ts";
+import { asciiSpans, asciiText, MIN_ASCII_CHUNK } from "../src/transport/ascii_chunk.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
 import type { TcpTransport } from "../src/transport/tcp.ts";
 import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
@@ -23,6 +17,7 @@ Deno.test("asciiText: the text of an all-ASCII chunk, undefined for any other by
   const ascii = '{"id":"1","type":"text/plain","content":"plain \\u00e9 text"}';
   assert.equal(asciiText(encoder.encode(ascii)), ascii);
   assert.equal(asciiText(new Uint8Array(0)), "");
+  assert.equal(asciiText(Uint8Array.of(0x00, 0x7f)), "\u0000\u007f"); // the ends of ASCII
   // Valid UTF-8 beyond ASCII: fewer characters than bytes.
   assert.equal(asciiText(encoder.encode('{"content":"ação"}')), undefined);
   assert.equal(asciiText(encoder.encode('{"content":"😀"}')), undefined);
@@ -35,38 +30,23 @@ Deno.test("asciiText: the text of an all-ASCII chunk, undefined for any other by
   assert.equal(asciiText(oneBad), undefined);
 });
 
-Deno.test("AsciiChunks: after a chunk that is not ASCII, the next 16 are not tried", () => {
-  const chunks = new AsciiChunks();
-  const ascii = encoder.encode("a".repeat(MIN_ASCII_CHUNK));
-  const other = encoder.encode("é".repeat(MIN_ASCII_CHUNK));
-  assert.equal(chunks.text(ascii), "a".repeat(MIN_ASCII_CHUNK));
-  assert.equal(chunks.text(other), undefined);
-  for (let i = 0; i < ASCII_BACKOFF; i++) assert.equal(chunks.text(ascii), undefined, `chunk ${i}`);
-  assert.equal(chunks.text(ascii), "a".repeat(MIN_ASCII_CHUNK));
-});
-
-/** AsciiChunks that counts the chunks it was asked to decode. */
-class CountingChunks extends AsciiChunks {
-  asked = 0;
-  override text(chunk: Uint8Array): string | undefined {
-    this.asked++;
-    return super.text(chunk);
-  }
-}
-
-Deno.test("asciiSpans: text slices for an ASCII chunk, byte views otherwise, decoded only once an envelope ends", () => {
-  const chunks = new CountingChunks();
+Deno.test("asciiSpans: text slices for an ASCII chunk, byte views otherwise, looked at only once an envelope ends", () => {
+  let looked = 0;
+  const textOf = (chunk: Uint8Array) => {
+    looked++;
+    return asciiText(chunk);
+  };
   const framer = new EnvelopeFramer();
   const got: (string | Uint8Array)[] = [];
   const onFrame = (frame: string | Uint8Array) => got.push(frame);
   const push = (wire: string) => {
     const chunk = encoder.encode(wire);
-    framer.push(chunk, onFrame, asciiSpans(chunks, chunk, onFrame));
+    framer.push(chunk, onFrame, asciiSpans(chunk, onFrame, textOf));
   };
-  push(`{"a":"${"x".repeat(300)}`); // no envelope ends here: not decoded
-  assert.equal(chunks.asked, 0);
+  push(`{"a":"${"x".repeat(300)}`); // no envelope ends here: not looked at
+  assert.equal(looked, 0);
   push(`"}{"b":1} {"c":"${"y".repeat(300)}"}`);
-  assert.equal(chunks.asked, 1);
+  assert.equal(looked, 1);
   assert.deepEqual(got, [
     encoder.encode(`{"a":"${"x".repeat(300)}"}`), // assembled: bytes, through onFrame
     '{"b":1}',
@@ -74,12 +54,15 @@ Deno.test("asciiSpans: text slices for an ASCII chunk, byte views otherwise, dec
   ]);
   got.length = 0;
   push(`{"d":"ç"}{"e":2}${" ".repeat(300)}`); // not ASCII: views of the bytes
-  assert.equal(chunks.asked, 2);
+  assert.equal(looked, 2);
   assert.deepEqual(got.map((frame) => frame instanceof Uint8Array), [true, true]);
   assert.deepEqual(got.map((frame) => new TextDecoder().decode(frame as Uint8Array)), [
     '{"d":"ç"}',
     '{"e":2}',
   ]);
+  got.length = 0;
+  push(`{"f":3}${" ".repeat(300)}`); // ASCII again at once (no backoff)
+  assert.deepEqual(got, ['{"f":3}']);
 });
 
 Deno.test("EnvelopeFramer: onSpan gets the offsets of objects wholly in the chunk, onFrame the assembled ones", () => {
@@ -160,9 +143,9 @@ Deno.test("TcpTransport delivers what was written through every decoding path", 
   const first = encoder.encode(batch(40, ascii));
   const split = first.length - 30;
   writes.push(first.subarray(0, split), first.subarray(split));
-  // 2. Not ASCII: per-envelope decoding, then the backoff.
+  // 2. Not ASCII: per-envelope decoding.
   for (let w = 0; w < 4; w++) writes.push(encoder.encode(batch(12, portuguese)));
-  // 3. ASCII again, past the backoff (more than 16 chunks of at least MIN_ASCII_CHUNK bytes).
+  // 3. ASCII again, in chunks of at least MIN_ASCII_CHUNK bytes.
   for (let w = 0; w < 24; w++) {
     const wire = encoder.encode(batch(6, ascii));
     assert.ok(wire.length >= MIN_ASCII_CHUNK);

@@ -27,7 +27,7 @@ import type { Envelope } from "../envelope.ts";
 import type { SessionCompression, SessionEncryption } from "../generated/enums.generated.ts";
 import { TransportError } from "./errors.ts";
 import { EnvelopeFramer } from "./framing.ts";
-import { AsciiChunks, asciiSpans, MIN_ASCII_CHUNK } from "./ascii_chunk.ts";
+import { asciiSpans, MIN_ASCII_CHUNK } from "./ascii_chunk.ts";
 import { type ConnectionEvents, TcpConnection } from "./tcp_connection.ts";
 import type { GunzipLimits } from "./tcp_gzip.ts";
 import { connectSocket, parseTcpUri } from "./tcp_io.ts";
@@ -84,9 +84,6 @@ export class TcpTransport extends TransportBase {
   // Made at the first switch (most connections never switch).
   #switch: SwitchPoint | undefined;
   #ending = false;
-  // Made at the first chunk large enough to be decoded whole (see `ascii_chunk.ts`): one number
-  // of state, the chunks left to skip.
-  #ascii: AsciiChunks | undefined;
   readonly #batching: boolean | undefined;
   #released: Promise<void> | undefined;
   // Told once the connection is released (see `accept`).
@@ -177,9 +174,7 @@ export class TcpTransport extends TransportBase {
       used = this.#framer.push(
         chunk,
         onFrame,
-        chunk.length < MIN_ASCII_CHUNK
-          ? undefined
-          : asciiSpans(this.#ascii ??= new AsciiChunks(), chunk, onFrame),
+        chunk.length < MIN_ASCII_CHUNK ? undefined : asciiSpans(chunk, onFrame),
       );
     } catch (error) {
       this.fail(
