@@ -12,10 +12,13 @@
  * The two ways alternate in 20 ms slices within each round (a shared machine drifts); printed:
  * ns per envelope (median of the rounds), each beside `JSON.parse` of the same texts, and the
  * median of the per-round ratios per read ÷ per envelope (below 1: the per-read way is faster).
+ * Then what deciding costs against decoding: `isAscii` and a `TextDecoder` call on one 64 KiB
+ * read of each stream, µs per call.
  *
  * `deno run bench/receive_path.ts [--rounds=7] [--round-ms=600]`
  * @module
  */
+import { isAscii } from "node:buffer";
 import { parseEnvelope } from "../src/codec_core.ts";
 import { asciiSpans } from "../src/transport/ascii_chunk.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
@@ -124,6 +127,33 @@ for (const s of streams) {
   console.log(
     `| ${s.name} | ${s.texts.length} | ${parse.toFixed(0)} | ${frame.toFixed(0)} | ` +
       `${chunk.toFixed(0)} | **${median(ratios).toFixed(2)}×** (${spread}) |`,
+  );
+}
+
+// What deciding costs against decoding, on one 64 KiB read of each stream (the first).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+/** µs per call of `f`, the median of ROUNDS runs of at least 50 ms. */
+function perCall(f: () => unknown): number {
+  const runs: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const start = performance.now();
+    let calls = 0;
+    while (performance.now() - start < 50) {
+      if (f()) sink++;
+      calls++;
+    }
+    runs.push(((performance.now() - start) * 1000) / calls);
+  }
+  return median(runs);
+}
+console.log();
+for (const s of streams) {
+  const read = s.chunks[0];
+  console.log(
+    `${s.name}, one read of ${read.length} B: isAscii ${
+      perCall(() => isAscii(read)).toFixed(2)
+    } µs, ` +
+      `decoding it ${perCall(() => decoder.decode(read)).toFixed(2)} µs`,
   );
 }
 if (sink === 0.5) console.log(sink);
