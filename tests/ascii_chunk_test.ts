@@ -1,7 +1,7 @@
 /**
  * A received chunk decoded once when it is all ASCII (`ascii_chunk.ts`, used by `TcpTransport`):
- * the decision, the framer's spans, and real sockets delivering exactly what was written whichever path a
- * chunk takes (ASCII, not ASCII, invalid UTF-8, envelopes split across writes).
+ * the decision, the framer's spans, and real sockets delivering exactly what was written,
+ * whichever path a chunk takes (ASCII, not ASCII, invalid UTF-8, envelopes split across writes).
  */
 import assert from "node:assert/strict";
 import type { Envelope } from "../src/envelope.ts";
@@ -23,7 +23,7 @@ Deno.test("asciiText: the text of an all-ASCII chunk, undefined for any other by
   assert.equal(asciiText(encoder.encode('{"content":"😀"}')), undefined);
   // A real U+FFFD (3 bytes) is not ASCII either.
   assert.equal(asciiText(encoder.encode('{"content":"\uFFFD"}')), undefined);
-  // Bytes that are not UTF-8, one U+FFFD each: as many characters as bytes, still refused.
+  // Bytes that are not UTF-8 (decoded, one U+FFFD each: as many characters as bytes).
   assert.equal(asciiText(new Uint8Array(300).fill(0xff)), undefined);
   const oneBad = encoder.encode('{"content":"x"}');
   oneBad[12] = 0x80;
