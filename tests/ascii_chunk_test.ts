@@ -7,9 +7,7 @@ import assert from "node:assert/strict";
 import type { Envelope } from "../src/envelope.ts";
 import { asciiSpans, asciiText, MIN_ASCII_CHUNK } from "../src/transport/ascii_chunk.ts";
 import { EnvelopeFramer } from "../src/transport/framing.ts";
-import type { TcpTransport } from "../src/transport/tcp.ts";
-import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
-import { inbox, within, writeAll } from "./tcp_helpers.ts";
+import { rawPeer, within, writeAll } from "./tcp_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -92,30 +90,6 @@ Deno.test("EnvelopeFramer: onSpan gets the offsets of objects wholly in the chun
   const wire = encoder.encode('{"a":1}{"b":2}');
   assert.equal(stopping.push(wire, () => true, () => false), 7);
 });
-
-/** A listener, one raw client socket and the server's transport. */
-async function rawPeer() {
-  const listener = new TcpTransportListener({ port: 0 });
-  await listener.listen();
-  const accepted = listener[Symbol.asyncIterator]().next();
-  const [hostname, port] = listener.address!.split(":");
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  conn.setNoDelay(true);
-  const server: TcpTransport = (await within(accepted)).value!;
-  return {
-    conn,
-    server,
-    receive: inbox(server),
-    async [Symbol.asyncDispose]() {
-      try {
-        conn.close();
-      } catch { /* closed by the server */ }
-      await within(server.closed);
-      // Waits for the server to report itself closed too (a timer turn in Deno 2.5).
-      await listener.close({ closeTransports: true });
-    },
-  };
-}
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
 

@@ -150,6 +150,43 @@ export async function negotiate(pair: Pair, modes: Modes): Promise<void> {
   for (const result of results) if (result.status === "rejected") throw result.reason;
 }
 
+/** A raw client socket to a fresh listener, and the server's transport for it. */
+export interface RawPeer extends AsyncDisposable {
+  /** The client's socket (`Deno.connect`, no delay). */
+  conn: Deno.Conn;
+  /** The transport the listener made for it. */
+  server: TcpTransport;
+  /** Receives from `server` (see {@link inbox}). */
+  receive: (ms?: number) => Promise<Envelope>;
+}
+
+/**
+ * Listens on 127.0.0.1 port 0 and connects a raw socket to it. Disposing closes the socket (if
+ * the test has not), waits for the server's transport to close, then closes the listener and
+ * waits for its server to report itself closed (a timer turn in Deno 2.5).
+ */
+export async function rawPeer(): Promise<RawPeer> {
+  const listener = new TcpTransportListener({ port: 0 });
+  await listener.listen();
+  const accepted = listener[Symbol.asyncIterator]().next();
+  const [hostname, port] = listener.address!.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  conn.setNoDelay(true);
+  const server: TcpTransport = (await within(accepted)).value!;
+  return {
+    conn,
+    server,
+    receive: inbox(server),
+    async [Symbol.asyncDispose]() {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+      await within(server.closed);
+      await listener.close({ closeTransports: true });
+    },
+  };
+}
+
 /** Writes all of `bytes` to a Deno connection. */
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;

@@ -3,7 +3,15 @@ import { Message, Session } from "../src/envelope.ts";
 import { TransportError } from "../src/transport/errors.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
 import { TcpTransportListener } from "../src/transport/tcp_listener.ts";
-import { connectPair, inbox, readUntil, stillPending, within, writeAll } from "./tcp_helpers.ts";
+import {
+  connectPair,
+  inbox,
+  rawPeer,
+  readUntil,
+  stillPending,
+  within,
+  writeAll,
+} from "./tcp_helpers.ts";
 
 const text = (content: string, id?: string) => new Message("text/plain", content, { id });
 
@@ -178,13 +186,8 @@ Deno.test("TcpTransport closes with framing on an oversize incoming envelope", a
 });
 
 Deno.test("TcpTransport closes with framing on garbage between envelopes", async () => {
-  const listener = new TcpTransportListener({ port: 0 });
-  await listener.listen();
-  const accepted = listener[Symbol.asyncIterator]().next();
-  const [hostname, port] = listener.address!.split(":");
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  const server: TcpTransport = (await within(accepted)).value!;
-  const receive = inbox(server);
+  await using peer = await rawPeer();
+  const { conn, server, receive } = peer;
   await writeAll(
     conn,
     new TextEncoder().encode(
@@ -195,19 +198,11 @@ Deno.test("TcpTransport closes with framing on garbage between envelopes", async
   const info = await within(server.closed);
   assert.equal(info.error?.code, "framing");
   assert.equal(await readUntil(conn, () => false), ""); // the server closed the connection
-  conn.close();
-  await listener.close();
 });
 
 Deno.test("TcpTransport frames envelopes written one byte at a time", async () => {
-  const listener = new TcpTransportListener({ port: 0 });
-  await listener.listen();
-  const accepted = listener[Symbol.asyncIterator]().next();
-  const [hostname, port] = listener.address!.split(":");
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  conn.setNoDelay(true);
-  const server: TcpTransport = (await within(accepted)).value!;
-  const receive = inbox(server);
+  await using peer = await rawPeer();
+  const { conn, server, receive } = peer;
   const wire = new TextEncoder().encode(
     '  {"id":"a","type":"text/plain","content":"braces } { and \\"quotes\\" and 😀"}\r\n' +
       '{"id":"b","type":"application/json","content":{"nested":{"deep":[1,{"x":"}"}]}}}',
@@ -222,7 +217,6 @@ Deno.test("TcpTransport frames envelopes written one byte at a time", async () =
   assert.deepEqual(second.content, { nested: { deep: [1, { x: "}" }] } });
   conn.close();
   assert.equal((await within(server.closed)).by, "remote");
-  await listener.close();
 });
 
 Deno.test("TcpTransportListener closes connections beyond its accept queue", async () => {

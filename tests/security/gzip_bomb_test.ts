@@ -72,6 +72,10 @@ function assertRefused(
   // median says the bystander is served promptly; the worst bounds a stall.
   assert.ok(latencies.length > 0, "no ping completed during the attack");
   const median = percentile(latencies, 0.5), worst = Math.max(...latencies);
+  console.log(
+    `gzip bomb: bystander /ping median ${median.toFixed(1)} ms, worst ${worst.toFixed(1)} ms ` +
+      `(n=${latencies.length})`,
+  );
   assert.ok(median < 100, `bystander /ping median ${median} ms`);
   assert.ok(worst < 500, `bystander /ping worst ${worst} ms`);
 }
