@@ -15,6 +15,7 @@ import { stillPending, within } from "./tcp_helpers.ts";
 import {
   all,
   channelPair,
+  countedSignal,
   eventually,
   isChannelError,
   rawServer as anyRawServer,
@@ -338,4 +339,21 @@ Deno.test("Channel await using finishes the session", async () => {
   assert.equal(clientTransport.isConnected, false);
   assert.equal(serverTransport.isConnected, false);
   await server.close();
+});
+
+Deno.test("Channel receive calls and iterators leave no listener on a signal they share", async () => {
+  // A bot that passes its one stop signal to every receive: each wait used to leave an abort
+  // listener on it, so memory grew per message and every wait cost more than the last.
+  await using raw = await rawServer();
+  const { signal, live } = countedSignal();
+  for (let i = 0; i < 300; i++) {
+    const receiving = raw.client.receiveMessage({ signal });
+    await raw.peer.send(text(`r${i}`));
+    assert.equal((await within(receiving, 2000)).content, `r${i}`);
+  }
+  assert.equal(live(), 0, "receiveMessage left listeners on the signal");
+  const iterated = take(raw.client.messages({ signal }), 300);
+  for (let i = 0; i < 300; i++) await raw.peer.send(text(`i${i}`));
+  assert.equal((await within(iterated, 2000)).length, 300);
+  assert.equal(live(), 0, "messages() left listeners on the signal");
 });

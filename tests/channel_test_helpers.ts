@@ -185,3 +185,33 @@ export async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   for await (const item of iterable) out.push(item);
   return out;
 }
+
+/**
+ * A signal that counts the abort listeners registered on it and not removed (an abort removes
+ * those added with `once`).
+ */
+export function countedSignal(): {
+  signal: AbortSignal;
+  controller: AbortController;
+  live: () => number;
+} {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const listeners = new Set<unknown>();
+  const once = new Set<unknown>();
+  signal.addEventListener("abort", () => once.forEach((listener) => listeners.delete(listener)));
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((type: string, listener: EventListener, options?: unknown) => {
+    if (type === "abort") listeners.add(listener);
+    if (type === "abort" && (options as AddEventListenerOptions | undefined)?.once) {
+      once.add(listener);
+    }
+    add(type, listener, options as AddEventListenerOptions);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((type: string, listener: EventListener, options?: unknown) => {
+    if (type === "abort") listeners.delete(listener);
+    remove(type, listener, options as EventListenerOptions);
+  }) as typeof signal.removeEventListener;
+  return { signal, controller, live: () => listeners.size };
+}

@@ -11,6 +11,33 @@ interface Waiter<T> {
   reject: (error: unknown) => void;
 }
 
+/**
+ * A waiter that follows `signal` (`onAbort` runs once it aborts) and stops following it as soon
+ * as it is settled. A consumer may pass one signal for its whole life (`for await (const m of
+ * channel.messages({ signal }))`): a listener left behind per wait would grow with every message,
+ * and Deno's `addEventListener` scans the listeners already there, so each wait would cost more
+ * than the last.
+ */
+function listening<T>(
+  signal: AbortSignal | undefined,
+  resolve: (value: T) => void,
+  reject: (error: unknown) => void,
+  onAbort: () => void,
+): Waiter<T> {
+  if (!signal) return { resolve, reject };
+  signal.addEventListener("abort", onAbort, { once: true });
+  return {
+    resolve: (value) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    },
+    reject: (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    },
+  };
+}
+
 /** A bounded async queue. */
 export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly #capacity: number;
@@ -89,20 +116,21 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
       return Promise.reject(new ChannelError("aborted", "Adding to the queue was aborted"));
     }
     return new Promise<void>((resolve, reject) => {
-      const entry = { item, waiter: { resolve, reject } };
       const putters = this.#putters ??= [];
-      putters.push(entry);
-      signal?.addEventListener("abort", () => {
-        const i = putters.indexOf(entry);
-        if (i >= 0) {
+      const entry = {
+        item,
+        waiter: listening(signal, resolve, reject, () => {
+          const i = putters.indexOf(entry);
+          if (i < 0) return;
           putters.splice(i, 1);
           reject(
             new ChannelError("aborted", "Adding to the queue was aborted", {
-              cause: signal.reason,
+              cause: signal!.reason,
             }),
           );
-        }
-      }, { once: true });
+        }),
+      };
+      putters.push(entry);
     });
   }
 
@@ -125,20 +153,18 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
       return Promise.reject(new ChannelError("aborted", "Taking from the queue was aborted"));
     }
     return new Promise<T>((resolve, reject) => {
-      const waiter = { resolve, reject };
       const takers = this.#takers ??= [];
-      takers.push(waiter);
-      signal?.addEventListener("abort", () => {
+      const waiter: Waiter<T> = listening(signal, resolve, reject, () => {
         const i = takers.indexOf(waiter);
-        if (i >= 0) {
-          takers.splice(i, 1);
-          reject(
-            new ChannelError("aborted", "Taking from the queue was aborted", {
-              cause: signal.reason,
-            }),
-          );
-        }
-      }, { once: true });
+        if (i < 0) return;
+        takers.splice(i, 1);
+        reject(
+          new ChannelError("aborted", "Taking from the queue was aborted", {
+            cause: signal!.reason,
+          }),
+        );
+      });
+      takers.push(waiter);
     });
   }
 
