@@ -6,36 +6,11 @@
  */
 import { ChannelError } from "./errors.ts";
 
-interface Waiter<T> {
-  resolve: (value: T) => void;
+/** A waiting `take` (its `item` unused) or `put`. */
+interface Waiter<T, V> {
+  item: T;
+  resolve: (value: V) => void;
   reject: (error: unknown) => void;
-}
-
-/**
- * A waiter that follows `signal` (`onAbort` runs once it aborts) and stops following it as soon
- * as it is settled. A consumer may pass one signal for its whole life (`for await (const m of
- * channel.messages({ signal }))`): a listener left behind per wait would grow with every message,
- * and Deno's `addEventListener` scans the listeners already there, so each wait would cost more
- * than the last.
- */
-function listening<T>(
-  signal: AbortSignal | undefined,
-  resolve: (value: T) => void,
-  reject: (error: unknown) => void,
-  onAbort: () => void,
-): Waiter<T> {
-  if (!signal) return { resolve, reject };
-  signal.addEventListener("abort", onAbort, { once: true });
-  return {
-    resolve: (value) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(value);
-    },
-    reject: (error) => {
-      signal.removeEventListener("abort", onAbort);
-      reject(error);
-    },
-  };
 }
 
 /** A bounded async queue. */
@@ -43,8 +18,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly #capacity: number;
   // Made on first use: a server holds four idle queues per session, mostly never used.
   #items: T[] | undefined;
-  #takers: Waiter<T>[] | undefined;
-  #putters: { item: T; waiter: Waiter<void> }[] | undefined;
+  #takers: Waiter<T | undefined, T>[] | undefined;
+  #putters: Waiter<T, void>[] | undefined;
   #closed: { error?: unknown } | undefined;
 
   /** Creates a queue holding at most `capacity` items (at least 1). */
@@ -91,7 +66,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     while (this.#putters?.length) {
       const next = this.#putters.shift()!;
       items.push(next.item);
-      next.waiter.resolve();
+      next.resolve();
     }
     return items;
   }
@@ -102,36 +77,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
    * the signal (the item is then not added).
    */
   put(item: T, signal?: AbortSignal): Promise<void> {
+    if (this.tryPut(item)) return Promise.resolve();
     if (this.#closed) return Promise.reject(new ChannelError("closed", "The queue is closed"));
-    const taker = this.#takers?.shift();
-    if (taker) {
-      taker.resolve(item);
-      return Promise.resolve();
-    }
-    if (this.size < this.#capacity) {
-      (this.#items ??= []).push(item);
-      return Promise.resolve();
-    }
-    if (signal?.aborted) {
-      return Promise.reject(new ChannelError("aborted", "Adding to the queue was aborted"));
-    }
-    return new Promise<void>((resolve, reject) => {
-      const putters = this.#putters ??= [];
-      const entry = {
-        item,
-        waiter: listening(signal, resolve, reject, () => {
-          const i = putters.indexOf(entry);
-          if (i < 0) return;
-          putters.splice(i, 1);
-          reject(
-            new ChannelError("aborted", "Adding to the queue was aborted", {
-              cause: signal!.reason,
-            }),
-          );
-        }),
-      };
-      putters.push(entry);
-    });
+    return this.#wait(this.#putters ??= [], item, signal, "Adding to");
   }
 
   /**
@@ -149,22 +97,40 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
         this.#closed.error ?? new ChannelError("closed", "The queue is closed"),
       );
     }
-    if (signal?.aborted) {
-      return Promise.reject(new ChannelError("aborted", "Taking from the queue was aborted"));
-    }
-    return new Promise<T>((resolve, reject) => {
-      const takers = this.#takers ??= [];
-      const waiter: Waiter<T> = listening(signal, resolve, reject, () => {
-        const i = takers.indexOf(waiter);
+    return this.#wait(this.#takers ??= [], undefined, signal, "Taking from");
+  }
+
+  /**
+   * Waits in `waiters` until settled by the other side or by `close`, or until `signal` aborts
+   * (the waiter then leaves the list). It listens to `signal` only while it waits: a consumer may
+   * pass one signal for its whole life (`for await (const m of channel.messages({ signal }))`),
+   * and a listener left behind per wait would grow with every message, each wait costing more
+   * than the last (Deno's `addEventListener` scans the listeners already there).
+   */
+  #wait<I, V>(
+    waiters: Waiter<I, V>[],
+    item: I,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<V> {
+    const aborted = (options?: ErrorOptions) =>
+      new ChannelError("aborted", `${what} the queue was aborted`, options);
+    if (signal?.aborted) return Promise.reject(aborted());
+    return new Promise<V>((resolve, reject) => {
+      const onAbort = () => {
+        const i = waiters.indexOf(waiter);
         if (i < 0) return;
-        takers.splice(i, 1);
-        reject(
-          new ChannelError("aborted", "Taking from the queue was aborted", {
-            cause: signal!.reason,
-          }),
-        );
-      });
-      takers.push(waiter);
+        waiters.splice(i, 1);
+        reject(aborted({ cause: signal!.reason }));
+      };
+      const stop = () => signal?.removeEventListener("abort", onAbort);
+      const waiter: Waiter<I, V> = {
+        item,
+        resolve: (value) => (stop(), resolve(value)),
+        reject: (error) => (stop(), reject(error)),
+      };
+      waiters.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
@@ -175,8 +141,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   close(error?: unknown): void {
     if (this.#closed) return;
     this.#closed = { error };
-    for (const { waiter } of this.#putters?.splice(0) ?? []) {
-      waiter.reject(new ChannelError("closed", "The queue closed", { cause: error }));
+    for (const putter of this.#putters?.splice(0) ?? []) {
+      putter.reject(new ChannelError("closed", "The queue closed", { cause: error }));
     }
     for (const taker of this.#takers?.splice(0) ?? []) {
       taker.reject(error ?? new ChannelError("closed", "The queue is closed"));
@@ -184,10 +150,18 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   }
 
   /** Iterates until the queue is closed and drained; throws the close error if there was one. */
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.iterate();
+  }
+
+  /**
+   * Iterates until the queue is closed and drained, taking with `signal` (an abort throws its
+   * `aborted` ChannelError); throws the close error if there was one.
+   */
+  async *iterate(signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
     for (;;) {
       try {
-        yield await this.take();
+        yield await this.take(signal);
       } catch (error) {
         if (this.#closed && this.#closed.error === undefined) return;
         throw error;
@@ -199,6 +173,6 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     const next = this.#putters?.shift();
     if (!next) return;
     (this.#items ??= []).push(next.item);
-    next.waiter.resolve();
+    next.resolve();
   }
 }

@@ -57,19 +57,7 @@ export class Inbound {
 
   /** The queued messages, as they come, until {@link close}. */
   messages(options: WaitOptions = {}): AsyncIterable<Message> {
-    const queue = this.#messages;
-    return {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          try {
-            yield await queue.take(options.signal);
-          } catch (error) {
-            if (queue.closed && queue.size === 0) return;
-            throw error;
-          }
-        }
-      },
-    };
+    return { [Symbol.asyncIterator]: () => this.#messages.iterate(options.signal) };
   }
 
   /** Takes what `channel` receives; `settle` sees every notification first (receipts). */

@@ -58,13 +58,6 @@ export interface DeadLetter {
 /** The tracked messages. */
 export class ResendTracker {
   readonly #entries = new Map<string, Entry>();
-  // The entries in the order they were (last) tracked, for finding the oldest on overflow: the
-  // first one still in `#entries` as that same entry. Settled, re-tracked and dead ones are
-  // skipped there, and dropped by a compaction once they outnumber the live ones. (Taking the
-  // map's first entry instead walked over every entry deleted since its last rehash: thousands,
-  // for each message sent while the tracker is full.)
-  #order: (Entry | undefined)[] = [];
-  #head = 0;
   readonly #confirm: ReadonlySet<NotificationEvent>;
   readonly #maxResends: number;
   readonly #window: number;
@@ -90,47 +83,14 @@ export class ResendTracker {
 
   /** Tracks a sent message (only with an id); returns a dead letter when the oldest overflowed. */
   track(message: Message, now: number): DeadLetter | undefined {
-    const id = message.id;
-    if (!id || this.#maxResends === 0) return undefined;
-    const existing = this.#entries.get(id);
-    // Deleted first, so that the map's order (the order of resends) is the order of tracking.
-    if (existing) this.#entries.delete(id);
-    const entry: Entry = { message, sentAt: now, resends: existing?.resends ?? 0 };
-    this.#entries.set(id, entry);
-    this.#order.push(entry);
-    let dead: DeadLetter | undefined;
-    if (this.#entries.size > this.#limit) {
-      const oldest = this.#takeOldest();
-      this.#entries.delete(oldest.message.id!);
-      dead = { message: oldest.message, reason: "overflow" };
-    }
-    const order = this.#order;
-    // Stale entries outnumber the live ones, or the taken ones fill half of the array.
-    if (
-      order.length - this.#head > 2 * this.#entries.size + 4096 ||
-      (this.#head > 1024 && 2 * this.#head > order.length)
-    ) this.#compact();
-    return dead;
-  }
-
-  /** The oldest live entry, taken off `#order` with the stale ones before it. */
-  #takeOldest(): Entry {
-    for (;;) {
-      const entry = this.#order[this.#head];
-      this.#order[this.#head++] = undefined;
-      if (entry && this.#entries.get(entry.message.id!) === entry) return entry;
-    }
-  }
-
-  /** Keeps only the live entries of `#order`, in order. */
-  #compact(): void {
-    const live: Entry[] = [];
-    for (let i = this.#head; i < this.#order.length; i++) {
-      const entry = this.#order[i];
-      if (entry && this.#entries.get(entry.message.id!) === entry) live.push(entry);
-    }
-    this.#order = live;
-    this.#head = 0;
+    if (!message.id || this.#maxResends === 0) return undefined;
+    const existing = this.#entries.get(message.id);
+    this.#entries.delete(message.id);
+    this.#entries.set(message.id, { message, sentAt: now, resends: existing?.resends ?? 0 });
+    if (this.#entries.size <= this.#limit) return undefined;
+    const [oldestId, oldest] = this.#entries.entries().next().value!;
+    this.#entries.delete(oldestId);
+    return { message: oldest.message, reason: "overflow" };
   }
 
   /** Applies a received notification; true when it settled a tracked message. */
@@ -182,8 +142,6 @@ export class ResendTracker {
   clear(): Message[] {
     const left = [...this.#entries.values()].map((e) => e.message);
     this.#entries.clear();
-    this.#order = [];
-    this.#head = 0;
     return left;
   }
 }

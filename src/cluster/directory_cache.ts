@@ -12,6 +12,7 @@
  *   costs a hop, not a message: the server that no longer has the node routes it on.
  * @module
  */
+import { AgedMap } from "../aged_map.ts";
 import type { DirectoryEntry, IdentitySnapshot } from "./directory_entry.ts";
 
 interface CachedIdentity {
@@ -27,7 +28,7 @@ interface CachedNode {
 /** The directory cache of one server. */
 export class DirectoryCache {
   readonly #identities = new Map<string, CachedIdentity>();
-  readonly #nodes = new Map<string, CachedNode>();
+  readonly #nodes = new AgedMap<string, CachedNode>();
   readonly #nodeTtl: number;
   readonly #maxNodes: number;
   /** Whether snapshots may be trusted (false from a lost connection until re-registration). */
@@ -93,8 +94,8 @@ export class DirectoryCache {
 
   /** Remembers where a remote node is. */
   rememberNode(entry: DirectoryEntry, now: number): void {
-    if (this.#nodes.size >= this.#maxNodes) {
-      this.#nodes.delete(this.#nodes.keys().next().value!);
+    if (!this.#nodes.has(entry.nodeKey) && this.#nodes.size >= this.#maxNodes) {
+      this.#nodes.deleteOldest();
     }
     this.#nodes.set(entry.nodeKey, { entry, until: now + this.#nodeTtl });
   }
@@ -106,7 +107,7 @@ export class DirectoryCache {
 
   /** Forgets every remote node of a server that is gone. */
   forgetServer(server: string): void {
-    for (const [key, cached] of this.#nodes) {
+    for (const [key, cached] of this.#nodes.entries()) {
       if (cached.entry.server === server) this.#nodes.delete(key);
     }
   }

@@ -12,6 +12,7 @@
  * kept (the oldest go first); failures are never cached (the login throttle counts them).
  * @module
  */
+import { AgedMap } from "../aged_map.ts";
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
 
@@ -52,7 +53,7 @@ export class CredentialCache {
   readonly #ttl: number;
   readonly #max: number;
   readonly #revalidate: number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new AgedMap<string, Entry>();
   #epoch = 0;
 
   /** A cache on `clock`. */
@@ -100,9 +101,7 @@ export class CredentialCache {
     if (!this.enabled) return;
     if (epoch !== undefined && epoch !== this.#epoch) return;
     this.#entries.delete(digest);
-    if (this.#entries.size >= this.#max) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
+    if (this.#entries.size >= this.#max) this.#entries.deleteOldest();
     const now = this.#clock.now();
     this.#entries.set(digest, {
       ...verified,
@@ -126,7 +125,7 @@ export class CredentialCache {
   /** Forgets every header of `identityKey` (its password or key changed on this server). */
   forgetIdentity(identityKey: string): void {
     this.#epoch++;
-    for (const [digest, entry] of this.#entries) {
+    for (const [digest, entry] of this.#entries.entries()) {
       if (entry.identityKey === identityKey) this.#entries.delete(digest);
     }
   }

@@ -6,6 +6,7 @@
  * `Retry-After` instead of shaped.
  * @module
  */
+import { AgedMap } from "../aged_map.ts";
 import type { Clock } from "../clock.ts";
 import type { SessionShaper, TrafficShaping } from "../server/guard/traffic_shaper.ts";
 
@@ -55,7 +56,7 @@ export class AddressShapers {
   readonly #clock: Clock;
   readonly #idle: number;
   readonly #max: number;
-  readonly #shapers = new Map<string, { shaper: SessionShaper; used: number }>();
+  readonly #shapers = new AgedMap<string, { shaper: SessionShaper; used: number }>();
 
   /** Shapers from `shaping`, released `idle` ms after their last use; at most `max` kept. */
   constructor(shaping: TrafficShaping, clock: Clock, idle = 10_000, max = 100_000) {
@@ -77,14 +78,11 @@ export class AddressShapers {
     if (entry) {
       entry.used = now;
       // Most recently used last: the oldest go first when full.
-      this.#shapers.delete(source);
       this.#shapers.set(source, entry);
       return entry.shaper;
     }
     if (this.#shapers.size >= this.#max) {
-      const [oldest, old] = this.#shapers.entries().next().value!;
-      old.shaper.release();
-      this.#shapers.delete(oldest);
+      this.#shapers.deleteOldest()![1].shaper.release();
     }
     entry = { shaper: this.#shaping.forAddress(source), used: now };
     this.#shapers.set(source, entry);
@@ -94,16 +92,16 @@ export class AddressShapers {
   /** Releases the shapers idle for longer than the idle time. */
   sweep(): void {
     const now = this.#clock.now();
-    for (const [source, entry] of this.#shapers) {
-      if (now - entry.used < this.#idle) break;
-      entry.shaper.release();
-      this.#shapers.delete(source);
+    for (let oldest = this.#shapers.oldest(); oldest; oldest = this.#shapers.oldest()) {
+      if (now - oldest[1].used < this.#idle) break;
+      oldest[1].shaper.release();
+      this.#shapers.deleteOldest();
     }
   }
 
   /** Releases every shaper. */
   clear(): void {
-    for (const entry of this.#shapers.values()) entry.shaper.release();
+    for (const [, entry] of this.#shapers.entries()) entry.shaper.release();
     this.#shapers.clear();
   }
 }

@@ -8,13 +8,14 @@
  * again (at least once, as the server promises); dedupe by message id where that matters.
  * @module
  */
+import { AgedMap } from "../aged_map.ts";
 
 /** Signatures and delivery ids seen recently. */
 export class ReplayGuard {
   readonly #windowMs: number;
   readonly #max: number;
-  readonly #signatures = new Map<string, number>();
-  readonly #handled = new Map<string, number>();
+  readonly #signatures = new AgedMap<string, number>();
+  readonly #handled = new AgedMap<string, number>();
   readonly #running = new Set<string>();
 
   /** Remembers for `windowMs` (signatures: until their timestamp leaves the window), at most `max`. */
@@ -46,16 +47,16 @@ export class ReplayGuard {
     if (handled) this.#remember(this.#handled, id, Date.now() + 6 * this.#windowMs);
   }
 
-  #remember(map: Map<string, number>, key: string, until: number): void {
-    if (map.size >= this.#max) map.delete(map.keys().next().value!);
+  #remember(map: AgedMap<string, number>, key: string, until: number): void {
+    if (!map.has(key) && map.size >= this.#max) map.deleteOldest();
     map.set(key, until);
   }
 
-  #expire(map: Map<string, number>): void {
+  // Oldest first, up to the first that has not expired.
+  #expire(map: AgedMap<string, number>): void {
     const now = Date.now();
-    for (const [key, until] of map) {
-      if (until > now) break;
-      map.delete(key);
+    for (let oldest = map.oldest(); oldest && oldest[1] <= now; oldest = map.oldest()) {
+      map.deleteOldest();
     }
   }
 }

@@ -12,6 +12,7 @@
  * matters, list the allowed hosts (`allowedHosts`): then nothing else is reached.
  * @module
  */
+import { AgedMap } from "../aged_map.ts";
 
 /** Options of the destination check. */
 export interface DestinationPolicy {
@@ -92,7 +93,7 @@ async function resolveDns(hostname: string): Promise<string[]> {
 export class DestinationCheck {
   readonly #policy: DestinationPolicy;
   readonly #allowed: ReadonlySet<string>;
-  readonly #resolved = new Map<string, { at: number; problem: string | undefined }>();
+  readonly #resolved = new AgedMap<string, { at: number; problem: string | undefined }>();
 
   /** A check with `policy`. */
   constructor(policy: DestinationPolicy = {}) {
@@ -121,7 +122,7 @@ export class DestinationCheck {
       : addresses.some(isPrivateAddress)
       ? refused
       : undefined;
-    if (this.#resolved.size >= 1024) this.#resolved.delete(this.#resolved.keys().next().value!);
+    if (!this.#resolved.has(host) && this.#resolved.size >= 1024) this.#resolved.deleteOldest();
     this.#resolved.set(host, { at: Date.now(), problem });
     return problem;
   }

@@ -7,6 +7,7 @@
  * active span's context, or a `lime.send message` span's when there is none.
  * @module
  */
+import { AgedMap } from "../aged_map.ts";
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from "npm:@opentelemetry/api@1.10.0";
 import type { ChannelModule } from "../channel/channel_module.ts";
 import type { Envelope } from "../envelope.ts";
@@ -18,7 +19,7 @@ const MAX_HANDLING = 1024;
 /** The channel module; see the module doc. */
 export class TraceContextModule implements ChannelModule {
   readonly #tracer: Tracer;
-  readonly #handling = new Map<string, Span>();
+  readonly #handling = new AgedMap<string, Span>();
 
   /** Spans from `tracer`. */
   constructor(tracer: Tracer) {
@@ -31,11 +32,7 @@ export class TraceContextModule implements ChannelModule {
     const parent = parentContextOf(envelope);
     if ("method" in envelope) {
       if (envelope.status != null || !envelope.id) return envelope;
-      if (this.#handling.size >= MAX_HANDLING) {
-        const [id, oldest] = this.#handling.entries().next().value!;
-        this.#handling.delete(id);
-        oldest.end();
-      }
+      if (this.#handling.size >= MAX_HANDLING) this.#handling.deleteOldest()![1].end();
       this.#handling.get(envelope.id)?.end();
       this.#handling.set(
         envelope.id,
@@ -97,7 +94,7 @@ export class TraceContextModule implements ChannelModule {
 
   /** Ends the spans of requests never answered. */
   onClosed(): void {
-    for (const span of this.#handling.values()) span.end();
+    for (const [, span] of this.#handling.entries()) span.end();
     this.#handling.clear();
   }
 }

@@ -4,6 +4,7 @@
  * itself exhaust memory.
  * @module
  */
+import { AgedMap } from "../../aged_map.ts";
 import type { Clock } from "../../clock.ts";
 
 interface Window {
@@ -16,7 +17,7 @@ export class KeyedWindowCounter {
   readonly #clock: Clock;
   readonly #window: number;
   readonly #maxKeys: number;
-  readonly #entries = new Map<string, Window>();
+  readonly #entries = new AgedMap<string, Window>();
 
   /** Counts in windows of `windowMs`, for at most `maxKeys` keys. */
   constructor(clock: Clock, windowMs: number, maxKeys = 100_000) {
@@ -46,9 +47,7 @@ export class KeyedWindowCounter {
     if (!entry || now - entry.start >= this.#window) {
       this.#entries.delete(key);
       entry = { start: now, count: 0 };
-      if (this.#entries.size >= this.#maxKeys) {
-        this.#entries.delete(this.#entries.keys().next().value!);
-      }
+      if (this.#entries.size >= this.#maxKeys) this.#entries.deleteOldest();
       this.#entries.set(key, entry);
     }
     return ++entry.count;

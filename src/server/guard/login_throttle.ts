@@ -12,6 +12,7 @@
  * a time, so opening many connections and guessing on all of them at once gains nothing.
  * @module
  */
+import { AgedMap } from "../../aged_map.ts";
 import type { Clock } from "../../clock.ts";
 import type { Reason } from "../../errors.ts";
 import { ReasonCode } from "../../generated/reasons.generated.ts";
@@ -79,7 +80,7 @@ export class LoginThrottle implements SignInThrottle {
   readonly #address: ThrottleLimits;
   readonly #forgetAfter: number;
   readonly #maxKeys: number;
-  readonly #failures = new Map<string, Failures>();
+  readonly #failures = new AgedMap<string, Failures>();
   /** Attempts checked and not yet settled, per key. */
   readonly #pending = new Map<string, number>();
 
@@ -182,14 +183,11 @@ export class LoginThrottle implements SignInThrottle {
       entry.count++;
       entry.last = now;
       // Most recently failing keys go last: the oldest are forgotten first when full.
-      this.#failures.delete(key);
       this.#failures.set(key, entry);
       return;
     }
     this.#failures.delete(key);
-    if (this.#failures.size >= this.#maxKeys) {
-      this.#failures.delete(this.#failures.keys().next().value!);
-    }
+    if (this.#failures.size >= this.#maxKeys) this.#failures.deleteOldest();
     this.#failures.set(key, { count: 1, last: now });
   }
 }
