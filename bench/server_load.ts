@@ -37,7 +37,7 @@
  *  [--profile[=DIR]] [--server-v8-flags=a,b] [--no-account-reads] [--ids]`
  *
  * `--quick`: 0.5 s warm-up, 2 s measured, 1,000 establishments (idle sessions stay 10,000).
- * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, ws-raw,
+ * `--only`: a comma-separated subset of `tcp-raw, tcp-raw-defaults, tcp-channel, tcp-client, ws-raw,
  * ws-channel, ws-limejs,
  * establish-channel, establish-raw, memory`. `--profile`: the server runs under
  * `deno run --cpu-prof` and writes its profile into DIR (default `.tmp/server-load-profile/`)
@@ -60,6 +60,7 @@
  */
 import process from "node:process";
 import { ClientChannel } from "../src/channel/client_channel.ts";
+import { LimeClient } from "../src/client/lime_client_deno.ts";
 import { serializeEnvelope } from "../src/codec.ts";
 import { Message } from "../src/envelope.ts";
 import { TcpTransport } from "../src/transport/tcp.ts";
@@ -114,6 +115,7 @@ const SCENARIOS = [
   "tcp-raw",
   "tcp-raw-defaults",
   "tcp-channel",
+  "tcp-client",
   "ws-raw",
   "ws-channel",
   "ws-limejs",
@@ -603,6 +605,64 @@ async function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
         } catch { /* closed below */ }
         await channel.close().catch(noop);
       }));
+    },
+  };
+}
+
+/**
+ * The resilient `LimeClient` over TCP, on its defaults: every message has an id (it is tracked
+ * until confirmed), the receivers send a `received` receipt for each (which the server routes back
+ * to the senders, who settle their trackers with it) and drop duplicates by sender and id.
+ */
+async function limeClientLoad(address: string): Promise<Load> {
+  const connect = async (name: string) => {
+    const client = new LimeClient({
+      uri: `net.tcp://${address}`,
+      identity: `${name}@${DOMAIN}`,
+      instance: "load",
+      reconnect: { maxAttempts: 1 },
+    });
+    await client.start();
+    return client;
+  };
+  const pairs: PairState[] = [];
+  const clients: LimeClient[] = [];
+  const links: { sender: LimeClient; to: string }[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const receiver = await connect(`lc-r${i}`);
+    const sender = await connect(`lc-s${i}`);
+    clients.push(receiver, sender);
+    const pair = newPair();
+    pairs.push(pair);
+    receiver.onMessage(() => credit(pair, 1));
+    links.push({ sender, to: receiver.node! });
+  }
+  let stopped = false;
+  const loops: Promise<void>[] = [];
+  return {
+    ...totals(pairs),
+    start() {
+      links.forEach(({ sender, to }, i) => {
+        const pair = pairs[i];
+        loops.push((async () => {
+          while (!stopped) {
+            while (pair.sent - pair.received < WINDOW) {
+              const message = new Message("text/plain", CONTENT, { id: crypto.randomUUID(), to });
+              sender.sendMessage(message).catch(noop);
+              pair.sent++;
+            }
+            await new Promise<void>((resolve) => pair.wake = resolve);
+          }
+        })());
+      });
+    },
+    stop() {
+      stopped = true;
+      for (const pair of pairs) pair.wake?.();
+    },
+    async close() {
+      await Promise.all(loops);
+      await Promise.all(clients.map((client) => client.close().catch(noop)));
     },
   };
 }
@@ -1272,6 +1332,12 @@ async function main(): Promise<void> {
         async () => measureLoad(server, await channelLoad("tcp", server.tcp)),
       ],
       [
+        "tcp-client",
+        "TCP",
+        "LimeClient (ids, receipts)",
+        async () => measureLoad(server, await limeClientLoad(server.tcp)),
+      ],
+      [
         "ws-channel",
         "WebSocket",
         "ClientChannel",
@@ -1312,7 +1378,7 @@ async function main(): Promise<void> {
       if (!runs(name)) continue;
       console.error(`routed messages: ${transport}, ${generator}…`);
       try {
-        routedRow(transport, generator, await measure(), transport === "TCP");
+        routedRow(transport, generator, await measure(), name === "tcp-channel");
       } catch (error) {
         rows.push({
           scenario: "routed messages/s",
