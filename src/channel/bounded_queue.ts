@@ -62,13 +62,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
 
   /** Removes and returns every item waiting (and admits waiting producers into the room). */
   drain(): T[] {
-    const items = this.#items?.splice(0) ?? [];
-    while (this.#putters?.length) {
-      const next = this.#putters.shift()!;
-      items.push(next.item);
-      next.resolve();
-    }
-    return items;
+    while (this.#putters?.length) this.#admitPutter();
+    return this.#items?.splice(0) ?? [];
   }
 
   /**

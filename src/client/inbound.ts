@@ -9,7 +9,6 @@ import type { WaitOptions } from "../channel/channel_options.ts";
 import { BoundedQueue } from "../channel/bounded_queue.ts";
 import type { ClientChannel } from "../channel/client_channel.ts";
 import type { Command, Message, Notification } from "../envelope.ts";
-import { Node } from "../node.ts";
 import { callHandler } from "./call_handler.ts";
 import { DedupeWindow } from "./dedupe_window.ts";
 
@@ -60,21 +59,13 @@ export class Inbound {
     return { [Symbol.asyncIterator]: () => this.#messages.iterate(options.signal) };
   }
 
-  /** Takes what `channel` receives; `settle` sees every notification first (receipts). */
+  /**
+   * Takes what `channel` receives; `settle` sees every notification first (receipts). Messages are
+   * pulled from the channel's own bounded buffer: while nobody takes them (no handler, and a full
+   * queue), the channel stops reading its transport instead of this holding them all.
+   */
   attach(channel: ClientChannel, settle: (notification: Notification) => void): void {
-    channel.onMessage((message) => {
-      const from = message.from ? Node.tryParse(message.from)?.identity.toString() ?? "" : "";
-      if (message.id && this.#dedupe.seen(`${from.toLowerCase()}:${message.id}`)) {
-        this.#duplicates++;
-        return;
-      }
-      if (this.#handlers.message.size > 0) {
-        for (const handler of this.#handlers.message) callHandler(handler, message);
-      } else if (!this.#messages.tryPut(message)) {
-        // Full: wait for room (backpressure stops at the channel's handler, so keep it bounded).
-        this.#messages.put(message).catch(() => {});
-      }
-    });
+    this.#pull(channel).catch(() => {}); // the channel broke (the client reconnects) or closed
     channel.onNotification((notification) => {
       settle(notification);
       for (const handler of this.#handlers.notification) callHandler(handler, notification);
@@ -82,6 +73,18 @@ export class Inbound {
     channel.onCommand((command) => {
       for (const handler of this.#handlers.command) callHandler(handler, command);
     });
+  }
+
+  async #pull(channel: ClientChannel): Promise<void> {
+    for await (const message of channel.messages()) {
+      // The sender's identity: what comes before the instance (the channel checked the node).
+      const from = message.from?.split("/")[0].toLowerCase();
+      if (message.id && this.#dedupe.seen(`${from}:${message.id}`)) {
+        this.#duplicates++;
+      } else if (this.#handlers.message.size > 0) {
+        for (const handler of this.#handlers.message) callHandler(handler, message);
+      } else await this.#messages.put(message);
+    }
   }
 
   /** Ends `messages()` once the queue is empty. */

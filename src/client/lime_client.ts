@@ -334,7 +334,14 @@ export class LimeClient extends ResourceCommands implements AsyncDisposable {
     for (const message of resend) await channel.sendMessage(message).catch(() => {});
     while (this.#outbox.length > 0 && channel.isEstablished) {
       const envelope = this.#outbox.shift()!;
-      await this.#write(channel, envelope).catch(() => this.#outbox.unshift(envelope));
+      // Not sent: the connection went (kept for the next one), or it refused this envelope (too
+      // large): then it is dropped, said on the console (a message with an id is also
+      // dead-lettered once its resends fail the same way).
+      await this.#write(channel, envelope).catch((error) =>
+        channel.isEstablished
+          ? console.error("LIME client: dropped a refused envelope", error)
+          : this.#outbox.unshift(envelope)
+      );
     }
   }
 

@@ -28,9 +28,17 @@ export class StatusFeed {
     const queue = new BoundedQueue<LimeClientStatus>(1024);
     const ended = this.#status.state === "closed";
     if (started || ended) queue.tryPut(this.#status);
-    this.#queues.add(queue);
+    const queues = this.#queues.add(queue);
     if (ended) queue.close();
-    return queue;
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* queue;
+        } finally {
+          queues.delete(queue); // the reader left, or the end came
+        }
+      },
+    };
   }
 
   /** Calls `handler` on every change; returns a remover. */

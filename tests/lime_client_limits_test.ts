@@ -1,0 +1,193 @@
+/**
+ * LimeClient under a reader that does not keep up, abandoned status streams, and an outbox entry
+ * the connection refuses: what the client holds must stay bounded and it must keep running.
+ * Over memory transport pairs with a scripted server (it establishes at once, answers every
+ * request with success, and finishes on `finishing`).
+ */
+import assert from "node:assert/strict";
+import type { TransportFactory } from "../src/client/client_options.ts";
+import { LimeClient } from "../src/client/lime_client.ts";
+import type { DeadLetter } from "../src/client/resend_tracker.ts";
+import { StatusFeed } from "../src/client/status_feed.ts";
+import { Command, type Envelope, Message, Session } from "../src/envelope.ts";
+import { MemoryTransport, type MemoryTransportOptions } from "../src/transport/memory.ts";
+
+const NODE = "bot@example.org/test";
+
+/** A scripted server on the far side of each memory pair the client opens. */
+function scriptedServer(options: MemoryTransportOptions = {}) {
+  const servers: MemoryTransport[] = [];
+  const received: Envelope[] = [];
+  const factory: TransportFactory = () => {
+    const [client, server] = MemoryTransport.pair(options);
+    servers.push(server);
+    server.onEnvelope((envelope) => {
+      received.push(envelope);
+      if ("state" in envelope) {
+        if (envelope.state === "new") {
+          server.send(
+            new Session("established", { id: "s1", from: "postmaster@example.org/s", to: NODE }),
+          )
+            .catch(() => {});
+        } else if (envelope.state === "finishing") {
+          server.send(new Session("finished", { id: "s1" })).then(() => server.close()).catch(
+            () => {},
+          );
+        }
+      } else if ("method" in envelope && envelope.status === undefined && envelope.id) {
+        server.send(new Command(envelope.method, undefined, { id: envelope.id, status: "success" }))
+          .catch(() => {});
+      }
+    });
+    return Promise.resolve(client);
+  };
+  return { factory, received, server: () => servers.at(-1)! };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("LimeClient stops reading its connection while nobody takes its messages, and loses none", async () => {
+  // A bot that only sends, or reads its messages slower than they come: the messages past the
+  // buffers used to wait in memory without limit (~1 KB each, 194 MB for 200,000).
+  const script = scriptedServer();
+  let taken = 0; // by the channel from its transport
+  const client = new LimeClient({
+    identity: "bot@example.org",
+    instance: "test",
+    uri: "memory:",
+    keepalive: false,
+    transportFactory: script.factory,
+    channel: {
+      receiveBufferSize: 16,
+      modules: [{ onReceiving: (envelope) => ("content" in envelope && taken++, envelope) }],
+    },
+  });
+  try {
+    await client.start();
+    const server = script.server();
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      sends.push(server.send(new Message("text/plain", `m${i}`, { from: "alice@example.org/x" })));
+      if (i % 100 === 99) await tick();
+    }
+    for (let i = 0; i < 20; i++) await tick();
+    assert.ok(taken < 200, `the client took ${taken} of 3,000 messages while nobody read them`);
+    const seen: string[] = [];
+    for await (const message of client.messages()) {
+      seen.push(message.content as string);
+      if (seen.length === 3_000) break;
+    }
+    assert.deepEqual(seen, Array.from({ length: 3_000 }, (_, i) => `m${i}`));
+    await Promise.all(sends);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("LimeClient: a handler added later gets what waited, then the rest as it comes", async () => {
+  const script = scriptedServer();
+  const client = new LimeClient({
+    identity: "bot@example.org",
+    instance: "test",
+    uri: "memory:",
+    keepalive: false,
+    transportFactory: script.factory,
+    channel: { receiveBufferSize: 8 },
+  });
+  try {
+    await client.start();
+    const server = script.server();
+    for (let i = 0; i < 50; i++) {
+      server.send(new Message("text/plain", `m${i}`, { from: "alice@example.org/x" })).catch(
+        () => {},
+      );
+    }
+    for (let i = 0; i < 10; i++) await tick();
+    const seen: string[] = [];
+    client.onMessage((message) => void seen.push(message.content as string));
+    for (let i = 50; i < 100; i++) {
+      await server.send(new Message("text/plain", `m${i}`, { from: "alice@example.org/x" }));
+    }
+    for (let i = 0; i < 50 && seen.length < 100; i++) await tick();
+    assert.deepEqual(seen, Array.from({ length: 100 }, (_, i) => `m${i}`));
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("StatusFeed forgets a status stream its reader left", async () => {
+  // `for await (const s of client.statusChanges()) if (s.state === "established") break;` once
+  // per reconnection: each left stream used to stay, keep up to 1,024 statuses and be written to
+  // on every change (10.7 KB each; 146 µs per change with 4,000 of them).
+  const feed = new StatusFeed();
+  for (let i = 0; i < 2_000; i++) {
+    for await (const status of feed.changes(true)) {
+      assert.equal(status.state, "connecting");
+      break;
+    }
+  }
+  const started = performance.now();
+  for (let i = 0; i < 1_000; i++) feed.set({ state: "reconnecting", attempt: i, delay: 1 });
+  const ms = performance.now() - started;
+  assert.ok(ms < 50, `1,000 changes took ${ms.toFixed(0)} ms with 2,000 left streams`);
+  // A stream still read gets every change, then the end.
+  const stream = feed.changes(true)[Symbol.asyncIterator]();
+  feed.set({ state: "established", node: NODE, attempt: 0 });
+  feed.end();
+  assert.equal((await stream.next()).value?.state, "reconnecting");
+  assert.equal((await stream.next()).value?.state, "established");
+  assert.equal((await stream.next()).done, true);
+});
+
+Deno.test("LimeClient drops an outbox entry its connection refuses instead of retrying it forever", async () => {
+  // Sent while disconnected, a message over the transport's size limit waits in the outbox; on
+  // connecting, the refused send was put back and tried again in a loop of microtasks that
+  // never let a timer run.
+  const script = scriptedServer({ maxEnvelopeSize: 4096 });
+  const dead: DeadLetter[] = [];
+  const errors: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void errors.push(args);
+  const client = new LimeClient({
+    identity: "bot@example.org",
+    instance: "test",
+    uri: "memory:",
+    keepalive: false,
+    transportFactory: script.factory,
+    onDeadLetter: (letter) => void dead.push(letter),
+    resend: { window: 10, maxResends: 1 },
+  });
+  try {
+    await client.sendMessage(
+      new Message("text/plain", "x".repeat(10_000), { id: "big", to: "a@example.org/x" }),
+    );
+    await client.sendMessage(
+      new Message("text/plain", "y".repeat(10_000), { to: "a@example.org/x" }),
+    );
+    await client.sendMessage(
+      new Message("text/plain", "fits", { id: "small", to: "a@example.org/x" }),
+    );
+    const timerRan = new Promise((resolve) => setTimeout(resolve, 10));
+    await client.start();
+    await timerRan; // the event loop still turns
+    for (
+      let i = 0;
+      i < 200 && !script.received.some((e) => (e as Message).content === "fits");
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(script.received.some((e) => (e as Message).content === "fits"));
+    assert.equal(client.outboxLength, 0);
+    for (let i = 0; i < 200 && !dead.some((l) => l.message.id === "big"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // Its resends fail the same way (nothing confirms "small" either: this server sends no
+    // receipts, so it is dead-lettered too, after it was delivered).
+    assert.deepEqual(dead.find((l) => l.message.id === "big")?.reason, "max-resends");
+    assert.equal(errors.length, 2, "each refused envelope is said once on the console");
+  } finally {
+    console.error = original;
+    await client.close();
+  }
+});
