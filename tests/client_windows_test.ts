@@ -107,3 +107,13 @@ Deno.test("ResendTracker dead-letters the least recently tracked message, as a l
     assert.deepEqual(tracker.due(1e9, true).resend.map((m) => m.id), model.order);
   }
 });
+
+Deno.test("DedupeWindow stays bounded for a size that is not a whole number", () => {
+  for (const size of [2.5, -1]) {
+    const window = new DedupeWindow(size);
+    for (let i = 0; i < 10_000; i++) window.seen(`k${i}`);
+    let remembered = 0;
+    for (let i = 0; i < 10_000; i++) if (window.seen(`k${i}`)) remembered++;
+    assert.ok(remembered <= 3, `size ${size}: ${remembered} keys remembered`);
+  }
+});

@@ -111,3 +111,22 @@ Deno.test("MemoryTransport supports await using", async () => {
   }
   assert.equal((await b.closed).by, "remote");
 });
+
+Deno.test("MemoryTransport: closing a side that paused reading fails the peer's waiting sends", async () => {
+  // The waiting sends looped on a gate that closing opened but did not clear: microtasks without
+  // end, no timer ever ran again (review of 01fb2a5).
+  const [a, b] = MemoryTransport.pair();
+  assert.equal(b.pauseReceiving(), true);
+  const waiting = [a.send(new Message("text/plain", "1")), a.send(new Message("text/plain", "2"))];
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await b.close();
+  const timerRan = new Promise((resolve) => setTimeout(() => resolve(true), 10));
+  const outcomes = await Promise.allSettled(waiting);
+  assert.ok(await timerRan);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "rejected");
+    assert.ok(outcome.reason instanceof TransportError);
+    assert.equal(outcome.reason.code, "closed");
+  }
+  await a.close();
+});

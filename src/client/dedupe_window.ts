@@ -29,7 +29,7 @@ export class DedupeWindow {
     }
     this.#seen.delete(this.#order[this.#next]);
     this.#order[this.#next] = key;
-    this.#next = this.#next + 1 === this.#size ? 0 : this.#next + 1;
+    this.#next = this.#next + 1 >= this.#size ? 0 : this.#next + 1; // a size of 2.5 keeps 3
     return false;
   }
 }

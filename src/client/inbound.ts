@@ -59,13 +59,24 @@ export class Inbound {
     return { [Symbol.asyncIterator]: () => this.#messages.iterate(options.signal) };
   }
 
-  /**
-   * Takes what `channel` receives; `settle` sees every notification first (receipts). Messages are
-   * pulled from the channel's own bounded buffer: while nobody takes them (no handler, and a full
-   * queue), the channel stops reading its transport instead of this holding them all.
-   */
+  /** Takes what `channel` receives; `settle` sees every notification first (receipts). */
   attach(channel: ClientChannel, settle: (notification: Notification) => void): void {
-    this.#pull(channel).catch(() => {}); // the channel broke (the client reconnects) or closed
+    channel.onMessage((message) => {
+      // The sender's identity: what comes before the instance (a node string, or a Node a module
+      // put there).
+      const from = String(message.from ?? "").split("/")[0].toLowerCase();
+      if (message.id && this.#dedupe.seen(`${from}:${message.id}`)) {
+        this.#duplicates++;
+        return;
+      }
+      if (this.#handlers.message.size > 0) {
+        for (const handler of this.#handlers.message) callHandler(handler, message);
+      } else if (!this.#messages.tryPut(message)) {
+        // Full: wait for room. Not back onto the channel: that would hold command responses,
+        // receipts and keepalive replies behind unread messages too. So this is not bounded.
+        this.#messages.put(message).catch(() => {});
+      }
+    });
     channel.onNotification((notification) => {
       settle(notification);
       for (const handler of this.#handlers.notification) callHandler(handler, notification);
@@ -73,18 +84,6 @@ export class Inbound {
     channel.onCommand((command) => {
       for (const handler of this.#handlers.command) callHandler(handler, command);
     });
-  }
-
-  async #pull(channel: ClientChannel): Promise<void> {
-    for await (const message of channel.messages()) {
-      // The sender's identity: what comes before the instance (the channel checked the node).
-      const from = message.from?.split("/")[0].toLowerCase();
-      if (message.id && this.#dedupe.seen(`${from}:${message.id}`)) {
-        this.#duplicates++;
-      } else if (this.#handlers.message.size > 0) {
-        for (const handler of this.#handlers.message) callHandler(handler, message);
-      } else await this.#messages.put(message);
-    }
   }
 
   /** Ends `messages()` once the queue is empty. */

@@ -57,7 +57,10 @@ export class MemoryTransport extends TransportBase {
   protected async writeEnvelope(text: string): Promise<void> {
     const peer = this.#peer;
     if (!peer || peer.isClosing) throw new TransportError("closed", "Cannot send: the peer closed");
-    while (peer.#gate) await peer.#gate;
+    while (peer.#gate) {
+      await peer.#gate;
+      if (peer.isClosing) throw new TransportError("closed", "Cannot send: the peer closed");
+    }
     // Deliver on a later turn, like a socket would.
     await Promise.resolve();
     peer.receiveFrame(text);
@@ -73,7 +76,7 @@ export class MemoryTransport extends TransportBase {
   protected closeConnection(): Promise<void> {
     const peer = this.#peer;
     this.#peer = undefined;
-    this.#openGate?.();
+    this.resumeReading(); // the peer's waiting sends see the close
     if (peer) queueMicrotask(() => peer.remoteClosed());
     return Promise.resolve();
   }
