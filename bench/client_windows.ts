@@ -8,12 +8,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { checkoutLoader } from "./checkout.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { root: { type: "string" } } });
-const root = values.root === undefined
-  ? new URL("../", import.meta.url).href
-  : `file://${Deno.realPathSync(values.root)}/`;
-const load = (path: string) => import(new URL(path, root).href);
+const load = checkoutLoader(values.root);
 const { DedupeWindow } = await load(
   "src/client/dedupe_window.ts",
 ) as typeof import("../src/client/dedupe_window.ts");

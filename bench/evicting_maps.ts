@@ -11,12 +11,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { checkoutLoader } from "./checkout.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { root: { type: "string" } } });
-const root = values.root === undefined
-  ? new URL("../", import.meta.url).href
-  : `file://${Deno.realPathSync(values.root)}/`;
-const load = (path: string) => import(new URL(path, root).href);
+const load = checkoutLoader(values.root);
 const { ManualClock } = await load("src/clock.ts") as typeof import("../src/clock.ts");
 const { LoginThrottle } = await load(
   "src/server/guard/login_throttle.ts",

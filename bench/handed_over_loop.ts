@@ -10,6 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { checkoutLoader } from "./checkout.ts";
 import type { ServerSession as Session } from "../src/server/server_session.ts";
 import { handedOverFixture } from "./handed_over_fixture.ts";
 
@@ -19,10 +20,9 @@ const { values } = parseArgs({
 });
 const queued = Number(values.queued);
 if (!Number.isSafeInteger(queued) || queued < 0) throw new Error("--queued: a whole number ≥ 0");
-const module = values.root === undefined
-  ? new URL("../src/server/server_session.ts", import.meta.url).href
-  : new URL(`file://${Deno.realPathSync(values.root)}/src/server/server_session.ts`).href;
-const { ServerSession } = await import(module) as { ServerSession: typeof Session };
+const { ServerSession } = await checkoutLoader(values.root)(
+  "src/server/server_session.ts",
+) as { ServerSession: typeof Session };
 const fixture = handedOverFixture(ServerSession, queued);
 const MESSAGES = 3_000_000;
 

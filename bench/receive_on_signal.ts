@@ -10,6 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { checkoutLoader } from "./checkout.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -17,10 +18,7 @@ const { values } = parseArgs({
 });
 const count = Number(values.messages);
 if (!Number.isSafeInteger(count) || count < 10) throw new Error("--messages: a whole number ≥ 10");
-const root = values.root === undefined
-  ? new URL("../", import.meta.url).href
-  : `file://${Deno.realPathSync(values.root)}/`;
-const load = (path: string) => import(new URL(path, root).href);
+const load = checkoutLoader(values.root);
 const { ClientChannel } = await load(
   "src/channel/client_channel.ts",
 ) as typeof import("../src/channel/client_channel.ts");

@@ -541,39 +541,32 @@ async function rawWsLoad(address: string, mode: "lime" | "relay" = "lime"): Prom
   };
 }
 
-/** This module's ClientChannel over TcpTransport or WebSocketTransport. */
-async function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
-  const connect = async (name: string) => {
-    let transport: Transport;
-    if (kind === "tcp") {
-      const tcp = new TcpTransport();
-      await tcp.open(`net.tcp://${address}`);
-      transport = tcp;
-    } else {
-      const ws = new WebSocketTransport();
-      await ws.open(`ws://${address}`);
-      transport = ws;
-    }
-    const channel = new ClientChannel(transport);
-    await channel.establishSession({
-      identity: `${name}@${DOMAIN}`,
-      instance: "load",
-      encryption: "none",
-      compression: "none",
-    });
-    return channel;
-  };
+/** What {@link pairedLoad} does with one kind of client. */
+interface ClientKind<C> {
+  connect(name: string): Promise<C>;
+  /** Calls `received` for every message the client receives. */
+  onMessage(client: C, received: () => void): void;
+  /** The client's node, to send to. */
+  node(client: C): string;
+  /** Sends one message to `to` without waiting. */
+  send(client: C, to: string): void;
+  /** Ends the client's session. */
+  end(client: C): Promise<void>;
+}
+
+/** PAIRS receiver/sender pairs of `kind`, each sender keeping WINDOW messages in flight. */
+async function pairedLoad<C>(prefix: string, kind: ClientKind<C>): Promise<Load> {
   const pairs: PairState[] = [];
-  const channels: ClientChannel[] = [];
-  const links: { sender: ClientChannel; to: string }[] = [];
+  const clients: C[] = [];
+  const links: { sender: C; to: string }[] = [];
   for (let i = 0; i < PAIRS; i++) {
-    const receiver = await connect(`ch-${kind}-r${i}`);
-    const sender = await connect(`ch-${kind}-s${i}`);
-    channels.push(receiver, sender);
+    const receiver = await kind.connect(`${prefix}-r${i}`);
+    const sender = await kind.connect(`${prefix}-s${i}`);
+    clients.push(receiver, sender);
     const pair = newPair();
     pairs.push(pair);
-    receiver.onMessage(() => credit(pair, 1));
-    links.push({ sender, to: receiver.localNode! });
+    kind.onMessage(receiver, () => credit(pair, 1));
+    links.push({ sender, to: kind.node(receiver) });
   }
   let stopped = false;
   const loops: Promise<void>[] = [];
@@ -585,7 +578,7 @@ async function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
         loops.push((async () => {
           while (!stopped) {
             while (pair.sent - pair.received < WINDOW) {
-              sender.sendMessage(new Message("text/plain", CONTENT, { to })).catch(noop);
+              kind.send(sender, to);
               pair.sent++;
             }
             await new Promise<void>((resolve) => pair.wake = resolve);
@@ -599,14 +592,45 @@ async function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
     },
     async close() {
       await Promise.all(loops);
-      await Promise.all(channels.map(async (channel) => {
-        try {
-          await channel.finish({ timeout: 5_000 });
-        } catch { /* closed below */ }
-        await channel.close().catch(noop);
-      }));
+      await Promise.all(clients.map((client) => kind.end(client)));
     },
   };
+}
+
+/** This module's ClientChannel over TcpTransport or WebSocketTransport. */
+function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
+  return pairedLoad<ClientChannel>(`ch-${kind}`, {
+    async connect(name) {
+      let transport: Transport;
+      if (kind === "tcp") {
+        const tcp = new TcpTransport();
+        await tcp.open(`net.tcp://${address}`);
+        transport = tcp;
+      } else {
+        const ws = new WebSocketTransport();
+        await ws.open(`ws://${address}`);
+        transport = ws;
+      }
+      const channel = new ClientChannel(transport);
+      await channel.establishSession({
+        identity: `${name}@${DOMAIN}`,
+        instance: "load",
+        encryption: "none",
+        compression: "none",
+      });
+      return channel;
+    },
+    onMessage: (channel, received) => void channel.onMessage(received),
+    node: (channel) => channel.localNode!,
+    send: (channel, to) =>
+      void channel.sendMessage(new Message("text/plain", CONTENT, { to })).catch(noop),
+    async end(channel) {
+      try {
+        await channel.finish({ timeout: 5_000 });
+      } catch { /* closed below */ }
+      await channel.close().catch(noop);
+    },
+  });
 }
 
 /**
@@ -614,57 +638,26 @@ async function channelLoad(kind: "tcp" | "ws", address: string): Promise<Load> {
  * until confirmed), the receivers send a `received` receipt for each (which the server routes back
  * to the senders, who settle their trackers with it) and drop duplicates by sender and id.
  */
-async function limeClientLoad(address: string): Promise<Load> {
-  const connect = async (name: string) => {
-    const client = new LimeClient({
-      uri: `net.tcp://${address}`,
-      identity: `${name}@${DOMAIN}`,
-      instance: "load",
-      reconnect: { maxAttempts: 1 },
-    });
-    await client.start();
-    return client;
-  };
-  const pairs: PairState[] = [];
-  const clients: LimeClient[] = [];
-  const links: { sender: LimeClient; to: string }[] = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const receiver = await connect(`lc-r${i}`);
-    const sender = await connect(`lc-s${i}`);
-    clients.push(receiver, sender);
-    const pair = newPair();
-    pairs.push(pair);
-    receiver.onMessage(() => credit(pair, 1));
-    links.push({ sender, to: receiver.node! });
-  }
-  let stopped = false;
-  const loops: Promise<void>[] = [];
-  return {
-    ...totals(pairs),
-    start() {
-      links.forEach(({ sender, to }, i) => {
-        const pair = pairs[i];
-        loops.push((async () => {
-          while (!stopped) {
-            while (pair.sent - pair.received < WINDOW) {
-              const message = new Message("text/plain", CONTENT, { id: crypto.randomUUID(), to });
-              sender.sendMessage(message).catch(noop);
-              pair.sent++;
-            }
-            await new Promise<void>((resolve) => pair.wake = resolve);
-          }
-        })());
+function limeClientLoad(address: string): Promise<Load> {
+  return pairedLoad<LimeClient>("lc", {
+    async connect(name) {
+      const client = new LimeClient({
+        uri: `net.tcp://${address}`,
+        identity: `${name}@${DOMAIN}`,
+        instance: "load",
+        reconnect: { maxAttempts: 1 },
       });
+      await client.start();
+      return client;
     },
-    stop() {
-      stopped = true;
-      for (const pair of pairs) pair.wake?.();
-    },
-    async close() {
-      await Promise.all(loops);
-      await Promise.all(clients.map((client) => client.close().catch(noop)));
-    },
-  };
+    onMessage: (client, received) => void client.onMessage(received),
+    node: (client) => client.node!,
+    send: (client, to) =>
+      void client.sendMessage(
+        new Message("text/plain", CONTENT, { id: crypto.randomUUID(), to }),
+      ).catch(noop),
+    end: (client) => client.close().catch(noop),
+  });
 }
 
 /** The measured figures of one routed-message run. */

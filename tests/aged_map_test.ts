@@ -5,22 +5,12 @@
  * thousands of steps to find).
  */
 import assert from "node:assert/strict";
+import { mulberry32 } from "./prng.ts";
 import { AgedMap } from "../src/aged_map.ts";
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("AgedMap answers as a list of entries ordered by their last set does", () => {
   for (const keys of [1, 5, 40, 3000]) {
-    const next = random(keys);
+    const next = mulberry32(keys);
     const map = new AgedMap<string, number>();
     let model: [string, number][] = [];
     for (let step = 0; step < 30_000; step++) {

@@ -5,7 +5,7 @@
  * request with success, and finishes on `finishing`).
  */
 import assert from "node:assert/strict";
-import type { TransportFactory } from "../src/client/client_options.ts";
+import type { LimeClientOptions, TransportFactory } from "../src/client/client_options.ts";
 import { LimeClient } from "../src/client/lime_client.ts";
 import type { DeadLetter } from "../src/client/resend_tracker.ts";
 import { StatusFeed } from "../src/client/status_feed.ts";
@@ -47,17 +47,28 @@ function scriptedServer(options: MemoryTransportOptions = {}) {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** A client of `script`'s server as bot@example.org/test, no keepalive unless `options` say. */
+function clientOf(
+  script: ReturnType<typeof scriptedServer>,
+  options: Partial<LimeClientOptions> = {},
+): LimeClient {
+  return new LimeClient({
+    identity: "bot@example.org",
+    instance: "test",
+    uri: "memory:",
+    keepalive: false,
+    transportFactory: script.factory,
+    ...options,
+  });
+}
+
 Deno.test("LimeClient keeps answering while nobody takes its messages", async () => {
   // Messages nobody takes wait in the client's queue. Pushing back onto the channel instead (a
   // version of this change) held command responses, receipts and keepalive replies behind them:
   // commands timed out, and the keepalive dropped the connection (review of 01fb2a5).
   const script = scriptedServer();
-  const client = new LimeClient({
-    identity: "bot@example.org",
-    instance: "test",
-    uri: "memory:",
+  const client = clientOf(script, {
     keepalive: { interval: 100, timeout: 300 },
-    transportFactory: script.factory,
     channel: { receiveBufferSize: 8, commandTimeout: 2_000 },
   });
   try {
@@ -86,12 +97,7 @@ Deno.test("LimeClient keeps answering while nobody takes its messages", async ()
 
 Deno.test("LimeClient delivers a message whose sender a module turned into a Node", async () => {
   const script = scriptedServer();
-  const client = new LimeClient({
-    identity: "bot@example.org",
-    instance: "test",
-    uri: "memory:",
-    keepalive: false,
-    transportFactory: script.factory,
+  const client = clientOf(script, {
     channel: {
       modules: [{
         onReceiving: (envelope) => {
@@ -122,12 +128,7 @@ Deno.test("LimeClient delivers a message whose sender a module turned into a Nod
 
 Deno.test("LimeClient: a handler added later gets what waited, then the rest as it comes", async () => {
   const script = scriptedServer();
-  const client = new LimeClient({
-    identity: "bot@example.org",
-    instance: "test",
-    uri: "memory:",
-    keepalive: false,
-    transportFactory: script.factory,
+  const client = clientOf(script, {
     channel: { receiveBufferSize: 8 },
   });
   try {
@@ -184,12 +185,7 @@ Deno.test("LimeClient drops an outbox entry its connection refuses instead of re
   const errors: unknown[] = [];
   const original = console.error;
   console.error = (...args: unknown[]) => void errors.push(args);
-  const client = new LimeClient({
-    identity: "bot@example.org",
-    instance: "test",
-    uri: "memory:",
-    keepalive: false,
-    transportFactory: script.factory,
+  const client = clientOf(script, {
     onDeadLetter: (letter) => void dead.push(letter),
     resend: { window: 10, maxResends: 1 },
   });
